@@ -1,0 +1,69 @@
+import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import { unauthenticated } from './errors.js';
+import type { SessionRevocations } from './session-revocations.js';
+
+/** Access tokens are signed with Ed25519 (JWS `alg: EdDSA`); nothing else is ever accepted. */
+export const ACCESS_TOKEN_ALGORITHM = 'EdDSA';
+
+/** Who is calling, as proven by a verified access token. */
+export interface Viewer {
+  userId: string;
+  sessionId: string;
+  expiresAt: Date;
+}
+
+export interface TokenVerifierConfig {
+  issuer: string;
+  audience: string;
+  /** Where public keys come from: `jwksFromUrl(usersJwksUrl)` in services, the live keyring in the users service. */
+  keys: JWTVerifyGetKey;
+  /** Sessions revoked before their access tokens expire (logout, revoke, refresh-token reuse). */
+  revocations?: SessionRevocations;
+}
+
+export type TokenVerifier = (token: string) => Promise<Viewer>;
+
+/** Public keys fetched from a JWKS endpoint, cached, refetched when an unknown `kid` shows up. */
+export const jwksFromUrl = (url: string | URL): JWTVerifyGetKey =>
+  createRemoteJWKSet(new URL(url), { cooldownDuration: 30_000, cacheMaxAge: 10 * 60_000 });
+
+/** Public keys given as configuration (e.g. `AUTH_PUBLIC_JWKS`), for services that cannot reach the users service. */
+export const jwksFromJson = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLocalJWKSet(jwks);
+
+/**
+ * Verifies an access token: signature (EdDSA only, so `none` and HS256-with-the-public-key are refused),
+ * `kid` known, issuer, audience, expiry, required claims, and that the session is not revoked.
+ * Every failure is an UNAUTHENTICATED error with `extensions.reason`.
+ */
+export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier {
+  return async (token) => {
+    let payload;
+    try {
+      ({ payload } = await jwtVerify(token, config.keys, {
+        algorithms: [ACCESS_TOKEN_ALGORITHM],
+        issuer: config.issuer,
+        audience: config.audience,
+        requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+      }));
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw unauthenticated('Access token expired', { reason: 'TOKEN_EXPIRED' });
+      throw unauthenticated('Invalid access token', { reason: 'TOKEN_INVALID' });
+    }
+    const { sub, sid, exp } = payload;
+    if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
+      throw unauthenticated('Invalid access token', { reason: 'TOKEN_INVALID' });
+    }
+    if (config.revocations && (await config.revocations.isRevoked(sid))) {
+      throw unauthenticated('Session revoked', { reason: 'SESSION_REVOKED' });
+    }
+    return { userId: sub, sessionId: sid, expiresAt: new Date(exp * 1000) };
+  };
+}
+
+/** Extracts the token from `Authorization: Bearer <token>`; a malformed header is an error, not anonymity. */
+export function bearerToken(authorization: string | null): string | null {
+  if (authorization === null || authorization === '') return null;
+  const match = /^Bearer ([A-Za-z0-9_.~+/=-]+)$/i.exec(authorization.trim());
+  if (!match?.[1]) throw unauthenticated('Malformed Authorization header', { reason: 'TOKEN_INVALID' });
+  return match[1];
+}

@@ -1,0 +1,113 @@
+import { Repeater } from '@repeaterjs/repeater';
+import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
+import type { Redis } from 'ioredis';
+
+/**
+ * Events between services. Payloads are JSON: both implementations round-trip them through JSON so a
+ * test against one holds for the other (Dates arrive as ISO strings).
+ */
+export interface PubSub {
+  publish(topic: string, payload: unknown): Promise<void>;
+  /** Resolves once the subscription is live: an event published after that is delivered. */
+  subscribe<T = unknown>(topic: string): Promise<PubSubSubscription<T>>;
+  close(): Promise<void>;
+}
+
+export interface PubSubSubscription<T> extends AsyncIterable<T> {
+  unsubscribe(): Promise<void>;
+}
+
+type Listener = (payload: unknown) => void;
+
+interface Transport {
+  publish(topic: string, message: string): Promise<void>;
+  listen(topic: string, onMessage: (message: string) => void): Promise<() => void>;
+  close(): Promise<void>;
+}
+
+function createPubSub(prefix: string, transport: Transport): PubSub {
+  if (!prefix) throw new Error('A PubSub channel prefix is required');
+  return {
+    async publish(topic, payload) {
+      await transport.publish(prefix + topic, JSON.stringify(payload));
+    },
+    async subscribe<T>(topic: string) {
+      // Events that arrive between `listen` resolving and the first `next()` are kept, not dropped.
+      const buffered: unknown[] = [];
+      let push: Listener = (payload) => buffered.push(payload);
+      const stopListening = await transport.listen(prefix + topic, (message) => push(JSON.parse(message)));
+      let stopped = false;
+      const stop = async () => {
+        if (stopped) return;
+        stopped = true;
+        stopListening();
+      };
+      const events = new Repeater<T>(async (emit, stopRepeater) => {
+        for (const payload of buffered.splice(0)) await emit(payload as T);
+        push = (payload) => void emit(payload as T);
+        await stopRepeater;
+        await stop();
+      });
+      return {
+        [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
+        async unsubscribe() {
+          await stop();
+          await events.return();
+        },
+      };
+    },
+    close: () => transport.close(),
+  };
+}
+
+/** In-process broker for the embedded single-process mode and for tests of a single service. */
+export function createMemoryPubSub({ prefix }: { prefix: string }): PubSub {
+  const listeners = new Map<string, Set<(message: string) => void>>();
+  return createPubSub(prefix, {
+    async publish(channel, message) {
+      for (const listener of [...(listeners.get(channel) ?? [])]) queueMicrotask(() => listener(message));
+    },
+    async listen(channel, onMessage) {
+      const set = listeners.get(channel) ?? new Set();
+      set.add(onMessage);
+      listeners.set(channel, set);
+      return () => {
+        set.delete(onMessage);
+        if (set.size === 0) listeners.delete(channel);
+      };
+    },
+    async close() {
+      listeners.clear();
+    },
+  });
+}
+
+export interface RedisPubSubOptions {
+  /** Separate connections: a connection in subscriber mode cannot publish. */
+  publisher: Redis;
+  subscriber: Redis;
+  /** Required, so several deployments (or test workers) can share one Redis. */
+  prefix: string;
+}
+
+/** Redis pub/sub through graphql-redis-subscriptions, the engine the router's subscriptions use. */
+export function createRedisPubSub({ publisher, subscriber, prefix }: RedisPubSubOptions): PubSub {
+  const redisPubSub = new GraphqlRedisPubSub({
+    publisher,
+    subscriber,
+    serializer: (message) => message as string,
+    deserializer: (message) => message,
+  });
+  return createPubSub(prefix, {
+    async publish(channel, message) {
+      await redisPubSub.publish(channel, message);
+    },
+    async listen(channel, onMessage) {
+      const id = await redisPubSub.subscribe(channel, (message: string) => onMessage(message));
+      return () => redisPubSub.unsubscribe(id);
+    },
+    async close() {
+      await redisPubSub.close();
+    },
+  });
+}

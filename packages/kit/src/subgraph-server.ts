@@ -1,0 +1,135 @@
+import type { IncomingMessage } from 'node:http';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/resolverMap.js';
+import { GraphQLError, type DocumentNode } from 'graphql';
+import { createYoga, maskError, useReadinessCheck, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { bearerToken, type TokenVerifier, type Viewer } from './auth.js';
+import { clientIp } from './client-ip.js';
+import { unauthenticated } from './errors.js';
+import type { Logger } from './logger.js';
+import { useMetrics, type Registry } from './metrics.js';
+import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
+import { useErrorCodes } from './use-error-codes.js';
+import { useBodyLimit } from './use-body-limit.js';
+
+/** What every resolver of every subgraph can rely on. */
+export interface BaseContext {
+  requestId: string;
+  logger: Logger;
+  /** Null for anonymous callers and for callers whose token was refused (see `authError`). */
+  viewer: Viewer | null;
+  /** Why a presented token was refused; `requireViewer` reports it instead of a generic error. */
+  authError: GraphQLError | null;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+/** The viewer, or the precise UNAUTHENTICATED error (expired, revoked, invalid, missing). */
+export function requireViewer(context: BaseContext): Viewer {
+  if (context.viewer) return context.viewer;
+  throw context.authError ?? unauthenticated();
+}
+
+interface NodeServerContext {
+  req?: IncomingMessage;
+}
+
+export interface SubgraphServerOptions<TContext extends BaseContext> {
+  name: string;
+  typeDefs: DocumentNode;
+  resolvers: GraphQLResolverMap<TContext>;
+  logger: Logger;
+  verifyToken: TokenVerifier;
+  /** Take the client address from X-Forwarded-For. */
+  trustProxy: boolean;
+  metrics: Registry;
+  /** `/ready` answers 200 only when this resolves true (databases, Redis reachable). */
+  ready?: () => Promise<boolean>;
+  /** Requests with a larger body are refused with 413 before the body is read. */
+  maxBodyBytes?: number;
+  /** GraphiQL and the landing page; off in production. */
+  graphiql?: boolean;
+  /** Adds the service's own per-request context (stores, loaders) to the base context. */
+  extendContext: (base: BaseContext) => TContext | Promise<TContext>;
+  plugins?: Plugin[];
+}
+
+/** A GraphQLError all the way down: thrown on purpose (coded) or by graphql-js/yoga for a bad request. */
+function isOriginalGraphQLError(error: unknown): error is GraphQLError {
+  if (!(error instanceof GraphQLError)) return false;
+  return error.originalError == null || isOriginalGraphQLError(error.originalError);
+}
+
+export type SubgraphServer = YogaServerInstance<NodeServerContext, BaseContext>;
+
+/**
+ * A graphql-yoga server for an Apollo Federation subgraph: SDL-first schema through
+ * `buildSubgraphSchema`, errors masked (coded errors pass, anything else becomes INTERNAL_SERVER_ERROR
+ * and is logged with the request id), bearer-token auth, request ids, `/health`, `/ready`, `/metrics`.
+ */
+export function createSubgraphServer<TContext extends BaseContext>(
+  options: SubgraphServerOptions<TContext>,
+): SubgraphServer {
+  const requestIds = new WeakMap<Request, string>();
+  const { logger } = options;
+
+  const requestIdPlugin: Plugin = {
+    onRequest({ request }) {
+      requestIds.set(request, requestIdFrom(request.headers));
+    },
+    onResponse({ request, response }) {
+      const requestId = requestIds.get(request);
+      if (requestId) response.headers.set(REQUEST_ID_HEADER, requestId);
+    },
+  };
+
+  const yoga = createYoga<NodeServerContext, BaseContext>({
+    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap }]),
+    graphqlEndpoint: '/graphql',
+    healthCheckEndpoint: '/health',
+    landingPage: options.graphiql ?? false,
+    graphiql: options.graphiql ?? false,
+    logging: {
+      debug: (...args) => logger.debug(args.map(String).join(' ')),
+      info: (...args) => logger.info(args.map(String).join(' ')),
+      warn: (...args) => logger.warn(args.map(String).join(' ')),
+      error: (...args) => logger.error(args.map(String).join(' ')),
+    },
+    maskedErrors: {
+      maskError(error, message) {
+        if (isOriginalGraphQLError(error)) return error;
+        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+        logger.error({ err: original }, 'unexpected error');
+        return maskError(error, message, false);
+      },
+    },
+    plugins: [
+      requestIdPlugin,
+      useBodyLimit(options.maxBodyBytes ?? 1_000_000),
+      useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
+      ...useMetrics(options.metrics),
+      useErrorCodes(),
+      ...(options.plugins ?? []),
+    ],
+    context: async ({ request, req }) => {
+      const requestId = requestIds.get(request) ?? requestIdFrom(request.headers);
+      const base: BaseContext = {
+        requestId,
+        logger: logger.child({ requestId }),
+        viewer: null,
+        authError: null,
+        clientIp: clientIp(request.headers, req?.socket.remoteAddress, options.trustProxy),
+        userAgent: request.headers.get('user-agent')?.slice(0, 512) ?? null,
+      };
+      try {
+        const token = bearerToken(request.headers.get('authorization'));
+        if (token) base.viewer = await options.verifyToken(token);
+      } catch (error) {
+        if (!(error instanceof GraphQLError)) throw error;
+        base.authError = error;
+      }
+      return options.extendContext(base);
+    },
+  });
+  return yoga as unknown as SubgraphServer;
+}
