@@ -10,3 +10,4 @@ export * from './request-id.js';
 export * from './session-revocations.js';
 export * from './shutdown.js';
 export * from './subgraph-server.js';
+export * from './migrations.js';

@@ -1,0 +1,45 @@
+export interface GraphQLResponse<TData = Record<string, unknown>> {
+  status: number;
+  data?: TData | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+  headers: Headers;
+}
+
+export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
+
+/**
+ * A minimal GraphQL-over-HTTP client for tests: works with a real URL (global fetch) or in-process with
+ * `yoga.fetch`. `token` sets the bearer; `headers` adds more (user agent, forwarded-for).
+ */
+export function createGraphQLClient(options: { url: string; fetch?: Fetch; token?: string; headers?: Record<string, string> }) {
+  const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
+  let token = options.token;
+  return {
+    setToken(next: string | undefined) {
+      token = next;
+    },
+    async request<TData = Record<string, any>>(
+      query: string,
+      variables?: Record<string, unknown>,
+      headers: Record<string, string> = {},
+    ): Promise<GraphQLResponse<TData>> {
+      const body = JSON.stringify({ query, variables });
+      const response = await doFetch(options.url, {
+        method: 'POST',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/graphql-response+json, application/json',
+          'content-length': String(Buffer.byteLength(body)),
+          ...(token ? { authorization: `Bearer ${token}` } : {}),
+          ...options.headers,
+          ...headers,
+        },
+      });
+      const json = (await response.json()) as Omit<GraphQLResponse<TData>, 'status' | 'headers'>;
+      return { ...json, status: response.status, headers: response.headers };
+    },
+  };
+}
+
+export type GraphQLClient = ReturnType<typeof createGraphQLClient>;
