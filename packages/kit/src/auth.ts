@@ -1,4 +1,11 @@
-import { createLocalJWKSet, createRemoteJWKSet, errors, jwtVerify, type JSONWebKeySet, type JWTVerifyGetKey } from 'jose';
+import {
+  createLocalJWKSet,
+  createRemoteJWKSet,
+  errors,
+  jwtVerify,
+  type JSONWebKeySet,
+  type JWTVerifyGetKey,
+} from 'jose';
 import { unauthenticated } from './errors.js';
 import type { SessionRevocations } from './session-revocations.js';
 
@@ -46,7 +53,8 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         requiredClaims: ['sub', 'sid', 'exp', 'iat'],
       }));
     } catch (error) {
-      if (error instanceof errors.JWTExpired) throw unauthenticated('Access token expired', { reason: 'TOKEN_EXPIRED' });
+      if (error instanceof errors.JWTExpired)
+        throw unauthenticated('Access token expired', { reason: 'TOKEN_EXPIRED' });
       throw unauthenticated('Invalid access token', { reason: 'TOKEN_INVALID' });
     }
     const { sub, sid, exp } = payload;

@@ -12,7 +12,11 @@ export function normalizeIp(address: string | undefined | null): string | null {
  * The caller's address as a plain IP. Behind the router (`trustProxy`) it is the first hop of
  * X-Forwarded-For; otherwise the socket's peer address.
  */
-export function clientIp(headers: Headers, socketAddress: string | undefined, trustProxy: boolean): string | null {
+export function clientIp(
+  headers: Headers,
+  socketAddress: string | undefined,
+  trustProxy: boolean,
+): string | null {
   if (trustProxy) {
     const forwarded = headers.get('x-forwarded-for')?.split(',')[0];
     const ip = normalizeIp(forwarded);

@@ -5,17 +5,21 @@ import { GraphQLError } from 'graphql';
  * `extensions.code`; docs/error-codes.md is generated from this table (`npm run errors:doc`).
  */
 export const errorCodes = {
-  UNAUTHENTICATED: 'No valid credentials: the access token is missing, expired, revoked or invalid, or a login failed.',
+  UNAUTHENTICATED:
+    'No valid credentials: the access token is missing, expired, revoked or invalid, or a login failed.',
   FORBIDDEN: 'Authenticated, but not allowed to do this (not a member, not the owner, blocked).',
   NOT_FOUND: 'The id does not exist or is not visible to the caller.',
-  BAD_USER_INPUT: 'An argument is invalid: format, length, range. `extensions.field` names the argument when known.',
+  BAD_USER_INPUT:
+    'An argument is invalid: format, length, range. `extensions.field` names the argument when known.',
   CONFLICT: 'The change collides with existing data (a taken email or username, a duplicate device key).',
   RATE_LIMITED: 'Too many attempts. `extensions.retryAfter` gives the seconds to wait.',
-  PERSISTED_QUERY_NOT_FOUND: 'The persisted operation hash or document id is unknown; send the full query (APQ) or register it.',
+  PERSISTED_QUERY_NOT_FOUND:
+    'The persisted operation hash or document id is unknown; send the full query (APQ) or register it.',
   BAD_REQUEST: 'The HTTP request is malformed: invalid JSON, missing query, body too large, wrong method.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',
   GRAPHQL_VALIDATION_FAILED: 'The operation does not match the schema (unknown field, missing argument).',
-  INTERNAL_SERVER_ERROR: 'An unexpected failure. Details are logged with the request id, never sent to the client.',
+  INTERNAL_SERVER_ERROR:
+    'An unexpected failure. Details are logged with the request id, never sent to the client.',
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
@@ -41,7 +45,8 @@ export const notFound = (message = 'Not found', extensions?: ErrorExtensions) =>
 export const badUserInput = (message: string, extensions?: ErrorExtensions) =>
   codedError('BAD_USER_INPUT', message, extensions);
 
-export const conflict = (message: string, extensions?: ErrorExtensions) => codedError('CONFLICT', message, extensions);
+export const conflict = (message: string, extensions?: ErrorExtensions) =>
+  codedError('CONFLICT', message, extensions);
 
 export const rateLimited = (retryAfterSeconds: number, message = 'Too many attempts, try again later') =>
   codedError('RATE_LIMITED', message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });

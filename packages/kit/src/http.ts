@@ -13,7 +13,11 @@ export interface RunningServer {
 }
 
 /** Listens on `port` (0 = a free one) on `host`; `close` stops accepting and ends idle keep-alive sockets. */
-export async function listen(handler: RequestListenerLike, port: number, host = '127.0.0.1'): Promise<RunningServer> {
+export async function listen(
+  handler: RequestListenerLike,
+  port: number,
+  host = '127.0.0.1',
+): Promise<RunningServer> {
   const server = createServer(handler);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -11,3 +11,6 @@ export * from './session-revocations.js';
 export * from './shutdown.js';
 export * from './subgraph-server.js';
 export * from './migrations.js';
+export * from './embedded-postgres.js';
+export * from './pagination.js';
+export * from './validation.js';

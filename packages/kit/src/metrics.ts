@@ -26,7 +26,7 @@ export function useMetrics(registry: Registry): Plugin[] {
   });
   const countErrors: Plugin = {
     onExecutionResult({ result }) {
-      if (!('errors' in result) || !result.errors) return;
+      if (!result || !('errors' in result) || !result.errors) return;
       for (const error of result.errors) errorsByCode.inc({ code: errorCodeOf(error) ?? 'UNKNOWN' });
     },
   };

@@ -18,12 +18,18 @@ export interface AppliedMigration {
 export async function applyMigrations(options: {
   connectionString: string;
   migrationsDir: string;
+  /** The Postgres schema the service's tables live in (several services can share one database). */
+  schema?: string;
   logger?: Logger;
 }): Promise<AppliedMigration[]> {
   const client = new pg.Client({ connectionString: options.connectionString });
   await client.connect();
   const applied: AppliedMigration[] = [];
   try {
+    if (options.schema) {
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
+      await client.query(`SET search_path TO ${pg.escapeIdentifier(options.schema)}`);
+    }
     await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
       "id" VARCHAR(36) PRIMARY KEY NOT NULL,
       "checksum" VARCHAR(64) NOT NULL,
@@ -42,7 +48,10 @@ export async function applyMigrations(options: {
       );
       const done = new Map(rows.map((row) => [row.migration_name, row.checksum]));
       const entries = await readdir(options.migrationsDir, { withFileTypes: true });
-      const names = entries.filter((entry) => entry.isDirectory()).map((entry) => entry.name).sort();
+      const names = entries
+        .filter((entry) => entry.isDirectory())
+        .map((entry) => entry.name)
+        .sort();
       for (const name of names) {
         const sql = await readFile(join(options.migrationsDir, name, 'migration.sql'), 'utf8');
         const checksum = createHash('sha256').update(sql).digest('hex');

@@ -84,7 +84,9 @@ export function createSubgraphServer<TContext extends BaseContext>(
   };
 
   const yoga = createYoga<NodeServerContext, BaseContext>({
-    schema: buildSubgraphSchema([{ typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap }]),
+    schema: buildSubgraphSchema([
+      { typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap },
+    ]),
     graphqlEndpoint: '/graphql',
     healthCheckEndpoint: '/health',
     landingPage: options.graphiql ?? false,
@@ -133,3 +135,4 @@ export function createSubgraphServer<TContext extends BaseContext>(
   });
   return yoga as unknown as SubgraphServer;
 }
+export type { Plugin } from 'graphql-yoga';

@@ -15,12 +15,18 @@ export default async function checkServices(): Promise<void> {
   } finally {
     await client.end().catch(() => {});
   }
-  const redis = new Redis(testRedisUrl(), { lazyConnect: true, maxRetriesPerRequest: 1, retryStrategy: () => null });
+  const redis = new Redis(testRedisUrl(), {
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+  });
   try {
     await redis.connect();
     await redis.ping();
   } catch (error) {
-    throw new Error(`Tests need Redis at ${testRedisUrl()} (set REDIS_URL, or run \`bash .ci/run\`): ${(error as Error).message}`);
+    throw new Error(
+      `Tests need Redis at ${testRedisUrl()} (set REDIS_URL, or run \`bash .ci/run\`): ${(error as Error).message}`,
+    );
   } finally {
     redis.disconnect();
   }

@@ -11,7 +11,12 @@ export type Fetch = (input: string, init?: RequestInit) => Promise<Response>;
  * A minimal GraphQL-over-HTTP client for tests: works with a real URL (global fetch) or in-process with
  * `yoga.fetch`. `token` sets the bearer; `headers` adds more (user agent, forwarded-for).
  */
-export function createGraphQLClient(options: { url: string; fetch?: Fetch; token?: string; headers?: Record<string, string> }) {
+export function createGraphQLClient(options: {
+  url: string;
+  fetch?: Fetch;
+  token?: string;
+  headers?: Record<string, string>;
+}) {
   const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
   let token = options.token;
   return {

@@ -1,0 +1,127 @@
+import { conflict, forbidden, unauthenticated, type PubSub, type SessionRevocations } from '@parley/kit';
+import { uniqueViolationField } from '../data/database.js';
+import type { ClientInfo, RevokeReason, Session, SessionStore } from '../data/session-store.js';
+import type { User, UserStore } from '../data/user-store.js';
+import { userEvents, type SessionsRevokedEvent } from '../events.js';
+import type { Keyring } from './keyring.js';
+import type { LoginThrottle } from './login-throttle.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+
+export interface SignedIn {
+  accessToken: string;
+  accessTokenExpiresAt: Date;
+  refreshToken: string;
+  refreshTokenExpiresAt: Date;
+  user: User;
+  session: Session;
+}
+
+export interface AuthServiceDeps {
+  users: UserStore;
+  sessions: SessionStore;
+  keyring: Keyring;
+  throttle: LoginThrottle;
+  revocations: SessionRevocations;
+  events: PubSub;
+  accessTokenTtlSeconds: number;
+}
+
+/** Registration, login, refresh-token rotation and session revocation. */
+export function createAuthService(deps: AuthServiceDeps) {
+  const signIn = async (
+    user: User,
+    issued: { session: Session; refreshToken: string },
+  ): Promise<SignedIn> => {
+    const access = await deps.keyring.signAccessToken({ userId: user.id, sessionId: issued.session.id });
+    return {
+      accessToken: access.token,
+      accessTokenExpiresAt: access.expiresAt,
+      refreshToken: issued.refreshToken,
+      refreshTokenExpiresAt: issued.session.expiresAt,
+      user,
+      session: issued.session,
+    };
+  };
+
+  /** Access tokens of revoked sessions stop working at once everywhere, not when they expire. */
+  const revokeAccess = async (userId: string, sessionIds: string[]) => {
+    if (sessionIds.length === 0) return;
+    await deps.revocations.revoke(sessionIds, deps.accessTokenTtlSeconds);
+    await deps.events.publish(userEvents.sessionsRevoked, {
+      userId,
+      sessionIds,
+    } satisfies SessionsRevokedEvent);
+  };
+
+  return {
+    async register(
+      input: { email: string; username: string; password: string; displayName?: string | null },
+      client: ClientInfo,
+    ): Promise<SignedIn> {
+      let user: User;
+      try {
+        user = await deps.users.create({
+          email: input.email,
+          username: input.username,
+          displayName: input.displayName ?? input.username,
+          passwordHash: await hashPassword(input.password),
+        });
+      } catch (error) {
+        const field = uniqueViolationField(error);
+        if (field) throw conflict(`This ${field} is already taken`, { field });
+        throw error;
+      }
+      return signIn(user, await deps.sessions.create(user.id, client));
+    },
+
+    async login(input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
+      await deps.throttle.check(input.email, client.ip);
+      const user = await deps.users.findActiveByEmail(input.email);
+      if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
+        await deps.throttle.recordFailure(input.email, client.ip);
+        throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
+      }
+      await deps.throttle.recordSuccess(input.email);
+      return signIn(user, await deps.sessions.create(user.id, client));
+    },
+
+    async refresh(refreshToken: string, client: ClientInfo): Promise<SignedIn> {
+      const result = await deps.sessions.rotate(refreshToken, client);
+      if (!result.ok) {
+        if (result.reason === 'REFRESH_TOKEN_REUSED')
+          await revokeAccess(result.session.userId, [result.session.id]);
+        throw unauthenticated('Refresh token is not valid', { reason: result.reason });
+      }
+      const user = await deps.users.findById(result.session.userId);
+      if (!user || user.deletedAt) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+      return signIn(user, result);
+    },
+
+    async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<Session | null> {
+      const session = await deps.sessions.revoke(userId, sessionId, reason);
+      if (session) await revokeAccess(userId, [session.id]);
+      return session;
+    },
+
+    async revokeOthers(userId: string, currentSessionId: string): Promise<number> {
+      const ids = await deps.sessions.revokeAllExcept(userId, currentSessionId);
+      await revokeAccess(userId, ids);
+      return ids.length;
+    },
+
+    /** Re-checks the password before anything irreversible. */
+    async confirmPassword(user: User, password: string): Promise<void> {
+      if (!(await verifyPassword(user.passwordHash, password))) {
+        throw forbidden('Wrong password', { reason: 'INVALID_CREDENTIALS' });
+      }
+    },
+
+    async deleteAccount(userId: string): Promise<void> {
+      const sessionIds = await deps.users.erase(userId);
+      await revokeAccess(userId, sessionIds);
+      await deps.events.publish(userEvents.deleted, { userId });
+    },
+  };
+}
+
+export type AuthService = ReturnType<typeof createAuthService>;

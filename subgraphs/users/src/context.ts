@@ -1,0 +1,38 @@
+import type { BaseContext, PubSub } from '@parley/kit';
+import DataLoader from 'dataloader';
+import type { AuthService } from './auth/auth-service.js';
+import type { ContactStore } from './data/contact-store.js';
+import type { DeviceStore } from './data/device-store.js';
+import type { SessionStore } from './data/session-store.js';
+import type { User, UserStore } from './data/user-store.js';
+
+export interface UsersServices {
+  users: UserStore;
+  sessions: SessionStore;
+  contacts: ContactStore;
+  devices: DeviceStore;
+  auth: AuthService;
+  events: PubSub;
+}
+
+export interface UsersContext extends BaseContext, UsersServices {
+  loaders: UsersLoaders;
+}
+
+/** Per-request batching: a page of 100 users costs one query per field, not 100. */
+export function createLoaders(services: UsersServices, viewerId: string | null) {
+  const relation = (among: (viewerId: string, ids: readonly string[]) => Promise<Set<string>>) =>
+    new DataLoader<string, boolean>(async (ids) => {
+      if (!viewerId) return ids.map(() => false);
+      const found = await among(viewerId, ids);
+      return ids.map((id) => found.has(id));
+    });
+  return {
+    userById: new DataLoader<string, User | null>((ids) => services.users.findByIds(ids)),
+    isContact: relation((viewer, ids) => services.contacts.contactsAmong(viewer, ids)),
+    isBlockedByViewer: relation((viewer, ids) => services.contacts.blockedAmong(viewer, ids)),
+    hasBlockedViewer: relation((viewer, ids) => services.contacts.blockersAmong(viewer, ids)),
+  };
+}
+
+export type UsersLoaders = ReturnType<typeof createLoaders>;

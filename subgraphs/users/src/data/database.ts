@@ -1,0 +1,31 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+
+export type { PrismaClient };
+export type Transaction = Prisma.TransactionClient;
+
+export function createPrismaClient(options: {
+  connectionString: string;
+  schema: string;
+  poolMax: number;
+}): PrismaClient {
+  const adapter = new PrismaPg(
+    {
+      connectionString: options.connectionString,
+      max: options.poolMax,
+      options: `-c search_path="${options.schema}"`,
+    },
+    { schema: options.schema },
+  );
+  return new PrismaClient({ adapter });
+}
+
+/** The field a unique constraint failed on (P2002), or null for any other error. */
+export function uniqueViolationField(error: unknown): string | null {
+  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return null;
+  const detail = JSON.stringify(error.meta ?? {}) + error.message;
+  for (const field of ['email', 'username', 'identity_public_key', 'identityPublicKey']) {
+    if (detail.includes(field)) return field === 'identity_public_key' ? 'identityPublicKey' : field;
+  }
+  return 'unknown';
+}

@@ -1,0 +1,125 @@
+import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
+import type { PrismaClient, Session } from '../generated/prisma/client.js';
+import { isUuid } from './user-store.js';
+
+export type { Session };
+
+export type RevokeReason = 'LOGOUT' | 'REVOKED' | 'REFRESH_TOKEN_REUSE' | 'PASSWORD_CHANGED';
+
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export interface IssuedSession {
+  session: Session;
+  refreshToken: string;
+}
+
+export type RotationResult =
+  | ({ ok: true } & IssuedSession)
+  | { ok: false; reason: 'REFRESH_TOKEN_INVALID' | 'SESSION_REVOKED' | 'SESSION_EXPIRED' }
+  | { ok: false; reason: 'REFRESH_TOKEN_REUSED'; session: Session };
+
+/** Sessions and their refresh-token families: one session per login, one live token per session. */
+export function createSessionStore(prisma: PrismaClient, options: { refreshTokenTtlSeconds: number }) {
+  const expiry = () => new Date(Date.now() + options.refreshTokenTtlSeconds * 1000);
+
+  return {
+    async create(userId: string, client: ClientInfo): Promise<IssuedSession> {
+      const refreshToken = newRefreshToken();
+      const session = await prisma.session.create({
+        data: {
+          userId,
+          ip: client.ip,
+          userAgent: client.userAgent,
+          expiresAt: expiry(),
+          refreshTokens: { create: { tokenHash: hashRefreshToken(refreshToken) } },
+        },
+      });
+      return { session, refreshToken };
+    },
+
+    /**
+     * Exchanges a refresh token for a new one. The old token is marked rotated with a conditional update,
+     * so of two concurrent exchanges of one token exactly one wins; the loser, like any later presentation
+     * of a rotated token, is reuse and revokes the whole session.
+     */
+    async rotate(presented: string, client: ClientInfo): Promise<RotationResult> {
+      const stored = await prisma.refreshToken.findUnique({
+        where: { tokenHash: hashRefreshToken(presented) },
+        include: { session: true },
+      });
+      if (!stored) return { ok: false, reason: 'REFRESH_TOKEN_INVALID' };
+      const { session } = stored;
+      if (session.revokedAt) return { ok: false, reason: 'SESSION_REVOKED' };
+      const reuse = async (): Promise<RotationResult> => {
+        const revoked = await prisma.session.update({
+          where: { id: session.id },
+          data: { revokedAt: new Date(), revokedReason: 'REFRESH_TOKEN_REUSE' satisfies RevokeReason },
+        });
+        return { ok: false, reason: 'REFRESH_TOKEN_REUSED', session: revoked };
+      };
+      if (stored.rotatedAt) return reuse();
+      if (session.expiresAt <= new Date()) return { ok: false, reason: 'SESSION_EXPIRED' };
+
+      const refreshToken = newRefreshToken();
+      const rotated = await prisma.$transaction(async (tx) => {
+        const claimed = await tx.refreshToken.updateMany({
+          where: { id: stored.id, rotatedAt: null },
+          data: { rotatedAt: new Date() },
+        });
+        if (claimed.count === 0) return null;
+        await tx.refreshToken.create({
+          data: { sessionId: session.id, tokenHash: hashRefreshToken(refreshToken) },
+        });
+        return tx.session.update({
+          where: { id: session.id },
+          data: { lastUsedAt: new Date(), expiresAt: expiry(), ip: client.ip, userAgent: client.userAgent },
+        });
+      });
+      if (!rotated) return reuse();
+      return { ok: true, session: rotated, refreshToken };
+    },
+
+    findActive: async (sessionId: string): Promise<Session | null> =>
+      isUuid(sessionId)
+        ? prisma.session.findFirst({
+            where: { id: sessionId, revokedAt: null, expiresAt: { gt: new Date() } },
+          })
+        : null,
+
+    listActive: (userId: string): Promise<Session[]> =>
+      prisma.session.findMany({
+        where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+        orderBy: { lastUsedAt: 'desc' },
+      }),
+
+    /** Revokes one of the user's own sessions; null when it is not theirs or already ended. */
+    async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<Session | null> {
+      if (!isUuid(sessionId)) return null;
+      const { count } = await prisma.session.updateMany({
+        where: { id: sessionId, userId, revokedAt: null },
+        data: { revokedAt: new Date(), revokedReason: reason },
+      });
+      return count === 0 ? null : prisma.session.findUnique({ where: { id: sessionId } });
+    },
+
+    async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
+      return prisma.$transaction(async (tx) => {
+        const sessions = await tx.session.findMany({
+          where: { userId, revokedAt: null, id: { not: keepSessionId } },
+          select: { id: true },
+        });
+        const ids = sessions.map((session) => session.id);
+        await tx.session.updateMany({
+          where: { id: { in: ids } },
+          data: { revokedAt: new Date(), revokedReason: 'REVOKED' satisfies RevokeReason },
+        });
+        return ids;
+      });
+    },
+  };
+}
+
+export type SessionStore = ReturnType<typeof createSessionStore>;

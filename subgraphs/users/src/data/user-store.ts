@@ -1,0 +1,153 @@
+import type { PrismaClient, User } from '../generated/prisma/client.js';
+
+export type { User };
+
+export const DELETED_DISPLAY_NAME = 'Deleted user';
+
+export interface NewUser {
+  email: string;
+  username: string;
+  displayName: string;
+  passwordHash: string;
+}
+
+export interface ProfilePatch {
+  displayName?: string;
+  bio?: string | null;
+  avatarFileId?: string | null;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+export const isUuid = (value: string): boolean => UUID.test(value);
+
+export function createUserStore(prisma: PrismaClient) {
+  return {
+    create: (user: NewUser): Promise<User> => prisma.user.create({ data: user }),
+
+    findById: async (id: string): Promise<User | null> =>
+      isUuid(id) ? prisma.user.findUnique({ where: { id } }) : null,
+
+    /** One query for any number of ids, in the order asked (for DataLoader). */
+    async findByIds(ids: readonly string[]): Promise<(User | null)[]> {
+      const valid = ids.filter(isUuid);
+      const users = valid.length ? await prisma.user.findMany({ where: { id: { in: valid } } }) : [];
+      const byId = new Map(users.map((user) => [user.id, user]));
+      return ids.map((id) => byId.get(id) ?? null);
+    },
+
+    findActiveByEmail: (email: string): Promise<User | null> =>
+      prisma.user.findFirst({ where: { email, deletedAt: null } }),
+
+    updateProfile: (id: string, patch: ProfilePatch): Promise<User> =>
+      prisma.user.update({ where: { id }, data: patch }),
+
+    /**
+     * Users whose username or display name starts with `prefix`, keyset-paginated by username, without
+     * the viewer, deleted accounts, or anyone on either side of a block with the viewer.
+     */
+    search(options: {
+      viewerId: string;
+      prefix: string;
+      limit: number;
+      afterUsername: string | null;
+    }): Promise<User[]> {
+      return prisma.user.findMany({
+        where: {
+          id: { not: options.viewerId },
+          deletedAt: null,
+          OR: [
+            { username: { startsWith: options.prefix.toLowerCase() } },
+            { displayName: { startsWith: options.prefix, mode: 'insensitive' } },
+          ],
+          blocks: { none: { blockedId: options.viewerId } },
+          blockedBy: { none: { blockerId: options.viewerId } },
+          ...(options.afterUsername === null ? {} : { username: { gt: options.afterUsername } }),
+        },
+        orderBy: { username: 'asc' },
+        take: options.limit + 1,
+      });
+    },
+
+    /**
+     * Erases an account in one transaction: sessions (with addresses and user agents), refresh tokens,
+     * contacts and blocks both ways and devices are deleted; the user row stays as a tombstone (other
+     * services keep referencing its id) with every personal field cleared. Returns the revoked session ids.
+     */
+    async erase(id: string): Promise<string[]> {
+      return prisma.$transaction(async (tx) => {
+        const sessions = await tx.session.findMany({ where: { userId: id }, select: { id: true } });
+        await tx.session.deleteMany({ where: { userId: id } });
+        await tx.contact.deleteMany({ where: { OR: [{ ownerId: id }, { contactId: id }] } });
+        await tx.block.deleteMany({ where: { OR: [{ blockerId: id }, { blockedId: id }] } });
+        await tx.device.deleteMany({ where: { userId: id } });
+        await tx.user.update({
+          where: { id },
+          data: {
+            email: null,
+            username: `deleted-${id}`,
+            displayName: DELETED_DISPLAY_NAME,
+            bio: null,
+            avatarFileId: null,
+            passwordHash: null,
+            deletedAt: new Date(),
+          },
+        });
+        return sessions.map((session) => session.id);
+      });
+    },
+
+    /** Everything stored about the user in this service except secrets (password hash, token hashes). */
+    async exportData(id: string) {
+      const user = await prisma.user.findUniqueOrThrow({
+        where: { id },
+        include: {
+          sessions: { orderBy: { createdAt: 'asc' } },
+          devices: { orderBy: { createdAt: 'asc' } },
+          contacts: {
+            include: { contact: { select: { id: true, username: true } } },
+            orderBy: { createdAt: 'asc' },
+          },
+          blocks: {
+            include: { blocked: { select: { id: true, username: true } } },
+            orderBy: { createdAt: 'asc' },
+          },
+        },
+      });
+      return {
+        exportedAt: new Date().toISOString(),
+        profile: {
+          id: user.id,
+          email: user.email,
+          username: user.username,
+          displayName: user.displayName,
+          bio: user.bio,
+          avatarFileId: user.avatarFileId,
+          createdAt: user.createdAt.toISOString(),
+          updatedAt: user.updatedAt.toISOString(),
+        },
+        sessions: user.sessions.map((session) => ({
+          id: session.id,
+          ip: session.ip,
+          userAgent: session.userAgent,
+          createdAt: session.createdAt.toISOString(),
+          lastUsedAt: session.lastUsedAt.toISOString(),
+          expiresAt: session.expiresAt.toISOString(),
+          revokedAt: session.revokedAt?.toISOString() ?? null,
+          revokedReason: session.revokedReason,
+        })),
+        contacts: user.contacts.map((c) => ({ ...c.contact, addedAt: c.createdAt.toISOString() })),
+        blockedUsers: user.blocks.map((b) => ({ ...b.blocked, blockedAt: b.createdAt.toISOString() })),
+        devices: user.devices.map((device) => ({
+          id: device.id,
+          name: device.name,
+          keyAlgorithm: device.keyAlgorithm,
+          identityPublicKey: device.identityPublicKey,
+          createdAt: device.createdAt.toISOString(),
+          lastSeenAt: device.lastSeenAt.toISOString(),
+        })),
+      };
+    },
+  };
+}
+
+export type UserStore = ReturnType<typeof createUserStore>;

@@ -1,0 +1,44 @@
+import { booleanFromString, commonEnvShape, parseEnv, portSchema } from '@parley/kit';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const usersEnvSchema = z.object({
+  ...commonEnvShape,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: portSchema.default(4001),
+  /** Unset: embedded PGlite with data under EMBEDDED_DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/)
+    .default('public'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  EMBEDDED_DATA_DIR: z.string().default('.data'),
+  /** Unset: in-process throttling, revocations and events (single process only). */
+  REDIS_URL: z.string().url().optional(),
+  REDIS_PREFIX: z.string().min(1).default('parley:'),
+  AUTH_ISSUER: z.string().default('parley'),
+  AUTH_AUDIENCE: z.string().default('parley'),
+  /** JSON array of private Ed25519 JWKs, each with a `kid`. Unset outside production: generated once and kept in EMBEDDED_DATA_DIR. */
+  AUTH_SIGNING_KEYS: z.string().optional(),
+  /** The `kid` that signs new tokens; the others only verify (rotation). Defaults to the first key. */
+  AUTH_ACTIVE_KID: z.string().optional(),
+  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
+  LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
+  MAX_BODY_BYTES: positiveInt.default(100_000),
+  GRAPHIQL: booleanFromString.optional(),
+});
+
+export type UsersEnv = z.output<typeof usersEnvSchema>;
+
+export function readUsersEnv(source: NodeJS.ProcessEnv = process.env): UsersEnv {
+  const env = parseEnv(usersEnvSchema, source);
+  if (env.NODE_ENV === 'production' && !env.AUTH_SIGNING_KEYS) {
+    throw new Error('Invalid environment:\n  - AUTH_SIGNING_KEYS: required in production');
+  }
+  return env;
+}

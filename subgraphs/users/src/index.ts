@@ -1,0 +1,15 @@
+import { createLogger, registerGracefulShutdown } from '@parley/kit';
+import { readUsersEnv } from './env.js';
+import { startUsersService } from './service.js';
+
+async function main() {
+  const env = readUsersEnv();
+  const logger = createLogger({ service: 'users', level: env.LOG_LEVEL });
+  const service = await startUsersService(env, logger);
+  registerGracefulShutdown(logger, [() => service.stop()]);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

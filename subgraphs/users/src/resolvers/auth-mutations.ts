@@ -1,0 +1,45 @@
+import { notFound, parseInput, requireViewer } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import { loginInput, refreshInput, registerInput } from '../validation.js';
+import { requireViewerUser } from './viewer-helpers.js';
+
+const clientOf = (context: UsersContext) => ({ ip: context.clientIp, userAgent: context.userAgent });
+
+export const authMutationResolvers = {
+  Mutation: {
+    register: (_: unknown, args: { input: unknown }, context: UsersContext) =>
+      context.auth.register(parseInput(registerInput, args.input), clientOf(context)),
+
+    login: (_: unknown, args: { input: unknown }, context: UsersContext) =>
+      context.auth.login(parseInput(loginInput, args.input), clientOf(context)),
+
+    refreshSession: (_: unknown, args: { input: unknown }, context: UsersContext) =>
+      context.auth.refresh(parseInput(refreshInput, args.input).refreshToken, clientOf(context)),
+
+    async logout(_: unknown, __: unknown, context: UsersContext) {
+      const viewer = requireViewer(context);
+      await context.auth.revoke(viewer.userId, viewer.sessionId, 'LOGOUT');
+      return true;
+    },
+
+    async revokeSession(_: unknown, args: { id: string }, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      const session = await context.auth.revoke(user.id, args.id, 'REVOKED');
+      if (!session) throw notFound('Session not found', { field: 'id' });
+      return session;
+    },
+
+    async revokeOtherSessions(_: unknown, __: unknown, context: UsersContext) {
+      const viewer = requireViewer(context);
+      await requireViewerUser(context);
+      return context.auth.revokeOthers(viewer.userId, viewer.sessionId);
+    },
+
+    async deleteAccount(_: unknown, args: { input: { password: string } }, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      await context.auth.confirmPassword(user, args.input.password);
+      await context.auth.deleteAccount(user.id);
+      return true;
+    },
+  },
+};

@@ -1,0 +1,23 @@
+import { authMutationResolvers } from './auth-mutations.js';
+import { contactMutationResolvers } from './contact-mutations.js';
+import { deviceMutationResolvers } from './device-mutations.js';
+import { profileMutationResolvers } from './profile-mutations.js';
+import { queryResolvers } from './query.js';
+import { scalarResolvers } from './scalars.js';
+import { sessionResolvers } from './session.js';
+import { userResolvers } from './user.js';
+import { viewerResolvers } from './viewer.js';
+
+export const resolvers = {
+  ...scalarResolvers,
+  ...queryResolvers,
+  Mutation: {
+    ...authMutationResolvers.Mutation,
+    ...profileMutationResolvers.Mutation,
+    ...contactMutationResolvers.Mutation,
+    ...deviceMutationResolvers.Mutation,
+  },
+  ...viewerResolvers,
+  ...userResolvers,
+  ...sessionResolvers,
+};

@@ -1,0 +1,17 @@
+import { parseInput } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import { userEvents, type UserUpdatedEvent } from '../events.js';
+import { updateProfileInput } from '../validation.js';
+import { requireViewerUser } from './viewer-helpers.js';
+
+export const profileMutationResolvers = {
+  Mutation: {
+    async updateProfile(_: unknown, args: { input: unknown }, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      const patch = parseInput(updateProfileInput, args.input);
+      const updated = await context.users.updateProfile(user.id, patch);
+      await context.events.publish(userEvents.updated, { userId: user.id } satisfies UserUpdatedEvent);
+      return updated;
+    },
+  },
+};

@@ -1,0 +1,3 @@
+import { DateTimeResolver, JSONResolver } from 'graphql-scalars';
+
+export const scalarResolvers = { DateTime: DateTimeResolver, JSON: JSONResolver };

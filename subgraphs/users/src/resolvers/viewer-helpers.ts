@@ -1,0 +1,43 @@
+import { badUserInput, notFound, requireViewer, unauthenticated } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import type { User } from '../data/user-store.js';
+
+/** The viewer's own, live account; a token of a deleted account is refused. */
+export async function requireViewerUser(context: UsersContext): Promise<User> {
+  const viewer = requireViewer(context);
+  const user = await context.loaders.userById.load(viewer.userId);
+  if (!user || user.deletedAt) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+  return user;
+}
+
+/**
+ * A user the viewer may look at or act on. Unknown, deleted and (unless `evenIfBlockedBy`) users who
+ * blocked the viewer all answer the same NOT_FOUND, so a block is never revealed.
+ */
+export async function visibleUser(
+  context: UsersContext,
+  viewerId: string,
+  userId: string,
+  options: { field: string; evenIfBlockedBy?: boolean } = { field: 'id' },
+): Promise<User> {
+  const user = await context.loaders.userById.load(userId);
+  const hidden =
+    !user ||
+    user.deletedAt !== null ||
+    (user.id !== viewerId &&
+      !options.evenIfBlockedBy &&
+      (await context.loaders.hasBlockedViewer.load(user.id)));
+  if (hidden || !user) throw notFound('User not found', { field: options.field });
+  return user;
+}
+
+/** Contacts and blocks are about other people. */
+export async function otherUser(
+  context: UsersContext,
+  viewerId: string,
+  userId: string,
+  evenIfBlockedBy = false,
+) {
+  if (userId === viewerId) throw badUserInput('Cannot do this to yourself', { field: 'userId' });
+  return visibleUser(context, viewerId, userId, { field: 'userId', evenIfBlockedBy });
+}

@@ -1,0 +1,65 @@
+import { decodeCursor, forwardConnection, pageSize, requireViewer } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import type { User } from '../data/user-store.js';
+import { usernameCursor } from './query.js';
+import { requireViewerUser } from './viewer-helpers.js';
+
+interface ViewerParent {
+  id: string;
+}
+
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+async function userPage(
+  args: PageArgs,
+  context: UsersContext,
+  fetch: (limit: number, afterUsername: string | null) => Promise<User[]>,
+) {
+  const limit = pageSize(args.first, 50);
+  const after = decodeCursor(args.after, usernameCursor);
+  const rows = await fetch(limit, after?.username ?? null);
+  for (const row of rows) context.loaders.userById.prime(row.id, row);
+  return forwardConnection(
+    rows,
+    limit,
+    after !== null,
+    (row) => ({ username: row.username }),
+    (row) => row,
+  );
+}
+
+export const viewerResolvers = {
+  Viewer: {
+    /** Another subgraph may only resolve the viewer's own Viewer entity. */
+    __resolveReference(reference: ViewerParent, context: UsersContext) {
+      const viewer = requireViewer(context);
+      return reference.id === viewer.userId ? { id: viewer.userId } : null;
+    },
+    user: (_: ViewerParent, __: unknown, context: UsersContext) => requireViewerUser(context),
+    email: async (_: ViewerParent, __: unknown, context: UsersContext) =>
+      (await requireViewerUser(context)).email,
+    async sessions(_: ViewerParent, __: unknown, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      return context.sessions.listActive(user.id);
+    },
+    async contacts(_: ViewerParent, args: PageArgs, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      return userPage(args, context, (limit, after) => context.contacts.listContacts(user.id, limit, after));
+    },
+    async blockedUsers(_: ViewerParent, args: PageArgs, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      return userPage(args, context, (limit, after) => context.contacts.listBlocked(user.id, limit, after));
+    },
+    async devices(_: ViewerParent, __: unknown, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      return context.devices.list(user.id);
+    },
+    async dataExport(_: ViewerParent, __: unknown, context: UsersContext) {
+      const user = await requireViewerUser(context);
+      return context.users.exportData(user.id);
+    },
+  },
+};

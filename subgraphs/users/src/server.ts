@@ -1,0 +1,106 @@
+import { readFileSync } from 'node:fs';
+import {
+  createSubgraphServer,
+  createTokenVerifier,
+  type Logger,
+  type Plugin,
+  type PubSub,
+  type Registry,
+  type SessionRevocations,
+} from '@parley/kit';
+import { parse } from 'graphql';
+import { createAuthService } from './auth/auth-service.js';
+import type { Keyring } from './auth/keyring.js';
+import type { LoginThrottle } from './auth/login-throttle.js';
+import { createLoaders, type UsersContext, type UsersServices } from './context.js';
+import { createContactStore } from './data/contact-store.js';
+import type { PrismaClient } from './data/database.js';
+import { createDeviceStore } from './data/device-store.js';
+import { createSessionStore } from './data/session-store.js';
+import { createUserStore } from './data/user-store.js';
+import { resolvers } from './resolvers/index.js';
+
+export const usersTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export const JWKS_PATH = '/.well-known/jwks.json';
+
+export interface UsersServerDeps {
+  prisma: PrismaClient;
+  keyring: Keyring;
+  throttle: LoginThrottle;
+  revocations: SessionRevocations;
+  events: PubSub;
+  logger: Logger;
+  metrics: Registry;
+  config: {
+    issuer: string;
+    audience: string;
+    accessTokenTtlSeconds: number;
+    refreshTokenTtlSeconds: number;
+    trustProxy: boolean;
+    maxBodyBytes: number;
+    graphiql: boolean;
+  };
+  ready?: () => Promise<boolean>;
+}
+
+/** Publishes the public signing keys so every service verifies access tokens without a shared secret. */
+function useJwks(keyring: Keyring): Plugin {
+  return {
+    onRequest({ url, endResponse, fetchAPI }) {
+      if (url.pathname !== JWKS_PATH) return;
+      endResponse(
+        new fetchAPI.Response(JSON.stringify(keyring.jwks), {
+          headers: { 'content-type': 'application/jwk-set+json', 'cache-control': 'public, max-age=300' },
+        }),
+      );
+    },
+  };
+}
+
+/** The users subgraph as a yoga server, from its clients (CONVENTIONS.md §1); index.ts wires and listens. */
+export function createUsersServer(deps: UsersServerDeps) {
+  const users = createUserStore(deps.prisma);
+  const sessions = createSessionStore(deps.prisma, {
+    refreshTokenTtlSeconds: deps.config.refreshTokenTtlSeconds,
+  });
+  const services: UsersServices = {
+    users,
+    sessions,
+    contacts: createContactStore(deps.prisma),
+    devices: createDeviceStore(deps.prisma),
+    events: deps.events,
+    auth: createAuthService({
+      users,
+      sessions,
+      keyring: deps.keyring,
+      throttle: deps.throttle,
+      revocations: deps.revocations,
+      events: deps.events,
+      accessTokenTtlSeconds: deps.config.accessTokenTtlSeconds,
+    }),
+  };
+  return createSubgraphServer<UsersContext>({
+    name: 'users',
+    typeDefs: usersTypeDefs,
+    resolvers,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    trustProxy: deps.config.trustProxy,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    graphiql: deps.config.graphiql,
+    ready: deps.ready,
+    verifyToken: createTokenVerifier({
+      issuer: deps.config.issuer,
+      audience: deps.config.audience,
+      keys: deps.keyring.verificationKeys,
+      revocations: deps.revocations,
+    }),
+    plugins: [useJwks(deps.keyring)],
+    extendContext: (base) => ({
+      ...base,
+      ...services,
+      loaders: createLoaders(services, base.viewer?.userId ?? null),
+    }),
+  });
+}

@@ -1,0 +1,129 @@
+import { join } from 'node:path';
+import {
+  applyMigrations,
+  createLogger,
+  createMemoryPubSub,
+  createMemorySessionRevocations,
+  createMetricsRegistry,
+  createRedisPubSub,
+  createRedisSessionRevocations,
+  listen,
+  startEmbeddedPostgres,
+  type Logger,
+} from '@parley/kit';
+import { Redis } from 'ioredis';
+import type { JWK } from 'jose';
+import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
+import { createLoginThrottle } from './auth/login-throttle.js';
+import { createPrismaClient } from './data/database.js';
+import type { UsersEnv } from './env.js';
+import { createUsersServer } from './server.js';
+
+export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
+
+export interface RunningUsersService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds every client the users subgraph needs from its environment, applies migrations, and listens.
+ * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ */
+export async function startUsersService(
+  env: UsersEnv,
+  logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
+): Promise<RunningUsersService> {
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const embedded = env.DATABASE_URL
+      ? null
+      : await startEmbeddedPostgres({ dataDir: join(env.EMBEDDED_DATA_DIR, 'postgres-users') });
+    if (embedded) {
+      closers.unshift(() => embedded.stop());
+      logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
+    }
+    const databaseUrl = env.DATABASE_URL ?? embedded!.url;
+    await applyMigrations({
+      connectionString: databaseUrl,
+      migrationsDir,
+      schema: env.DATABASE_SCHEMA,
+      logger,
+    });
+    const prisma = createPrismaClient({
+      connectionString: databaseUrl,
+      schema: env.DATABASE_SCHEMA,
+      poolMax: embedded ? 1 : env.DATABASE_POOL_MAX,
+    });
+    closers.unshift(() => prisma.$disconnect());
+
+    const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, redisOptions) : null;
+    if (redis) closers.unshift(() => redis.quit());
+    const events = env.REDIS_URL
+      ? createRedisPubSub({
+          publisher: new Redis(env.REDIS_URL, redisOptions),
+          subscriber: new Redis(env.REDIS_URL, redisOptions),
+          prefix: env.REDIS_PREFIX,
+        })
+      : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
+    closers.unshift(() => events.close());
+
+    const privateJwks = env.AUTH_SIGNING_KEYS
+      ? (JSON.parse(env.AUTH_SIGNING_KEYS) as JWK[])
+      : await loadOrCreateDevSigningKeys(join(env.EMBEDDED_DATA_DIR, 'users-signing-keys.json'));
+    const keyring = await createKeyring({
+      privateJwks,
+      activeKid: env.AUTH_ACTIVE_KID,
+      issuer: env.AUTH_ISSUER,
+      audience: env.AUTH_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+    });
+
+    const yoga = createUsersServer({
+      prisma,
+      keyring,
+      events,
+      logger,
+      metrics: createMetricsRegistry('users'),
+      revocations: redis
+        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
+        : createMemorySessionRevocations(),
+      throttle: createLoginThrottle({
+        redis: redis ?? undefined,
+        prefix: env.REDIS_PREFIX,
+        maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
+        windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+      }),
+      config: {
+        issuer: env.AUTH_ISSUER,
+        audience: env.AUTH_AUDIENCE,
+        accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+        refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+        trustProxy: env.TRUST_PROXY,
+        maxBodyBytes: env.MAX_BODY_BYTES,
+        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+      },
+      async ready() {
+        await prisma.$queryRaw`SELECT 1`;
+        if (redis) await redis.ping();
+        return true;
+      },
+    });
+    const server = await listen(yoga, env.PORT, env.HOST);
+    closers.unshift(() => server.close());
+    logger.info({ url: `${server.url}/graphql` }, 'users subgraph ready');
+    return {
+      url: server.url,
+      port: server.port,
+      async stop() {
+        for (const close of closers.splice(0)) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.splice(0)) await close().catch(() => {});
+    throw error;
+  }
+}

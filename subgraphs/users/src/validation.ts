@@ -1,0 +1,90 @@
+import { createPublicKey } from 'node:crypto';
+import { z } from 'zod';
+
+/** Letters of any script, digits, punctuation, spaces: no control or format characters. */
+const printable = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((value) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), 'must not contain control characters');
+
+export const emailSchema = z.string().trim().max(254).toLowerCase().pipe(z.email());
+export const usernameSchema = z
+  .string()
+  .trim()
+  .toLowerCase()
+  .regex(/^[a-z0-9_]{3,32}$/, 'must be 3 to 32 letters, digits or underscores');
+export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(256);
+export const displayNameSchema = printable(64);
+export const uuidSchema = z.uuid();
+
+export const registerInput = z.object({
+  email: emailSchema,
+  username: usernameSchema,
+  password: passwordSchema,
+  displayName: displayNameSchema.nullish(),
+});
+
+export const loginInput = z.object({
+  email: z.string().trim().toLowerCase().max(254),
+  password: z.string().max(256),
+});
+
+export const refreshInput = z.object({ refreshToken: z.string().max(128) });
+
+export const updateProfileInput = z.object({
+  displayName: displayNameSchema.optional(),
+  bio: z
+    .string()
+    .max(500)
+    .refine(
+      (value) => !/[\u0000-\u0009\u000B-\u001F\u007F]/.test(value),
+      'must not contain control characters',
+    )
+    .nullish(),
+  avatarFileId: uuidSchema.nullish(),
+});
+
+export const searchInput = z.object({ query: z.string().trim().min(1).max(64) });
+
+const KEY_BYTES = 32;
+
+/** The key must decode to 32 bytes and be a valid point of its curve (checked by Node's crypto). */
+function isValidPublicKey(algorithm: 'ED25519' | 'X25519', encoded: string): boolean {
+  const bytes = Buffer.from(encoded.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (bytes.length !== KEY_BYTES || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) return false;
+  try {
+    createPublicKey({
+      key: {
+        kty: 'OKP',
+        crv: algorithm === 'ED25519' ? 'Ed25519' : 'X25519',
+        x: bytes.toString('base64url'),
+      },
+      format: 'jwk',
+    });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export const registerDeviceInput = z
+  .object({
+    name: printable(64),
+    keyAlgorithm: z.enum(['ED25519', 'X25519']),
+    identityPublicKey: z.string().trim().max(64),
+  })
+  .refine((input) => isValidPublicKey(input.keyAlgorithm, input.identityPublicKey), {
+    path: ['identityPublicKey'],
+    message: 'must be a 32-byte public key, base64 or base64url encoded',
+  })
+  .transform((input) => ({
+    ...input,
+    // One canonical encoding, so the same key cannot be registered twice under two spellings.
+    identityPublicKey: Buffer.from(
+      input.identityPublicKey.replace(/-/g, '+').replace(/_/g, '/'),
+      'base64',
+    ).toString('base64url'),
+  }));
