@@ -1,11 +1,19 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// graphql 16 ships CommonJS (`main`) and ESM (`module`) builds. Node loads the CommonJS one for every
+// importer, but Vite would hand our ESM code the ESM build while CommonJS dependencies (@apollo/*) get
+// the other: two GraphQLError classes, and `instanceof` checks fail. Pin tests to what Node runs.
+const graphqlCommonJs = createRequire(import.meta.url).resolve('graphql');
 
 // Two tiers (CONVENTIONS.md §6): `*.test.ts` run in-process (yoga.fetch, no socket) and `*.e2e.ts`
 // start real servers on port 0. Both talk to real PostgreSQL and Redis.
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },
   test: {
     projects: [
       {
+        extends: true,
         test: {
           name: 'unit',
           include: ['{packages,subgraphs,router}/*/{src,test}/**/*.test.ts'],
@@ -15,6 +23,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['{packages,subgraphs,router}/*/{src,test}/**/*.e2e.ts', 'test/**/*.e2e.ts'],

@@ -1,0 +1,1 @@
+export { describePubSubContract, type PubSubContractFactory, type PubSubContractInstance } from './pubsub-contract.js';

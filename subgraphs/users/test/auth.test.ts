@@ -1,0 +1,274 @@
+import { createTokenVerifier, jwksFromJson } from '@parley/kit';
+import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateSigningKey } from '../src/auth/keyring.js';
+import {
+  AUDIENCE,
+  ISSUER,
+  LOGIN,
+  ME,
+  REFRESH,
+  startUsersTestServer,
+  type SignedInResult,
+  type UsersTestServer,
+} from './users-test-server.js';
+
+let server: UsersTestServer;
+
+beforeAll(async () => {
+  server = await startUsersTestServer();
+});
+afterAll(() => server?.stop());
+
+const codeOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+  response.errors?.[0]?.extensions?.['code'];
+const reasonOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+  response.errors?.[0]?.extensions?.['reason'];
+
+async function refresh(refreshToken: string) {
+  return server.client().request<{ refreshSession: SignedInResult }>(REFRESH, { input: { refreshToken } });
+}
+
+describe('register, login, me, refresh, logout', () => {
+  it('signs a new account in, and `me` answers with the caller only', async () => {
+    const alice = await server.register('alice');
+    expect(alice.user.username).toBe(alice.input.username);
+    expect(alice.session.ip).toBe('203.0.113.7');
+    expect(alice.session.userAgent).toBe('vitest');
+    const me = await alice.api.request(ME);
+    expect(me.errors).toBeUndefined();
+    expect(me.data?.me).toMatchObject({
+      id: alice.user.id,
+      email: alice.input.email,
+      sessions: [{ id: alice.session.id, current: true, ip: '203.0.113.7', userAgent: 'vitest' }],
+    });
+  });
+
+  it('logs in with the email in any case, and refuses a wrong password without saying which part was wrong', async () => {
+    const bob = await server.register('bob');
+    const wrong = await server.client().request(LOGIN, { input: { email: bob.input.email, password: 'nope nope nope' } });
+    const unknown = await server.client().request(LOGIN, { input: { email: 'nobody@example.test', password: 'whatever1' } });
+    expect(codeOf(wrong)).toBe('UNAUTHENTICATED');
+    expect(codeOf(unknown)).toBe('UNAUTHENTICATED');
+    expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
+    const ok = await server
+      .client()
+      .request<{ login: SignedInResult }>(LOGIN, { input: { email: bob.input.email.toUpperCase(), password: bob.input.password } });
+    expect(ok.data?.login.user.id).toBe(bob.user.id);
+    expect(ok.data?.login.session.id).not.toBe(bob.session.id);
+  });
+
+  it('rotates the refresh token on every use', async () => {
+    const carol = await server.register('carol');
+    const first = await refresh(carol.refreshToken);
+    expect(first.errors).toBeUndefined();
+    const rotated = first.data!.refreshSession;
+    expect(rotated.refreshToken).not.toBe(carol.refreshToken);
+    expect(rotated.session.id).toBe(carol.session.id);
+    const second = await refresh(rotated.refreshToken);
+    expect(second.data?.refreshSession.session.id).toBe(carol.session.id);
+    const me = await server.client(second.data!.refreshSession.accessToken).request(ME);
+    expect(me.data?.me).toMatchObject({ id: carol.user.id });
+    const stored = await server.sql<{ token_hash: string }>('SELECT token_hash FROM refresh_tokens');
+    const storedHashes = stored.map((row) => row.token_hash);
+    expect(storedHashes).not.toContain(carol.refreshToken);
+    expect(storedHashes.some((hash) => hash.includes(rotated.refreshToken))).toBe(false);
+  });
+
+  it('reusing a rotated refresh token revokes the whole family, and only that family', async () => {
+    const dave = await server.register('dave');
+    const otherLogin = await server
+      .client()
+      .request<{ login: SignedInResult }>(LOGIN, { input: { email: dave.input.email, password: dave.input.password } });
+    const other = otherLogin.data!.login;
+
+    const rotated = (await refresh(dave.refreshToken)).data!.refreshSession;
+    const reuse = await refresh(dave.refreshToken);
+    expect(codeOf(reuse)).toBe('UNAUTHENTICATED');
+    expect(reasonOf(reuse)).toBe('REFRESH_TOKEN_REUSED');
+
+    // The attacker's and the victim's newest token are both dead, and so is the family's access token.
+    const afterReuse = await refresh(rotated.refreshToken);
+    expect(codeOf(afterReuse)).toBe('UNAUTHENTICATED');
+    expect(reasonOf(afterReuse)).toBe('SESSION_REVOKED');
+    const me = await server.client(rotated.accessToken).request(ME);
+    expect(reasonOf(me)).toBe('SESSION_REVOKED');
+    const [row] = await server.sql<{ revoked_reason: string }>('SELECT revoked_reason FROM sessions WHERE id = $1', [
+      dave.session.id,
+    ]);
+    expect(row?.revoked_reason).toBe('REFRESH_TOKEN_REUSE');
+
+    // A separate login is a separate family and keeps working.
+    const otherRefresh = await refresh(other.refreshToken);
+    expect(otherRefresh.errors).toBeUndefined();
+  });
+
+  it('of two concurrent refreshes with one token, exactly one wins and the family is revoked', async () => {
+    const erin = await server.register('erin');
+    const results = await Promise.all([refresh(erin.refreshToken), refresh(erin.refreshToken)]);
+    const winners = results.filter((result) => result.data?.refreshSession);
+    expect(winners).toHaveLength(1);
+    expect(codeOf(results.find((result) => !result.data?.refreshSession)!)).toBe('UNAUTHENTICATED');
+    const next = await refresh(winners[0]!.data!.refreshSession.refreshToken);
+    expect(reasonOf(next)).toBe('SESSION_REVOKED');
+  });
+
+  it('logout ends the session: its access token and its refresh token stop working', async () => {
+    const frank = await server.register('frank');
+    const out = await frank.api.request<{ logout: boolean }>('mutation { logout }');
+    expect(out.data?.logout).toBe(true);
+    expect(reasonOf(await frank.api.request(ME))).toBe('SESSION_REVOKED');
+    expect(reasonOf(await refresh(frank.refreshToken))).toBe('SESSION_REVOKED');
+  });
+
+  it('an unknown refresh token is refused', async () => {
+    expect(reasonOf(await refresh('rt_not-a-real-token'))).toBe('REFRESH_TOKEN_INVALID');
+  });
+});
+
+describe('sessions', () => {
+  it('lists own sessions and revokes one of them, but never another user’s', async () => {
+    const gina = await server.register('gina');
+    const second = (
+      await server
+        .client(undefined, { 'user-agent': 'phone', 'x-forwarded-for': '::ffff:198.51.100.4' })
+        .request<{ login: SignedInResult }>(LOGIN, { input: { email: gina.input.email, password: gina.input.password } })
+    ).data!.login;
+    expect(second.session).toMatchObject({ ip: '198.51.100.4', userAgent: 'phone' });
+
+    const list = await gina.api.request<{ me: { sessions: { id: string; current: boolean }[] } }>(ME);
+    expect(list.data!.me.sessions.map((session) => session.id).sort()).toEqual([gina.session.id, second.session.id].sort());
+
+    const intruder = await server.register('intruder');
+    const foreign = await intruder.api.request('mutation($id: ID!) { revokeSession(id: $id) { id } }', {
+      id: second.session.id,
+    });
+    expect(codeOf(foreign)).toBe('NOT_FOUND');
+
+    const revoked = await gina.api.request('mutation($id: ID!) { revokeSession(id: $id) { id } }', { id: second.session.id });
+    expect(revoked.errors).toBeUndefined();
+    expect(reasonOf(await server.client(second.accessToken).request(ME))).toBe('SESSION_REVOKED');
+    expect((await gina.api.request(ME)).errors).toBeUndefined();
+  });
+
+  it('revokeOtherSessions keeps only the current one', async () => {
+    const hank = await server.register('hank');
+    const login = () =>
+      server.client().request<{ login: SignedInResult }>(LOGIN, { input: { email: hank.input.email, password: hank.input.password } });
+    const others = [(await login()).data!.login, (await login()).data!.login];
+    const result = await hank.api.request<{ revokeOtherSessions: number }>('mutation { revokeOtherSessions }');
+    expect(result.data?.revokeOtherSessions).toBe(2);
+    for (const other of others) expect(reasonOf(await server.client(other.accessToken).request(ME))).toBe('SESSION_REVOKED');
+    expect((await hank.api.request(ME)).errors).toBeUndefined();
+  });
+});
+
+describe('access tokens', () => {
+  const claimsFor = (signedIn: SignedInResult) => ({ sub: signedIn.user.id, sid: signedIn.session.id });
+
+  async function signWith(key: JWK, kid: string, claims: Record<string, unknown>, expiresIn = '5m') {
+    return new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime(expiresIn)
+      .sign(await importJWK({ ...key, alg: 'EdDSA' }, 'EdDSA'));
+  }
+
+  it('publishes the public keys only, with kid, at /.well-known/jwks.json', async () => {
+    const response = await server.yoga.fetch('http://users.test/.well-known/jwks.json');
+    const jwks = (await response.json()) as { keys: JWK[] };
+    expect(jwks.keys).toHaveLength(1);
+    expect(jwks.keys[0]).toMatchObject({ kid: 'test-key-1', kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+    expect(jwks.keys[0]).not.toHaveProperty('d');
+  });
+
+  it('accepts a token signed with the service key (control for the refusals below)', async () => {
+    const ivy = await server.register('ivy');
+    const token = await signWith(server.signingKeys[0]!, 'test-key-1', claimsFor(ivy));
+    expect((await server.client(token).request(ME)).data?.me).toMatchObject({ id: ivy.user.id });
+  });
+
+  it('refuses expired, tampered, unknown-kid, alg none and HS256-with-the-public-key tokens', async () => {
+    const jack = await server.register('jack');
+    const claims = claimsFor(jack);
+    const key = server.signingKeys[0]!;
+    const expired = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'test-key-1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
+      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
+      .sign(await importJWK({ ...key, alg: 'EdDSA' }, 'EdDSA'));
+
+    const [header, payload, signature] = jack.accessToken.split('.') as [string, string, string];
+    const forged = JSON.parse(Buffer.from(payload, 'base64url').toString()) as Record<string, unknown>;
+    forged['sub'] = '00000000-0000-7000-8000-000000000000';
+    const tampered = `${header}.${Buffer.from(JSON.stringify(forged)).toString('base64url')}.${signature}`;
+
+    const stranger = await generateSigningKey('test-key-1');
+    const unknownKid = await signWith(stranger, 'not-a-known-kid', claims);
+    const sameKidOtherKey = await signWith(stranger, 'test-key-1', claims);
+
+    const b64 = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const exp = Math.floor(Date.now() / 1000) + 300;
+    const body = { ...claims, iss: ISSUER, aud: AUDIENCE, iat: exp - 300, exp };
+    const none = `${b64({ alg: 'none', kid: 'test-key-1' })}.${b64(body)}.`;
+    const publicKeyBytes = Buffer.from(key.x!, 'base64url');
+    const hs256 = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(publicKeyBytes);
+    const hs256Jwk = await new SignJWT(claims)
+      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' })
+      .setIssuer(ISSUER)
+      .setAudience(AUDIENCE)
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(new TextEncoder().encode(JSON.stringify((await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as object)));
+
+    const cases = { expired, tampered, unknownKid, sameKidOtherKey, none, hs256, hs256Jwk, garbage: 'abc.def.ghi' };
+    for (const [name, token] of Object.entries(cases)) {
+      const response = await server.client(token).request(ME);
+      expect(response.data ?? null, name).toBeNull();
+      expect(codeOf(response), name).toBe('UNAUTHENTICATED');
+      expect(reasonOf(response), name).toBe(name === 'expired' ? 'TOKEN_EXPIRED' : 'TOKEN_INVALID');
+    }
+  });
+
+  it('a token signed before a key rotation still verifies; new tokens carry the new kid', async () => {
+    const kate = await server.register('kate');
+    const oldKey = server.signingKeys[0]!;
+    const newKey = await generateSigningKey('test-key-2');
+    const rotated = await startUsersTestServer({ signingKeys: [oldKey, newKey], activeKid: 'test-key-2' }, server);
+    try {
+      const jwks = (await (await rotated.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as { keys: JWK[] };
+      expect(jwks.keys.map((k) => k.kid).sort()).toEqual(['test-key-1', 'test-key-2']);
+
+      const me = await rotated.client(kate.accessToken).request(ME);
+      expect(me.data?.me).toMatchObject({ id: kate.user.id });
+
+      const renewed = (await rotated.client().request<{ refreshSession: SignedInResult }>(REFRESH, {
+        input: { refreshToken: kate.refreshToken },
+      })).data!.refreshSession;
+      const header = JSON.parse(Buffer.from(renewed.accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      expect(header.kid).toBe('test-key-2');
+      expect((await rotated.client(renewed.accessToken).request(ME)).data?.me).toMatchObject({ id: kate.user.id });
+    } finally {
+      await rotated.stop();
+    }
+  });
+
+  it('another service verifies an access token with the published JWKS alone', async () => {
+    const lena = await server.register('lena');
+    const jwks = (await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as JSONWebKeySet;
+    const verify = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson(jwks) });
+    await expect(verify(lena.accessToken)).resolves.toMatchObject({ userId: lena.user.id, sessionId: lena.session.id });
+    const otherAudience = createTokenVerifier({ issuer: ISSUER, audience: 'someone-else', keys: jwksFromJson(jwks) });
+    await expect(otherAudience(lena.accessToken)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+  });
+});
