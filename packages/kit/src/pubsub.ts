@@ -29,7 +29,10 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
   if (!prefix) throw new Error('A PubSub channel prefix is required');
   return {
     async publish(topic, payload) {
-      await transport.publish(prefix + topic, JSON.stringify(payload));
+      const message = JSON.stringify(payload) as string | undefined;
+      // `undefined` (or a function) has no JSON form; sent anyway, it would crash every subscriber's JSON.parse.
+      if (message === undefined) throw new TypeError(`PubSub payload for ${topic} is not representable as JSON`);
+      await transport.publish(prefix + topic, message);
     },
     async subscribe<T>(topic: string) {
       // Events that arrive between `listen` resolving and the first `next()` are kept, not dropped.
@@ -43,7 +46,8 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
         stopListening();
       };
       const events = new Repeater<T>(async (emit, stopRepeater) => {
-        for (const payload of buffered.splice(0)) await emit(payload as T);
+        // Hand over synchronously: awaiting each emit would let events arriving meanwhile land in `buffered` and be lost.
+        for (const payload of buffered.splice(0)) void emit(payload as T);
         push = (payload) => void emit(payload as T);
         await stopRepeater;
         await stop();
