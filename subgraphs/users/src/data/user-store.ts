@@ -51,13 +51,15 @@ export function createUserStore(prisma: PrismaClient) {
       limit: number;
       afterUsername: string | null;
     }): Promise<User[]> {
+      // Prisma hands startsWith to LIKE unescaped: a user typing `%` or `_` means those characters.
+      const prefix = options.prefix.replace(/[\\%_]/g, (character) => `\\${character}`);
       return prisma.user.findMany({
         where: {
           id: { not: options.viewerId },
           deletedAt: null,
           OR: [
-            { username: { startsWith: options.prefix.toLowerCase() } },
-            { displayName: { startsWith: options.prefix, mode: 'insensitive' } },
+            { username: { startsWith: prefix.toLowerCase() } },
+            { displayName: { startsWith: prefix, mode: 'insensitive' } },
           ],
           blocks: { none: { blockedId: options.viewerId } },
           blockedBy: { none: { blockerId: options.viewerId } },

@@ -1,0 +1,253 @@
+import { randomUUID } from 'node:crypto';
+import { GraphQLError } from 'graphql';
+import { Redis } from 'ioredis';
+import {
+  base64url,
+  exportJWK,
+  exportSPKI,
+  generateKeyPair,
+  jwtVerify,
+  SignJWT,
+  UnsecuredJWT,
+  type CryptoKey,
+  type JWK,
+} from 'jose';
+import { afterAll, describe, expect, it } from 'vitest';
+import { bearerToken, createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
+import {
+  createMemorySessionRevocations,
+  createRedisSessionRevocations,
+  type SessionRevocations,
+} from './session-revocations.js';
+
+const ISSUER = 'https://users.parley.test';
+const AUDIENCE = 'parley';
+
+interface SigningKey {
+  kid: string;
+  privateKey: CryptoKey;
+  publicKey: CryptoKey;
+  jwk: JWK;
+}
+
+async function createSigningKey(kid: string): Promise<SigningKey> {
+  const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
+  return { kid, privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' } };
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+/** Claims of a valid access token; tests override or drop one at a time. */
+function claims(overrides: Record<string, unknown> = {}, omit: string[] = []): Record<string, unknown> {
+  const now = nowSeconds();
+  const all: Record<string, unknown> = {
+    sub: 'user-1',
+    sid: 'session-1',
+    iss: ISSUER,
+    aud: AUDIENCE,
+    iat: now,
+    exp: now + 300,
+    ...overrides,
+  };
+  for (const name of omit) delete all[name];
+  return all;
+}
+
+const sign = (key: SigningKey, payload = claims(), kid = key.kid) =>
+  new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid }).sign(key.privateKey);
+
+const encodeJson = (value: unknown) => base64url.encode(JSON.stringify(value));
+
+function decodePayload(token: string): Record<string, unknown> {
+  const [, payload] = token.split('.');
+  return JSON.parse(new TextDecoder().decode(base64url.decode(payload ?? ''))) as Record<string, unknown>;
+}
+
+/** The GraphQLError a refused verification rejects with. */
+async function refusal(verification: Promise<unknown>): Promise<GraphQLError> {
+  const outcome = await verification.then(
+    () => undefined,
+    (error: unknown) => error,
+  );
+  expect(outcome).toBeInstanceOf(GraphQLError);
+  return outcome as GraphQLError;
+}
+
+async function expectRefused(verification: Promise<unknown>, reason: string): Promise<void> {
+  const error = await refusal(verification);
+  expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason });
+}
+
+const current = await createSigningKey('key-current');
+const outsider = await createSigningKey('key-outsider');
+const verify: TokenVerifier = createTokenVerifier({
+  issuer: ISSUER,
+  audience: AUDIENCE,
+  keys: jwksFromJson({ keys: [current.jwk] }),
+});
+
+describe('createTokenVerifier', () => {
+  it('verifies a valid token to the viewer it names', async () => {
+    const exp = nowSeconds() + 120;
+    const viewer = await verify(await sign(current, claims({ sub: 'user-42', sid: 'session-7', exp })));
+    expect(viewer).toEqual({ userId: 'user-42', sessionId: 'session-7', expiresAt: new Date(exp * 1000) });
+  });
+
+  it('refuses an expired token with reason TOKEN_EXPIRED', async () => {
+    const expired = await sign(current, claims({ iat: nowSeconds() - 600, exp: nowSeconds() - 60 }));
+    const error = await refusal(verify(expired));
+    expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
+  });
+
+  it('reports a forged expired token as invalid, not expired: the signature is checked first', async () => {
+    const forged = await sign(outsider, claims({ exp: nowSeconds() - 60 }), current.kid);
+    await expectRefused(verify(forged), 'TOKEN_INVALID');
+  });
+
+  it('refuses a token whose payload was changed after signing', async () => {
+    const [header, , signature] = (await sign(current)).split('.');
+    const tampered = `${header}.${encodeJson(claims({ sub: 'user-admin' }))}.${signature}`;
+    expect(decodePayload(tampered)['sub']).toBe('user-admin');
+    await expectRefused(verify(tampered), 'TOKEN_INVALID');
+  });
+
+  it('refuses a token whose signature was changed', async () => {
+    const [header, payload, signature] = (await sign(current)).split('.');
+    const bytes = base64url.decode(signature ?? '');
+    bytes[0] = (bytes[0] ?? 0) ^ 0x01;
+    await expectRefused(verify(`${header}.${payload}.${base64url.encode(bytes)}`), 'TOKEN_INVALID');
+  });
+
+  it('refuses a token signed by a key the JWKS does not publish, whatever kid it claims', async () => {
+    await expectRefused(verify(await sign(outsider)), 'TOKEN_INVALID');
+    await expectRefused(verify(await sign(outsider, claims(), current.kid)), 'TOKEN_INVALID');
+  });
+
+  it('refuses an unsecured token (alg: none)', async () => {
+    const unsecured = new UnsecuredJWT(claims()).encode();
+    // The same token is accepted by a verifier that allows `none`: only the algorithm is wrong with it.
+    expect(UnsecuredJWT.decode(unsecured, { issuer: ISSUER, audience: AUDIENCE }).payload['sid']).toBe('session-1');
+    const withKnownKid = `${encodeJson({ alg: 'none', typ: 'JWT', kid: current.kid })}.${encodeJson(claims())}.`;
+    await expectRefused(verify(unsecured), 'TOKEN_INVALID');
+    await expectRefused(verify(withKnownKid), 'TOKEN_INVALID');
+  });
+
+  it.each([
+    ['the raw Ed25519 public key', async () => base64url.decode(current.jwk.x ?? '')],
+    ['the PEM public key', async () => new TextEncoder().encode(await exportSPKI(current.publicKey))],
+  ])('refuses HS256 signed with %s as the HMAC secret (algorithm confusion)', async (_label, secretOf) => {
+    const secret = await secretOf();
+    const forged = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: current.kid }).sign(secret);
+    // A verifier that trusted the header's `alg` with this key material would accept the forgery.
+    await expect(jwtVerify(forged, secret)).resolves.toBeTruthy();
+    await expectRefused(verify(forged), 'TOKEN_INVALID');
+  });
+
+  it.each([
+    ['issuer', { iss: 'https://evil.test' }],
+    ['audience', { aud: 'another-app' }],
+  ])('refuses a token for another %s', async (_label, override) => {
+    await expectRefused(verify(await sign(current, claims(override))), 'TOKEN_INVALID');
+  });
+
+  it.each(['sid', 'sub', 'exp', 'iat'])('refuses a token without %s', async (claim) => {
+    await expectRefused(verify(await sign(current, claims({}, [claim]))), 'TOKEN_INVALID');
+  });
+
+  it('refuses a token whose sid is not a string', async () => {
+    await expectRefused(verify(await sign(current, claims({ sid: 42 }))), 'TOKEN_INVALID');
+  });
+
+  it('keeps accepting tokens of a retired key while the JWKS still publishes it', async () => {
+    const retired = await createSigningKey('key-retired');
+    const active = await createSigningKey('key-active');
+    const oldToken = await sign(retired, claims({ sid: 'session-old' }));
+    const rotated = createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [active.jwk, retired.jwk] }),
+    });
+    await expect(rotated(oldToken)).resolves.toMatchObject({ sessionId: 'session-old' });
+    await expect(rotated(await sign(active, claims({ sid: 'session-new' })))).resolves.toMatchObject({
+      sessionId: 'session-new',
+    });
+    const afterRemoval = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [active.jwk] }) });
+    await expectRefused(afterRemoval(oldToken), 'TOKEN_INVALID');
+  });
+});
+
+describe('session revocation', () => {
+  const verifierWith = (revocations: SessionRevocations) =>
+    createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [current.jwk] }), revocations });
+
+  it('in memory: refuses a revoked session with reason SESSION_REVOKED until the entry expires', async () => {
+    let now = Date.now();
+    const revocations = createMemorySessionRevocations(() => now);
+    const verifyRevocable = verifierWith(revocations);
+    const revokedToken = await sign(current, claims({ sid: 'session-revoked' }));
+    const otherToken = await sign(current, claims({ sid: 'session-other' }));
+    await expect(verifyRevocable(revokedToken)).resolves.toMatchObject({ sessionId: 'session-revoked' });
+
+    await revocations.revoke(['session-revoked'], 60);
+    await expectRefused(verifyRevocable(revokedToken), 'SESSION_REVOKED');
+    await expect(verifyRevocable(otherToken)).resolves.toMatchObject({ sessionId: 'session-other' });
+
+    now += 61_000;
+    await expect(verifyRevocable(revokedToken)).resolves.toMatchObject({ sessionId: 'session-revoked' });
+  });
+
+  describe('in Redis', () => {
+    const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
+    const prefix = `parley-test:auth:${randomUUID()}:`;
+    const revoker = new Redis(redisUrl);
+    const reader = new Redis(redisUrl);
+
+    afterAll(async () => {
+      const keys = await revoker.keys(`${prefix}*`);
+      if (keys.length > 0) await revoker.del(...keys);
+      revoker.disconnect();
+      reader.disconnect();
+    });
+
+    it('a session revoked by one process is refused by another with reason SESSION_REVOKED', async () => {
+      const sessionId = `session-${randomUUID()}`;
+      const token = await sign(current, claims({ sid: sessionId }));
+      const otherToken = await sign(current, claims({ sid: `session-${randomUUID()}` }));
+      const verifyElsewhere = verifierWith(createRedisSessionRevocations(reader, prefix));
+      await expect(verifyElsewhere(token)).resolves.toMatchObject({ sessionId });
+
+      await createRedisSessionRevocations(revoker, prefix).revoke([sessionId], 300);
+      await expectRefused(verifyElsewhere(token), 'SESSION_REVOKED');
+      await expect(verifyElsewhere(otherToken)).resolves.toBeTruthy();
+      // Another deployment sharing the Redis server (another prefix) is not affected.
+      const otherDeployment = verifierWith(createRedisSessionRevocations(reader, `${prefix}other:`));
+      await expect(otherDeployment(token)).resolves.toMatchObject({ sessionId });
+    });
+  });
+});
+
+describe('bearerToken', () => {
+  it('treats a missing or empty header as anonymous', () => {
+    expect(bearerToken(null)).toBeNull();
+    expect(bearerToken('')).toBeNull();
+  });
+
+  it('extracts the token, whatever the case of the scheme', () => {
+    expect(bearerToken('Bearer abc.def-_.ghi')).toBe('abc.def-_.ghi');
+    expect(bearerToken('bearer abc.def.ghi')).toBe('abc.def.ghi');
+  });
+
+  it.each(['Basic dXNlcjpwYXNz', 'Bearer', 'Bearer ', 'Bearer a b', 'Bearer a,b', 'abc.def.ghi'])(
+    'refuses the malformed header %j as UNAUTHENTICATED',
+    (header) => {
+      let thrown: unknown;
+      try {
+        bearerToken(header);
+      } catch (error) {
+        thrown = error;
+      }
+      expect(thrown).toBeInstanceOf(GraphQLError);
+      expect((thrown as GraphQLError).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' });
+    },
+  );
+});
