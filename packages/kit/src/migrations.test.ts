@@ -72,7 +72,7 @@ const query = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = [],
 const tableExists = async (table: string, url = database.url) =>
   (await query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table], url))[0]?.found != null;
 
-const recorded = (names: string[], url = database.url) =>
+const recorded = (names: string[], url = database.url, schema = 'public') =>
   query<{
     id: string;
     migration_name: string;
@@ -80,7 +80,11 @@ const recorded = (names: string[], url = database.url) =>
     finished_at: Date | null;
     rolled_back_at: Date | null;
     applied_steps_count: number;
-  }>('SELECT * FROM "_prisma_migrations" WHERE migration_name = ANY($1) ORDER BY started_at, migration_name', [names], url);
+  }>(
+    `SELECT * FROM ${pg.escapeIdentifier(schema)}."_prisma_migrations" WHERE migration_name = ANY($1) ORDER BY started_at, migration_name`,
+    [names],
+    url,
+  );
 
 describe('applyMigrations', () => {
   it('applies migrations in name order and records each in _prisma_migrations with its sha256', async () => {
@@ -171,24 +175,55 @@ describe('applyMigrations', () => {
     expect(applied.map((migration) => migration.name)).toEqual([bad, later]);
   });
 
-  it('applies each migration exactly once when several replicas start at once on a new database', async () => {
-    const fresh = await createDatabase();
-    try {
-      const folder = await migrationsFolder();
-      const names = [folder.name('20260101000000_create'), folder.name('20260102000000_seed')];
-      const ledger = folder.table('ledger');
-      await folder.write(names[0] ?? '', `CREATE TABLE ${ledger} (id SERIAL PRIMARY KEY, note TEXT);`);
-      await folder.write(names[1] ?? '', `INSERT INTO ${ledger} (note) VALUES ('seeded');`);
+  it('keeps the tables and the ledger of a service in its own schema', async () => {
+    const folder = await migrationsFolder();
+    const name = folder.name('20260101000000_create');
+    const table = folder.table('profiles');
+    await folder.write(name, `CREATE TABLE ${table} (id INT);`);
+    const [users, chat] = [folder.name('users'), folder.name('chat')];
 
-      const runs = await Promise.all(
-        Array.from({ length: 4 }, () => applyMigrations({ connectionString: fresh.url, migrationsDir: folder.dir })),
-      );
-
-      expect(runs.flat().map((migration) => migration.name).sort()).toEqual(names);
-      expect((await recorded(names, fresh.url)).map((row) => row.migration_name)).toEqual(names);
-      expect(await query(`SELECT note FROM ${ledger}`, [], fresh.url)).toEqual([{ note: 'seeded' }]);
-    } finally {
-      await fresh.drop();
+    for (const schema of [users, chat]) {
+      const applied = await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir, schema });
+      expect(applied.map((migration) => migration.name)).toEqual([name]);
     }
+    for (const schema of [users, chat]) {
+      expect(await tableExists(`${schema}.${table}`)).toBe(true);
+      expect((await recorded([name], database.url, schema)).map((row) => row.migration_name)).toEqual([name]);
+    }
+    expect(await tableExists(`public.${table}`)).toBe(false);
+    expect(await recorded([name])).toEqual([]);
   });
+
+  it.each([
+    ['the public schema', undefined],
+    ['a schema of its own', 'service'],
+  ])(
+    'applies each migration exactly once when several replicas start at once on a new database (%s)',
+    async (_label, schema) => {
+      const fresh = await createDatabase();
+      try {
+        const folder = await migrationsFolder();
+        const names = [folder.name('20260101000000_create'), folder.name('20260102000000_seed')];
+        const ledger = folder.table('ledger');
+        await folder.write(names[0] ?? '', `CREATE TABLE ${ledger} (id SERIAL PRIMARY KEY, note TEXT);`);
+        await folder.write(names[1] ?? '', `INSERT INTO ${ledger} (note) VALUES ('seeded');`);
+
+        // allSettled: every run must be over before the database is dropped.
+        const runs = await Promise.allSettled(
+          Array.from({ length: 4 }, () =>
+            applyMigrations({ connectionString: fresh.url, migrationsDir: folder.dir, schema }),
+          ),
+        );
+
+        expect(runs.filter((run) => run.status === 'rejected')).toEqual([]);
+        const applied = runs.flatMap((run) => (run.status === 'fulfilled' ? run.value : []));
+        expect(applied.map((migration) => migration.name).sort()).toEqual(names);
+        const ledgerSchema = schema ?? 'public';
+        expect((await recorded(names, fresh.url, ledgerSchema)).map((row) => row.migration_name)).toEqual(names);
+        expect(await query(`SELECT note FROM ${ledgerSchema}.${ledger}`, [], fresh.url)).toEqual([{ note: 'seeded' }]);
+      } finally {
+        await fresh.drop();
+      }
+    },
+  );
 });
