@@ -26,23 +26,24 @@ export async function applyMigrations(options: {
   await client.connect();
   const applied: AppliedMigration[] = [];
   try {
-    if (options.schema) {
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
-      await client.query(`SET search_path TO ${pg.escapeIdentifier(options.schema)}`);
-    }
-    await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
-      "id" VARCHAR(36) PRIMARY KEY NOT NULL,
-      "checksum" VARCHAR(64) NOT NULL,
-      "finished_at" TIMESTAMPTZ,
-      "migration_name" VARCHAR(255) NOT NULL,
-      "logs" TEXT,
-      "rolled_back_at" TIMESTAMPTZ,
-      "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
-      "applied_steps_count" INTEGER NOT NULL DEFAULT 0
-    )`);
-    // 72707369 = "prsi": any constant shared by every replica of every service works.
+    // 72707369 = "prsi": any constant shared by every replica of every service works. Taken before
+    // anything else: concurrent CREATE ... IF NOT EXISTS on a new database can fail with a duplicate key.
     await client.query('SELECT pg_advisory_lock(72707369)');
     try {
+      if (options.schema) {
+        await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
+        await client.query(`SET search_path TO ${pg.escapeIdentifier(options.schema)}`);
+      }
+      await client.query(`CREATE TABLE IF NOT EXISTS "_prisma_migrations" (
+        "id" VARCHAR(36) PRIMARY KEY NOT NULL,
+        "checksum" VARCHAR(64) NOT NULL,
+        "finished_at" TIMESTAMPTZ,
+        "migration_name" VARCHAR(255) NOT NULL,
+        "logs" TEXT,
+        "rolled_back_at" TIMESTAMPTZ,
+        "started_at" TIMESTAMPTZ NOT NULL DEFAULT now(),
+        "applied_steps_count" INTEGER NOT NULL DEFAULT 0
+      )`);
       const { rows } = await client.query<{ migration_name: string; checksum: string }>(
         'SELECT migration_name, checksum FROM "_prisma_migrations" WHERE finished_at IS NOT NULL AND rolled_back_at IS NULL',
       );

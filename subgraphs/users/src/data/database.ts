@@ -4,11 +4,15 @@ import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 export type { PrismaClient };
 export type Transaction = Prisma.TransactionClient;
 
-export function createPrismaClient(options: {
+export interface PrismaClientOptions {
   connectionString: string;
   schema: string;
   poolMax: number;
-}): PrismaClient {
+  /** Called with every SQL statement (tests count round trips with it). */
+  onQuery?: (sql: string) => void;
+}
+
+export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
   const adapter = new PrismaPg(
     {
       connectionString: options.connectionString,
@@ -17,8 +21,13 @@ export function createPrismaClient(options: {
     },
     { schema: options.schema },
   );
-  return new PrismaClient({ adapter });
+  const { onQuery } = options;
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  client.$on('query', (event) => onQuery(event.query));
+  return client;
 }
+
 
 /** The field a unique constraint failed on (P2002), or null for any other error. */
 export function uniqueViolationField(error: unknown): string | null {

@@ -1,0 +1,297 @@
+import { Writable } from 'node:stream';
+import { parse } from 'graphql';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { createTokenVerifier, jwksFromJson } from './auth.js';
+import { badUserInput } from './errors.js';
+import { createMetricsRegistry } from './metrics.js';
+import { createSubgraphServer, requireViewer, type BaseContext } from './subgraph-server.js';
+
+const ISSUER = 'https://users.parley.test';
+const AUDIENCE = 'parley';
+const MAX_BODY_BYTES = 2_000;
+const SECRET = 'postgres://admin:hunter2@db.internal';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+const signingKey = await generateKeyPair('EdDSA', { extractable: true });
+const jwk = { ...(await exportJWK(signingKey.publicKey)), kid: 'key-1', alg: 'EdDSA' };
+
+async function accessToken({ sub = 'user-1', expiresInSeconds = 300 } = {}) {
+  const now = Math.floor(Date.now() / 1000);
+  return new SignJWT({ sid: 'session-1' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid })
+    .setSubject(sub)
+    .setIssuer(ISSUER)
+    .setAudience(AUDIENCE)
+    .setIssuedAt(now - 600)
+    .setExpirationTime(now + expiresInSeconds)
+    .sign(signingKey.privateKey);
+}
+
+const typeDefs = parse(/* GraphQL */ `
+  type Query {
+    hello: String!
+    double(n: Int!): Int!
+    viewerId: ID!
+    requestId: String!
+    failUnexpectedly: String
+    rejectInput: String
+    echo(text: String!): String!
+  }
+`);
+
+/** A subgraph with a tiny schema; `logs` collects what its real pino logger writes. */
+function createServer(options: { ready?: () => Promise<boolean> } = {}) {
+  const logs: Array<Record<string, unknown>> = [];
+  const logger = pino(
+    { level: 'error' },
+    new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        logs.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
+        done();
+      },
+    }),
+  );
+  const yoga = createSubgraphServer<BaseContext>({
+    name: 'test',
+    typeDefs,
+    resolvers: {
+      Query: {
+        hello: () => 'world',
+        double: (_: unknown, { n }: { n: number }) => n * 2,
+        viewerId: (_: unknown, __: unknown, context: BaseContext) => requireViewer(context).userId,
+        requestId: (_: unknown, __: unknown, context: BaseContext) => context.requestId,
+        failUnexpectedly: () => {
+          throw new Error(`connect failed: ${SECRET}`);
+        },
+        rejectInput: () => {
+          throw badUserInput('Name is too long', { field: 'name' });
+        },
+        echo: (_: unknown, { text }: { text: string }) => text,
+      },
+    },
+    logger,
+    verifyToken: createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [jwk] }) }),
+    trustProxy: false,
+    metrics: createMetricsRegistry('test'),
+    maxBodyBytes: MAX_BODY_BYTES,
+    ready: options.ready,
+    extendContext: (base) => base,
+  });
+
+  async function post(body: unknown, headers: Record<string, string> = {}) {
+    const text = typeof body === 'string' ? body : JSON.stringify(body);
+    const response = await yoga.fetch('http://subgraph.test/graphql', {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json',
+        'content-length': String(Buffer.byteLength(text)),
+        ...headers,
+      },
+      body: text,
+    });
+    const raw = await response.text();
+    return {
+      status: response.status,
+      headers: response.headers,
+      raw,
+      body: JSON.parse(raw) as {
+        data?: Record<string, unknown> | null;
+        errors?: Array<{ message: string; path?: string[]; extensions?: Record<string, unknown> }>;
+      },
+    };
+  }
+
+  const get = (path: string) => yoga.fetch(`http://subgraph.test${path}`);
+
+  return { yoga, logs, post, get };
+}
+
+const server = createServer();
+const { post } = server;
+const codesOf = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
+  body.errors?.map((error) => error.extensions?.['code']);
+
+describe('request errors carry a registered code', () => {
+  it.each(['application/json', 'application/graphql-response+json'])(
+    'malformed JSON is a 400 with code BAD_REQUEST (accept: %s)',
+    async (accept) => {
+      const response = await post('{"query": "{ hello }"', { accept });
+      expect(response.status).toBe(400);
+      expect(codesOf(response.body)).toEqual(['BAD_REQUEST']);
+    },
+  );
+
+  it('a syntax error is GRAPHQL_PARSE_FAILED', async () => {
+    const response = await post({ query: '{ hello(' });
+    expect(codesOf(response.body)).toEqual(['GRAPHQL_PARSE_FAILED']);
+    expect(response.body.data).toBeUndefined();
+  });
+
+  it('an unknown field is GRAPHQL_VALIDATION_FAILED', async () => {
+    const response = await post({ query: '{ hello nope }' });
+    expect(codesOf(response.body)).toEqual(['GRAPHQL_VALIDATION_FAILED']);
+    expect(response.body.errors?.[0]?.message).toContain('nope');
+  });
+
+  it('a variable of the wrong type is BAD_USER_INPUT', async () => {
+    const response = await post({ query: 'query ($n: Int!) { double(n: $n) }', variables: { n: 'two' } });
+    expect(response.status).toBe(400);
+    expect(codesOf(response.body)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('a body over maxBodyBytes is refused with 413 and code BAD_REQUEST, before it is parsed', async () => {
+    const response = await post({ query: '{ hello }', variables: { padding: 'x'.repeat(MAX_BODY_BYTES) } });
+    expect(response.status).toBe(413);
+    expect(codesOf(response.body)).toEqual(['BAD_REQUEST']);
+    expect(response.headers.get('x-request-id')).toMatch(UUID);
+    const justUnder = await post({ query: '{ echo(text: $t) }'.replace('$t', `"${'x'.repeat(1_900)}"`) });
+    expect(justUnder.status).toBe(200);
+    expect(String(justUnder.body.data?.['echo'])).toHaveLength(1_900);
+  });
+
+  it('a POST without Content-Length is refused with 411, so a chunked body cannot dodge the limit', async () => {
+    const response = await server.yoga.fetch('http://subgraph.test/graphql', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ hello }' }),
+    });
+    expect(response.status).toBe(411);
+    expect(codesOf((await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> })).toEqual([
+      'BAD_REQUEST',
+    ]);
+  });
+});
+
+describe('resolver errors', () => {
+  it('masks an unexpected error: generic message, INTERNAL_SERVER_ERROR, no detail; the detail is logged', async () => {
+    const response = await post({ query: '{ hello failUnexpectedly }' });
+    expect(response.body.data).toEqual({ hello: 'world', failUnexpectedly: null });
+    expect(response.body.errors).toEqual([
+      {
+        message: 'Unexpected error.',
+        locations: [{ line: 1, column: 9 }],
+        path: ['failUnexpectedly'],
+        extensions: { code: 'INTERNAL_SERVER_ERROR' },
+      },
+    ]);
+    expect(response.raw).not.toContain('hunter2');
+    expect(response.raw).not.toMatch(/stack|connect failed|\.ts:\d+/);
+    expect(
+      server.logs.some((line) => JSON.stringify(line).includes('hunter2') && line['level'] === 50),
+    ).toBe(true);
+  });
+
+  it('keeps the code, message and extensions of a coded error', async () => {
+    const response = await post({ query: '{ rejectInput }' });
+    expect(response.body.errors).toEqual([
+      expect.objectContaining({
+        message: 'Name is too long',
+        path: ['rejectInput'],
+        extensions: { code: 'BAD_USER_INPUT', field: 'name' },
+      }),
+    ]);
+  });
+});
+
+describe('request ids', () => {
+  it('echoes a safe x-request-id and hands the same id to resolvers', async () => {
+    const response = await post({ query: '{ requestId }' }, { 'x-request-id': 'router-abc_123.4:5' });
+    expect(response.headers.get('x-request-id')).toBe('router-abc_123.4:5');
+    expect(response.body.data).toEqual({ requestId: 'router-abc_123.4:5' });
+  });
+
+  it.each([
+    ['absent', undefined],
+    ['with spaces and markup', 'abc <script>'],
+    ['too long', 'a'.repeat(129)],
+  ])('generates a uuid when the incoming id is %s, the same one resolvers see', async (_label, incoming) => {
+    const response = await post({ query: '{ requestId }' }, incoming === undefined ? {} : { 'x-request-id': incoming });
+    const id = response.headers.get('x-request-id');
+    expect(id).toMatch(UUID);
+    expect(response.body.data).toEqual({ requestId: id });
+  });
+});
+
+describe('health, readiness and metrics', () => {
+  it('/health answers 200', async () => {
+    expect((await server.get('/health')).status).toBe(200);
+  });
+
+  it('/ready follows the readiness check: 200 when it holds, 503 when it fails or throws', async () => {
+    let state: 'up' | 'down' | 'broken' = 'up';
+    const { get } = createServer({
+      ready: async () => {
+        if (state === 'broken') throw new Error('redis unreachable');
+        return state === 'up';
+      },
+    });
+    expect((await get('/ready')).status).toBe(200);
+    state = 'down';
+    expect((await get('/ready')).status).toBe(503);
+    state = 'broken';
+    expect((await get('/ready')).status).toBe(503);
+    state = 'up';
+    expect((await get('/ready')).status).toBe(200);
+  });
+
+  it('/metrics counts graphql_errors_total by the code the client saw', async () => {
+    const fresh = createServer();
+    const counts = async () => {
+      const text = await (await fresh.get('/metrics')).text();
+      const entries = [...text.matchAll(/^graphql_errors_total\{([^}]*)\} (\d+)$/gm)].map((match) => {
+        const code = /code="([^"]*)"/.exec(match[1] ?? '')?.[1];
+        return [code, Number(match[2])] as const;
+      });
+      return Object.fromEntries(entries);
+    };
+    expect(await counts()).toEqual({});
+
+    await fresh.post({ query: '{ rejectInput }' });
+    await fresh.post({ query: '{ rejectInput }' });
+    await fresh.post({ query: '{ failUnexpectedly }' });
+    await fresh.post({ query: 'query ($n: Int!) { double(n: $n) }', variables: { n: 'two' } });
+    await fresh.post('{ not json');
+    await fresh.post({ query: '{ hello }' });
+
+    expect(await counts()).toEqual({ BAD_USER_INPUT: 3, INTERNAL_SERVER_ERROR: 1, BAD_REQUEST: 1 });
+  });
+});
+
+describe('authentication', () => {
+  it('a valid bearer token makes the viewer available to requireViewer', async () => {
+    const response = await post({ query: '{ viewerId }' }, { authorization: `Bearer ${await accessToken({ sub: 'user-42' })}` });
+    expect(response.body).toEqual({ data: { viewerId: 'user-42' } });
+  });
+
+  it('an expired token makes requireViewer throw UNAUTHENTICATED with reason TOKEN_EXPIRED', async () => {
+    const expired = await accessToken({ expiresInSeconds: -60 });
+    const response = await post({ query: '{ viewerId }' }, { authorization: `Bearer ${expired}` });
+    expect(response.body.data).toBeNull();
+    expect(response.body.errors?.[0]).toMatchObject({
+      path: ['viewerId'],
+      extensions: { code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' },
+    });
+  });
+
+  it('no token makes requireViewer throw a plain UNAUTHENTICATED', async () => {
+    const response = await post({ query: '{ viewerId }' });
+    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED' });
+  });
+
+  it.each([
+    ['an expired token', async () => `Bearer ${await accessToken({ expiresInSeconds: -60 })}`],
+    ['a garbage token', async () => 'Bearer not.a.jwt'],
+    ['a malformed header', async () => 'Basic dXNlcjpwYXNz'],
+  ])('a query that does not need a viewer still works with %s', async (_label, header) => {
+    const response = await post({ query: '{ hello }' }, { authorization: await header() });
+    expect(response.body).toEqual({ data: { hello: 'world' } });
+  });
+
+  it('a malformed Authorization header is reported as TOKEN_INVALID by requireViewer', async () => {
+    const response = await post({ query: '{ viewerId }' }, { authorization: 'Basic dXNlcjpwYXNz' });
+    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' });
+  });
+});
