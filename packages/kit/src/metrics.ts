@@ -24,10 +24,14 @@ export function useMetrics(registry: Registry): Plugin[] {
     labelNames: ['code'] as const,
     registers: [registry],
   });
+  // Counted as the response is built (after useErrorCodes): request errors such as invalid JSON never
+  // reach execution, and variable coercion errors only get their code then. Streamed results are not counted.
   const countErrors: Plugin = {
-    onExecutionResult({ result }) {
-      if (!result || !('errors' in result) || !result.errors) return;
-      for (const error of result.errors) errorsByCode.inc({ code: errorCodeOf(error) ?? 'UNKNOWN' });
+    onResultProcess({ result }) {
+      for (const single of Array.isArray(result) ? result : [result]) {
+        if (Symbol.asyncIterator in single || !single.errors) continue;
+        for (const error of single.errors) errorsByCode.inc({ code: errorCodeOf(error) ?? 'UNKNOWN' });
+      }
     },
   };
   return [usePrometheus({ registry, endpoint: '/metrics' }), countErrors];

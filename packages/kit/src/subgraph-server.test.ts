@@ -153,11 +153,19 @@ describe('request errors carry a registered code', () => {
   });
 
   it('a POST without Content-Length is refused with 411, so a chunked body cannot dodge the limit', async () => {
+    const body = new TextEncoder().encode(JSON.stringify({ query: '{ hello }' }));
     const response = await server.yoga.fetch('http://subgraph.test/graphql', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ query: '{ hello }' }),
-    });
+      // A stream has no length known up front: it is what a chunked upload looks like.
+      body: new ReadableStream({
+        start(controller) {
+          controller.enqueue(body);
+          controller.close();
+        },
+      }),
+      duplex: 'half',
+    } as RequestInit);
     expect(response.status).toBe(411);
     expect(codesOf((await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> })).toEqual([
       'BAD_REQUEST',

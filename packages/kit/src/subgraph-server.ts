@@ -109,8 +109,9 @@ export function createSubgraphServer<TContext extends BaseContext>(
       requestIdPlugin,
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
       useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
-      ...useMetrics(options.metrics),
+      // Codes first: the error counter in useMetrics labels errors with them.
       useErrorCodes(),
+      ...useMetrics(options.metrics),
       ...(options.plugins ?? []),
     ],
     context: async ({ request, req }) => {

@@ -27,7 +27,12 @@ export function useErrorCodes(): Plugin {
         errors: result.errors.map((error) => {
           if (!(error instanceof GraphQLError) || complete(error)) return error;
           // yoga attaches the parser's message as `originalError` in development; clients get the code only.
-          const { originalError: _detail, ...extensions } = error.extensions;
+          const { originalError: detail, ...extensions } = error.extensions;
+          // yoga answers `application/json` with 200 unless an error carries `originalError`; without it,
+          // only a non-spec status keeps a malformed request (invalid JSON) a 400.
+          if (detail !== undefined && typeof extensions['http'] === 'object') {
+            extensions['http'] = { ...extensions['http'], spec: false };
+          }
           return new GraphQLError(error.message, {
             nodes: error.nodes,
             source: error.source,

@@ -1,0 +1,109 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createGraphQLClient } from '@parley/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const repoRoot = new URL('..', import.meta.url).pathname;
+
+let child: ChildProcess;
+let output = '';
+let dataDir: string;
+let exited: Promise<number | null>;
+
+/** Resolves with the first match of `pattern` in the child's output (no sleeps: waits for the line). */
+function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
+  return new Promise((resolve, reject) => {
+    const check = () => {
+      const match = output.match(pattern);
+      if (match) {
+        cleanup();
+        resolve(match);
+      }
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`));
+    }, timeoutMs);
+    const cleanup = () => {
+      clearTimeout(timer);
+      child.stdout?.off('data', check);
+      child.stderr?.off('data', check);
+    };
+    child.stdout?.on('data', check);
+    child.stderr?.on('data', check);
+    check();
+  });
+}
+
+beforeAll(async () => {
+  dataDir = await mkdtemp(join(tmpdir(), 'parley-start-'));
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...env } = process.env;
+  // The README's start command, on a machine with no database or Redis configured.
+  child = spawn('npm', ['start'], {
+    cwd: repoRoot,
+    env: { ...env, USERS_PORT: '0', EMBEDDED_DATA_DIR: dataDir, NODE_ENV: 'development' },
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+});
+
+afterAll(async () => {
+  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+  await rm(dataDir, { recursive: true, force: true });
+});
+
+describe('npm start on embedded defaults', () => {
+  it('serves the users subgraph on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
+    const [, baseUrl] = await waitForOutput(/users subgraph\s+(http:\/\/\S+)\/graphql/, 90_000);
+    expect(output).toContain('embedded PostgreSQL (PGlite)');
+    const url = `${baseUrl}/graphql`;
+    const api = createGraphQLClient({ url });
+    const fields = 'accessToken refreshToken user { id username } session { id }';
+    const credentials = { email: 'starter@example.test', password: 'a long password' };
+
+    const registered = await api.request<{ register: { user: { id: string } } }>(
+      `mutation($input: RegisterInput!) { register(input: $input) { ${fields} } }`,
+      { input: { ...credentials, username: 'starter' } },
+    );
+    expect(registered.errors).toBeUndefined();
+    const userId = registered.data!.register.user.id;
+
+    const login = await api.request<{ login: { accessToken: string; refreshToken: string } }>(
+      `mutation($input: LoginInput!) { login(input: $input) { ${fields} } }`,
+      { input: credentials },
+    );
+    expect(login.errors).toBeUndefined();
+
+    const me = await createGraphQLClient({ url, token: login.data!.login.accessToken }).request<{ me: { id: string } }>(
+      '{ me { id email } }',
+    );
+    expect(me.data?.me).toEqual({ id: userId, email: credentials.email });
+
+    const refreshed = await api.request<{ refreshSession: { accessToken: string; refreshToken: string } }>(
+      `mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { ${fields} } }`,
+      { input: { refreshToken: login.data!.login.refreshToken } },
+    );
+    expect(refreshed.errors).toBeUndefined();
+    expect(refreshed.data!.refreshSession.refreshToken).not.toBe(login.data!.login.refreshToken);
+
+    const authed = createGraphQLClient({ url, token: refreshed.data!.refreshSession.accessToken });
+    expect((await authed.request<{ logout: boolean }>('mutation { logout }')).data?.logout).toBe(true);
+    const afterLogout = await authed.request('{ me { id } }');
+    expect(afterLogout.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+
+    const health = await fetch(`${baseUrl}/health`);
+    expect(health.status).toBe(200);
+    expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
+
+    // Ctrl-C: the whole process group gets SIGINT, as from a terminal.
+    process.kill(-child.pid!, 'SIGINT');
+    await waitForOutput(/"msg":"stopped"/, 20_000);
+    await exited;
+    await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
+  });
+});
