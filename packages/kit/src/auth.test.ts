@@ -32,7 +32,12 @@ interface SigningKey {
 
 async function createSigningKey(kid: string): Promise<SigningKey> {
   const { privateKey, publicKey } = await generateKeyPair('EdDSA', { extractable: true });
-  return { kid, privateKey, publicKey, jwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' } };
+  return {
+    kid,
+    privateKey,
+    publicKey,
+    jwk: { ...(await exportJWK(publicKey)), kid, alg: 'EdDSA', use: 'sig' },
+  };
 }
 
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -126,7 +131,9 @@ describe('createTokenVerifier', () => {
   it('refuses an unsecured token (alg: none)', async () => {
     const unsecured = new UnsecuredJWT(claims()).encode();
     // The same token is accepted by a verifier that allows `none`: only the algorithm is wrong with it.
-    expect(UnsecuredJWT.decode(unsecured, { issuer: ISSUER, audience: AUDIENCE }).payload['sid']).toBe('session-1');
+    expect(UnsecuredJWT.decode(unsecured, { issuer: ISSUER, audience: AUDIENCE }).payload['sid']).toBe(
+      'session-1',
+    );
     const withKnownKid = `${encodeJson({ alg: 'none', typ: 'JWT', kid: current.kid })}.${encodeJson(claims())}.`;
     await expectRefused(verify(unsecured), 'TOKEN_INVALID');
     await expectRefused(verify(withKnownKid), 'TOKEN_INVALID');
@@ -137,7 +144,9 @@ describe('createTokenVerifier', () => {
     ['the PEM public key', async () => new TextEncoder().encode(await exportSPKI(current.publicKey))],
   ])('refuses HS256 signed with %s as the HMAC secret (algorithm confusion)', async (_label, secretOf) => {
     const secret = await secretOf();
-    const forged = await new SignJWT(claims()).setProtectedHeader({ alg: 'HS256', kid: current.kid }).sign(secret);
+    const forged = await new SignJWT(claims())
+      .setProtectedHeader({ alg: 'HS256', kid: current.kid })
+      .sign(secret);
     // A verifier that trusted the header's `alg` with this key material would accept the forgery.
     await expect(jwtVerify(forged, secret)).resolves.toBeTruthy();
     await expectRefused(verify(forged), 'TOKEN_INVALID');
@@ -171,14 +180,23 @@ describe('createTokenVerifier', () => {
     await expect(rotated(await sign(active, claims({ sid: 'session-new' })))).resolves.toMatchObject({
       sessionId: 'session-new',
     });
-    const afterRemoval = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [active.jwk] }) });
+    const afterRemoval = createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [active.jwk] }),
+    });
     await expectRefused(afterRemoval(oldToken), 'TOKEN_INVALID');
   });
 });
 
 describe('session revocation', () => {
   const verifierWith = (revocations: SessionRevocations) =>
-    createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [current.jwk] }), revocations });
+    createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [current.jwk] }),
+      revocations,
+    });
 
   it('in memory: refuses a revoked session with reason SESSION_REVOKED until the entry expires', async () => {
     let now = Date.now();
@@ -247,7 +265,10 @@ describe('bearerToken', () => {
         thrown = error;
       }
       expect(thrown).toBeInstanceOf(GraphQLError);
-      expect((thrown as GraphQLError).extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' });
+      expect((thrown as GraphQLError).extensions).toMatchObject({
+        code: 'UNAUTHENTICATED',
+        reason: 'TOKEN_INVALID',
+      });
     },
   );
 });

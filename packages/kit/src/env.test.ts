@@ -21,7 +21,9 @@ function issuesOf(source: NodeJS.ProcessEnv): string[] {
 
 describe('parseEnv', () => {
   it('parses a valid environment into typed values with defaults', () => {
-    expect(parseEnv(schema, { DATABASE_URL: 'postgresql://db/parley', FEATURE_ENABLED: '1', PORT: '8080' })).toEqual({
+    expect(
+      parseEnv(schema, { DATABASE_URL: 'postgresql://db/parley', FEATURE_ENABLED: '1', PORT: '8080' }),
+    ).toEqual({
       NODE_ENV: 'development',
       LOG_LEVEL: 'info',
       TRUST_PROXY: false,
@@ -44,7 +46,12 @@ describe('parseEnv', () => {
   });
 
   it('treats an empty string as unset: defaults apply, and a required variable is reported missing', () => {
-    const parsed = parseEnv(schema, { DATABASE_URL: 'postgresql://db/parley', FEATURE_ENABLED: '0', PORT: '', LOG_LEVEL: '' });
+    const parsed = parseEnv(schema, {
+      DATABASE_URL: 'postgresql://db/parley',
+      FEATURE_ENABLED: '0',
+      PORT: '',
+      LOG_LEVEL: '',
+    });
     expect(parsed).toMatchObject({ PORT: 4001, LOG_LEVEL: 'info', FEATURE_ENABLED: false });
     // `DATABASE_URL=` gets the same report as no DATABASE_URL at all, not "invalid URL".
     expect(issuesOf({ DATABASE_URL: '', FEATURE_ENABLED: '0' })).toEqual(issuesOf({ FEATURE_ENABLED: '0' }));
@@ -77,6 +84,7 @@ describe('portSchema', () => {
   it('accepts 0..65535 and refuses anything else', () => {
     expect(portSchema.parse('0')).toBe(0);
     expect(portSchema.parse('65535')).toBe(65_535);
-    for (const text of ['65536', '-1', '80.5', 'http']) expect(portSchema.safeParse(text).success).toBe(false);
+    for (const text of ['65536', '-1', '80.5', 'http'])
+      expect(portSchema.safeParse(text).success).toBe(false);
   });
 });

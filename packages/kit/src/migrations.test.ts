@@ -26,7 +26,8 @@ async function createDatabase(): Promise<{ url: string; drop: () => Promise<void
   url.pathname = `/${name}`;
   return {
     url: url.toString(),
-    drop: () => onServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
+    drop: () =>
+      onServer((client) => client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`)).then(() => {}),
   };
 }
 
@@ -70,7 +71,8 @@ const query = <R extends pg.QueryResultRow>(sql: string, params: unknown[] = [],
   onServer((client) => client.query<R>(sql, params), url).then((result) => result.rows);
 
 const tableExists = async (table: string, url = database.url) =>
-  (await query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table], url))[0]?.found != null;
+  (await query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table], url))[0]?.found !=
+  null;
 
 const recorded = (names: string[], url = database.url, schema = 'public') =>
   query<{
@@ -98,7 +100,10 @@ describe('applyMigrations', () => {
     // Written out of order; each migration depends on the one before it.
     const thirdSql = await folder.write(third, `ALTER TABLE ${accounts} ADD COLUMN email TEXT;`);
     const firstSql = await folder.write(first, `CREATE TABLE ${accounts} (id INT PRIMARY KEY);`);
-    const secondSql = await folder.write(second, `INSERT INTO ${accounts} (id) VALUES (1);\nINSERT INTO ${accounts} (id) VALUES (2);`);
+    const secondSql = await folder.write(
+      second,
+      `INSERT INTO ${accounts} (id) VALUES (1);\nINSERT INTO ${accounts} (id) VALUES (2);`,
+    );
 
     const applied = await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir });
 
@@ -129,7 +134,9 @@ describe('applyMigrations', () => {
     const folder = await migrationsFolder();
     const name = folder.name('20260101000000_create');
     await folder.write(name, `CREATE TABLE ${folder.table('rooms')} (id INT);`);
-    expect(await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir })).toHaveLength(1);
+    expect(await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir })).toHaveLength(
+      1,
+    );
 
     expect(await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir })).toEqual([]);
     expect(await recorded([name])).toHaveLength(1);
@@ -144,9 +151,9 @@ describe('applyMigrations', () => {
 
     await folder.write(first, `CREATE TABLE ${folder.table('messages')} (id BIGINT);`);
     await folder.write(second, `CREATE TABLE ${folder.table('reactions')} (id INT);`);
-    await expect(applyMigrations({ connectionString: database.url, migrationsDir: folder.dir })).rejects.toThrow(
-      `Migration ${first} was edited after it was applied`,
-    );
+    await expect(
+      applyMigrations({ connectionString: database.url, migrationsDir: folder.dir }),
+    ).rejects.toThrow(`Migration ${first} was edited after it was applied`);
     expect(await tableExists(folder.table('reactions'))).toBe(false);
     expect(await recorded([second])).toEqual([]);
   });
@@ -159,12 +166,15 @@ describe('applyMigrations', () => {
       folder.name('20260103000000_later'),
     ] as const;
     await folder.write(good, `CREATE TABLE ${folder.table('users')} (id INT);`);
-    await folder.write(bad, `CREATE TABLE ${folder.table('devices')} (id INT);\nINSERT INTO ${folder.table('devices')} VALUES ('not a number');`);
+    await folder.write(
+      bad,
+      `CREATE TABLE ${folder.table('devices')} (id INT);\nINSERT INTO ${folder.table('devices')} VALUES ('not a number');`,
+    );
     await folder.write(later, `CREATE TABLE ${folder.table('later')} (id INT);`);
 
-    await expect(applyMigrations({ connectionString: database.url, migrationsDir: folder.dir })).rejects.toThrow(
-      `Migration ${bad} failed`,
-    );
+    await expect(
+      applyMigrations({ connectionString: database.url, migrationsDir: folder.dir }),
+    ).rejects.toThrow(`Migration ${bad} failed`);
     expect(await tableExists(folder.table('users'))).toBe(true);
     expect(await tableExists(folder.table('devices'))).toBe(false);
     expect(await tableExists(folder.table('later'))).toBe(false);
@@ -183,7 +193,11 @@ describe('applyMigrations', () => {
     const [users, chat] = [folder.name('users'), folder.name('chat')];
 
     for (const schema of [users, chat]) {
-      const applied = await applyMigrations({ connectionString: database.url, migrationsDir: folder.dir, schema });
+      const applied = await applyMigrations({
+        connectionString: database.url,
+        migrationsDir: folder.dir,
+        schema,
+      });
       expect(applied.map((migration) => migration.name)).toEqual([name]);
     }
     for (const schema of [users, chat]) {
@@ -219,8 +233,12 @@ describe('applyMigrations', () => {
         const applied = runs.flatMap((run) => (run.status === 'fulfilled' ? run.value : []));
         expect(applied.map((migration) => migration.name).sort()).toEqual(names);
         const ledgerSchema = schema ?? 'public';
-        expect((await recorded(names, fresh.url, ledgerSchema)).map((row) => row.migration_name)).toEqual(names);
-        expect(await query(`SELECT note FROM ${ledgerSchema}.${ledger}`, [], fresh.url)).toEqual([{ note: 'seeded' }]);
+        expect((await recorded(names, fresh.url, ledgerSchema)).map((row) => row.migration_name)).toEqual(
+          names,
+        );
+        expect(await query(`SELECT note FROM ${ledgerSchema}.${ledger}`, [], fresh.url)).toEqual([
+          { note: 'seeded' },
+        ]);
       } finally {
         await fresh.drop();
       }

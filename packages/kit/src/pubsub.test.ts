@@ -15,7 +15,12 @@ function openRedisPubSub(prefix: string) {
     subscriber.disconnect();
   };
   try {
-    return { pubsub: createRedisPubSub({ publisher, subscriber, prefix }), publisher, subscriber, cleanup: disconnect };
+    return {
+      pubsub: createRedisPubSub({ publisher, subscriber, prefix }),
+      publisher,
+      subscriber,
+      cleanup: disconnect,
+    };
   } catch (error) {
     publisher.disconnect();
     subscriber.disconnect();

@@ -31,7 +31,9 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
     async publish(topic, payload) {
       const message = JSON.stringify(payload) as string | undefined;
       // `undefined` (or a function) has no JSON form; sent anyway, it would crash every subscriber's JSON.parse.
-      if (message === undefined) throw new TypeError(`PubSub payload for ${topic} is not representable as JSON`);
+      if (message === undefined) {
+        throw new TypeError(`PubSub payload for ${topic} is not representable as JSON`);
+      }
       await transport.publish(prefix + topic, message);
     },
     async subscribe<T>(topic: string) {

@@ -72,7 +72,11 @@ function createServer(options: { ready?: () => Promise<boolean> } = {}) {
       },
     },
     logger,
-    verifyToken: createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson({ keys: [jwk] }) }),
+    verifyToken: createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [jwk] }),
+    }),
     trustProxy: false,
     metrics: createMetricsRegistry('test'),
     maxBodyBytes: MAX_BODY_BYTES,
@@ -167,9 +171,9 @@ describe('request errors carry a registered code', () => {
       duplex: 'half',
     } as RequestInit);
     expect(response.status).toBe(411);
-    expect(codesOf((await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> })).toEqual([
-      'BAD_REQUEST',
-    ]);
+    expect(
+      codesOf((await response.json()) as { errors?: Array<{ extensions?: Record<string, unknown> }> }),
+    ).toEqual(['BAD_REQUEST']);
   });
 });
 
@@ -187,9 +191,9 @@ describe('resolver errors', () => {
     ]);
     expect(response.raw).not.toContain('hunter2');
     expect(response.raw).not.toMatch(/stack|connect failed|\.ts:\d+/);
-    expect(
-      server.logs.some((line) => JSON.stringify(line).includes('hunter2') && line['level'] === 50),
-    ).toBe(true);
+    expect(server.logs.some((line) => JSON.stringify(line).includes('hunter2') && line['level'] === 50)).toBe(
+      true,
+    );
   });
 
   it('keeps the code, message and extensions of a coded error', async () => {
@@ -216,7 +220,10 @@ describe('request ids', () => {
     ['with spaces and markup', 'abc <script>'],
     ['too long', 'a'.repeat(129)],
   ])('generates a uuid when the incoming id is %s, the same one resolvers see', async (_label, incoming) => {
-    const response = await post({ query: '{ requestId }' }, incoming === undefined ? {} : { 'x-request-id': incoming });
+    const response = await post(
+      { query: '{ requestId }' },
+      incoming === undefined ? {} : { 'x-request-id': incoming },
+    );
     const id = response.headers.get('x-request-id');
     expect(id).toMatch(UUID);
     expect(response.body.data).toEqual({ requestId: id });
@@ -270,7 +277,10 @@ describe('health, readiness and metrics', () => {
 
 describe('authentication', () => {
   it('a valid bearer token makes the viewer available to requireViewer', async () => {
-    const response = await post({ query: '{ viewerId }' }, { authorization: `Bearer ${await accessToken({ sub: 'user-42' })}` });
+    const response = await post(
+      { query: '{ viewerId }' },
+      { authorization: `Bearer ${await accessToken({ sub: 'user-42' })}` },
+    );
     expect(response.body).toEqual({ data: { viewerId: 'user-42' } });
   });
 
@@ -300,6 +310,9 @@ describe('authentication', () => {
 
   it('a malformed Authorization header is reported as TOKEN_INVALID by requireViewer', async () => {
     const response = await post({ query: '{ viewerId }' }, { authorization: 'Basic dXNlcjpwYXNz' });
-    expect(response.body.errors?.[0]?.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_INVALID' });
+    expect(response.body.errors?.[0]?.extensions).toEqual({
+      code: 'UNAUTHENTICATED',
+      reason: 'TOKEN_INVALID',
+    });
   });
 });

@@ -1,1 +1,5 @@
-export { describePubSubContract, type PubSubContractFactory, type PubSubContractInstance } from './pubsub-contract.js';
+export {
+  describePubSubContract,
+  type PubSubContractFactory,
+  type PubSubContractInstance,
+} from './pubsub-contract.js';

@@ -72,7 +72,12 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
       const pubsub = await open();
       const room = await subscribe<unknown>(pubsub, 'room:1');
       const sentAt = new Date('2026-01-02T03:04:05.678Z');
-      await pubsub.publish('room:1', { sentAt, body: 'héllo ✓', tags: [1, 'two', null, true], draft: undefined });
+      await pubsub.publish('room:1', {
+        sentAt,
+        body: 'héllo ✓',
+        tags: [1, 'two', null, true],
+        draft: undefined,
+      });
       await pubsub.publish('room:1', 'plain string');
       await pubsub.publish('room:1', null);
       expect(await room.take(3)).toStrictEqual([
