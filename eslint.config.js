@@ -78,6 +78,7 @@ export default defineConfig(
             '**/scripts/**',
             '**/*.config.{ts,js,mjs,cjs}',
             'packages/testkit/**',
+            '**/src/testing/**',
           ),
           optionalDependencies: false,
           peerDependencies: true,

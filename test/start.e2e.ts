@@ -79,9 +79,9 @@ describe('npm start on embedded defaults', () => {
     );
     expect(login.errors).toBeUndefined();
 
-    const me = await createGraphQLClient({ url, token: login.data!.login.accessToken }).request<{ me: { id: string } }>(
-      '{ me { id email } }',
-    );
+    const me = await createGraphQLClient({ url, token: login.data!.login.accessToken }).request<{
+      me: { id: string };
+    }>('{ me { id email } }');
     expect(me.data?.me).toEqual({ id: userId, email: credentials.email });
 
     const refreshed = await api.request<{ refreshSession: { accessToken: string; refreshToken: string } }>(

@@ -40,7 +40,8 @@ export const updateProfileInput = z.object({
     .string()
     .max(500)
     .refine(
-      (value) => !/[\u0000-\u0009\u000B-\u001F\u007F]/.test(value),
+      // Line breaks are fine in a bio; other control characters are not.
+      (value) => !/\p{Cc}/u.test(value.replace(/\n/g, '')),
       'must not contain control characters',
     )
     .nullish(),

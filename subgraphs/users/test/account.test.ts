@@ -25,16 +25,21 @@ async function seedPersonalData(label: string) {
   await foe.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: subject.user.id });
   const { publicKey } = generateKeyPairSync('ed25519');
   const identityPublicKey = publicKey.export({ format: 'jwk' }).x!;
-  await subject.api.request('mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }', {
-    input: { name: `device of ${label}`, keyAlgorithm: 'ED25519', identityPublicKey },
-  });
+  await subject.api.request(
+    'mutation($input: RegisterDeviceInput!) { registerDevice(input: $input) { id } }',
+    {
+      input: { name: `device of ${label}`, keyAlgorithm: 'ED25519', identityPublicKey },
+    },
+  );
   return { subject, friend, foe, identityPublicKey, avatarFileId };
 }
 
 describe('data export', () => {
   it('contains everything stored about the caller, and no secrets', async () => {
     const { subject, friend, foe, identityPublicKey, avatarFileId } = await seedPersonalData('exporter');
-    const response = await subject.api.request<{ me: { dataExport: Record<string, any> } }>('{ me { dataExport } }');
+    const response = await subject.api.request<{ me: { dataExport: Record<string, any> } }>(
+      '{ me { dataExport } }',
+    );
     const data = response.data!.me.dataExport;
     expect(data['profile']).toMatchObject({
       id: subject.user.id,
@@ -44,10 +49,16 @@ describe('data export', () => {
       bio: 'bio of exporter',
       avatarFileId,
     });
-    expect(data['sessions']).toEqual([expect.objectContaining({ id: subject.session.id, ip: '203.0.113.7', userAgent: 'vitest' })]);
-    expect(data['contacts']).toEqual([expect.objectContaining({ id: friend.user.id, username: friend.input.username })]);
+    expect(data['sessions']).toEqual([
+      expect.objectContaining({ id: subject.session.id, ip: '203.0.113.7', userAgent: 'vitest' }),
+    ]);
+    expect(data['contacts']).toEqual([
+      expect.objectContaining({ id: friend.user.id, username: friend.input.username }),
+    ]);
     expect(data['blockedUsers']).toEqual([expect.objectContaining({ id: foe.user.id })]);
-    expect(data['devices']).toEqual([expect.objectContaining({ name: 'device of exporter', identityPublicKey })]);
+    expect(data['devices']).toEqual([
+      expect.objectContaining({ name: 'device of exporter', identityPublicKey }),
+    ]);
     const text = JSON.stringify(data);
     expect(text).not.toContain('argon2');
     expect(text).not.toContain(subject.refreshToken);
@@ -58,28 +69,39 @@ describe('data export', () => {
 describe('account deletion', () => {
   it('requires the password', async () => {
     const user = await server.register('careful');
-    const response = await user.api.request('mutation { deleteAccount(input: { password: "wrong password" }) }');
+    const response = await user.api.request(
+      'mutation { deleteAccount(input: { password: "wrong password" }) }',
+    );
     expect(codeOf(response)).toBe('FORBIDDEN');
     expect((await user.api.request(ME)).errors).toBeUndefined();
   });
 
   it('revokes every session and leaves no personal data in any table', async () => {
     const { subject, friend, avatarFileId } = await seedPersonalData('leaver');
-    const second = await server.client(undefined, { 'user-agent': 'LeaverPhone/1.0', 'x-forwarded-for': '192.0.2.55' }).request<{
-      login: { accessToken: string; refreshToken: string };
-    }>(LOGIN, { input: { email: subject.input.email, password: subject.input.password } });
-    const deleted = await subject.api.request('mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) }', {
-      input: { password: subject.input.password },
-    });
+    const second = await server
+      .client(undefined, { 'user-agent': 'LeaverPhone/1.0', 'x-forwarded-for': '192.0.2.55' })
+      .request<{
+        login: { accessToken: string; refreshToken: string };
+      }>(LOGIN, { input: { email: subject.input.email, password: subject.input.password } });
+    const deleted = await subject.api.request(
+      'mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) }',
+      {
+        input: { password: subject.input.password },
+      },
+    );
     expect(deleted.data?.deleteAccount).toBe(true);
 
     for (const token of [subject.accessToken, second.data!.login.accessToken]) {
       expect(codeOf(await server.client(token).request(ME))).toBe('UNAUTHENTICATED');
     }
     for (const refreshToken of [subject.refreshToken, second.data!.login.refreshToken]) {
-      expect(codeOf(await server.client().request(REFRESH, { input: { refreshToken } }))).toBe('UNAUTHENTICATED');
+      expect(codeOf(await server.client().request(REFRESH, { input: { refreshToken } }))).toBe(
+        'UNAUTHENTICATED',
+      );
     }
-    const relogin = await server.client().request(LOGIN, { input: { email: subject.input.email, password: subject.input.password } });
+    const relogin = await server
+      .client()
+      .request(LOGIN, { input: { email: subject.input.email, password: subject.input.password } });
     expect(codeOf(relogin)).toBe('UNAUTHENTICATED');
 
     // Every row of every table of the service, as text: none may mention the person.
@@ -103,21 +125,33 @@ describe('account deletion', () => {
       const rows = await server.sql(`SELECT row_to_json(t)::text AS json FROM "${tablename}" t`);
       const dump = rows.map((row) => String(row['json'])).join('\n');
       for (const value of personal) expect(dump, `${tablename} still holds "${value}"`).not.toContain(value);
-      if (tablename !== 'users') expect(dump, `${tablename} still references the user`).not.toContain(subject.user.id);
+      if (tablename !== 'users')
+        expect(dump, `${tablename} still references the user`).not.toContain(subject.user.id);
     }
-    const [tombstone] = await server.sql('SELECT email, password_hash, bio, display_name, deleted_at FROM users WHERE id = $1', [
-      subject.user.id,
-    ]);
-    expect(tombstone).toMatchObject({ email: null, password_hash: null, bio: null, display_name: 'Deleted user' });
+    const [tombstone] = await server.sql(
+      'SELECT email, password_hash, bio, display_name, deleted_at FROM users WHERE id = $1',
+      [subject.user.id],
+    );
+    expect(tombstone).toMatchObject({
+      email: null,
+      password_hash: null,
+      bio: null,
+      display_name: 'Deleted user',
+    });
     expect(tombstone?.['deleted_at']).not.toBeNull();
 
     // Others still resolve the id (old messages keep an author) as a placeholder, and it is unsearchable.
-    const entity = await friend.api.request<{ _entities: { id: string; displayName: string; deleted: boolean }[] }>(
-      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName deleted } } }',
-      { r: [{ __typename: 'User', id: subject.user.id }] },
-    );
-    expect(entity.data?._entities).toEqual([{ id: subject.user.id, displayName: 'Deleted user', deleted: true }]);
-    const lookup = await friend.api.request('query($id: ID!) { user(id: $id) { id } }', { id: subject.user.id });
+    const entity = await friend.api.request<{
+      _entities: { id: string; displayName: string; deleted: boolean }[];
+    }>('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id displayName deleted } } }', {
+      r: [{ __typename: 'User', id: subject.user.id }],
+    });
+    expect(entity.data?._entities).toEqual([
+      { id: subject.user.id, displayName: 'Deleted user', deleted: true },
+    ]);
+    const lookup = await friend.api.request('query($id: ID!) { user(id: $id) { id } }', {
+      id: subject.user.id,
+    });
     expect(codeOf(lookup)).toBe('NOT_FOUND');
     // The email and username are free again.
     const reuse = await server.register('x');

@@ -46,14 +46,20 @@ describe('register, login, me, refresh, logout', () => {
 
   it('logs in with the email in any case, and refuses a wrong password without saying which part was wrong', async () => {
     const bob = await server.register('bob');
-    const wrong = await server.client().request(LOGIN, { input: { email: bob.input.email, password: 'nope nope nope' } });
-    const unknown = await server.client().request(LOGIN, { input: { email: 'nobody@example.test', password: 'whatever1' } });
+    const wrong = await server
+      .client()
+      .request(LOGIN, { input: { email: bob.input.email, password: 'nope nope nope' } });
+    const unknown = await server
+      .client()
+      .request(LOGIN, { input: { email: 'nobody@example.test', password: 'whatever1' } });
     expect(codeOf(wrong)).toBe('UNAUTHENTICATED');
     expect(codeOf(unknown)).toBe('UNAUTHENTICATED');
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
     const ok = await server
       .client()
-      .request<{ login: SignedInResult }>(LOGIN, { input: { email: bob.input.email.toUpperCase(), password: bob.input.password } });
+      .request<{ login: SignedInResult }>(LOGIN, {
+        input: { email: bob.input.email.toUpperCase(), password: bob.input.password },
+      });
     expect(ok.data?.login.user.id).toBe(bob.user.id);
     expect(ok.data?.login.session.id).not.toBe(bob.session.id);
   });
@@ -79,7 +85,9 @@ describe('register, login, me, refresh, logout', () => {
     const dave = await server.register('dave');
     const otherLogin = await server
       .client()
-      .request<{ login: SignedInResult }>(LOGIN, { input: { email: dave.input.email, password: dave.input.password } });
+      .request<{ login: SignedInResult }>(LOGIN, {
+        input: { email: dave.input.email, password: dave.input.password },
+      });
     const other = otherLogin.data!.login;
 
     const rotated = (await refresh(dave.refreshToken)).data!.refreshSession;
@@ -93,9 +101,10 @@ describe('register, login, me, refresh, logout', () => {
     expect(reasonOf(afterReuse)).toBe('SESSION_REVOKED');
     const me = await server.client(rotated.accessToken).request(ME);
     expect(reasonOf(me)).toBe('SESSION_REVOKED');
-    const [row] = await server.sql<{ revoked_reason: string }>('SELECT revoked_reason FROM sessions WHERE id = $1', [
-      dave.session.id,
-    ]);
+    const [row] = await server.sql<{ revoked_reason: string }>(
+      'SELECT revoked_reason FROM sessions WHERE id = $1',
+      [dave.session.id],
+    );
     expect(row?.revoked_reason).toBe('REFRESH_TOKEN_REUSE');
 
     // A separate login is a separate family and keeps working.
@@ -132,12 +141,16 @@ describe('sessions', () => {
     const second = (
       await server
         .client(undefined, { 'user-agent': 'phone', 'x-forwarded-for': '::ffff:198.51.100.4' })
-        .request<{ login: SignedInResult }>(LOGIN, { input: { email: gina.input.email, password: gina.input.password } })
+        .request<{ login: SignedInResult }>(LOGIN, {
+          input: { email: gina.input.email, password: gina.input.password },
+        })
     ).data!.login;
     expect(second.session).toMatchObject({ ip: '198.51.100.4', userAgent: 'phone' });
 
     const list = await gina.api.request<{ me: { sessions: { id: string; current: boolean }[] } }>(ME);
-    expect(list.data!.me.sessions.map((session) => session.id).sort()).toEqual([gina.session.id, second.session.id].sort());
+    expect(list.data!.me.sessions.map((session) => session.id).sort()).toEqual(
+      [gina.session.id, second.session.id].sort(),
+    );
 
     const intruder = await server.register('intruder');
     const foreign = await intruder.api.request('mutation($id: ID!) { revokeSession(id: $id) { id } }', {
@@ -145,7 +158,9 @@ describe('sessions', () => {
     });
     expect(codeOf(foreign)).toBe('NOT_FOUND');
 
-    const revoked = await gina.api.request('mutation($id: ID!) { revokeSession(id: $id) { id } }', { id: second.session.id });
+    const revoked = await gina.api.request('mutation($id: ID!) { revokeSession(id: $id) { id } }', {
+      id: second.session.id,
+    });
     expect(revoked.errors).toBeUndefined();
     expect(reasonOf(await server.client(second.accessToken).request(ME))).toBe('SESSION_REVOKED');
     expect((await gina.api.request(ME)).errors).toBeUndefined();
@@ -154,11 +169,18 @@ describe('sessions', () => {
   it('revokeOtherSessions keeps only the current one', async () => {
     const hank = await server.register('hank');
     const login = () =>
-      server.client().request<{ login: SignedInResult }>(LOGIN, { input: { email: hank.input.email, password: hank.input.password } });
+      server
+        .client()
+        .request<{ login: SignedInResult }>(LOGIN, {
+          input: { email: hank.input.email, password: hank.input.password },
+        });
     const others = [(await login()).data!.login, (await login()).data!.login];
-    const result = await hank.api.request<{ revokeOtherSessions: number }>('mutation { revokeOtherSessions }');
+    const result = await hank.api.request<{ revokeOtherSessions: number }>(
+      'mutation { revokeOtherSessions }',
+    );
     expect(result.data?.revokeOtherSessions).toBe(2);
-    for (const other of others) expect(reasonOf(await server.client(other.accessToken).request(ME))).toBe('SESSION_REVOKED');
+    for (const other of others)
+      expect(reasonOf(await server.client(other.accessToken).request(ME))).toBe('SESSION_REVOKED');
     expect((await hank.api.request(ME)).errors).toBeUndefined();
   });
 });
@@ -229,9 +251,24 @@ describe('access tokens', () => {
       .setAudience(AUDIENCE)
       .setIssuedAt()
       .setExpirationTime('5m')
-      .sign(new TextEncoder().encode(JSON.stringify((await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as object)));
+      .sign(
+        new TextEncoder().encode(
+          JSON.stringify(
+            (await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as object,
+          ),
+        ),
+      );
 
-    const cases = { expired, tampered, unknownKid, sameKidOtherKey, none, hs256, hs256Jwk, garbage: 'abc.def.ghi' };
+    const cases = {
+      expired,
+      tampered,
+      unknownKid,
+      sameKidOtherKey,
+      none,
+      hs256,
+      hs256Jwk,
+      garbage: 'abc.def.ghi',
+    };
     for (const [name, token] of Object.entries(cases)) {
       const response = await server.client(token).request(ME);
       expect(response.data ?? null, name).toBeNull();
@@ -244,20 +281,31 @@ describe('access tokens', () => {
     const kate = await server.register('kate');
     const oldKey = server.signingKeys[0]!;
     const newKey = await generateSigningKey('test-key-2');
-    const rotated = await startUsersTestServer({ signingKeys: [oldKey, newKey], activeKid: 'test-key-2' }, server);
+    const rotated = await startUsersTestServer(
+      { signingKeys: [oldKey, newKey], activeKid: 'test-key-2' },
+      server,
+    );
     try {
-      const jwks = (await (await rotated.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as { keys: JWK[] };
+      const jwks = (await (await rotated.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as {
+        keys: JWK[];
+      };
       expect(jwks.keys.map((k) => k.kid).sort()).toEqual(['test-key-1', 'test-key-2']);
 
       const me = await rotated.client(kate.accessToken).request(ME);
       expect(me.data?.me).toMatchObject({ id: kate.user.id });
 
-      const renewed = (await rotated.client().request<{ refreshSession: SignedInResult }>(REFRESH, {
-        input: { refreshToken: kate.refreshToken },
-      })).data!.refreshSession;
-      const header = JSON.parse(Buffer.from(renewed.accessToken.split('.')[0]!, 'base64url').toString()) as { kid: string };
+      const renewed = (
+        await rotated.client().request<{ refreshSession: SignedInResult }>(REFRESH, {
+          input: { refreshToken: kate.refreshToken },
+        })
+      ).data!.refreshSession;
+      const header = JSON.parse(Buffer.from(renewed.accessToken.split('.')[0]!, 'base64url').toString()) as {
+        kid: string;
+      };
       expect(header.kid).toBe('test-key-2');
-      expect((await rotated.client(renewed.accessToken).request(ME)).data?.me).toMatchObject({ id: kate.user.id });
+      expect((await rotated.client(renewed.accessToken).request(ME)).data?.me).toMatchObject({
+        id: kate.user.id,
+      });
     } finally {
       await rotated.stop();
     }
@@ -265,10 +313,21 @@ describe('access tokens', () => {
 
   it('another service verifies an access token with the published JWKS alone', async () => {
     const lena = await server.register('lena');
-    const jwks = (await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as JSONWebKeySet;
+    const jwks = (await (
+      await server.yoga.fetch('http://users.test/.well-known/jwks.json')
+    ).json()) as JSONWebKeySet;
     const verify = createTokenVerifier({ issuer: ISSUER, audience: AUDIENCE, keys: jwksFromJson(jwks) });
-    await expect(verify(lena.accessToken)).resolves.toMatchObject({ userId: lena.user.id, sessionId: lena.session.id });
-    const otherAudience = createTokenVerifier({ issuer: ISSUER, audience: 'someone-else', keys: jwksFromJson(jwks) });
-    await expect(otherAudience(lena.accessToken)).rejects.toMatchObject({ extensions: { code: 'UNAUTHENTICATED' } });
+    await expect(verify(lena.accessToken)).resolves.toMatchObject({
+      userId: lena.user.id,
+      sessionId: lena.session.id,
+    });
+    const otherAudience = createTokenVerifier({
+      issuer: ISSUER,
+      audience: 'someone-else',
+      keys: jwksFromJson(jwks),
+    });
+    await expect(otherAudience(lena.accessToken)).rejects.toMatchObject({
+      extensions: { code: 'UNAUTHENTICATED' },
+    });
   });
 });

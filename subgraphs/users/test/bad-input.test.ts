@@ -52,7 +52,10 @@ describe('registration input', () => {
       input: { ...validInput(), username: first.username.toUpperCase() },
     });
     expectCoded(sameUsername, 'CONFLICT', 'username');
-    const rows = await server.sql('SELECT id FROM users WHERE email = $1 OR username = $2', [first.email, first.username]);
+    const rows = await server.sql('SELECT id FROM users WHERE email = $1 OR username = $2', [
+      first.email,
+      first.username,
+    ]);
     expect(rows).toHaveLength(1);
   });
 
@@ -142,7 +145,10 @@ describe('unknown ids, and ids of other people’s data', () => {
     const viewer = await server.register('pager');
     for (const first of [0, -1, 101]) {
       expectCoded(
-        await viewer.api.request('query($first: Int) { searchUsers(query: "a", first: $first) { edges { cursor } } }', { first }),
+        await viewer.api.request(
+          'query($first: Int) { searchUsers(query: "a", first: $first) { edges { cursor } } }',
+          { first },
+        ),
         'BAD_USER_INPUT',
         'first',
       );
@@ -158,12 +164,27 @@ describe('unknown ids, and ids of other people’s data', () => {
 describe('profile updates', () => {
   it('validates each field and keeps what was omitted', async () => {
     const user = await server.register('profile', { displayName: 'Original Name' });
-    const update = 'mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName bio avatarFileId } }';
+    const update =
+      'mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { displayName bio avatarFileId } }';
     expectCoded(await user.api.request(update, { input: { bio: 'b'.repeat(501) } }), 'BAD_USER_INPUT', 'bio');
-    expectCoded(await user.api.request(update, { input: { displayName: null } }), 'BAD_USER_INPUT', 'displayName');
-    expectCoded(await user.api.request(update, { input: { avatarFileId: 'nope' } }), 'BAD_USER_INPUT', 'avatarFileId');
+    expectCoded(await user.api.request(update, { input: { bio: 'bell\u0007' } }), 'BAD_USER_INPUT', 'bio');
+
+    expectCoded(
+      await user.api.request(update, { input: { displayName: null } }),
+      'BAD_USER_INPUT',
+      'displayName',
+    );
+    expectCoded(
+      await user.api.request(update, { input: { avatarFileId: 'nope' } }),
+      'BAD_USER_INPUT',
+      'avatarFileId',
+    );
     const ok = await user.api.request(update, { input: { bio: 'Hello\nworld' } });
-    expect(ok.data?.updateProfile).toEqual({ displayName: 'Original Name', bio: 'Hello\nworld', avatarFileId: null });
+    expect(ok.data?.updateProfile).toEqual({
+      displayName: 'Original Name',
+      bio: 'Hello\nworld',
+      avatarFileId: null,
+    });
     const cleared = await user.api.request(update, { input: { bio: null } });
     expect(cleared.data?.updateProfile).toMatchObject({ displayName: 'Original Name', bio: null });
   });

@@ -17,7 +17,10 @@ const SEARCH = `query($query: String!, $first: Int, $after: String) {
 
 interface SearchResult {
   searchUsers: {
-    edges: { cursor: string; node: { id: string; username: string; isContact: boolean; isBlockedByViewer: boolean } }[];
+    edges: {
+      cursor: string;
+      node: { id: string; username: string; isContact: boolean; isBlockedByViewer: boolean };
+    }[];
     pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
   };
 }
@@ -71,19 +74,31 @@ describe('user search', () => {
     const before = await blocked.api.request<SearchResult>(SEARCH, { query: tag });
     expect(before.data!.searchUsers.edges.map((edge) => edge.node.id)).toContain(blocker.user.id);
 
-    expect((await blocker.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: blocked.user.id })).errors).toBeUndefined();
+    expect(
+      (
+        await blocker.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+          id: blocked.user.id,
+        })
+      ).errors,
+    ).toBeUndefined();
 
     const fromBlocked = await blocked.api.request<SearchResult>(SEARCH, { query: tag });
     expect(fromBlocked.data!.searchUsers.edges.map((edge) => edge.node.id)).toEqual([bystander.user.id]);
     const fromBlocker = await blocker.api.request<SearchResult>(SEARCH, { query: tag });
     expect(fromBlocker.data!.searchUsers.edges.map((edge) => edge.node.id)).toEqual([bystander.user.id]);
     // Nor can the blocked user look the blocker up, or add them: the same answer as for a stranger id.
-    const lookup = await blocked.api.request('query($id: ID!) { user(id: $id) { id } }', { id: blocker.user.id });
+    const lookup = await blocked.api.request('query($id: ID!) { user(id: $id) { id } }', {
+      id: blocker.user.id,
+    });
     expect(codeOf(lookup)).toBe('NOT_FOUND');
-    const add = await blocked.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id: blocker.user.id });
+    const add = await blocked.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', {
+      id: blocker.user.id,
+    });
     expect(codeOf(add)).toBe('NOT_FOUND');
 
-    await blocker.api.request('mutation($id: ID!) { unblockUser(userId: $id) { id } }', { id: blocked.user.id });
+    await blocker.api.request('mutation($id: ID!) { unblockUser(userId: $id) { id } }', {
+      id: blocked.user.id,
+    });
     const after = await blocked.api.request<SearchResult>(SEARCH, { query: tag });
     expect(after.data!.searchUsers.edges.map((edge) => edge.node.id)).toContain(blocker.user.id);
   });
@@ -102,7 +117,10 @@ describe('contacts and blocks', () => {
     const me = await server.register('me');
     const friend = await server.register('friend');
     const add = 'mutation($id: ID!) { addContact(userId: $id) { id isContact } }';
-    expect((await me.api.request(add, { id: friend.user.id })).data?.addContact).toEqual({ id: friend.user.id, isContact: true });
+    expect((await me.api.request(add, { id: friend.user.id })).data?.addContact).toEqual({
+      id: friend.user.id,
+      isContact: true,
+    });
     await me.api.request(add, { id: friend.user.id });
     await friend.api.request(add, { id: me.user.id });
     let lists = (await me.api.request<Lists>(CONTACTS)).data!.me;
@@ -111,24 +129,35 @@ describe('contacts and blocks', () => {
     await me.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: friend.user.id });
     lists = (await me.api.request<Lists>(CONTACTS)).data!.me;
     expect(lists.contacts.edges).toEqual([]);
-    expect(lists.blockedUsers.edges.map((edge) => edge.node)).toEqual([{ id: friend.user.id, isBlockedByViewer: true }]);
+    expect(lists.blockedUsers.edges.map((edge) => edge.node)).toEqual([
+      { id: friend.user.id, isBlockedByViewer: true },
+    ]);
     expect((await friend.api.request<Lists>(CONTACTS)).data!.me.contacts.edges).toEqual([]);
 
     // The blocked side may still block back (and learns nothing from doing so).
-    const back = await friend.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: me.user.id });
+    const back = await friend.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+      id: me.user.id,
+    });
     expect(back.errors).toBeUndefined();
 
-    const removed = await me.api.request('mutation($id: ID!) { unblockUser(userId: $id) { isBlockedByViewer } }', {
-      id: friend.user.id,
-    });
+    const removed = await me.api.request(
+      'mutation($id: ID!) { unblockUser(userId: $id) { isBlockedByViewer } }',
+      {
+        id: friend.user.id,
+      },
+    );
     expect(removed.data?.unblockUser).toEqual({ isBlockedByViewer: false });
   });
 
   it('refuses to add or block oneself', async () => {
     const me = await server.register('self');
-    const add = await me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id: me.user.id });
+    const add = await me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', {
+      id: me.user.id,
+    });
     expect(codeOf(add)).toBe('BAD_USER_INPUT');
-    const block = await me.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: me.user.id });
+    const block = await me.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+      id: me.user.id,
+    });
     expect(codeOf(block)).toBe('BAD_USER_INPUT');
   });
 });
@@ -145,26 +174,40 @@ describe('devices', () => {
   it('registers public keys, lists and removes them; a duplicate key is a CONFLICT', async () => {
     const owner = await server.register('devices');
     const key = publicKeyOf('ed25519');
-    const first = await owner.api.request(REGISTER_DEVICE, { input: { name: 'Laptop', keyAlgorithm: 'ED25519', identityPublicKey: key } });
+    const first = await owner.api.request(REGISTER_DEVICE, {
+      input: { name: 'Laptop', keyAlgorithm: 'ED25519', identityPublicKey: key },
+    });
     expect(first.errors).toBeUndefined();
-    expect(first.data?.registerDevice.identityPublicKey).toBe(Buffer.from(key, 'base64').toString('base64url'));
+    expect(first.data?.registerDevice.identityPublicKey).toBe(
+      Buffer.from(key, 'base64').toString('base64url'),
+    );
     const x = await owner.api.request(REGISTER_DEVICE, {
       input: { name: 'Phone', keyAlgorithm: 'X25519', identityPublicKey: publicKeyOf('x25519') },
     });
     expect(x.errors).toBeUndefined();
     // The same key in its base64url spelling is the same key.
     const duplicate = await owner.api.request(REGISTER_DEVICE, {
-      input: { name: 'Again', keyAlgorithm: 'ED25519', identityPublicKey: Buffer.from(key, 'base64').toString('base64url') },
+      input: {
+        name: 'Again',
+        keyAlgorithm: 'ED25519',
+        identityPublicKey: Buffer.from(key, 'base64').toString('base64url'),
+      },
     });
     expect(codeOf(duplicate)).toBe('CONFLICT');
 
-    const list = await owner.api.request<{ me: { devices: { id: string; name: string }[] } }>('{ me { devices { id name } } }');
+    const list = await owner.api.request<{ me: { devices: { id: string; name: string }[] } }>(
+      '{ me { devices { id name } } }',
+    );
     expect(list.data!.me.devices.map((device) => device.name)).toEqual(['Laptop', 'Phone']);
 
     const stranger = await server.register('stranger');
-    const foreign = await stranger.api.request('mutation($id: ID!) { removeDevice(id: $id) }', { id: first.data!.registerDevice.id });
+    const foreign = await stranger.api.request('mutation($id: ID!) { removeDevice(id: $id) }', {
+      id: first.data!.registerDevice.id,
+    });
     expect(codeOf(foreign)).toBe('NOT_FOUND');
-    const removed = await owner.api.request('mutation($id: ID!) { removeDevice(id: $id) }', { id: first.data!.registerDevice.id });
+    const removed = await owner.api.request('mutation($id: ID!) { removeDevice(id: $id) }', {
+      id: first.data!.registerDevice.id,
+    });
     expect(removed.data?.removeDevice).toBe(first.data!.registerDevice.id);
   });
 
@@ -172,8 +215,15 @@ describe('devices', () => {
     const owner = await server.register('badkeys');
     const { privateKey } = generateKeyPairSync('ed25519');
     const pem = privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-    for (const identityPublicKey of [randomBytes(31).toString('base64'), randomBytes(64).toString('base64'), 'not base64 at all!!', pem]) {
-      const response = await owner.api.request(REGISTER_DEVICE, { input: { name: 'x', keyAlgorithm: 'ED25519', identityPublicKey } });
+    for (const identityPublicKey of [
+      randomBytes(31).toString('base64'),
+      randomBytes(64).toString('base64'),
+      'not base64 at all!!',
+      pem,
+    ]) {
+      const response = await owner.api.request(REGISTER_DEVICE, {
+        input: { name: 'x', keyAlgorithm: 'ED25519', identityPublicKey },
+      });
       expect(codeOf(response), identityPublicKey.slice(0, 20)).toBe('BAD_USER_INPUT');
     }
   });

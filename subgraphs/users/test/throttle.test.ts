@@ -15,15 +15,18 @@ beforeAll(async () => {
 });
 afterAll(() => server?.stop());
 
-const extensionsOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) => response.errors?.[0]?.extensions ?? {};
+const extensionsOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
+  response.errors?.[0]?.extensions ?? {};
 
 describe('login throttling', () => {
   it('refuses an account with RATE_LIMITED after the configured failures, even with the right password, then recovers', async () => {
     const victim = await server.register('victim');
     const client = server.client(undefined, { 'x-forwarded-for': '198.51.100.10' });
-    const attempt = (password: string) => client.request(LOGIN, { input: { email: victim.input.email, password } });
+    const attempt = (password: string) =>
+      client.request(LOGIN, { input: { email: victim.input.email, password } });
 
-    for (let i = 0; i < MAX_PER_ACCOUNT; i++) expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < MAX_PER_ACCOUNT; i++)
+      expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
     const limited = await attempt(victim.input.password);
     expect(extensionsOf(limited)['code']).toBe('RATE_LIMITED');
     const retryAfter = extensionsOf(limited)['retryAfter'];
@@ -50,10 +53,12 @@ describe('login throttling', () => {
   it('a successful login clears the account’s failures', async () => {
     const user = await server.register('forgetful');
     const client = server.client(undefined, { 'x-forwarded-for': '198.51.100.20' });
-    const attempt = (password: string) => client.request(LOGIN, { input: { email: user.input.email, password } });
+    const attempt = (password: string) =>
+      client.request(LOGIN, { input: { email: user.input.email, password } });
     for (let i = 0; i < MAX_PER_ACCOUNT - 1; i++) await attempt('wrong password!');
     expect((await attempt(user.input.password)).errors).toBeUndefined();
-    for (let i = 0; i < MAX_PER_ACCOUNT - 1; i++) expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
+    for (let i = 0; i < MAX_PER_ACCOUNT - 1; i++)
+      expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
     expect((await attempt(user.input.password)).errors).toBeUndefined();
   });
 
@@ -61,7 +66,9 @@ describe('login throttling', () => {
     const sprayer = server.client(undefined, { 'x-forwarded-for': '198.51.100.30' });
     const codes: unknown[] = [];
     for (let i = 0; i <= MAX_PER_IP; i++) {
-      const response = await sprayer.request(LOGIN, { input: { email: `spray${i}@example.test`, password: 'guess guess' } });
+      const response = await sprayer.request(LOGIN, {
+        input: { email: `spray${i}@example.test`, password: 'guess guess' },
+      });
       codes.push(extensionsOf(response)['code']);
     }
     expect(codes.slice(0, MAX_PER_IP)).toEqual(Array(MAX_PER_IP).fill('UNAUTHENTICATED'));

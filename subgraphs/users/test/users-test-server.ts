@@ -6,7 +6,14 @@ import {
   createRedisSessionRevocations,
   type PubSub,
 } from '@parley/kit';
-import { createGraphQLClient, createTestDatabase, testRedisPrefix, testRedisUrl } from '@parley/testkit';
+import {
+  createGraphQLClient,
+  createTestDatabase,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestDatabase,
+} from '@parley/testkit';
+
 import { Redis } from 'ioredis';
 import type { JWK } from 'jose';
 import pg from 'pg';
@@ -33,7 +40,10 @@ export interface UsersTestServerOptions {
  * real PostgreSQL server and its own prefix on the real Redis. `reuse` shares the database of another
  * instance (e.g. the same service restarted with a rotated keyring).
  */
-export async function startUsersTestServer(options: UsersTestServerOptions = {}, reuse?: UsersTestServer) {
+export async function startUsersTestServer(
+  options: UsersTestServerOptions = {},
+  reuse?: { database: TestDatabase; prefix: string },
+) {
   const database = reuse ? reuse.database : await createTestDatabase('users');
   if (!reuse) await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public' });
   const queries: string[] = [];
@@ -62,7 +72,10 @@ export async function startUsersTestServer(options: UsersTestServerOptions = {},
     prisma,
     keyring,
     events,
-    logger: createLogger({ service: 'users-test', level: process.env['TEST_LOG_LEVEL'] as 'silent' ?? 'silent' }),
+    logger: createLogger({
+      service: 'users-test',
+      level: (process.env['TEST_LOG_LEVEL'] as 'silent') ?? 'silent',
+    }),
     metrics: createMetricsRegistry('users'),
     revocations: createRedisSessionRevocations(redis, prefix),
     throttle: createLoginThrottle({
@@ -86,13 +99,16 @@ export async function startUsersTestServer(options: UsersTestServerOptions = {},
   const client = (token?: string, headers: Record<string, string> = {}) =>
     createGraphQLClient({
       url: 'http://users.test/graphql',
-      fetch: (input, init) => Promise.resolve(yoga.fetch(input, init)),
+      fetch: async (input, init) => yoga.fetch(input, init ?? {}),
       token,
       headers: { 'user-agent': 'vitest', 'x-forwarded-for': '203.0.113.7', ...headers },
     });
 
   /** Direct SQL on the service's database, for assertions about what is stored. */
-  const sql = async <Row extends pg.QueryResultRow = Record<string, unknown>>(text: string, values: unknown[] = []) => {
+  const sql = async <Row extends pg.QueryResultRow = Record<string, unknown>>(
+    text: string,
+    values: unknown[] = [],
+  ) => {
     const connection = new pg.Client({ connectionString: database.url });
     await connection.connect();
     try {
@@ -115,7 +131,12 @@ export async function startUsersTestServer(options: UsersTestServerOptions = {},
     /** Registers a new user with unique credentials and returns them signed in. */
     async register(label = 'user', extra: { displayName?: string } = {}) {
       const unique = `${label}_${Math.random().toString(36).slice(2, 10)}`;
-      const input = { email: `${unique}@example.test`, username: unique, password: 'correct horse battery', ...extra };
+      const input = {
+        email: `${unique}@example.test`,
+        username: unique,
+        password: 'correct horse battery',
+        ...extra,
+      };
       const response = await client().request<{ register: SignedInResult }>(REGISTER, { input });
       if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
       return { ...response.data.register, input, api: client(response.data.register.accessToken) };

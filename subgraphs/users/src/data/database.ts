@@ -28,7 +28,6 @@ export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
   return client;
 }
 
-
 /** The field a unique constraint failed on (P2002), or null for any other error. */
 export function uniqueViolationField(error: unknown): string | null {
   if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return null;
