@@ -55,11 +55,9 @@ describe('register, login, me, refresh, logout', () => {
     expect(codeOf(wrong)).toBe('UNAUTHENTICATED');
     expect(codeOf(unknown)).toBe('UNAUTHENTICATED');
     expect(wrong.errors?.[0]?.message).toBe(unknown.errors?.[0]?.message);
-    const ok = await server
-      .client()
-      .request<{ login: SignedInResult }>(LOGIN, {
-        input: { email: bob.input.email.toUpperCase(), password: bob.input.password },
-      });
+    const ok = await server.client().request<{ login: SignedInResult }>(LOGIN, {
+      input: { email: bob.input.email.toUpperCase(), password: bob.input.password },
+    });
     expect(ok.data?.login.user.id).toBe(bob.user.id);
     expect(ok.data?.login.session.id).not.toBe(bob.session.id);
   });
@@ -83,11 +81,9 @@ describe('register, login, me, refresh, logout', () => {
 
   it('reusing a rotated refresh token revokes the whole family, and only that family', async () => {
     const dave = await server.register('dave');
-    const otherLogin = await server
-      .client()
-      .request<{ login: SignedInResult }>(LOGIN, {
-        input: { email: dave.input.email, password: dave.input.password },
-      });
+    const otherLogin = await server.client().request<{ login: SignedInResult }>(LOGIN, {
+      input: { email: dave.input.email, password: dave.input.password },
+    });
     const other = otherLogin.data!.login;
 
     const rotated = (await refresh(dave.refreshToken)).data!.refreshSession;
@@ -169,11 +165,9 @@ describe('sessions', () => {
   it('revokeOtherSessions keeps only the current one', async () => {
     const hank = await server.register('hank');
     const login = () =>
-      server
-        .client()
-        .request<{ login: SignedInResult }>(LOGIN, {
-          input: { email: hank.input.email, password: hank.input.password },
-        });
+      server.client().request<{ login: SignedInResult }>(LOGIN, {
+        input: { email: hank.input.email, password: hank.input.password },
+      });
     const others = [(await login()).data!.login, (await login()).data!.login];
     const result = await hank.api.request<{ revokeOtherSessions: number }>(
       'mutation { revokeOtherSessions }',
