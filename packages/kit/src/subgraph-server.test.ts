@@ -42,10 +42,11 @@ const typeDefs = parse(/* GraphQL */ `
 `);
 
 /** A subgraph with a tiny schema; `logs` collects what its real pino logger writes. */
-function createServer(options: { ready?: () => Promise<boolean> } = {}) {
+function createServer(options: { ready?: () => Promise<boolean>; logLevel?: string } = {}) {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino(
-    { level: 'error' },
+    { level: options.logLevel ?? 'error' },
+
     new Writable({
       write(chunk: Buffer, _encoding, done) {
         logs.push(JSON.parse(chunk.toString('utf8')) as Record<string, unknown>);
@@ -227,6 +228,27 @@ describe('request ids', () => {
     const id = response.headers.get('x-request-id');
     expect(id).toMatch(UUID);
     expect(response.body.data).toEqual({ requestId: id });
+  });
+
+  it('logs one JSON line per GraphQL request with the request id and operation name, none for probes', async () => {
+    const verbose = createServer({ logLevel: 'info' });
+    await verbose.post(
+      { query: 'query Greeting { hello }', operationName: 'Greeting' },
+      { 'x-request-id': 'trace-42' },
+    );
+    await verbose.get('/health');
+    await verbose.get('/metrics');
+    const requests = verbose.logs.filter((line) => line['msg'] === 'request');
+    expect(requests).toEqual([
+      expect.objectContaining({
+        requestId: 'trace-42',
+        operationName: 'Greeting',
+        method: 'POST',
+        path: '/graphql',
+        status: 200,
+        durationMs: expect.any(Number),
+      }),
+    ]);
   });
 });
 

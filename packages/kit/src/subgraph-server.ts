@@ -73,13 +73,34 @@ export function createSubgraphServer<TContext extends BaseContext>(
   const requestIds = new WeakMap<Request, string>();
   const { logger } = options;
 
+  const startTimes = new WeakMap<Request, number>();
+  const operationNames = new WeakMap<Request, string>();
+  const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+  /** One id per request, echoed in `x-request-id` and on one JSON log line per GraphQL request. */
   const requestIdPlugin: Plugin = {
     onRequest({ request }) {
       requestIds.set(request, requestIdFrom(request.headers));
+      startTimes.set(request, performance.now());
+    },
+    onParams({ request, params }) {
+      if (params.operationName) operationNames.set(request, params.operationName.slice(0, 100));
     },
     onResponse({ request, response }) {
       const requestId = requestIds.get(request);
       if (requestId) response.headers.set(REQUEST_ID_HEADER, requestId);
+      const path = new URL(request.url).pathname;
+      if (QUIET_PATHS.has(path)) return;
+      logger.info(
+        {
+          requestId,
+          method: request.method,
+          path,
+          operationName: operationNames.get(request),
+          status: response.status,
+          durationMs: Math.round(performance.now() - (startTimes.get(request) ?? performance.now())),
+        },
+        'request',
+      );
     },
   };
 
