@@ -18,6 +18,8 @@ export const errorCodes = {
   BAD_REQUEST: 'The HTTP request is malformed: invalid JSON, missing query, body too large, wrong method.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',
   GRAPHQL_VALIDATION_FAILED: 'The operation does not match the schema (unknown field, missing argument).',
+  QUERY_TOO_COMPLEX:
+    'The operation exceeds a depth, alias, token or cost limit; the message names the limit.',
   INTERNAL_SERVER_ERROR:
     'An unexpected failure. Details are logged with the request id, never sent to the client.',
 } as const;

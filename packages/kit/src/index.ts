@@ -14,3 +14,4 @@ export * from './migrations.js';
 export * from './embedded-postgres.js';
 export * from './pagination.js';
 export * from './validation.js';
+export * from './use-query-limits.js';

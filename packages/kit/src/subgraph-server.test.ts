@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, jwksFromJson } from './auth.js';
 import { badUserInput } from './errors.js';
 import { createMetricsRegistry } from './metrics.js';
+import { defaultQueryLimits } from './use-query-limits.js';
+
 import { createSubgraphServer, requireViewer, type BaseContext } from './subgraph-server.js';
 
 const ISSUER = 'https://users.parley.test';
@@ -81,6 +83,7 @@ function createServer(options: { ready?: () => Promise<boolean>; logLevel?: stri
     trustProxy: false,
     metrics: createMetricsRegistry('test'),
     maxBodyBytes: MAX_BODY_BYTES,
+    queryLimits: { ...defaultQueryLimits, maxTokens: 100 },
     ready: options.ready,
     extendContext: (base) => base,
   });
@@ -118,6 +121,19 @@ const server = createServer();
 const { post } = server;
 const codesOf = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
   body.errors?.map((error) => error.extensions?.['code']);
+
+describe('query limits', () => {
+  it.each([
+    ['31 aliases', `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: hello`).join(' ')} }`, true],
+    ['30 aliases', `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: hello`).join(' ')} }`, false],
+    ['100 tokens', `{ ${'hello '.repeat(98)}}`, false],
+    ['101 tokens', `{ ${'hello '.repeat(99)}}`, true],
+  ])('%s: QUERY_TOO_COMPLEX only over the limit', async (_label, query, refused) => {
+    const response = await post({ query });
+    if (refused) expect(codesOf(response.body)).toEqual(['QUERY_TOO_COMPLEX']);
+    else expect(response.body.errors).toBeUndefined();
+  });
+});
 
 describe('request errors carry a registered code', () => {
   it.each(['application/json', 'application/graphql-response+json'])(

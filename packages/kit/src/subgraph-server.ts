@@ -10,6 +10,8 @@ import type { Logger } from './logger.js';
 import { useMetrics, type Registry } from './metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import { useErrorCodes } from './use-error-codes.js';
+import { useQueryLimits, type QueryLimits } from './use-query-limits.js';
+
 import { useBodyLimit } from './use-body-limit.js';
 
 /** What every resolver of every subgraph can rely on. */
@@ -47,6 +49,8 @@ export interface SubgraphServerOptions<TContext extends BaseContext> {
   ready?: () => Promise<boolean>;
   /** Requests with a larger body are refused with 413 before the body is read. */
   maxBodyBytes?: number;
+  /** Depth, alias and token limits; defaults in `defaultQueryLimits`. */
+  queryLimits?: QueryLimits;
   /** GraphiQL and the landing page; off in production. */
   graphiql?: boolean;
   /** Adds the service's own per-request context (stores, loaders) to the base context. */
@@ -129,6 +133,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
     plugins: [
       requestIdPlugin,
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
+      ...useQueryLimits(options.queryLimits),
       useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
       // Codes first: the error counter in useMetrics labels errors with them.
       useErrorCodes(),

@@ -2,9 +2,14 @@ import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from './errors.js';
 
+// graphql-armor reports its limits as syntax errors ("Syntax Error: Aliases limit of 30 exceeded, …"),
+// some of which yoga has already coded GRAPHQL_PARSE_FAILED.
+const isLimitError = (error: GraphQLError) => /limit of \d+ exceeded/.test(error.message);
+
 function codeFor(error: GraphQLError): ErrorCode {
   const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
   if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
+
   if (error.message.startsWith('Variable "$')) return 'BAD_USER_INPUT';
   if (status !== undefined && status >= 400 && status < 500) return 'BAD_REQUEST';
   if (!error.path) return 'GRAPHQL_VALIDATION_FAILED';
@@ -20,7 +25,10 @@ export function useErrorCodes(): Plugin {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || !('errors' in result) || !result.errors?.length) return;
       const complete = (error: unknown) =>
-        error instanceof GraphQLError && error.extensions['code'] && !('originalError' in error.extensions);
+        error instanceof GraphQLError &&
+        error.extensions['code'] &&
+        !('originalError' in error.extensions) &&
+        !isLimitError(error);
       if (result.errors.every(complete)) return;
       setResult({
         ...result,
@@ -39,7 +47,10 @@ export function useErrorCodes(): Plugin {
             positions: error.positions,
             path: error.path,
             originalError: error.originalError,
-            extensions: { ...extensions, code: extensions['code'] ?? codeFor(error) },
+            extensions: {
+              ...extensions,
+              code: isLimitError(error) ? 'QUERY_TOO_COMPLEX' : (extensions['code'] ?? codeFor(error)),
+            },
           });
         }),
       });

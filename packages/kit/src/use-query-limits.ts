@@ -1,0 +1,24 @@
+import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
+import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
+import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { Plugin } from 'graphql-yoga';
+
+export interface QueryLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+}
+
+/**
+ * Refuses operations that are too deep, too aliased or too long before they execute (graphql-armor).
+ * The router applies stricter, cost-based limits to clients; these keep a subgraph safe on its own.
+ */
+export const defaultQueryLimits: QueryLimits = { maxDepth: 15, maxAliases: 30, maxTokens: 5_000 };
+
+export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin[] {
+  return [
+    maxTokensPlugin({ n: limits.maxTokens }) as Plugin,
+    maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true }) as Plugin,
+    maxAliasesPlugin({ n: limits.maxAliases }) as Plugin,
+  ];
+}
