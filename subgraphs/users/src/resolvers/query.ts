@@ -1,10 +1,8 @@
-import { decodeCursor, forwardConnection, pageSize, parseInput, requireViewer } from '@parley/kit';
-import { z } from 'zod';
+import { parseInput, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { searchInput } from '../validation.js';
+import { userPage } from './user-page.js';
 import { requireViewerUser, visibleUser } from './viewer-helpers.js';
-
-export const usernameCursor = z.object({ username: z.string() });
 
 export const queryResolvers = {
   Query: {
@@ -25,21 +23,8 @@ export const queryResolvers = {
     ) {
       const viewer = await requireViewerUser(context);
       const { query } = parseInput(searchInput, { query: args.query });
-      const limit = pageSize(args.first, 20);
-      const after = decodeCursor(args.after, usernameCursor);
-      const rows = await context.users.search({
-        viewerId: viewer.id,
-        prefix: query,
-        limit,
-        afterUsername: after?.username ?? null,
-      });
-      for (const row of rows) context.loaders.userById.prime(row.id, row);
-      return forwardConnection(
-        rows,
-        limit,
-        after !== null,
-        (row) => ({ username: row.username }),
-        (row) => row,
+      return userPage(args, 20, context, (limit, afterUsername) =>
+        context.users.search({ viewerId: viewer.id, prefix: query, limit, afterUsername }),
       );
     },
   },

@@ -1,34 +1,10 @@
-import { decodeCursor, forwardConnection, pageSize, requireViewer } from '@parley/kit';
+import { requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
-import type { User } from '../data/user-store.js';
-import { usernameCursor } from './query.js';
+import { userPage, type PageArgs } from './user-page.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
 interface ViewerParent {
   id: string;
-}
-
-interface PageArgs {
-  first?: number | null;
-  after?: string | null;
-}
-
-async function userPage(
-  args: PageArgs,
-  context: UsersContext,
-  fetch: (limit: number, afterUsername: string | null) => Promise<User[]>,
-) {
-  const limit = pageSize(args.first, 50);
-  const after = decodeCursor(args.after, usernameCursor);
-  const rows = await fetch(limit, after?.username ?? null);
-  for (const row of rows) context.loaders.userById.prime(row.id, row);
-  return forwardConnection(
-    rows,
-    limit,
-    after !== null,
-    (row) => ({ username: row.username }),
-    (row) => row,
-  );
 }
 
 export const viewerResolvers = {
@@ -47,11 +23,15 @@ export const viewerResolvers = {
     },
     async contacts(_: ViewerParent, args: PageArgs, context: UsersContext) {
       const user = await requireViewerUser(context);
-      return userPage(args, context, (limit, after) => context.contacts.listContacts(user.id, limit, after));
+      return userPage(args, 50, context, (limit, after) =>
+        context.contacts.listContacts(user.id, limit, after),
+      );
     },
     async blockedUsers(_: ViewerParent, args: PageArgs, context: UsersContext) {
       const user = await requireViewerUser(context);
-      return userPage(args, context, (limit, after) => context.contacts.listBlocked(user.id, limit, after));
+      return userPage(args, 50, context, (limit, after) =>
+        context.contacts.listBlocked(user.id, limit, after),
+      );
     },
     async devices(_: ViewerParent, __: unknown, context: UsersContext) {
       const user = await requireViewerUser(context);

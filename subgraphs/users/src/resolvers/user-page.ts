@@ -1,0 +1,34 @@
+import { decodeCursor, forwardConnection, pageSize } from '@parley/kit';
+import { z } from 'zod';
+import type { UsersContext } from '../context.js';
+import type { User } from '../data/user-store.js';
+
+export interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+const usernameCursor = z.object({ username: z.string() });
+
+/**
+ * A UserConnection keyset-paginated by username (unique, so pages never overlap or skip). The fetched
+ * users prime the request's loader, so their other fields cost no further query.
+ */
+export async function userPage(
+  args: PageArgs,
+  defaultSize: number,
+  context: UsersContext,
+  fetch: (limit: number, afterUsername: string | null) => Promise<User[]>,
+) {
+  const limit = pageSize(args.first, defaultSize);
+  const after = decodeCursor(args.after, usernameCursor);
+  const rows = await fetch(limit, after?.username ?? null);
+  for (const row of rows) context.loaders.userById.prime(row.id, row);
+  return forwardConnection(
+    rows,
+    limit,
+    after !== null,
+    (row) => ({ username: row.username }),
+    (row) => row,
+  );
+}
