@@ -29,6 +29,9 @@ export const usersEnvSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
+  REGISTER_MAX_PER_IP: positiveInt.default(20),
+  REGISTER_WINDOW_SECONDS: positiveInt.default(3600),
+
   MAX_BODY_BYTES: positiveInt.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });

@@ -96,6 +96,8 @@ export async function startUsersService(
         maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
         maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
         windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
+        maxRegistrationsPerIp: env.REGISTER_MAX_PER_IP,
+        registrationWindowSeconds: env.REGISTER_WINDOW_SECONDS,
       }),
       config: {
         issuer: env.AUTH_ISSUER,

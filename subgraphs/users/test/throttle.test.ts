@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LOGIN, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
+import { LOGIN, REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
 const MAX_PER_ACCOUNT = 3;
 const MAX_PER_IP = 6;
@@ -50,6 +50,30 @@ describe('login throttling', () => {
     expect(recovered.errors).toBeUndefined();
   });
 
+  it('parallel guesses cannot outrun the count: at most the budget is ever checked', async () => {
+    const target = await server.register('burst');
+    const responses = await Promise.all(
+      Array.from({ length: 20 }, (_, i) =>
+        server
+          .client(undefined, { 'x-forwarded-for': `198.51.100.${100 + i}` })
+          .request(LOGIN, { input: { email: target.input.email, password: `guess number ${i}` } }),
+      ),
+    );
+    const codes = responses.map((response) => extensionsOf(response)['code']);
+    expect(codes.filter((code) => code === 'UNAUTHENTICATED')).toHaveLength(MAX_PER_ACCOUNT);
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(20 - MAX_PER_ACCOUNT);
+  });
+
+  it('the password check of deleteAccount draws on the same budget', async () => {
+    const holder = await server.register('holder');
+    const guess = (password: string) =>
+      holder.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', { p: password });
+    for (let i = 0; i < MAX_PER_ACCOUNT; i++)
+      expect(extensionsOf(await guess(`guess ${i} wrong`))['code']).toBe('FORBIDDEN');
+    expect(extensionsOf(await guess(holder.input.password))['code']).toBe('RATE_LIMITED');
+    expect((await holder.api.request('{ me { id } }')).errors).toBeUndefined();
+  });
+
   it('a successful login clears the account’s failures', async () => {
     const user = await server.register('forgetful');
     const client = server.client(undefined, { 'x-forwarded-for': '198.51.100.20' });
@@ -77,5 +101,27 @@ describe('login throttling', () => {
       .client(undefined, { 'x-forwarded-for': '198.51.100.31' })
       .request(LOGIN, { input: { email: 'spray0@example.test', password: 'guess guess' } });
     expect(extensionsOf(otherAddress)['code']).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('registration throttling', () => {
+  it('limits registrations per address', async () => {
+    const limited = await startUsersTestServer({ maxRegistrationsPerIp: 2 });
+    try {
+      const register = (i: number, ip: string) =>
+        limited.client(undefined, { 'x-forwarded-for': ip }).request(REGISTER, {
+          input: {
+            email: `reg${i}_${ip}@example.test`,
+            username: `reg${i}_${ip.replace(/\./g, '_')}`,
+            password: 'long password 1',
+          },
+        });
+      expect((await register(1, '192.0.2.1')).errors).toBeUndefined();
+      expect((await register(2, '192.0.2.1')).errors).toBeUndefined();
+      expect(extensionsOf(await register(3, '192.0.2.1'))['code']).toBe('RATE_LIMITED');
+      expect((await register(4, '192.0.2.2')).errors).toBeUndefined();
+    } finally {
+      await limited.stop();
+    }
   });
 });

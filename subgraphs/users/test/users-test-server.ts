@@ -33,6 +33,7 @@ export interface UsersTestServerOptions {
   maxFailuresPerAccount?: number;
   maxFailuresPerIp?: number;
   failureWindowSeconds?: number;
+  maxRegistrationsPerIp?: number;
 }
 
 /**
@@ -84,6 +85,8 @@ export async function startUsersTestServer(
       maxFailuresPerAccount: options.maxFailuresPerAccount ?? 5,
       maxFailuresPerIp: options.maxFailuresPerIp ?? 1000,
       windowSeconds: options.failureWindowSeconds ?? 900,
+      maxRegistrationsPerIp: options.maxRegistrationsPerIp ?? 10_000,
+      registrationWindowSeconds: 3600,
     }),
     config: {
       issuer: ISSUER,

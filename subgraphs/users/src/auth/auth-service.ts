@@ -58,7 +58,9 @@ export function createAuthService(deps: AuthServiceDeps) {
       input: { email: string; username: string; password: string; displayName?: string | null },
       client: ClientInfo,
     ): Promise<SignedIn> {
+      await deps.throttle.register(client.ip);
       let user: User;
+
       try {
         user = await deps.users.create({
           email: input.email,
@@ -75,13 +77,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async login(input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
-      await deps.throttle.check(input.email, client.ip);
+      await deps.throttle.attempt(input.email, client.ip);
       const user = await deps.users.findActiveByEmail(input.email);
       if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
-        await deps.throttle.recordFailure(input.email, client.ip);
         throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
       }
-      await deps.throttle.recordSuccess(input.email);
+      await deps.throttle.succeeded(input.email, client.ip);
       return signIn(user, await deps.sessions.create(user.id, client));
     },
 
@@ -109,17 +110,24 @@ export function createAuthService(deps: AuthServiceDeps) {
       return ids.length;
     },
 
-    /** Re-checks the password before anything irreversible. */
-    async confirmPassword(user: User, password: string): Promise<void> {
+    /**
+     * Re-checks the password before anything irreversible, from the same attempt budget as login: a
+     * stolen session must not become an unlimited password oracle.
+     */
+    async confirmPassword(user: User, password: string, client: ClientInfo): Promise<void> {
+      const account = user.email ?? user.id;
+      await deps.throttle.attempt(account, client.ip);
       if (!(await verifyPassword(user.passwordHash, password))) {
         throw forbidden('Wrong password', { reason: 'INVALID_CREDENTIALS' });
       }
+      await deps.throttle.succeeded(account, client.ip);
     },
 
-    async deleteAccount(userId: string): Promise<void> {
-      const sessionIds = await deps.users.erase(userId);
-      await revokeAccess(userId, sessionIds);
-      await deps.events.publish(userEvents.deleted, { userId });
+    async deleteAccount(user: User): Promise<void> {
+      const sessionIds = await deps.users.erase(user.id);
+      if (user.email) await deps.throttle.forget(user.email);
+      await revokeAccess(user.id, sessionIds);
+      await deps.events.publish(userEvents.deleted, { userId: user.id });
     },
   };
 }

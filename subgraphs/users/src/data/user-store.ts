@@ -38,8 +38,11 @@ export function createUserStore(prisma: PrismaClient) {
     findActiveByEmail: (email: string): Promise<User | null> =>
       prisma.user.findFirst({ where: { email, deletedAt: null } }),
 
-    updateProfile: (id: string, patch: ProfilePatch): Promise<User> =>
-      prisma.user.update({ where: { id }, data: patch }),
+    /** Null when the account was deleted meanwhile: a tombstone never takes personal data back. */
+    async updateProfile(id: string, patch: ProfilePatch): Promise<User | null> {
+      const { count } = await prisma.user.updateMany({ where: { id, deletedAt: null }, data: patch });
+      return count === 0 ? null : prisma.user.findUnique({ where: { id } });
+    },
 
     /**
      * Users whose username or display name starts with `prefix`, keyset-paginated by username, without

@@ -37,8 +37,10 @@ export const authMutationResolvers = {
 
     async deleteAccount(_: unknown, args: { input: { password: string } }, context: UsersContext) {
       const user = await requireViewerUser(context);
-      await context.auth.confirmPassword(user, args.input.password);
-      await context.auth.deleteAccount(user.id);
+      await context.auth.confirmPassword(user, args.input.password, clientOf(context));
+      await context.auth.deleteAccount(user);
+      // Later fields of the same operation must see the account as gone, not the cached row.
+      context.loaders.userById.clear(user.id);
       return true;
     },
   },
