@@ -21,8 +21,8 @@ async function seedPersonalData(label: string) {
   });
   await subject.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id: friend.user.id });
   await friend.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id: subject.user.id });
-  await subject.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: foe.user.id });
-  await foe.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: subject.user.id });
+  await subject.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: foe.user.id });
+  await foe.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: subject.user.id });
   const { publicKey } = generateKeyPairSync('ed25519');
   const identityPublicKey = publicKey.export({ format: 'jwk' }).x!;
   await subject.api.request(
@@ -67,6 +67,32 @@ describe('data export', () => {
 });
 
 describe('account deletion', () => {
+  it.each([
+    ['updateProfile', 'updateProfile(input: { displayName: "Zombie Name", bio: "still here" }) { id }'],
+    [
+      'registerDevice',
+      'registerDevice(input: { name: "zombie device", keyAlgorithm: ED25519, identityPublicKey: $key }) { id }',
+    ],
+  ])('a later %s in the same operation cannot write personal data back', async (_name, field) => {
+    const user = await server.register('zombie');
+    const key = Buffer.from(
+      generateKeyPairSync('ed25519').publicKey.export({ format: 'jwk' }).x!,
+      'base64url',
+    ).toString('base64');
+    const usesKey = field.includes('$key');
+    const response = await user.api.request(
+      `mutation($p: String!${usesKey ? ', $key: String!' : ''}) { a: deleteAccount(input: { password: $p }) b: ${field} }`,
+      usesKey ? { p: user.input.password, key } : { p: user.input.password },
+    );
+    expect(response.errors?.map((error) => error.extensions?.['code'])).toEqual(['UNAUTHENTICATED']);
+    const [row] = await server.sql('SELECT display_name, bio, deleted_at FROM users WHERE id = $1', [
+      user.user.id,
+    ]);
+    expect(row).toMatchObject({ display_name: 'Deleted user', bio: null });
+    expect(row?.['deleted_at']).not.toBeNull();
+    expect(await server.sql('SELECT id FROM devices WHERE user_id = $1', [user.user.id])).toEqual([]);
+  });
+
   it('requires the password', async () => {
     const user = await server.register('careful');
     const response = await user.api.request(

@@ -118,7 +118,7 @@ describe('unknown ids, and ids of other people’s data', () => {
   it.each([
     ['user', 'query($id: ID!) { user(id: $id) { id } }'],
     ['addContact', 'mutation($id: ID!) { addContact(userId: $id) { id } }'],
-    ['blockUser', 'mutation($id: ID!) { blockUser(userId: $id) { id } }'],
+    ['blockUser', 'mutation($id: ID!) { blockUser(userId: $id) }'],
     ['revokeSession', 'mutation($id: ID!) { revokeSession(id: $id) { id } }'],
     ['removeDevice', 'mutation($id: ID!) { removeDevice(id: $id) }'],
   ])('%s with an unknown or malformed id → NOT_FOUND', async (_name, query) => {

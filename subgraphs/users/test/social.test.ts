@@ -76,7 +76,7 @@ describe('user search', () => {
 
     expect(
       (
-        await blocker.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+        await blocker.api.request('mutation($id: ID!) { blockUser(userId: $id) }', {
           id: blocked.user.id,
         })
       ).errors,
@@ -96,7 +96,7 @@ describe('user search', () => {
     });
     expect(codeOf(add)).toBe('NOT_FOUND');
 
-    await blocker.api.request('mutation($id: ID!) { unblockUser(userId: $id) { id } }', {
+    await blocker.api.request('mutation($id: ID!) { unblockUser(userId: $id) }', {
       id: blocked.user.id,
     });
     const after = await blocked.api.request<SearchResult>(SEARCH, { query: tag });
@@ -126,7 +126,7 @@ describe('contacts and blocks', () => {
     let lists = (await me.api.request<Lists>(CONTACTS)).data!.me;
     expect(lists.contacts.edges.map((edge) => edge.node)).toEqual([{ id: friend.user.id, isContact: true }]);
 
-    await me.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', { id: friend.user.id });
+    await me.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: friend.user.id });
     lists = (await me.api.request<Lists>(CONTACTS)).data!.me;
     expect(lists.contacts.edges).toEqual([]);
     expect(lists.blockedUsers.edges.map((edge) => edge.node)).toEqual([
@@ -135,18 +135,56 @@ describe('contacts and blocks', () => {
     expect((await friend.api.request<Lists>(CONTACTS)).data!.me.contacts.edges).toEqual([]);
 
     // The blocked side may still block back (and learns nothing from doing so).
-    const back = await friend.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+    const back = await friend.api.request('mutation($id: ID!) { blockUser(userId: $id) }', {
       id: me.user.id,
     });
     expect(back.errors).toBeUndefined();
 
-    const removed = await me.api.request(
-      'mutation($id: ID!) { unblockUser(userId: $id) { isBlockedByViewer } }',
+    const removed = await me.api.request('mutation($id: ID!) { unblockUser(userId: $id) }', {
+      id: friend.user.id,
+    });
+    expect(removed.data?.unblockUser).toBe(friend.user.id);
+    const after = await me.api.request<{ user: { isBlockedByViewer: boolean } }>(
+      'query($id: ID!) { user(id: $id) { isBlockedByViewer } }',
+      { id: friend.user.id },
+    );
+    // friend still blocks me, so to me they are NOT_FOUND even though I unblocked them.
+    expect(after.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+  });
+
+  it('the blocked side learns nothing of the blocker through any operation', async () => {
+    const blocker = await server.register('quiet', { displayName: 'Quiet Blocker Name' });
+    await blocker.api.request(
+      'mutation($input: UpdateProfileInput!) { updateProfile(input: $input) { id } }',
       {
-        id: friend.user.id,
+        input: { bio: 'private bio of the blocker' },
       },
     );
-    expect(removed.data?.unblockUser).toEqual({ isBlockedByViewer: false });
+    const blocked = await server.register('snoop');
+    await blocker.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: blocked.user.id });
+    const probes = [
+      'mutation($id: ID!) { removeContact(userId: $id) }',
+      'mutation($id: ID!) { blockUser(userId: $id) }',
+      'mutation($id: ID!) { unblockUser(userId: $id) }',
+      'mutation($id: ID!) { addContact(userId: $id) { id username displayName bio } }',
+      'query($id: ID!) { user(id: $id) { id username displayName bio } }',
+    ];
+    for (const probe of probes) {
+      const text = JSON.stringify(await blocked.api.request(probe, { id: blocker.user.id }));
+      for (const secret of [blocker.input.username, 'Quiet Blocker Name', 'private bio of the blocker']) {
+        expect(text, probe).not.toContain(secret);
+      }
+    }
+  });
+
+  it('cannot add a user one has blocked without unblocking first', async () => {
+    const me = await server.register('strict');
+    const other = await server.register('other');
+    await me.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: other.user.id });
+    const add = await me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', {
+      id: other.user.id,
+    });
+    expect(add.errors?.[0]?.extensions?.['code']).toBe('CONFLICT');
   });
 
   it('refuses to add or block oneself', async () => {
@@ -155,7 +193,7 @@ describe('contacts and blocks', () => {
       id: me.user.id,
     });
     expect(codeOf(add)).toBe('BAD_USER_INPUT');
-    const block = await me.api.request('mutation($id: ID!) { blockUser(userId: $id) { id } }', {
+    const block = await me.api.request('mutation($id: ID!) { blockUser(userId: $id) }', {
       id: me.user.id,
     });
     expect(codeOf(block)).toBe('BAD_USER_INPUT');

@@ -1,4 +1,4 @@
-import { requireViewer } from '@parley/kit';
+import { conflict } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { userEvents, type UserBlockedEvent } from '../events.js';
 import { otherUser, requireViewerUser } from './viewer-helpers.js';
@@ -7,11 +7,19 @@ interface UserIdArgs {
   userId: string;
 }
 
+/**
+ * addContact returns the profile (the target is visible: it refuses users who blocked the viewer). The
+ * other three may act on a user who blocked the viewer, so they return only the id: their profile is
+ * not the viewer's to read.
+ */
 export const contactMutationResolvers = {
   Mutation: {
     async addContact(_: unknown, args: UserIdArgs, context: UsersContext) {
       const viewer = await requireViewerUser(context);
       const user = await otherUser(context, viewer.id, args.userId);
+      if (await context.loaders.isBlockedByViewer.load(user.id)) {
+        throw conflict('You blocked this user: unblock them first', { field: 'userId' });
+      }
       await context.contacts.addContact(viewer.id, user.id);
       context.loaders.isContact.clear(user.id).prime(user.id, true);
       return user;
@@ -21,35 +29,29 @@ export const contactMutationResolvers = {
       const viewer = await requireViewerUser(context);
       const user = await otherUser(context, viewer.id, args.userId, true);
       await context.contacts.removeContact(viewer.id, user.id);
-      context.loaders.isContact.clear(user.id).prime(user.id, false);
-      return user;
+      return user.id;
     },
 
     async blockUser(_: unknown, args: UserIdArgs, context: UsersContext) {
       const viewer = await requireViewerUser(context);
-      // Blocking someone who already blocked you must work, and must not reveal their block.
       const user = await otherUser(context, viewer.id, args.userId, true);
       await context.contacts.block(viewer.id, user.id);
-      context.loaders.isBlockedByViewer.clear(user.id).prime(user.id, true);
-      context.loaders.isContact.clear(user.id).prime(user.id, false);
       await context.events.publish(userEvents.blocked, {
         blockerId: viewer.id,
         blockedId: user.id,
       } satisfies UserBlockedEvent);
-      return user;
+      return user.id;
     },
 
     async unblockUser(_: unknown, args: UserIdArgs, context: UsersContext) {
-      const viewer = requireViewer(context);
-      await requireViewerUser(context);
-      const user = await otherUser(context, viewer.userId, args.userId, true);
-      await context.contacts.unblock(viewer.userId, user.id);
-      context.loaders.isBlockedByViewer.clear(user.id).prime(user.id, false);
+      const viewer = await requireViewerUser(context);
+      const user = await otherUser(context, viewer.id, args.userId, true);
+      await context.contacts.unblock(viewer.id, user.id);
       await context.events.publish(userEvents.unblocked, {
-        blockerId: viewer.userId,
+        blockerId: viewer.id,
         blockedId: user.id,
       } satisfies UserBlockedEvent);
-      return user;
+      return user.id;
     },
   },
 };
