@@ -59,7 +59,7 @@ function claims(overrides: Record<string, unknown> = {}, omit: string[] = []): R
 }
 
 const sign = (key: SigningKey, payload = claims(), kid = key.kid) =>
-  new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid }).sign(key.privateKey);
+  new SignJWT(payload).setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' }).sign(key.privateKey);
 
 const encodeJson = (value: unknown) => base64url.encode(JSON.stringify(value));
 
@@ -128,6 +128,15 @@ describe('createTokenVerifier', () => {
     await expectRefused(verify(await sign(outsider, claims(), current.kid)), 'TOKEN_INVALID');
   });
 
+  it('refuses a JWT of the right key that is not typed as an access token (at+jwt)', async () => {
+    for (const typ of [undefined, 'JWT', 'id_token+jwt']) {
+      const header =
+        typ === undefined ? { alg: 'EdDSA', kid: current.kid } : { alg: 'EdDSA', kid: current.kid, typ };
+      const token = await new SignJWT(claims()).setProtectedHeader(header).sign(current.privateKey);
+      await expectRefused(verify(token), 'TOKEN_INVALID');
+    }
+  });
+
   it('refuses an unsecured token (alg: none)', async () => {
     const unsecured = new UnsecuredJWT(claims()).encode();
     // The same token is accepted by a verifier that allows `none`: only the algorithm is wrong with it.
@@ -145,7 +154,7 @@ describe('createTokenVerifier', () => {
   ])('refuses HS256 signed with %s as the HMAC secret (algorithm confusion)', async (_label, secretOf) => {
     const secret = await secretOf();
     const forged = await new SignJWT(claims())
-      .setProtectedHeader({ alg: 'HS256', kid: current.kid })
+      .setProtectedHeader({ alg: 'HS256', kid: current.kid, typ: 'at+jwt' })
       .sign(secret);
     // A verifier that trusted the header's `alg` with this key material would accept the forgery.
     await expect(jwtVerify(forged, secret)).resolves.toBeTruthy();

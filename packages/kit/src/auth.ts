@@ -11,6 +11,7 @@ import type { SessionRevocations } from './session-revocations.js';
 
 /** Access tokens are signed with Ed25519 (JWS `alg: EdDSA`); nothing else is ever accepted. */
 export const ACCESS_TOKEN_ALGORITHM = 'EdDSA';
+export const ACCESS_TOKEN_TYPE = 'at+jwt';
 
 /** Who is calling, as proven by a verified access token. */
 export interface Viewer {
@@ -51,6 +52,8 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         issuer: config.issuer,
         audience: config.audience,
         requiredClaims: ['sub', 'sid', 'exp', 'iat'],
+        // RFC 9068: an ID token or any other JWT signed by the same key is not an access token.
+        typ: ACCESS_TOKEN_TYPE,
       }));
     } catch (error) {
       if (error instanceof errors.JWTExpired)

@@ -27,8 +27,11 @@ describe('clientIp', () => {
     expect(clientIp(forwarded('203.0.113.7'), '::ffff:10.0.0.9', false)).toBe('10.0.0.9');
   });
 
-  it('behind a trusted proxy, takes the first X-Forwarded-For hop, normalized', () => {
-    expect(clientIp(forwarded('203.0.113.7, 10.0.0.1'), '10.0.0.9', true)).toBe('203.0.113.7');
+  it('behind a trusted proxy, takes the hop that proxy appended (the last), normalized', () => {
+    // A client can send "1.2.3.4" itself; the proxy then appends the address it really saw.
+    expect(clientIp(forwarded('1.2.3.4, 203.0.113.7'), '10.0.0.9', true)).toBe('203.0.113.7');
+    expect(clientIp(forwarded('1.2.3.4,203.0.113.7 '), '10.0.0.9', true)).toBe('203.0.113.7');
+
     expect(clientIp(forwarded('::ffff:198.51.100.4'), '10.0.0.9', true)).toBe('198.51.100.4');
   });
 

@@ -9,8 +9,9 @@ export function normalizeIp(address: string | undefined | null): string | null {
 }
 
 /**
- * The caller's address as a plain IP. Behind the router (`trustProxy`) it is the first hop of
- * X-Forwarded-For; otherwise the socket's peer address.
+ * The caller's address as a plain IP. Behind the router or a proxy (`trustProxy`) it is the last entry of
+ * X-Forwarded-For, the one that trusted proxy appended; entries before it come from the client and can
+ * be forged, so they never count. Otherwise it is the socket's peer address.
  */
 export function clientIp(
   headers: Headers,
@@ -18,7 +19,8 @@ export function clientIp(
   trustProxy: boolean,
 ): string | null {
   if (trustProxy) {
-    const forwarded = headers.get('x-forwarded-for')?.split(',')[0];
+    const forwarded = headers.get('x-forwarded-for')?.split(',').at(-1);
+
     const ip = normalizeIp(forwarded);
     if (ip) return ip;
   }

@@ -22,7 +22,7 @@ const jwk = { ...(await exportJWK(signingKey.publicKey)), kid: 'key-1', alg: 'Ed
 async function accessToken({ sub = 'user-1', expiresInSeconds = 300 } = {}) {
   const now = Math.floor(Date.now() / 1000);
   return new SignJWT({ sid: 'session-1' })
-    .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid })
+    .setProtectedHeader({ alg: 'EdDSA', kid: jwk.kid, typ: 'at+jwt' })
     .setSubject(sub)
     .setIssuer(ISSUER)
     .setAudience(AUDIENCE)
@@ -121,6 +121,29 @@ const server = createServer();
 const { post } = server;
 const codesOf = (body: { errors?: Array<{ extensions?: Record<string, unknown> }> }) =>
   body.errors?.map((error) => error.extensions?.['code']);
+
+describe('NUL characters', () => {
+  it.each([
+    ['in a variable', { query: 'query($t: String!) { echo(text: $t) }', variables: { t: 'a\u0000b' } }],
+    [
+      'nested in a variable',
+      { query: 'query($t: String!) { echo(text: $t) }', variables: { t: 'x', o: { deep: ['\u0000'] } } },
+    ],
+    ['escaped in the query', { query: '{ echo(text: "a\\u0000b") }' }],
+    ['escaped with braces in the query', { query: '{ echo(text: "a\\u{0}b") }' }],
+  ])('%s → BAD_USER_INPUT before any resolver runs', async (_label, body) => {
+    const response = await post(body);
+    expect(codesOf(response.body)).toEqual(['BAD_USER_INPUT']);
+  });
+
+  it('other control characters pass through to validation', async () => {
+    const response = await post({
+      query: 'query($t: String!) { echo(text: $t) }',
+      variables: { t: 'tab\there' },
+    });
+    expect(response.body.data).toEqual({ echo: 'tab\there' });
+  });
+});
 
 describe('query limits', () => {
   it.each([

@@ -10,6 +10,8 @@ import type { Logger } from './logger.js';
 import { useMetrics, type Registry } from './metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import { useErrorCodes } from './use-error-codes.js';
+import { useRejectNul } from './use-reject-nul.js';
+
 import { useQueryLimits, type QueryLimits } from './use-query-limits.js';
 
 import { useBodyLimit } from './use-body-limit.js';
@@ -134,6 +136,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       requestIdPlugin,
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
       ...useQueryLimits(options.queryLimits),
+      useRejectNul(),
       useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
       // Codes first: the error counter in useMetrics labels errors with them.
       useErrorCodes(),

@@ -169,6 +169,11 @@ describe('sessions', () => {
         input: { email: hank.input.email, password: hank.input.password },
       });
     const others = [(await login()).data!.login, (await login()).data!.login];
+    const expired = (await login()).data!.login;
+    await server.sql(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
+      expired.session.id,
+    ]);
+
     const result = await hank.api.request<{ revokeOtherSessions: number }>(
       'mutation { revokeOtherSessions }',
     );
@@ -184,7 +189,7 @@ describe('access tokens', () => {
 
   async function signWith(key: JWK, kid: string, claims: Record<string, unknown>, expiresIn = '5m') {
     return new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', kid })
+      .setProtectedHeader({ alg: 'EdDSA', kid, typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -211,7 +216,7 @@ describe('access tokens', () => {
     const claims = claimsFor(jack);
     const key = server.signingKeys[0]!;
     const expired = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'EdDSA', kid: 'test-key-1' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: 'test-key-1', typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt(Math.floor(Date.now() / 1000) - 3600)
@@ -233,14 +238,14 @@ describe('access tokens', () => {
     const none = `${b64({ alg: 'none', kid: 'test-key-1' })}.${b64(body)}.`;
     const publicKeyBytes = Buffer.from(key.x!, 'base64url');
     const hs256 = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1', typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
       .setExpirationTime('5m')
       .sign(publicKeyBytes);
     const hs256Jwk = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1' })
+      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1', typ: 'at+jwt' })
       .setIssuer(ISSUER)
       .setAudience(AUDIENCE)
       .setIssuedAt()
@@ -323,5 +328,15 @@ describe('access tokens', () => {
     await expect(otherAudience(lena.accessToken)).rejects.toMatchObject({
       extensions: { code: 'UNAUTHENTICATED' },
     });
+  });
+});
+
+describe('keyring', () => {
+  it('refuses two keys with one kid, which would make every token ambiguous', async () => {
+    const { createKeyring } = await import('../src/auth/keyring.js');
+    const keys = [await generateSigningKey('same'), await generateSigningKey('same')];
+    await expect(
+      createKeyring({ privateJwks: keys, issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: 60 }),
+    ).rejects.toThrow(/Duplicate kid/);
   });
 });

@@ -34,7 +34,7 @@ describe('registration input', () => {
     ['username too short', { username: 'ab' }, 'username'],
     ['username of 10,000 characters', { username: 'a'.repeat(10_000) }, 'username'],
     ['display name of 65 characters', { displayName: 'x'.repeat(65) }, 'displayName'],
-    ['display name with a control character', { displayName: 'evil\u0000name' }, 'displayName'],
+    ['display name with a control character', { displayName: 'evil\u0007name' }, 'displayName'],
     ['blank display name', { displayName: '   ' }, 'displayName'],
   ])('%s → BAD_USER_INPUT', async (_name, override, field) => {
     const response = await server.client().request(REGISTER, { input: { ...validInput(), ...override } });
@@ -139,6 +139,27 @@ describe('unknown ids, and ids of other people’s data', () => {
     ]) {
       expectCoded(await anonymous.request(query), 'UNAUTHENTICATED');
     }
+  });
+
+  it('NUL characters anywhere (login email, search query, forged cursor) → BAD_USER_INPUT', async () => {
+    const viewer = await server.register('nul');
+    const nulCursor = Buffer.from(JSON.stringify({ username: '\u0000' })).toString('base64url');
+    const oddCursor = Buffer.from(JSON.stringify({ username: "x' OR 1=1 --" })).toString('base64url');
+    const requests = [
+      viewer.api.request('mutation($input: LoginInput!) { login(input: $input) { accessToken } }', {
+        input: { email: 'a\u0000@example.test', password: 'whatever1' },
+      }),
+      viewer.api.request('query($q: String!) { searchUsers(query: $q) { edges { cursor } } }', {
+        q: 'a\u0000',
+      }),
+      viewer.api.request('query($a: String) { searchUsers(query: "a", after: $a) { edges { cursor } } }', {
+        a: nulCursor,
+      }),
+      viewer.api.request('query($a: String) { me { contacts(after: $a) { edges { cursor } } } }', {
+        a: oddCursor,
+      }),
+    ];
+    for (const response of await Promise.all(requests)) expectCoded(response, 'BAD_USER_INPUT');
   });
 
   it('page sizes out of range and forged cursors → BAD_USER_INPUT', async () => {

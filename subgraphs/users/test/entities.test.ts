@@ -46,6 +46,19 @@ describe('User entity', () => {
     expect(response.data!._entities.map((entity) => entity?.id ?? null)).toEqual([null, known.user.id, null]);
   });
 
+  it('resolves nothing for an anonymous caller, and accepts ids in any case', async () => {
+    const known = await server.register('cased');
+    const anonymous = await server.client().request(ENTITIES, {
+      representations: [{ __typename: 'User', id: known.user.id }],
+    });
+    expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(JSON.stringify(anonymous)).not.toContain(known.input.username);
+    const upper = await known.api.request<{ _entities: { id: string }[] }>(ENTITIES, {
+      representations: [{ __typename: 'User', id: known.user.id.toUpperCase() }],
+    });
+    expect(upper.data?._entities[0]?.id).toBe(known.user.id);
+  });
+
   it('never resolves another user’s Viewer entity', async () => {
     const alice = await server.register('alice');
     const bob = await server.register('bob');

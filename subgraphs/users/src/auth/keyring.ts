@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ACCESS_TOKEN_ALGORITHM, jwksFromJson } from '@parley/kit';
+import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, jwksFromJson } from '@parley/kit';
+
 import {
   exportJWK,
   generateKeyPair,
@@ -52,6 +53,8 @@ export interface KeyringOptions {
  */
 export async function createKeyring(options: KeyringOptions): Promise<Keyring> {
   const keys = privateJwkSchema.parse(options.privateJwks);
+  const kids = keys.map((key) => key.kid);
+  if (new Set(kids).size !== kids.length) throw new Error(`Duplicate kid in the keyring: ${kids.join(', ')}`);
   const activeKid = options.activeKid ?? keys[0]?.kid;
   const active = keys.find((key) => key.kid === activeKid);
   if (!active || !activeKid) throw new Error(`Signing key "${activeKid ?? ''}" is not in the keyring`);
@@ -70,7 +73,7 @@ export async function createKeyring(options: KeyringOptions): Promise<Keyring> {
       const issuedAt = Math.floor(Date.now() / 1000);
       const exp = issuedAt + options.accessTokenTtlSeconds;
       const token = await new SignJWT({ sid: sessionId })
-        .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: activeKid, typ: 'at+jwt' })
+        .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: activeKid, typ: ACCESS_TOKEN_TYPE })
         .setSubject(userId)
         .setIssuer(options.issuer)
         .setAudience(options.audience)

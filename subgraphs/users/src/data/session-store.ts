@@ -108,7 +108,8 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
     async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
       return prisma.$transaction(async (tx) => {
         const sessions = await tx.session.findMany({
-          where: { userId, revokedAt: null, id: { not: keepSessionId } },
+          where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
+
           select: { id: true },
         });
         const ids = sessions.map((session) => session.id);

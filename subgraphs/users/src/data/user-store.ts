@@ -32,7 +32,7 @@ export function createUserStore(prisma: PrismaClient) {
       const valid = ids.filter(isUuid);
       const users = valid.length ? await prisma.user.findMany({ where: { id: { in: valid } } }) : [];
       const byId = new Map(users.map((user) => [user.id, user]));
-      return ids.map((id) => byId.get(id) ?? null);
+      return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
     },
 
     findActiveByEmail: (email: string): Promise<User | null> =>

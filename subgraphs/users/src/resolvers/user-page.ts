@@ -8,7 +8,8 @@ export interface PageArgs {
   after?: string | null;
 }
 
-const usernameCursor = z.object({ username: z.string() });
+// Usernames are [a-z0-9_], and `deleted-<uuid>` for tombstones: anything else in a cursor is forged.
+const usernameCursor = z.object({ username: z.string().regex(/^[a-z0-9_-]{1,64}$/) });
 
 /**
  * A UserConnection keyset-paginated by username (unique, so pages never overlap or skip). The fetched
