@@ -118,6 +118,39 @@ describe('register, login, me, refresh, logout', () => {
     expect(reasonOf(next)).toBe('SESSION_REVOKED');
   });
 
+  it('a refresh racing a logout never outlives it', async () => {
+    for (let round = 0; round < 5; round++) {
+      const racer = await server.register('racer');
+      const [refreshed] = await Promise.all([
+        refresh(racer.refreshToken),
+        racer.api.request('mutation { logout }'),
+      ]);
+      // Whichever ran first, the session is over: a token the refresh may have issued is refused.
+      const issued = refreshed.data?.refreshSession;
+      if (issued) {
+        expect(reasonOf(await server.client(issued.accessToken).request(ME))).toBe('SESSION_REVOKED');
+        expect(reasonOf(await refresh(issued.refreshToken))).toBe('SESSION_REVOKED');
+      } else {
+        expect(reasonOf(refreshed)).toBe('SESSION_REVOKED');
+      }
+    }
+  });
+
+  it('a refresh racing the account deletion fails cleanly, never as an internal error', async () => {
+    const doomed = await server.register('doomed');
+    const [refreshed] = await Promise.all([
+      refresh(doomed.refreshToken),
+      doomed.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', {
+        p: doomed.input.password,
+      }),
+    ]);
+    if (refreshed.errors) expect(codeOf(refreshed)).toBe('UNAUTHENTICATED');
+    else
+      expect(reasonOf(await server.client(refreshed.data!.refreshSession.accessToken).request(ME))).toBe(
+        'SESSION_REVOKED',
+      );
+  });
+
   it('logout ends the session: its access token and its refresh token stop working', async () => {
     const frank = await server.register('frank');
     const out = await frank.api.request<{ logout: boolean }>('mutation { logout }');

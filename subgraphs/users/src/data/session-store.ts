@@ -65,6 +65,13 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
 
       const refreshToken = newRefreshToken();
       const rotated = await prisma.$transaction(async (tx) => {
+        // Lock the session first: a logout, revoke or account deletion running now either finishes
+        // before this check or waits for this commit (and then revokes the new token's session too).
+        const [live] = await tx.$queryRaw<{ revoked: boolean; expired: boolean }[]>`
+          SELECT revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired
+          FROM sessions WHERE id = ${session.id}::uuid FOR UPDATE`;
+        if (!live || live.revoked) return 'SESSION_REVOKED' as const;
+        if (live.expired) return 'SESSION_EXPIRED' as const;
         const claimed = await tx.refreshToken.updateMany({
           where: { id: stored.id, rotatedAt: null },
           data: { rotatedAt: new Date() },
@@ -79,6 +86,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
         });
       });
       if (!rotated) return reuse();
+      if (typeof rotated === 'string') return { ok: false, reason: rotated };
       return { ok: true, session: rotated, refreshToken };
     },
 
