@@ -24,9 +24,9 @@ describe('User entity', () => {
     });
     expect(response.errors).toBeUndefined();
     expect(response.data!._entities.map((entity) => entity.id)).toEqual(users.map((user) => user.user.id));
-    const userSelects = server.queries.filter((sql) => /FROM "public"\."users"/.test(sql));
-    const contactSelects = server.queries.filter((sql) => /FROM "public"\."contacts"/.test(sql));
-    const blockSelects = server.queries.filter((sql) => /FROM "public"\."blocks"/.test(sql));
+    const userSelects = server.queries.filter(({ sql }) => /FROM "public"\."users"/.test(sql));
+    const contactSelects = server.queries.filter(({ sql }) => /FROM "public"\."contacts"/.test(sql));
+    const blockSelects = server.queries.filter(({ sql }) => /FROM "public"\."blocks"/.test(sql));
     expect(userSelects).toHaveLength(1);
 
     expect(contactSelects).toHaveLength(1);

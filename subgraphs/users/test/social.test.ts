@@ -64,6 +64,12 @@ describe('user search', () => {
     expect(response.data!.searchUsers.edges).toEqual([]);
     const underscore = await viewer.api.request<SearchResult>(SEARCH, { query: '_' });
     expect(underscore.data!.searchUsers.edges).toEqual([]);
+    const literal = await server.register('pct', { displayName: '100% real' });
+    const lookalike = await server.register('pct', { displayName: '1000 fake' });
+    const found = await viewer.api.request<SearchResult>(SEARCH, { query: '100%' });
+    const ids = found.data!.searchUsers.edges.map((edge) => edge.node.id);
+    expect(ids).toContain(literal.user.id);
+    expect(ids).not.toContain(lookalike.user.id);
   });
 
   it('a blocked user cannot find the blocker, and the blocker does not see them either', async () => {

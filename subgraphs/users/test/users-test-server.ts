@@ -47,12 +47,12 @@ export async function startUsersTestServer(
 ) {
   const database = reuse ? reuse.database : await createTestDatabase('users');
   if (!reuse) await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public' });
-  const queries: string[] = [];
+  const queries: { sql: string; params: string }[] = [];
   const prisma = createPrismaClient({
     connectionString: database.url,
     schema: 'public',
     poolMax: 5,
-    onQuery: (sql) => queries.push(sql),
+    onQuery: (sql, params) => queries.push({ sql, params }),
   });
   const prefix = reuse ? reuse.prefix : testRedisPrefix('users');
   const redis = new Redis(testRedisUrl());

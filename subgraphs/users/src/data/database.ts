@@ -8,8 +8,8 @@ export interface PrismaClientOptions {
   connectionString: string;
   schema: string;
   poolMax: number;
-  /** Called with every SQL statement (tests count round trips with it). */
-  onQuery?: (sql: string) => void;
+  /** Called with every SQL statement and its parameters as JSON (tests count and explain them). */
+  onQuery?: (sql: string, params: string) => void;
 }
 
 export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
@@ -24,7 +24,8 @@ export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
   const { onQuery } = options;
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
-  client.$on('query', (event) => onQuery(event.query));
+  client.$on('query', (event) => onQuery(event.query, event.params));
+
   return client;
 }
 

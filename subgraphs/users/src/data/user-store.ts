@@ -45,32 +45,33 @@ export function createUserStore(prisma: PrismaClient) {
     },
 
     /**
-     * Users whose username or display name starts with `prefix`, keyset-paginated by username, without
-     * the viewer, deleted accounts, or anyone on either side of a block with the viewer.
+     * Users whose username or display name starts with `prefix` (case-insensitive), keyset-paginated by
+     * username, without the viewer, deleted accounts, or anyone on either side of a block with the viewer.
+     * Raw SQL because the display-name match must be `lower(display_name) LIKE`, the form its
+     * text_pattern_ops index serves (Prisma's insensitive startsWith is an ILIKE no index can use).
      */
-    search(options: {
+    async search(options: {
       viewerId: string;
       prefix: string;
       limit: number;
       afterUsername: string | null;
     }): Promise<User[]> {
-      // Prisma hands startsWith to LIKE unescaped: a user typing `%` or `_` means those characters.
-      const prefix = options.prefix.replace(/[\\%_]/g, (character) => `\\${character}`);
-      return prisma.user.findMany({
-        where: {
-          id: { not: options.viewerId },
-          deletedAt: null,
-          OR: [
-            { username: { startsWith: prefix.toLowerCase() } },
-            { displayName: { startsWith: prefix, mode: 'insensitive' } },
-          ],
-          blocks: { none: { blockedId: options.viewerId } },
-          blockedBy: { none: { blockerId: options.viewerId } },
-          ...(options.afterUsername === null ? {} : { username: { gt: options.afterUsername } }),
-        },
-        orderBy: { username: 'asc' },
-        take: options.limit + 1,
-      });
+      // The user's `%` and `_` are literal characters, not wildcards.
+      const pattern = `${options.prefix.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      const matches = await prisma.$queryRaw<{ id: string }[]>`
+        SELECT u.id FROM users u
+        WHERE (u.username LIKE ${pattern} OR lower(u.display_name) LIKE ${pattern})
+          AND u.deleted_at IS NULL
+          AND u.id <> ${options.viewerId}::uuid
+          AND (${options.afterUsername}::text IS NULL OR u.username > ${options.afterUsername}::text)
+          AND NOT EXISTS (
+            SELECT 1 FROM blocks b
+            WHERE (b.blocker_id = u.id AND b.blocked_id = ${options.viewerId}::uuid)
+               OR (b.blocker_id = ${options.viewerId}::uuid AND b.blocked_id = u.id))
+        ORDER BY u.username
+        LIMIT ${options.limit + 1}`;
+      const users = await prisma.user.findMany({ where: { id: { in: matches.map((match) => match.id) } } });
+      return users.sort((a, b) => (a.username < b.username ? -1 : 1));
     },
 
     /**
