@@ -1,4 +1,4 @@
-import { Repeater } from '@repeaterjs/repeater';
+import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 
@@ -25,8 +25,21 @@ interface Transport {
   close(): Promise<void>;
 }
 
+/** Events a subscriber may leave unread before its subscription is ended with PubSubOverflowError. */
+export const MAX_UNREAD_EVENTS = 10_000;
+
+export class PubSubOverflowError extends Error {
+  constructor(topic: string, limit: number) {
+    super(`Subscriber to ${topic} left more than ${limit} events unread; resubscribe and resync`);
+    this.name = 'PubSubOverflowError';
+  }
+}
+
 function createPubSub(prefix: string, transport: Transport): PubSub {
-  if (!prefix) throw new Error('A PubSub channel prefix is required');
+  // Without a separator, prefix "a" + topic "bc" and prefix "ab" + topic "c" would share a channel.
+  if (!/^\S+:$/.test(prefix))
+    throw new Error(`A PubSub channel prefix is required and must end with ":" (got "${prefix}")`);
+
   return {
     async publish(topic, payload) {
       const message = JSON.stringify(payload) as string | undefined;
@@ -48,12 +61,22 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
         stopListening();
       };
       const events = new Repeater<T>(async (emit, stopRepeater) => {
+        const deliver: Listener = (payload) => {
+          try {
+            void emit(payload as T);
+          } catch {
+            // The repeater refuses more once its buffer and pending queue are full. Ending the stream
+            // with an error tells a consumer that fell this far behind to resync; dropping events
+            // silently, or throwing inside the broker's callback, would not.
+            stopRepeater(new PubSubOverflowError(topic, MAX_UNREAD_EVENTS));
+          }
+        };
         // Hand over synchronously: awaiting each emit would let events arriving meanwhile land in `buffered` and be lost.
-        for (const payload of buffered.splice(0)) void emit(payload as T);
-        push = (payload) => void emit(payload as T);
+        for (const payload of buffered.splice(0)) deliver(payload);
+        push = deliver;
         await stopRepeater;
         await stop();
-      });
+      }, new FixedBuffer(MAX_UNREAD_EVENTS));
       return {
         [Symbol.asyncIterator]: () => events[Symbol.asyncIterator](),
         async unsubscribe() {

@@ -110,6 +110,26 @@ export function createSubgraphServer<TContext extends BaseContext>(
     },
   };
 
+  // Resolver failures are logged where the request's logger (and so its request id) is at hand; yoga's
+  // own log of masked errors (see `logging.error`) covers only what this did not see.
+
+  const loggedWithRequest = new WeakSet<object>();
+  const logUnexpectedErrors: Plugin<BaseContext> = {
+    onExecute({ args }) {
+      return {
+        onExecuteDone({ result }) {
+          if (Symbol.asyncIterator in result || !result.errors) return;
+          for (const error of result.errors) {
+            if (isOriginalGraphQLError(error)) continue;
+            const original = error.originalError ?? error;
+            loggedWithRequest.add(original);
+            args.contextValue.logger.error({ err: original, path: error.path }, 'unexpected error');
+          }
+        },
+      };
+    },
+  };
+
   const yoga = createYoga<NodeServerContext, BaseContext>({
     schema: buildSubgraphSchema([
       { typeDefs: options.typeDefs, resolvers: options.resolvers as GraphQLResolverMap },
@@ -122,18 +142,23 @@ export function createSubgraphServer<TContext extends BaseContext>(
       debug: (...args) => logger.debug(args.map(String).join(' ')),
       info: (...args) => logger.info(args.map(String).join(' ')),
       warn: (...args) => logger.warn(args.map(String).join(' ')),
-      error: (...args) => logger.error(args.map(String).join(' ')),
+      // yoga logs every error it masks, without context; those the request already logged are skipped.
+      error: (...args) => {
+        const [first] = args;
+        if (!(first instanceof Error)) return logger.error(args.map(String).join(' '));
+        const original = first instanceof GraphQLError ? (first.originalError ?? first) : first;
+        if (!loggedWithRequest.has(original)) logger.error({ err: original }, 'unexpected error');
+      },
     },
     maskedErrors: {
       maskError(error, message) {
         if (isOriginalGraphQLError(error)) return error;
-        const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-        logger.error({ err: original }, 'unexpected error');
         return maskError(error, message, false);
       },
     },
     plugins: [
       requestIdPlugin,
+      logUnexpectedErrors,
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
       ...useQueryLimits(options.queryLimits),
       useRejectNul(),

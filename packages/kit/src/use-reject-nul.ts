@@ -10,8 +10,9 @@ function containsNul(value: unknown): boolean {
   return false;
 }
 
-// A NUL in the query text, raw or written as a GraphQL escape (\u0000, \u{0}).
-const NUL_IN_QUERY = /\u0000|\\u0000|\\u\{0+\}/i;
+// A NUL written as a GraphQL escape in the query text: \u0000 or \u{0}.
+const ESCAPED_NUL = /\\u0000|\\u\{0+\}/i;
+const hasNul = (query: string) => query.includes('\u0000') || ESCAPED_NUL.test(query);
 
 /**
  * PostgreSQL text cannot hold U+0000, so a NUL anywhere in a request would surface as a database error.
@@ -20,7 +21,7 @@ const NUL_IN_QUERY = /\u0000|\\u0000|\\u\{0+\}/i;
 export function useRejectNul(): Plugin {
   return {
     onParams({ params }) {
-      if (containsNul(params.variables) || (params.query && NUL_IN_QUERY.test(params.query))) {
+      if (containsNul(params.variables) || (params.query && hasNul(params.query))) {
         throw badUserInput('Text must not contain the NUL character (U+0000)');
       }
     },

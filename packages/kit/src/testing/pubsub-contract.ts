@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { PubSub, PubSubSubscription } from '../pubsub.js';
+import { MAX_UNREAD_EVENTS, PubSubOverflowError, type PubSub, type PubSubSubscription } from '../pubsub.js';
 
 export interface PubSubContractInstance {
   pubsub: PubSub;
@@ -176,13 +176,36 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
       expect(await alphaRoom.take(2)).toEqual(['from alpha', 'alpha sentinel']);
     });
 
-    it('refuses an empty prefix', async () => {
-      const attempt = create({ prefix: '' }).then(async (instance) => {
+    it.each(['', 'no-separator'])('refuses the prefix "%s" (required, ending in ":")', async (prefix) => {
+      const attempt = create({ prefix }).then(async (instance) => {
         await instance.pubsub.close();
         await instance.cleanup?.();
         return instance;
       });
       await expect(attempt).rejects.toThrow(/prefix/i);
+    });
+
+    it('ends a subscription that leaves too many events unread with PubSubOverflowError, without crashing', async () => {
+      const pubsub = await open();
+      const topic = 'flood';
+      const subscription = await pubsub.subscribe<number>(topic);
+      const total = MAX_UNREAD_EVENTS + 1_100;
+      for (let i = 0; i < total; i++) await pubsub.publish(topic, i);
+      await pubsub.publish(topic, -1);
+      const received: number[] = [];
+      const outcome = await (async () => {
+        try {
+          for await (const value of subscription) received.push(value);
+          return 'ended';
+        } catch (error) {
+          return error;
+        }
+      })();
+      expect(outcome).toBeInstanceOf(PubSubOverflowError);
+      // What was buffered is delivered in order before the error.
+      expect(received.slice(0, 5)).toEqual([0, 1, 2, 3, 4]);
+      expect(received.length).toBeGreaterThanOrEqual(MAX_UNREAD_EVENTS);
+      expect(received.length).toBeLessThan(total);
     });
   });
 }
