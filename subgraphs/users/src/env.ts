@@ -26,6 +26,9 @@ export const usersEnvSchema = z.object({
   AUTH_ACTIVE_KID: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  /** Revoked and expired sessions are deleted this long after they ended. */
+  ENDED_SESSION_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
+
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),

@@ -16,7 +16,9 @@ import type { JWK } from 'jose';
 import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createPrismaClient } from './data/database.js';
+import { createSessionStore } from './data/session-store.js';
 import type { UsersEnv } from './env.js';
+import { startSessionPurge } from './jobs/purge-ended-sessions.js';
 import { createUsersServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
@@ -80,6 +82,13 @@ export async function startUsersService(
       audience: env.AUTH_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
     });
+
+    const stopPurge = startSessionPurge({
+      sessions: createSessionStore(prisma, { refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS }),
+      retentionSeconds: env.ENDED_SESSION_RETENTION_SECONDS,
+      logger,
+    });
+    closers.unshift(async () => stopPurge());
 
     const yoga = createUsersServer({
       prisma,

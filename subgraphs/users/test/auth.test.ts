@@ -373,3 +373,38 @@ describe('keyring', () => {
     ).rejects.toThrow(/Duplicate kid/);
   });
 });
+
+describe('ended sessions', () => {
+  it('are purged (with their refresh tokens) once past retention; live and recently ended ones stay', async () => {
+    const { createSessionStore } = await import('../src/data/session-store.js');
+    const store = createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
+    const user = await server.register('purge');
+    const login = async () =>
+      (
+        await server.client().request<{ login: SignedInResult }>(LOGIN, {
+          input: { email: user.input.email, password: user.input.password },
+        })
+      ).data!.login;
+    const [oldRevoked, oldExpired, recentRevoked] = [await login(), await login(), await login()];
+    await server.sql(`UPDATE sessions SET revoked_at = now() - interval '10 days' WHERE id = $1`, [
+      oldRevoked.session.id,
+    ]);
+    await server.sql(`UPDATE sessions SET expires_at = now() - interval '10 days' WHERE id = $1`, [
+      oldExpired.session.id,
+    ]);
+    await server.sql(`UPDATE sessions SET revoked_at = now() - interval '1 day' WHERE id = $1`, [
+      recentRevoked.session.id,
+    ]);
+
+    await store.purgeEnded(new Date(Date.now() - 7 * 24 * 3600 * 1000));
+
+    const left = await server.sql<{ id: string }>('SELECT id FROM sessions WHERE user_id = $1', [
+      user.user.id,
+    ]);
+    expect(left.map((row) => row.id).sort()).toEqual([user.session.id, recentRevoked.session.id].sort());
+    const orphans = await server.sql('SELECT id FROM refresh_tokens WHERE session_id = ANY($1::uuid[])', [
+      [oldRevoked.session.id, oldExpired.session.id],
+    ]);
+    expect(orphans).toEqual([]);
+  });
+});

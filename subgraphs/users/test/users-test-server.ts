@@ -123,6 +123,8 @@ export async function startUsersTestServer(
 
   const server = {
     yoga,
+    prisma,
+
     keyring,
     signingKeys,
     database,

@@ -113,6 +113,17 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       return count === 0 ? null : prisma.session.findUnique({ where: { id: sessionId } });
     },
 
+    /**
+     * Deletes sessions (with their addresses, user agents and refresh tokens) that were revoked or
+     * expired before `endedBefore`: nobody can use them any more, and they are personal data.
+     */
+    async purgeEnded(endedBefore: Date): Promise<number> {
+      const { count } = await prisma.session.deleteMany({
+        where: { OR: [{ revokedAt: { lt: endedBefore } }, { expiresAt: { lt: endedBefore } }] },
+      });
+      return count;
+    },
+
     async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
       return prisma.$transaction(async (tx) => {
         const sessions = await tx.session.findMany({
