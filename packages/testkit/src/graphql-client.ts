@@ -23,7 +23,10 @@ export function createGraphQLClient(options: {
     setToken(next: string | undefined) {
       token = next;
     },
+    // Tests read ad-hoc response shapes; pass TData for typed access.
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async request<TData = Record<string, any>>(
+
       query: string,
       variables?: Record<string, unknown>,
       headers: Record<string, string> = {},
