@@ -26,7 +26,6 @@ export function createGraphQLClient(options: {
     // Tests read ad-hoc response shapes; pass TData for typed access.
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     async request<TData = Record<string, any>>(
-
       query: string,
       variables?: Record<string, unknown>,
       headers: Record<string, string> = {},
@@ -51,3 +50,17 @@ export function createGraphQLClient(options: {
 }
 
 export type GraphQLClient = ReturnType<typeof createGraphQLClient>;
+
+interface WithErrors {
+  errors?: { extensions?: Record<string, unknown> }[];
+}
+
+/** `extensions` of the first error (empty when the response has none). */
+export const extensionsOf = (response: WithErrors): Record<string, unknown> =>
+  response.errors?.[0]?.extensions ?? {};
+
+/** `extensions.code` of the first error. */
+export const codeOf = (response: WithErrors): unknown => extensionsOf(response)['code'];
+
+/** `extensions.reason` of the first error (why an UNAUTHENTICATED, say). */
+export const reasonOf = (response: WithErrors): unknown => extensionsOf(response)['reason'];

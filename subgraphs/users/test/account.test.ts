@@ -1,3 +1,4 @@
+import { codeOf } from '@parley/testkit';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, ME, REFRESH, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
@@ -7,9 +8,6 @@ beforeAll(async () => {
   server = await startUsersTestServer();
 });
 afterAll(() => server?.stop());
-
-const codeOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.['code'];
 
 async function seedPersonalData(label: string) {
   const subject = await server.register(label, { displayName: `Display ${label}` });

@@ -1,3 +1,4 @@
+import { codeOf, reasonOf } from '@parley/testkit';
 import { createTokenVerifier, jwksFromJson } from '@parley/kit';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,11 +20,6 @@ beforeAll(async () => {
   server = await startUsersTestServer();
 });
 afterAll(() => server?.stop());
-
-const codeOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.['code'];
-const reasonOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.['reason'];
 
 async function refresh(refreshToken: string) {
   return server.client().request<{ refreshSession: SignedInResult }>(REFRESH, { input: { refreshToken } });

@@ -1,3 +1,4 @@
+import { codeOf } from '@parley/testkit';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUsersTestServer, type UsersTestServer } from './users-test-server.js';
@@ -24,9 +25,6 @@ interface SearchResult {
     pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
   };
 }
-
-const codeOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions?.['code'];
 
 describe('user search', () => {
   it('matches username or display-name prefixes case-insensitively and pages by username, without gaps or repeats', async () => {

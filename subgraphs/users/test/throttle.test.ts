@@ -1,3 +1,4 @@
+import { extensionsOf } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
@@ -14,9 +15,6 @@ beforeAll(async () => {
   });
 });
 afterAll(() => server?.stop());
-
-const extensionsOf = (response: { errors?: { extensions?: Record<string, unknown> }[] }) =>
-  response.errors?.[0]?.extensions ?? {};
 
 describe('login throttling', () => {
   it('refuses an account with RATE_LIMITED after the configured failures, even with the right password, then recovers', async () => {
