@@ -32,6 +32,11 @@ export const loginInput = z.object({
   password: z.string().max(256),
 });
 
+export const changePasswordInput = z.object({
+  currentPassword: z.string().max(256),
+  newPassword: passwordSchema,
+});
+
 export const refreshInput = z.object({ refreshToken: z.string().max(128) });
 
 export const updateProfileInput = z.object({

@@ -404,3 +404,42 @@ describe('ended sessions', () => {
     expect(orphans).toEqual([]);
   });
 });
+
+describe('changePassword', () => {
+  const CHANGE = 'mutation($input: ChangePasswordInput!) { changePassword(input: $input) }';
+
+  it('needs the current password, validates the new one, then ends every other session', async () => {
+    const user = await server.register('changer');
+    const other = (
+      await server.client().request<{ login: SignedInResult }>(LOGIN, {
+        input: { email: user.input.email, password: user.input.password },
+      })
+    ).data!.login;
+
+    const wrong = await user.api.request(CHANGE, {
+      input: { currentPassword: 'not the password', newPassword: 'a brand new password' },
+    });
+    expect(codeOf(wrong)).toBe('FORBIDDEN');
+    const weak = await user.api.request(CHANGE, {
+      input: { currentPassword: user.input.password, newPassword: 'short' },
+    });
+    expect(codeOf(weak)).toBe('BAD_USER_INPUT');
+
+    const changed = await user.api.request<{ changePassword: number }>(CHANGE, {
+      input: { currentPassword: user.input.password, newPassword: 'a brand new password' },
+    });
+    expect(changed.data?.changePassword).toBe(1);
+    expect(reasonOf(await server.client(other.accessToken).request(ME))).toBe('SESSION_REVOKED');
+    expect(reasonOf(await refresh(other.refreshToken))).toBe('SESSION_REVOKED');
+    expect((await user.api.request(ME)).errors).toBeUndefined();
+
+    const oldLogin = await server
+      .client()
+      .request(LOGIN, { input: { email: user.input.email, password: user.input.password } });
+    expect(codeOf(oldLogin)).toBe('UNAUTHENTICATED');
+    const newLogin = await server
+      .client()
+      .request(LOGIN, { input: { email: user.input.email, password: 'a brand new password' } });
+    expect(newLogin.errors).toBeUndefined();
+  });
+});

@@ -123,6 +123,16 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.throttle.succeeded(account, client.ip);
     },
 
+    /** Sets a new password and ends every other session: whoever knew the old one is signed out. */
+    async changePassword(user: User, newPassword: string, currentSessionId: string): Promise<number> {
+      if (!(await deps.users.setPasswordHash(user.id, await hashPassword(newPassword)))) {
+        throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+      }
+      const ended = await deps.sessions.revokeAllExcept(user.id, currentSessionId, 'PASSWORD_CHANGED');
+      await revokeAccess(user.id, ended);
+      return ended.length;
+    },
+
     async deleteAccount(user: User): Promise<void> {
       const sessionIds = await deps.users.erase(user.id);
       if (user.email) await deps.throttle.forget(user.email);

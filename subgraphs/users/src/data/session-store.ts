@@ -124,7 +124,11 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       return count;
     },
 
-    async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
+    async revokeAllExcept(
+      userId: string,
+      keepSessionId: string,
+      reason: RevokeReason = 'REVOKED',
+    ): Promise<string[]> {
       return prisma.$transaction(async (tx) => {
         const sessions = await tx.session.findMany({
           where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
@@ -134,7 +138,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
         const ids = sessions.map((session) => session.id);
         await tx.session.updateMany({
           where: { id: { in: ids } },
-          data: { revokedAt: new Date(), revokedReason: 'REVOKED' satisfies RevokeReason },
+          data: { revokedAt: new Date(), revokedReason: reason },
         });
         return ids;
       });

@@ -74,8 +74,18 @@ export function createUserStore(prisma: PrismaClient) {
       return users.sort((a, b) => (a.username < b.username ? -1 : 1));
     },
 
+    /** Null when the account was deleted meanwhile. */
+    async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
+      const { count } = await prisma.user.updateMany({
+        where: { id, deletedAt: null },
+        data: { passwordHash },
+      });
+      return count > 0;
+    },
+
     /**
-     * Erases an account in one transaction: sessions (with addresses and user agents), refresh tokens,
+     * Erases an account
+ in one transaction: sessions (with addresses and user agents), refresh tokens,
      * contacts and blocks both ways and devices are deleted; the user row stays as a tombstone (other
      * services keep referencing its id) with every personal field cleared. Returns the revoked session ids.
      */

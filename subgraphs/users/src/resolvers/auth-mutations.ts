@@ -1,6 +1,6 @@
 import { notFound, parseInput, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
-import { loginInput, refreshInput, registerInput } from '../validation.js';
+import { changePasswordInput, loginInput, refreshInput, registerInput } from '../validation.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
 const clientOf = (context: UsersContext) => ({ ip: context.clientIp, userAgent: context.userAgent });
@@ -33,6 +33,14 @@ export const authMutationResolvers = {
       const viewer = requireViewer(context);
       await requireViewerUser(context);
       return context.auth.revokeOthers(viewer.userId, viewer.sessionId);
+    },
+
+    async changePassword(_: unknown, args: { input: unknown }, context: UsersContext) {
+      const viewer = requireViewer(context);
+      const user = await requireViewerUser(context);
+      const input = parseInput(changePasswordInput, args.input);
+      await context.auth.confirmPassword(user, input.currentPassword, clientOf(context));
+      return context.auth.changePassword(user, input.newPassword, viewer.sessionId);
     },
 
     async deleteAccount(_: unknown, args: { input: { password: string } }, context: UsersContext) {
