@@ -78,3 +78,18 @@ export function bearerToken(authorization: string | null): string | null {
   if (!match?.[1]) throw unauthenticated('Malformed Authorization header', { reason: 'TOKEN_INVALID' });
   return match[1];
 }
+
+/**
+ * The verification keys a service's environment names (see `tokenVerificationEnvShape`): an inline
+ * public JWKS wins over the JWKS URL, so a service can run without reaching the users service.
+ */
+export function verificationKeysFromEnv(env: {
+  AUTH_JWKS_URL?: string | undefined;
+  AUTH_PUBLIC_JWKS?: { keys: object[] } | undefined;
+}): JWTVerifyGetKey {
+  if (env.AUTH_PUBLIC_JWKS) return jwksFromJson(env.AUTH_PUBLIC_JWKS as JSONWebKeySet);
+  if (env.AUTH_JWKS_URL) return jwksFromUrl(env.AUTH_JWKS_URL);
+  throw new Error(
+    'Invalid environment:\n  - AUTH_JWKS_URL or AUTH_PUBLIC_JWKS: one is required to verify access tokens',
+  );
+}

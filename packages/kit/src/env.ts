@@ -40,3 +40,51 @@ export const commonEnvShape = {
   /** Take the client address from X-Forwarded-For (set when the service sits behind the router or a proxy). */
   TRUST_PROXY: booleanFromString.default(false),
 };
+
+/** A variable holding JSON, parsed and then validated by `schema`; bad JSON is reported like any other issue. */
+export const jsonFromString = <T extends z.ZodType>(schema: T) =>
+  z
+    .string()
+    .transform((text, context) => {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        context.addIssue({ code: 'custom', message: 'must be valid JSON' });
+        return z.NEVER;
+      }
+    })
+    .pipe(schema);
+
+const positiveInt = z.coerce.number().int().positive();
+
+/** PostgreSQL: unset DATABASE_URL means the embedded PGlite database (development, `npm start`). */
+export const databaseEnvShape = {
+  DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
+  /** The Postgres schema the service's tables live in, so services can share one database. */
+  DATABASE_SCHEMA: z
+    .string()
+    .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
+    .default('public'),
+  DATABASE_POOL_MAX: positiveInt.default(10),
+  EMBEDDED_DATA_DIR: z.string().default('.data'),
+};
+
+/** Redis: unset REDIS_URL means in-process equivalents (one process only). */
+export const redisEnvShape = {
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
+  /** Prefix of every key and channel, so deployments (and test runs) can share one Redis. */
+  REDIS_PREFIX: z
+    .string()
+    .regex(/^\S+:$/, 'must end with ":"')
+    .default('parley:'),
+};
+
+/** How a service verifies access tokens: the users service's JWKS URL, or its public JWKS given inline. */
+export const tokenVerificationEnvShape = {
+  AUTH_ISSUER: z.string().default('parley'),
+  AUTH_AUDIENCE: z.string().default('parley'),
+  AUTH_JWKS_URL: z.url().optional(),
+  AUTH_PUBLIC_JWKS: jsonFromString(
+    z.object({ keys: z.array(z.object({ kid: z.string(), kty: z.string() }).loose()).min(1) }),
+  ).optional(),
+};

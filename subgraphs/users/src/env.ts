@@ -1,5 +1,14 @@
-import { booleanFromString, commonEnvShape, parseEnv, portSchema } from '@parley/kit';
+import {
+  booleanFromString,
+  commonEnvShape,
+  databaseEnvShape,
+  jsonFromString,
+  parseEnv,
+  portSchema,
+  redisEnvShape,
+} from '@parley/kit';
 import { z } from 'zod';
+import { signingKeysSchema } from './auth/keyring.js';
 
 const positiveInt = z.coerce.number().int().positive();
 
@@ -7,21 +16,12 @@ export const usersEnvSchema = z.object({
   ...commonEnvShape,
   HOST: z.string().default('127.0.0.1'),
   PORT: portSchema.default(4001),
-  /** Unset: embedded PGlite with data under EMBEDDED_DATA_DIR. */
-  DATABASE_URL: z.string().url().optional(),
-  DATABASE_SCHEMA: z
-    .string()
-    .regex(/^[a-z_][a-z0-9_]*$/)
-    .default('public'),
-  DATABASE_POOL_MAX: positiveInt.default(10),
-  EMBEDDED_DATA_DIR: z.string().default('.data'),
-  /** Unset: in-process throttling, revocations and events (single process only). */
-  REDIS_URL: z.string().url().optional(),
-  REDIS_PREFIX: z.string().min(1).default('parley:'),
+  ...databaseEnvShape,
+  ...redisEnvShape,
   AUTH_ISSUER: z.string().default('parley'),
   AUTH_AUDIENCE: z.string().default('parley'),
   /** JSON array of private Ed25519 JWKs, each with a `kid`. Unset outside production: generated once and kept in EMBEDDED_DATA_DIR. */
-  AUTH_SIGNING_KEYS: z.string().optional(),
+  AUTH_SIGNING_KEYS: jsonFromString(signingKeysSchema).optional(),
   /** The `kid` that signs new tokens; the others only verify (rotation). Defaults to the first key. */
   AUTH_ACTIVE_KID: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),

@@ -12,7 +12,6 @@ import {
   type Logger,
 } from '@parley/kit';
 import { Redis } from 'ioredis';
-import type { JWK } from 'jose';
 import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createPrismaClient } from './data/database.js';
@@ -73,7 +72,7 @@ export async function startUsersService(
     closers.unshift(() => events.close());
 
     const privateJwks = env.AUTH_SIGNING_KEYS
-      ? (JSON.parse(env.AUTH_SIGNING_KEYS) as JWK[])
+      ? env.AUTH_SIGNING_KEYS
       : await loadOrCreateDevSigningKeys(join(env.EMBEDDED_DATA_DIR, 'users-signing-keys.json'));
     const keyring = await createKeyring({
       privateJwks,

@@ -16,7 +16,8 @@ import {
 } from 'jose';
 import { z } from 'zod';
 
-const privateJwkSchema = z.array(
+/** Private Ed25519 JWKs, each with a `kid` (the shape of AUTH_SIGNING_KEYS). */
+export const signingKeysSchema = z.array(
   z.object({
     kid: z.string().min(1),
     kty: z.literal('OKP'),
@@ -52,7 +53,7 @@ export interface KeyringOptions {
  * half. Rotation: add the new key, make it active, keep the old one until its last token has expired.
  */
 export async function createKeyring(options: KeyringOptions): Promise<Keyring> {
-  const keys = privateJwkSchema.parse(options.privateJwks);
+  const keys = signingKeysSchema.parse(options.privateJwks);
   const kids = keys.map((key) => key.kid);
   if (new Set(kids).size !== kids.length) throw new Error(`Duplicate kid in the keyring: ${kids.join(', ')}`);
   const activeKid = options.activeKid ?? keys[0]?.kid;

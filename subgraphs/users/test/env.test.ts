@@ -1,0 +1,51 @@
+import { EnvError } from '@parley/kit';
+import { describe, expect, it } from 'vitest';
+import { generateSigningKey } from '../src/auth/keyring.js';
+import { readUsersEnv } from '../src/env.js';
+
+describe('users environment', () => {
+  it('runs on embedded defaults with nothing set', () => {
+    const env = readUsersEnv({});
+    expect(env).toMatchObject({
+      PORT: 4001,
+      DATABASE_URL: undefined,
+      REDIS_URL: undefined,
+      REDIS_PREFIX: 'parley:',
+    });
+  });
+
+  it('parses AUTH_SIGNING_KEYS as private Ed25519 JWKs', async () => {
+    const key = await generateSigningKey('k1');
+    const env = readUsersEnv({ AUTH_SIGNING_KEYS: JSON.stringify([key]) });
+    expect(env.AUTH_SIGNING_KEYS).toEqual([key]);
+  });
+
+  it('reports every problem at once: bad JSON keys, a non-Postgres URL, a prefix without separator', () => {
+    let error: unknown;
+    try {
+      readUsersEnv({
+        AUTH_SIGNING_KEYS: '[{not json',
+        DATABASE_URL: 'mysql://x/y',
+        REDIS_PREFIX: 'parley',
+        PORT: 'eighty',
+      });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    const issues = (error as EnvError).issues.join('\n');
+    for (const name of ['AUTH_SIGNING_KEYS', 'DATABASE_URL', 'REDIS_PREFIX', 'PORT'])
+      expect(issues).toContain(name);
+  });
+
+  it('refuses a public key (no `d`) as a signing key', async () => {
+    const { d: _private, ...publicOnly } = await generateSigningKey('k1');
+    expect(() => readUsersEnv({ AUTH_SIGNING_KEYS: JSON.stringify([publicOnly]) })).toThrow(
+      /AUTH_SIGNING_KEYS/,
+    );
+  });
+
+  it('requires AUTH_SIGNING_KEYS in production', () => {
+    expect(() => readUsersEnv({ NODE_ENV: 'production' })).toThrow(/AUTH_SIGNING_KEYS/);
+  });
+});
