@@ -6,12 +6,10 @@ import { readUsersEnv } from '../src/env.js';
 describe('users environment', () => {
   it('runs on embedded defaults with nothing set', () => {
     const env = readUsersEnv({});
-    expect(env).toMatchObject({
-      PORT: 4001,
-      DATABASE_URL: undefined,
-      REDIS_URL: undefined,
-      REDIS_PREFIX: 'parley:',
-    });
+    expect(env).toMatchObject({ PORT: 4001, REDIS_PREFIX: 'parley:', DATABASE_SCHEMA: 'public' });
+    expect(env.DATABASE_URL).toBeUndefined();
+    expect(env.REDIS_URL).toBeUndefined();
+
   });
 
   it('parses AUTH_SIGNING_KEYS as private Ed25519 JWKs', async () => {
