@@ -9,7 +9,6 @@ describe('users environment', () => {
     expect(env).toMatchObject({ PORT: 4001, REDIS_PREFIX: 'parley:', DATABASE_SCHEMA: 'public' });
     expect(env.DATABASE_URL).toBeUndefined();
     expect(env.REDIS_URL).toBeUndefined();
-
   });
 
   it('parses AUTH_SIGNING_KEYS as private Ed25519 JWKs', async () => {
