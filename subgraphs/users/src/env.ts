@@ -30,6 +30,8 @@ export const usersEnvSchema = z.object({
   ENDED_SESSION_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
 
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL: positiveInt.default(100),
+
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
   LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
   REGISTER_MAX_PER_IP: positiveInt.default(20),

@@ -102,6 +102,8 @@ export async function startUsersService(
         redis: redis ?? undefined,
         prefix: env.REDIS_PREFIX,
         maxFailuresPerAccount: env.LOGIN_MAX_FAILURES_PER_ACCOUNT,
+        maxFailuresPerAccountTotal: env.LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL,
+
         maxFailuresPerIp: env.LOGIN_MAX_FAILURES_PER_IP,
         windowSeconds: env.LOGIN_FAILURE_WINDOW_SECONDS,
         maxRegistrationsPerIp: env.REGISTER_MAX_PER_IP,

@@ -443,3 +443,44 @@ describe('changePassword', () => {
     expect(newLogin.errors).toBeUndefined();
   });
 });
+
+describe('password change and deletion racing logins', () => {
+  it('no login with the old password outlives a password change', async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await server.register('racechange');
+      const loginOld = () =>
+        server.client().request<{ login: SignedInResult }>(LOGIN, {
+          input: { email: user.input.email, password: user.input.password },
+        });
+      await Promise.all([
+        loginOld(),
+        loginOld(),
+        user.api.request('mutation($input: ChangePasswordInput!) { changePassword(input: $input) }', {
+          input: { currentPassword: user.input.password, newPassword: `new password ${round}` },
+        }),
+        loginOld(),
+      ]);
+      const live = await server.sql<{ id: string }>(
+        'SELECT id FROM sessions WHERE user_id = $1 AND revoked_at IS NULL',
+        [user.user.id],
+      );
+      expect(live.map((row) => row.id)).toEqual([user.session.id]);
+    }
+  });
+
+  it('no login outlives an account deletion', async () => {
+    for (let round = 0; round < 5; round++) {
+      const user = await server.register('racedelete');
+      const login = () =>
+        server.client().request(LOGIN, { input: { email: user.input.email, password: user.input.password } });
+      await Promise.all([
+        login(),
+        user.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', {
+          p: user.input.password,
+        }),
+        login(),
+      ]);
+      expect(await server.sql('SELECT id FROM sessions WHERE user_id = $1', [user.user.id])).toEqual([]);
+    }
+  });
+});

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
 const MAX_PER_ACCOUNT = 3;
+const MAX_PER_ACCOUNT_TOTAL = 8;
 const MAX_PER_IP = 6;
 const WINDOW_SECONDS = 2;
 
@@ -10,6 +11,7 @@ let server: UsersTestServer;
 beforeAll(async () => {
   server = await startUsersTestServer({
     maxFailuresPerAccount: MAX_PER_ACCOUNT,
+    maxFailuresPerAccountTotal: MAX_PER_ACCOUNT_TOTAL,
     maxFailuresPerIp: MAX_PER_IP,
     failureWindowSeconds: WINDOW_SECONDS,
   });
@@ -32,11 +34,18 @@ describe('login throttling', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(WINDOW_SECONDS);
 
-    // From another address the account is limited too: the limit protects the account, not the caller.
-    const elsewhere = await server
+    // The owner, from their own address, is not locked out by someone failing on purpose elsewhere.
+    const owner = await server
       .client(undefined, { 'x-forwarded-for': '198.51.100.11' })
       .request(LOGIN, { input: { email: victim.input.email, password: victim.input.password } });
-    expect(extensionsOf(elsewhere)['code']).toBe('RATE_LIMITED');
+    expect(owner.errors).toBeUndefined();
+    // Another address in the same IPv6 /64 is the same attacker.
+    const v6 = (suffix: string) =>
+      server
+        .client(undefined, { 'x-forwarded-for': `2001:db8:1:2::${suffix}` })
+        .request(LOGIN, { input: { email: victim.input.email, password: 'wrong password!' } });
+    for (let i = 0; i < MAX_PER_ACCOUNT; i++) await v6(String(i + 1));
+    expect(extensionsOf(await v6('ffff'))['code']).toBe('RATE_LIMITED');
 
     // Waiting as long as the server said is enough (bounded: at most the window plus one poll).
     await new Promise((resolve) => setTimeout(resolve, Number(retryAfter) * 1000));
@@ -48,7 +57,7 @@ describe('login throttling', () => {
     expect(recovered.errors).toBeUndefined();
   });
 
-  it('parallel guesses cannot outrun the count: at most the budget is ever checked', async () => {
+  it('parallel guesses from many addresses cannot outrun the account-wide count', async () => {
     const target = await server.register('burst');
     const responses = await Promise.all(
       Array.from({ length: 20 }, (_, i) =>
@@ -58,11 +67,11 @@ describe('login throttling', () => {
       ),
     );
     const codes = responses.map((response) => extensionsOf(response)['code']);
-    expect(codes.filter((code) => code === 'UNAUTHENTICATED')).toHaveLength(MAX_PER_ACCOUNT);
-    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(20 - MAX_PER_ACCOUNT);
+    expect(codes.filter((code) => code === 'UNAUTHENTICATED')).toHaveLength(MAX_PER_ACCOUNT_TOTAL);
+    expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(20 - MAX_PER_ACCOUNT_TOTAL);
   });
 
-  it('the password check of deleteAccount draws on the same budget', async () => {
+  it('the password re-check (deleteAccount) has a budget of its own, apart from login', async () => {
     const holder = await server.register('holder');
     const guess = (password: string) =>
       holder.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', { p: password });
@@ -70,6 +79,11 @@ describe('login throttling', () => {
       expect(extensionsOf(await guess(`guess ${i} wrong`))['code']).toBe('FORBIDDEN');
     expect(extensionsOf(await guess(holder.input.password))['code']).toBe('RATE_LIMITED');
     expect((await holder.api.request('{ me { id } }')).errors).toBeUndefined();
+    // Login of the same account from the same address is unaffected, and vice versa.
+    const login = await server
+      .client()
+      .request(LOGIN, { input: { email: holder.input.email, password: holder.input.password } });
+    expect(login.errors).toBeUndefined();
   });
 
   it('a successful login clears the account’s failures', async () => {

@@ -32,6 +32,8 @@ export interface UsersTestServerOptions {
   accessTokenTtlSeconds?: number;
   maxFailuresPerAccount?: number;
   maxFailuresPerIp?: number;
+  maxFailuresPerAccountTotal?: number;
+
   failureWindowSeconds?: number;
   maxRegistrationsPerIp?: number;
 }
@@ -83,6 +85,7 @@ export async function startUsersTestServer(
       redis,
       prefix,
       maxFailuresPerAccount: options.maxFailuresPerAccount ?? 5,
+      maxFailuresPerAccountTotal: options.maxFailuresPerAccountTotal ?? 1000,
       maxFailuresPerIp: options.maxFailuresPerIp ?? 1000,
       windowSeconds: options.failureWindowSeconds ?? 900,
       maxRegistrationsPerIp: options.maxRegistrationsPerIp ?? 10_000,

@@ -13,7 +13,8 @@ export interface SignedIn {
   refreshToken: string;
   refreshTokenExpiresAt: Date;
   user: User;
-  session: Session;
+  /** `current`: this is the session the new tokens belong to. */
+  session: Session & { current: boolean };
 }
 
 export interface AuthServiceDeps {
@@ -28,10 +29,12 @@ export interface AuthServiceDeps {
 
 /** Registration, login, refresh-token rotation and session revocation. */
 export function createAuthService(deps: AuthServiceDeps) {
+  /** `issued` null: the password changed or the account went away between the check and the session. */
   const signIn = async (
     user: User,
-    issued: { session: Session; refreshToken: string },
+    issued: { session: Session; refreshToken: string } | null,
   ): Promise<SignedIn> => {
+    if (!issued) throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
     const access = await deps.keyring.signAccessToken({ userId: user.id, sessionId: issued.session.id });
     return {
       accessToken: access.token,
@@ -39,7 +42,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       refreshToken: issued.refreshToken,
       refreshTokenExpiresAt: issued.session.expiresAt,
       user,
-      session: issued.session,
+      session: { ...issued.session, current: true },
     };
   };
 
@@ -59,21 +62,21 @@ export function createAuthService(deps: AuthServiceDeps) {
       client: ClientInfo,
     ): Promise<SignedIn> {
       await deps.throttle.register(client.ip);
+      const passwordHash = await hashPassword(input.password);
       let user: User;
-
       try {
         user = await deps.users.create({
           email: input.email,
           username: input.username,
           displayName: input.displayName ?? input.username,
-          passwordHash: await hashPassword(input.password),
+          passwordHash,
         });
       } catch (error) {
         const field = uniqueViolationField(error);
         if (field) throw conflict(`This ${field} is already taken`, { field });
         throw error;
       }
-      return signIn(user, await deps.sessions.create(user.id, client));
+      return signIn(user, await deps.sessions.create(user.id, passwordHash, client));
     },
 
     async login(input: { email: string; password: string }, client: ClientInfo): Promise<SignedIn> {
@@ -83,7 +86,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
       }
       await deps.throttle.succeeded(input.email, client.ip);
-      return signIn(user, await deps.sessions.create(user.id, client));
+      return signIn(user, await deps.sessions.create(user.id, user.passwordHash!, client));
     },
 
     async refresh(refreshToken: string, client: ClientInfo): Promise<SignedIn> {
@@ -111,11 +114,12 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     /**
-     * Re-checks the password before anything irreversible, from the same attempt budget as login: a
-     * stolen session must not become an unlimited password oracle.
+     * Re-checks the password before anything irreversible, with an attempt budget of its own (keyed by
+     * user id): a stolen session must not become an unlimited password oracle, and someone failing
+     * logins on purpose must not lock the owner out of changing the password.
      */
     async confirmPassword(user: User, password: string, client: ClientInfo): Promise<void> {
-      const account = user.email ?? user.id;
+      const account = `reauth:${user.id}`;
       await deps.throttle.attempt(account, client.ip);
       if (!(await verifyPassword(user.passwordHash, password))) {
         throw forbidden('Wrong password', { reason: 'INVALID_CREDENTIALS' });
@@ -125,10 +129,12 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Sets a new password and ends every other session: whoever knew the old one is signed out. */
     async changePassword(user: User, newPassword: string, currentSessionId: string): Promise<number> {
-      if (!(await deps.users.setPasswordHash(user.id, await hashPassword(newPassword)))) {
-        throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
-      }
-      const ended = await deps.sessions.revokeAllExcept(user.id, currentSessionId, 'PASSWORD_CHANGED');
+      const ended = await deps.sessions.changePassword(
+        user.id,
+        await hashPassword(newPassword),
+        currentSessionId,
+      );
+      if (!ended) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
       await revokeAccess(user.id, ended);
       return ended.length;
     },
@@ -136,6 +142,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     async deleteAccount(user: User): Promise<void> {
       const sessionIds = await deps.users.erase(user.id);
       if (user.email) await deps.throttle.forget(user.email);
+      await deps.throttle.forget(`reauth:${user.id}`);
       await revokeAccess(user.id, sessionIds);
       await deps.events.publish(userEvents.deleted, { userId: user.id });
     },

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { isIPv6 } from 'node:net';
 import { rateLimited } from '@parley/kit';
 import type { Redis } from 'ioredis';
 import {
@@ -9,7 +10,11 @@ import {
 } from 'rate-limiter-flexible';
 
 export interface LoginThrottleOptions {
+  /** Failed attempts on one account from one address (IPv6: one /64) per window. */
   maxFailuresPerAccount: number;
+  /** Failed attempts on one account from all addresses together per window. */
+  maxFailuresPerAccountTotal: number;
+  /** Failed attempts from one address (IPv6: one /64), over all accounts, per window. */
   maxFailuresPerIp: number;
   windowSeconds: number;
   maxRegistrationsPerIp: number;
@@ -21,12 +26,11 @@ export interface LoginThrottleOptions {
 
 export interface LoginThrottle {
   /**
-   * Takes one attempt from the account's and the address's budgets before the password is checked, so
-   * parallel guesses cannot all slip in before the first failure is counted. Throws RATE_LIMITED (with
-   * `retryAfter`) once a budget is spent.
+   * Takes one attempt from each budget before the password is checked, so parallel guesses cannot all
+   * slip in before the first failure is counted. Throws RATE_LIMITED (with `retryAfter`) when one is spent.
    */
   attempt(account: string, ip: string | null): Promise<void>;
-  /** A correct password gives the attempt back and clears the account's failures. */
+  /** A correct password gives the attempt back and clears the failures of that account from that address. */
   succeeded(account: string, ip: string | null): Promise<void>;
   /** Forgets an account entirely (account deletion). */
   forget(account: string): Promise<void>;
@@ -34,10 +38,26 @@ export interface LoginThrottle {
   register(ip: string | null): Promise<void>;
 }
 
+/** One IPv6 host usually owns a whole /64: counting its addresses one by one would not limit it. */
+export function addressKey(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toLowerCase().padStart(4, '0'))
+    .join(':')}::/64`;
+}
+
 /**
- * Attempt budgets in fixed windows (rate-limiter-flexible, on Redis when configured): guessing one
- * password is capped per account, spraying many accounts and mass registration are capped per address.
- * Accounts are keyed by a hash, so no email address sits in Redis.
+ * Attempt budgets in fixed windows (rate-limiter-flexible, on Redis when configured). The tight budget is
+ * per account *and* address, so a stranger failing logins on purpose locks only themselves out, not the
+ * owner; a wider per-account budget caps guessing spread over many addresses, and a per-address budget
+ * caps spraying many accounts. Accounts are keyed by a hash, so no email address sits in Redis.
  */
 export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottle {
   const limiter = (name: string, points: number, duration: number): RateLimiterAbstract =>
@@ -49,14 +69,26 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
           duration,
         })
       : new RateLimiterMemory({ keyPrefix: name, points, duration });
-  const byAccount = limiter('login-account', options.maxFailuresPerAccount, options.windowSeconds);
-  const byIp = limiter('login-ip', options.maxFailuresPerIp, options.windowSeconds);
+  const window = options.windowSeconds;
+  const byAccountAndIp = limiter('login-account-ip', options.maxFailuresPerAccount, window);
+  const byAccount = limiter('login-account', options.maxFailuresPerAccountTotal, window);
+  const byIp = limiter('login-ip', options.maxFailuresPerIp, window);
   const registrations = limiter(
     'register-ip',
     options.maxRegistrationsPerIp,
     options.registrationWindowSeconds,
   );
   const accountKey = (account: string) => createHash('sha256').update(account).digest('base64url');
+
+  const budgetsFor = (account: string, ip: string | null): [RateLimiterAbstract, string][] => {
+    const hashed = accountKey(account);
+    const address = ip ? addressKey(ip) : 'unknown';
+    return [
+      [byAccountAndIp, `${hashed}:${address}`],
+      [byAccount, hashed],
+      ...(ip ? [[byIp, address] as [RateLimiterAbstract, string]] : []),
+    ];
+  };
 
   /** consume() rejects with a RateLimiterRes when the budget is spent, and with an Error when the store fails. */
   const take = async (rateLimiter: RateLimiterAbstract, key: string) => {
@@ -70,24 +102,29 @@ export function createLoginThrottle(options: LoginThrottleOptions): LoginThrottl
 
   return {
     async attempt(account, ip) {
-      await take(byAccount, accountKey(account));
-      if (!ip) return;
+      const taken: [RateLimiterAbstract, string][] = [];
       try {
-        await take(byIp, ip);
+        for (const [rateLimiter, key] of budgetsFor(account, ip)) {
+          await take(rateLimiter, key);
+          taken.push([rateLimiter, key]);
+        }
       } catch (error) {
-        await byAccount.reward(accountKey(account), 1);
+        // A refused attempt is not checked, so it spends nothing from the budgets that did allow it.
+        await Promise.all(taken.map(([rateLimiter, key]) => rateLimiter.reward(key, 1)));
         throw error;
       }
     },
     async succeeded(account, ip) {
-      await byAccount.delete(accountKey(account));
-      if (ip) await byIp.reward(ip, 1);
+      const [pair, ...wider] = budgetsFor(account, ip);
+      if (pair) await pair[0].delete(pair[1]);
+      await Promise.all(wider.map(([rateLimiter, key]) => rateLimiter.reward(key, 1)));
     },
+
     async forget(account) {
       await byAccount.delete(accountKey(account));
     },
     async register(ip) {
-      if (ip) await take(registrations, ip);
+      if (ip) await take(registrations, addressKey(ip));
     },
   };
 }

@@ -26,18 +26,62 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
   const expiry = () => new Date(Date.now() + options.refreshTokenTtlSeconds * 1000);
 
   return {
-    async create(userId: string, client: ClientInfo): Promise<IssuedSession> {
+    /**
+     * Starts a session for a user whose password hash was just checked to be `checkedPasswordHash`. The
+     * user row is share-locked and the hash compared again in the same transaction: a password change or
+     * an account deletion that committed meanwhile wins (null), and one still running waits for this
+     * session and then ends it too.
+     */
+    async create(
+      userId: string,
+      checkedPasswordHash: string,
+      client: ClientInfo,
+    ): Promise<IssuedSession | null> {
       const refreshToken = newRefreshToken();
-      const session = await prisma.session.create({
-        data: {
-          userId,
-          ip: client.ip,
-          userAgent: client.userAgent,
-          expiresAt: expiry(),
-          refreshTokens: { create: { tokenHash: hashRefreshToken(refreshToken) } },
-        },
+      const session = await prisma.$transaction(async (tx) => {
+        const [user] = await tx.$queryRaw<{ password_hash: string | null }[]>`
+          SELECT password_hash FROM users WHERE id = ${userId}::uuid AND deleted_at IS NULL FOR SHARE`;
+        if (!user || user.password_hash !== checkedPasswordHash) return null;
+        return tx.session.create({
+          data: {
+            userId,
+            ip: client.ip,
+            userAgent: client.userAgent,
+            expiresAt: expiry(),
+            refreshTokens: { create: { tokenHash: hashRefreshToken(refreshToken) } },
+          },
+        });
       });
-      return { session, refreshToken };
+      return session ? { session, refreshToken } : null;
+    },
+
+    /**
+     * Sets a new password hash and ends every other session of the user, in one transaction (the row
+     * lock orders it against logins, see `create`). Returns the ended session ids, or null when the
+     * account was deleted meanwhile.
+     */
+    async changePassword(
+      userId: string,
+      passwordHash: string,
+      keepSessionId: string,
+    ): Promise<string[] | null> {
+      return prisma.$transaction(async (tx) => {
+        const { count } = await tx.user.updateMany({
+          where: { id: userId, deletedAt: null },
+          data: { passwordHash },
+        });
+        if (count === 0) return null;
+        const ended = await tx.session.findMany({
+          where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
+          select: { id: true },
+        });
+        const ids = ended.map((session) => session.id);
+        await tx.session.updateMany({
+          where: { id: { in: ids } },
+          data: { revokedAt: new Date(), revokedReason: 'PASSWORD_CHANGED' satisfies RevokeReason },
+        });
+        return ids;
+      });
     },
 
     /**
@@ -124,11 +168,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       return count;
     },
 
-    async revokeAllExcept(
-      userId: string,
-      keepSessionId: string,
-      reason: RevokeReason = 'REVOKED',
-    ): Promise<string[]> {
+    async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
       return prisma.$transaction(async (tx) => {
         const sessions = await tx.session.findMany({
           where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
@@ -138,7 +178,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
         const ids = sessions.map((session) => session.id);
         await tx.session.updateMany({
           where: { id: { in: ids } },
-          data: { revokedAt: new Date(), revokedReason: reason },
+          data: { revokedAt: new Date(), revokedReason: 'REVOKED' satisfies RevokeReason },
         });
         return ids;
       });

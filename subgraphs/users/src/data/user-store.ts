@@ -74,15 +74,6 @@ export function createUserStore(prisma: PrismaClient) {
       return users.sort((a, b) => (a.username < b.username ? -1 : 1));
     },
 
-    /** Null when the account was deleted meanwhile. */
-    async setPasswordHash(id: string, passwordHash: string): Promise<boolean> {
-      const { count } = await prisma.user.updateMany({
-        where: { id, deletedAt: null },
-        data: { passwordHash },
-      });
-      return count > 0;
-    },
-
     /**
      * Erases an account
  in one transaction: sessions (with addresses and user agents), refresh tokens,
@@ -91,11 +82,8 @@ export function createUserStore(prisma: PrismaClient) {
      */
     async erase(id: string): Promise<string[]> {
       return prisma.$transaction(async (tx) => {
-        const sessions = await tx.session.findMany({ where: { userId: id }, select: { id: true } });
-        await tx.session.deleteMany({ where: { userId: id } });
-        await tx.contact.deleteMany({ where: { OR: [{ ownerId: id }, { contactId: id }] } });
-        await tx.block.deleteMany({ where: { OR: [{ blockerId: id }, { blockedId: id }] } });
-        await tx.device.deleteMany({ where: { userId: id } });
+        // The user row first: its lock makes a login that checked the password just before wait, and
+        // then see the account gone (SessionStore.create), so no session outlives the deletion.
         await tx.user.update({
           where: { id },
           data: {
@@ -108,6 +96,11 @@ export function createUserStore(prisma: PrismaClient) {
             deletedAt: new Date(),
           },
         });
+        const sessions = await tx.session.findMany({ where: { userId: id }, select: { id: true } });
+        await tx.session.deleteMany({ where: { userId: id } });
+        await tx.contact.deleteMany({ where: { OR: [{ ownerId: id }, { contactId: id }] } });
+        await tx.block.deleteMany({ where: { OR: [{ blockerId: id }, { blockedId: id }] } });
+        await tx.device.deleteMany({ where: { userId: id } });
         return sessions.map((session) => session.id);
       });
     },

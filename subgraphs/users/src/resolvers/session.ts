@@ -3,7 +3,8 @@ import type { Session } from '../data/session-store.js';
 
 export const sessionResolvers = {
   Session: {
-    current: (session: Session, _: unknown, context: UsersContext) =>
-      session.id === context.viewer?.sessionId,
+    /** A session just issued by register, login or refresh is current for the tokens returned with it. */
+    current: (session: Session & { current?: boolean }, _: unknown, context: UsersContext) =>
+      session.current ?? session.id === context.viewer?.sessionId,
   },
 };
