@@ -484,3 +484,22 @@ describe('password change and deletion racing logins', () => {
     }
   });
 });
+
+describe('SessionStore.create', () => {
+  it('refuses to start a session when the password hash checked is no longer the stored one', async () => {
+    const { createSessionStore } = await import('../src/data/session-store.js');
+    const store = createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
+    const user = await server.register('stale');
+    const [row] = await server.sql<{ password_hash: string }>(
+      'SELECT password_hash FROM users WHERE id = $1',
+      [user.user.id],
+    );
+    const client = { ip: null, userAgent: null };
+    expect(await store.create(user.user.id, `${row!.password_hash}x`, client)).toBeNull();
+    expect(await store.create(user.user.id, row!.password_hash, client)).toMatchObject({
+      session: { userId: user.user.id },
+    });
+    await server.sql(`UPDATE users SET deleted_at = now() WHERE id = $1`, [user.user.id]);
+    expect(await store.create(user.user.id, row!.password_hash, client)).toBeNull();
+  });
+});
