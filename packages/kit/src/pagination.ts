@@ -35,7 +35,10 @@ export function decodeCursor<T extends z.ZodType>(
   if (cursor === null || cursor === undefined) return null;
   try {
     if (cursor.length > 512) throw new Error('too long');
-    return schema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    const json = Buffer.from(cursor, 'base64url').toString('utf8');
+    // Node's decoder skips characters outside the alphabet; only the exact encoding of a position counts.
+    if (Buffer.from(json).toString('base64url') !== cursor) throw new Error('not canonical');
+    return schema.parse(JSON.parse(json));
   } catch {
     throw badUserInput('Invalid cursor', { field: 'after' });
   }

@@ -51,8 +51,13 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
     },
     async subscribe<T>(topic: string) {
       // Events that arrive between `listen` resolving and the first `next()` are kept, not dropped.
+      // Up to MAX_UNREAD_EVENTS of them: past that the subscription ends with an overflow, as below.
       const buffered: unknown[] = [];
-      let push: Listener = (payload) => buffered.push(payload);
+      let overflowedBeforeFirstRead = false;
+      let push: Listener = (payload) => {
+        if (buffered.length < MAX_UNREAD_EVENTS) buffered.push(payload);
+        else overflowedBeforeFirstRead = true;
+      };
       const stopListening = await transport.listen(prefix + topic, (message) => push(JSON.parse(message)));
       let stopped = false;
       const stop = async () => {
@@ -73,6 +78,7 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
         };
         // Hand over synchronously: awaiting each emit would let events arriving meanwhile land in `buffered` and be lost.
         for (const payload of buffered.splice(0)) deliver(payload);
+        if (overflowedBeforeFirstRead) stopRepeater(new PubSubOverflowError(topic, MAX_UNREAD_EVENTS));
         push = deliver;
         await stopRepeater;
         await stop();

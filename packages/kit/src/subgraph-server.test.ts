@@ -136,6 +136,11 @@ describe('NUL characters', () => {
     expect(codesOf(response.body)).toEqual(['BAD_USER_INPUT']);
   });
 
+  it('an escaped backslash followed by "u0000" is not a NUL', async () => {
+    const response = await post({ query: '{ echo(text: "C:\\\\u0000dir") }' });
+    expect(response.body.data).toEqual({ echo: 'C:\\u0000dir' });
+  });
+
   it('other control characters pass through to validation', async () => {
     const response = await post({
       query: 'query($t: String!) { echo(text: $t) }',

@@ -1,3 +1,4 @@
+import { visit, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badUserInput } from './errors.js';
 
@@ -10,20 +11,34 @@ function containsNul(value: unknown): boolean {
   return false;
 }
 
-// A NUL written as a GraphQL escape in the query text: \u0000 or \u{0}.
-const ESCAPED_NUL = /\\u0000|\\u\{0+\}/i;
-const hasNul = (query: string) => query.includes('\u0000') || ESCAPED_NUL.test(query);
+/** String literals of the parsed operation, where escapes like \u0000 have become real characters. */
+function documentContainsNul(document: DocumentNode): boolean {
+  let found = false;
+  visit(document, {
+    StringValue(node) {
+      if (node.value.includes('\u0000')) found = true;
+    },
+  });
+  return found;
+}
+
+const nulError = () => badUserInput('Text must not contain the NUL character (U+0000)');
 
 /**
  * PostgreSQL text cannot hold U+0000, so a NUL anywhere in a request would surface as a database error.
- * Refusing it up front, for every field of every service, turns that into one clear BAD_USER_INPUT.
+ * Refusing it up front, for every field of every service, turns that into one clear BAD_USER_INPUT:
+ * in variables before parsing, in string literals once parsed.
  */
 export function useRejectNul(): Plugin {
   return {
     onParams({ params }) {
-      if (containsNul(params.variables) || (params.query && hasNul(params.query))) {
-        throw badUserInput('Text must not contain the NUL character (U+0000)');
-      }
+      if (containsNul(params.variables)) throw nulError();
+    },
+    onParse() {
+      return ({ result, replaceParseResult }) => {
+        if (result && !(result instanceof Error) && documentContainsNul(result))
+          replaceParseResult(nulError());
+      };
     },
   };
 }

@@ -32,6 +32,8 @@ export const loginInput = z.object({
   password: z.string().max(256),
 });
 
+export const deleteAccountInput = z.object({ password: z.string().max(256) });
+
 export const changePasswordInput = z.object({
   currentPassword: z.string().max(256),
   newPassword: passwordSchema,

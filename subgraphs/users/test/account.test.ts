@@ -182,3 +182,16 @@ describe('account deletion', () => {
     expect(reuse.user.id).not.toBe(subject.user.id);
   });
 });
+
+describe('account edge cases', () => {
+  it('an oversized password for deleteAccount is BAD_USER_INPUT, not hashed', async () => {
+    const user = await server.register('huge');
+    const response = await user.api.request(
+      'mutation($p: String!) { deleteAccount(input: { password: $p }) }',
+      {
+        p: 'x'.repeat(90_000),
+      },
+    );
+    expect(codeOf(response)).toBe('BAD_USER_INPUT');
+  });
+});

@@ -31,6 +31,7 @@ describe('register, login, me, refresh, logout', () => {
     expect(alice.user.username).toBe(alice.input.username);
     expect(alice.session.ip).toBe('203.0.113.7');
     expect(alice.session.userAgent).toBe('vitest');
+
     const me = await alice.api.request(ME);
     expect(me.errors).toBeUndefined();
     expect(me.data?.me).toMatchObject({
@@ -38,6 +39,13 @@ describe('register, login, me, refresh, logout', () => {
       email: alice.input.email,
       sessions: [{ id: alice.session.id, current: true, ip: '203.0.113.7', userAgent: 'vitest' }],
     });
+    const current = await server
+      .client()
+      .request<{ login: { session: { id: string; current: boolean } } }>(
+        'mutation($input: LoginInput!) { login(input: $input) { session { id current } } }',
+        { input: { email: alice.input.email, password: alice.input.password } },
+      );
+    expect(current.data?.login.session.current).toBe(true);
   });
 
   it('logs in with the email in any case, and refuses a wrong password without saying which part was wrong', async () => {

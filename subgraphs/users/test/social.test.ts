@@ -270,3 +270,56 @@ describe('devices', () => {
     }
   });
 });
+
+describe('edge cases', () => {
+  it('concurrent addContact and blockUser on one pair all succeed, storing one row each', async () => {
+    const me = await server.register('concurrent');
+    const other = await server.register('target');
+    const adds = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id: other.user.id }),
+      ),
+    );
+    for (const response of adds) expect(response.errors).toBeUndefined();
+    const blocks = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        me.api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id: other.user.id }),
+      ),
+    );
+    for (const response of blocks) expect(response.errors).toBeUndefined();
+    expect(await server.sql('SELECT 1 FROM blocks WHERE blocker_id = $1', [me.user.id])).toHaveLength(1);
+  });
+
+  it('one’s own id in upper case is still oneself', async () => {
+    const me = await server.register('shouty');
+    for (const mutation of ['addContact(userId: $id) { id }', 'blockUser(userId: $id)']) {
+      const response = await me.api.request(`mutation($id: ID!) { ${mutation} }`, {
+        id: me.user.id.toUpperCase(),
+      });
+      expect(codeOf(response)).toBe('BAD_USER_INPUT');
+    }
+  });
+
+  it('search folds case the way PostgreSQL does (Greek final sigma)', async () => {
+    const viewer = await server.register('greek');
+    const target = await server.register('aspa', { displayName: 'Ασπασία' });
+    const response = await viewer.api.request<SearchResult>(SEARCH, { query: 'ΑΣ' });
+    expect(response.data!.searchUsers.edges.map((edge) => edge.node.id)).toContain(target.user.id);
+  });
+
+  it('malformed entity representations resolve to null, never an internal error', async () => {
+    const viewer = await server.register('entities');
+    const response = await viewer.api.request(
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id } } }',
+      {
+        r: [
+          { __typename: 'User', id: 42 },
+          { __typename: 'User' },
+          { __typename: 'User', id: { nested: true } },
+        ],
+      },
+    );
+    expect(response.errors).toBeUndefined();
+    expect(response.data?.['_entities']).toEqual([null, null, null]);
+  });
+});

@@ -4,11 +4,8 @@ import type { PrismaClient, User } from '../generated/prisma/client.js';
 export function createContactStore(prisma: PrismaClient) {
   return {
     async addContact(ownerId: string, contactId: string): Promise<void> {
-      await prisma.contact.upsert({
-        where: { ownerId_contactId: { ownerId, contactId } },
-        create: { ownerId, contactId },
-        update: {},
-      });
+      // createMany skips an existing pair in the database itself; upsert would race (select, then insert).
+      await prisma.contact.createMany({ data: [{ ownerId, contactId }], skipDuplicates: true });
     },
 
     async removeContact(ownerId: string, contactId: string): Promise<void> {
@@ -40,11 +37,7 @@ export function createContactStore(prisma: PrismaClient) {
     /** Blocking also drops the contact entries between the two users, in both directions. */
     async block(blockerId: string, blockedId: string): Promise<void> {
       await prisma.$transaction([
-        prisma.block.upsert({
-          where: { blockerId_blockedId: { blockerId, blockedId } },
-          create: { blockerId, blockedId },
-          update: {},
-        }),
+        prisma.block.createMany({ data: [{ blockerId, blockedId }], skipDuplicates: true }),
         prisma.contact.deleteMany({
           where: {
             OR: [

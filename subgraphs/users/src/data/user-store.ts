@@ -21,19 +21,21 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (value: string): boolean => UUID.test(value);
 
 export function createUserStore(prisma: PrismaClient) {
+  /** One query for any number of ids, in the order asked (for DataLoader); anything not a UUID is null. */
+  async function findByIds(ids: readonly unknown[]): Promise<(User | null)[]> {
+    const valid = ids.filter((id): id is string => typeof id === 'string' && isUuid(id));
+    const users = valid.length ? await prisma.user.findMany({ where: { id: { in: valid } } }) : [];
+    const byId = new Map(users.map((user) => [user.id, user]));
+    return ids.map((id) => (typeof id === 'string' ? (byId.get(id.toLowerCase()) ?? null) : null));
+  }
+
   return {
     create: (user: NewUser): Promise<User> => prisma.user.create({ data: user }),
 
     findById: async (id: string): Promise<User | null> =>
       isUuid(id) ? prisma.user.findUnique({ where: { id } }) : null,
 
-    /** One query for any number of ids, in the order asked (for DataLoader). */
-    async findByIds(ids: readonly string[]): Promise<(User | null)[]> {
-      const valid = ids.filter(isUuid);
-      const users = valid.length ? await prisma.user.findMany({ where: { id: { in: valid } } }) : [];
-      const byId = new Map(users.map((user) => [user.id, user]));
-      return ids.map((id) => byId.get(id.toLowerCase()) ?? null);
-    },
+    findByIds,
 
     findActiveByEmail: (email: string): Promise<User | null> =>
       prisma.user.findFirst({ where: { email, deletedAt: null } }),
@@ -57,10 +59,11 @@ export function createUserStore(prisma: PrismaClient) {
       afterUsername: string | null;
     }): Promise<User[]> {
       // The user's `%` and `_` are literal characters, not wildcards.
-      const pattern = `${options.prefix.toLowerCase().replace(/[\\%_]/g, (character) => `\\${character}`)}%`;
+      // Lower-cased by PostgreSQL, like the indexed columns (JavaScript folds some letters differently).
+      const escaped = options.prefix.replace(/[\\%_]/g, (character) => `\\${character}`);
       const matches = await prisma.$queryRaw<{ id: string }[]>`
         SELECT u.id FROM users u
-        WHERE (u.username LIKE ${pattern} OR lower(u.display_name) LIKE ${pattern})
+        WHERE (u.username LIKE lower(${escaped}) || '%' OR lower(u.display_name) LIKE lower(${escaped}) || '%')
           AND u.deleted_at IS NULL
           AND u.id <> ${options.viewerId}::uuid
           AND (${options.afterUsername}::text IS NULL OR u.username > ${options.afterUsername}::text)
@@ -70,13 +73,13 @@ export function createUserStore(prisma: PrismaClient) {
                OR (b.blocker_id = ${options.viewerId}::uuid AND b.blocked_id = u.id))
         ORDER BY u.username
         LIMIT ${options.limit + 1}`;
-      const users = await prisma.user.findMany({ where: { id: { in: matches.map((match) => match.id) } } });
-      return users.sort((a, b) => (a.username < b.username ? -1 : 1));
+      // The page keeps the database's order: its collation is the one the cursor comparison uses.
+      const users = await findByIds(matches.map((match) => match.id));
+      return users.filter((user): user is User => user !== null);
     },
 
     /**
-     * Erases an account
- in one transaction: sessions (with addresses and user agents), refresh tokens,
+     * Erases an account in one transaction: sessions (with addresses and user agents), refresh tokens,
      * contacts and blocks both ways and devices are deleted; the user row stays as a tombstone (other
      * services keep referencing its id) with every personal field cleared. Returns the revoked session ids.
      */

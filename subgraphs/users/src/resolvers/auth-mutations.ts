@@ -1,6 +1,12 @@
 import { notFound, parseInput, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
-import { changePasswordInput, loginInput, refreshInput, registerInput } from '../validation.js';
+import {
+  changePasswordInput,
+  deleteAccountInput,
+  loginInput,
+  refreshInput,
+  registerInput,
+} from '../validation.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
 const clientOf = (context: UsersContext) => ({ ip: context.clientIp, userAgent: context.userAgent });
@@ -43,9 +49,10 @@ export const authMutationResolvers = {
       return context.auth.changePassword(user, input.newPassword, viewer.sessionId);
     },
 
-    async deleteAccount(_: unknown, args: { input: { password: string } }, context: UsersContext) {
+    async deleteAccount(_: unknown, args: { input: unknown }, context: UsersContext) {
       const user = await requireViewerUser(context);
-      await context.auth.confirmPassword(user, args.input.password, clientOf(context));
+      const { password } = parseInput(deleteAccountInput, args.input);
+      await context.auth.confirmPassword(user, password, clientOf(context));
       await context.auth.deleteAccount(user);
       // Later fields of the same operation must see the account as gone, not the cached row.
       context.loaders.userById.clear(user.id);

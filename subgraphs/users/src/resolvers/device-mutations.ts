@@ -27,7 +27,7 @@ export const deviceMutationResolvers = {
       const user = await requireViewerUser(context);
       if (!(await context.devices.remove(user.id, args.id)))
         throw notFound('Device not found', { field: 'id' });
-      return args.id;
+      return args.id.toLowerCase();
     },
   },
 };

@@ -8,9 +8,10 @@ export const userResolvers = {
      * Other subgraphs reference users they store ids of (senders, members): a deleted account still
      * resolves, as a placeholder, so old messages keep an author. Batched through the request's loader.
      */
-    __resolveReference(reference: { id: string }, context: UsersContext) {
+    __resolveReference(reference: { id?: unknown }, context: UsersContext) {
       requireViewer(context);
-      return context.loaders.userById.load(reference.id);
+      // Representations are client-shaped JSON: an id that is not a string resolves to nothing.
+      return typeof reference.id === 'string' ? context.loaders.userById.load(reference.id) : null;
     },
 
     deleted: (user: User) => user.deletedAt !== null,

@@ -38,6 +38,8 @@ export async function otherUser(
   userId: string,
   evenIfBlockedBy = false,
 ) {
-  if (userId === viewerId) throw badUserInput('Cannot do this to yourself', { field: 'userId' });
-  return visibleUser(context, viewerId, userId, { field: 'userId', evenIfBlockedBy });
+  const user = await visibleUser(context, viewerId, userId, { field: 'userId', evenIfBlockedBy });
+  // Compared after loading: the id as typed may differ in case from the stored one.
+  if (user.id === viewerId) throw badUserInput('Cannot do this to yourself', { field: 'userId' });
+  return user;
 }
