@@ -3,7 +3,7 @@ import { parse } from 'graphql';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { createTokenVerifier, jwksFromJson } from './auth.js';
+import { createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
 import { badUserInput } from './errors.js';
 import { createMetricsRegistry } from './metrics.js';
 import { defaultQueryLimits } from './use-query-limits.js';
@@ -44,7 +44,9 @@ const typeDefs = parse(/* GraphQL */ `
 `);
 
 /** A subgraph with a tiny schema; `logs` collects what its real pino logger writes. */
-function createServer(options: { ready?: () => Promise<boolean>; logLevel?: string } = {}) {
+function createServer(
+  options: { ready?: () => Promise<boolean>; logLevel?: string; verifyToken?: TokenVerifier } = {},
+) {
   const logs: Array<Record<string, unknown>> = [];
   const logger = pino(
     { level: options.logLevel ?? 'error' },
@@ -75,11 +77,13 @@ function createServer(options: { ready?: () => Promise<boolean>; logLevel?: stri
       },
     },
     logger,
-    verifyToken: createTokenVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: jwksFromJson({ keys: [jwk] }),
-    }),
+    verifyToken:
+      options.verifyToken ??
+      createTokenVerifier({
+        issuer: ISSUER,
+        audience: AUDIENCE,
+        keys: jwksFromJson({ keys: [jwk] }),
+      }),
     trustProxy: false,
     metrics: createMetricsRegistry('test'),
     maxBodyBytes: MAX_BODY_BYTES,
@@ -240,6 +244,20 @@ describe('resolver errors', () => {
       (line) => JSON.stringify(line).includes('hunter2') && line['level'] === 50,
     );
     // Once, and with the request id the client got in x-request-id, so the two can be matched.
+    expect(logged).toHaveLength(1);
+    expect(logged[0]?.['requestId']).toBe(response.headers.get('x-request-id'));
+  });
+
+  it('a failure while building the context (e.g. Redis down) is masked, and logged once with the request id', async () => {
+    const broken = createServer({
+      verifyToken: async () => {
+        throw new Error(`revocation store unreachable: ${SECRET}`);
+      },
+    });
+    const response = await broken.post({ query: '{ hello }' }, { authorization: 'Bearer a.b.c' });
+    expect(codesOf(response.body)).toEqual(['INTERNAL_SERVER_ERROR']);
+    expect(response.raw).not.toContain('hunter2');
+    const logged = broken.logs.filter((line) => JSON.stringify(line).includes('hunter2'));
     expect(logged).toHaveLength(1);
     expect(logged[0]?.['requestId']).toBe(response.headers.get('x-request-id'));
   });

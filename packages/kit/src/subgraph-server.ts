@@ -178,14 +178,24 @@ export function createSubgraphServer<TContext extends BaseContext>(
         clientIp: clientIp(request.headers, req?.socket.remoteAddress, options.trustProxy),
         userAgent: request.headers.get('user-agent')?.slice(0, 512) ?? null,
       };
+      // A failure here (Redis down while checking revocations, say) is logged with the request id too.
+      const logAndRethrow = (error: unknown): never => {
+        if (error instanceof Object) loggedWithRequest.add(error);
+        base.logger.error({ err: error }, 'unexpected error');
+        throw error;
+      };
       try {
         const token = bearerToken(request.headers.get('authorization'));
         if (token) base.viewer = await options.verifyToken(token);
       } catch (error) {
-        if (!(error instanceof GraphQLError)) throw error;
-        base.authError = error;
+        if (!(error instanceof GraphQLError)) logAndRethrow(error);
+        base.authError = error as GraphQLError;
       }
-      return options.extendContext(base);
+      try {
+        return await options.extendContext(base);
+      } catch (error) {
+        return logAndRethrow(error);
+      }
     },
   });
   return yoga as unknown as SubgraphServer;
