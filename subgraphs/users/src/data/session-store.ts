@@ -1,5 +1,6 @@
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
 import type { PrismaClient, Session } from '../generated/prisma/client.js';
+import type { Transaction } from './database.js';
 import { isUuid } from './user-store.js';
 
 export type { Session };
@@ -20,6 +21,25 @@ export type RotationResult =
   | ({ ok: true } & IssuedSession)
   | { ok: false; reason: 'REFRESH_TOKEN_INVALID' | 'SESSION_REVOKED' | 'SESSION_EXPIRED' }
   | { ok: false; reason: 'REFRESH_TOKEN_REUSED'; session: Session };
+
+/** Revokes the user's live sessions but one; returns their ids (to revoke their access tokens too). */
+async function revokeLiveSessionsExcept(
+  tx: Transaction,
+  userId: string,
+  keepSessionId: string,
+  reason: RevokeReason,
+): Promise<string[]> {
+  const live = await tx.session.findMany({
+    where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
+    select: { id: true },
+  });
+  const ids = live.map((session) => session.id);
+  await tx.session.updateMany({
+    where: { id: { in: ids } },
+    data: { revokedAt: new Date(), revokedReason: reason },
+  });
+  return ids;
+}
 
 /** Sessions and their refresh-token families: one session per login, one live token per session. */
 export function createSessionStore(prisma: PrismaClient, options: { refreshTokenTtlSeconds: number }) {
@@ -71,16 +91,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
           data: { passwordHash },
         });
         if (count === 0) return null;
-        const ended = await tx.session.findMany({
-          where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
-          select: { id: true },
-        });
-        const ids = ended.map((session) => session.id);
-        await tx.session.updateMany({
-          where: { id: { in: ids } },
-          data: { revokedAt: new Date(), revokedReason: 'PASSWORD_CHANGED' satisfies RevokeReason },
-        });
-        return ids;
+        return revokeLiveSessionsExcept(tx, userId, keepSessionId, 'PASSWORD_CHANGED');
       });
     },
 
@@ -168,21 +179,8 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       return count;
     },
 
-    async revokeAllExcept(userId: string, keepSessionId: string): Promise<string[]> {
-      return prisma.$transaction(async (tx) => {
-        const sessions = await tx.session.findMany({
-          where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
-
-          select: { id: true },
-        });
-        const ids = sessions.map((session) => session.id);
-        await tx.session.updateMany({
-          where: { id: { in: ids } },
-          data: { revokedAt: new Date(), revokedReason: 'REVOKED' satisfies RevokeReason },
-        });
-        return ids;
-      });
-    },
+    revokeAllExcept: (userId: string, keepSessionId: string): Promise<string[]> =>
+      prisma.$transaction((tx) => revokeLiveSessionsExcept(tx, userId, keepSessionId, 'REVOKED')),
   };
 }
 
