@@ -2,7 +2,7 @@ import { conflict, forbidden, unauthenticated, type PubSub, type SessionRevocati
 import { uniqueViolationField } from '../data/database.js';
 import type { ClientInfo, RevokeReason, Session, SessionStore } from '../data/session-store.js';
 import type { User, UserStore } from '../data/user-store.js';
-import { userEvents, type SessionsRevokedEvent } from '../events.js';
+import { userEvents, type SessionsRevokedEvent, type UserDeletedEvent } from '../events.js';
 import type { Keyring } from './keyring.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -144,7 +144,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       if (user.email) await deps.throttle.forget(user.email);
       await deps.throttle.forget(`reauth:${user.id}`);
       await revokeAccess(user.id, sessionIds);
-      await deps.events.publish(userEvents.deleted, { userId: user.id });
+      await deps.events.publish(userEvents.deleted, { userId: user.id } satisfies UserDeletedEvent);
     },
   };
 }

@@ -145,13 +145,6 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       return { ok: true, session: rotated, refreshToken };
     },
 
-    findActive: async (sessionId: string): Promise<Session | null> =>
-      isUuid(sessionId)
-        ? prisma.session.findFirst({
-            where: { id: sessionId, revokedAt: null, expiresAt: { gt: new Date() } },
-          })
-        : null,
-
     listActive: (userId: string): Promise<Session[]> =>
       prisma.session.findMany({
         where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
