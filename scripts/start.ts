@@ -7,11 +7,11 @@ import { startUsersService } from '@parley/users/service';
  * DATABASE_URL / REDIS_URL say otherwise. Per-service ports: USERS_PORT (default 4001).
  */
 async function main() {
-  const logger = createLogger({ service: 'parley', level: readUsersEnv().LOG_LEVEL });
+  const usersEnv = readUsersEnv({ ...process.env, PORT: process.env['USERS_PORT'] ?? '4001' });
+  const logger = createLogger({ service: 'parley', level: usersEnv.LOG_LEVEL });
   const closers: Closer[] = [];
   registerGracefulShutdown(logger, closers);
 
-  const usersEnv = readUsersEnv({ ...process.env, PORT: process.env['USERS_PORT'] ?? '4001' });
   const users = await startUsersService(usersEnv, logger.child({ service: 'users' }));
   closers.unshift(() => users.stop());
 

@@ -76,34 +76,39 @@ export type SubgraphServer = YogaServerInstance<NodeServerContext, BaseContext>;
 export function createSubgraphServer<TContext extends BaseContext>(
   options: SubgraphServerOptions<TContext>,
 ): SubgraphServer {
-  const requestIds = new WeakMap<Request, string>();
   const { logger } = options;
 
-  const startTimes = new WeakMap<Request, number>();
-  const operationNames = new WeakMap<Request, string>();
+  /** What the request log line needs, kept per request from its arrival to its response. */
+  interface RequestRecord {
+    id: string;
+    startedAt: number;
+    operationName?: string;
+  }
+  const requests = new WeakMap<Request, RequestRecord>();
   const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
   /** One id per request, echoed in `x-request-id` and on one JSON log line per GraphQL request. */
-  const requestIdPlugin: Plugin = {
+  const requestLog: Plugin = {
     onRequest({ request }) {
-      requestIds.set(request, requestIdFrom(request.headers));
-      startTimes.set(request, performance.now());
+      requests.set(request, { id: requestIdFrom(request.headers), startedAt: performance.now() });
     },
     onParams({ request, params }) {
-      if (params.operationName) operationNames.set(request, params.operationName.slice(0, 100));
+      const record = requests.get(request);
+      if (record && params.operationName) record.operationName = params.operationName.slice(0, 100);
     },
     onResponse({ request, response }) {
-      const requestId = requestIds.get(request);
-      if (requestId) response.headers.set(REQUEST_ID_HEADER, requestId);
+      const record = requests.get(request);
+      if (!record) return;
+      response.headers.set(REQUEST_ID_HEADER, record.id);
       const path = new URL(request.url).pathname;
       if (QUIET_PATHS.has(path)) return;
       logger.info(
         {
-          requestId,
+          requestId: record.id,
           method: request.method,
           path,
-          operationName: operationNames.get(request),
+          operationName: record.operationName,
           status: response.status,
-          durationMs: Math.round(performance.now() - (startTimes.get(request) ?? performance.now())),
+          durationMs: Math.round(performance.now() - record.startedAt),
         },
         'request',
       );
@@ -112,7 +117,6 @@ export function createSubgraphServer<TContext extends BaseContext>(
 
   // Resolver failures are logged where the request's logger (and so its request id) is at hand; yoga's
   // own log of masked errors (see `logging.error`) covers only what this did not see.
-
   const loggedWithRequest = new WeakSet<object>();
   const logUnexpectedErrors: Plugin<BaseContext> = {
     onExecute({ args }) {
@@ -157,7 +161,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       },
     },
     plugins: [
-      requestIdPlugin,
+      requestLog,
       logUnexpectedErrors,
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
       ...useQueryLimits(options.queryLimits),
@@ -169,7 +173,7 @@ export function createSubgraphServer<TContext extends BaseContext>(
       ...(options.plugins ?? []),
     ],
     context: async ({ request, req }) => {
-      const requestId = requestIds.get(request) ?? requestIdFrom(request.headers);
+      const requestId = requests.get(request)?.id ?? requestIdFrom(request.headers);
       const base: BaseContext = {
         requestId,
         logger: logger.child({ requestId }),

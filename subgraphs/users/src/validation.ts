@@ -59,22 +59,24 @@ export const searchInput = z.object({ query: z.string().trim().min(1).max(64) })
 
 const KEY_BYTES = 32;
 
-/** The key must decode to 32 bytes and be a valid point of its curve (checked by Node's crypto). */
-function isValidPublicKey(algorithm: 'ED25519' | 'X25519', encoded: string): boolean {
+/**
+ * The key in its one canonical spelling (base64url of the raw 32 bytes, so one key cannot be registered
+ * twice under two encodings), or null unless it decodes to 32 bytes that are a valid point of its curve
+ * (checked by Node's crypto).
+ */
+function canonicalPublicKey(algorithm: 'ED25519' | 'X25519', encoded: string): string | null {
+  if (!/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) return null;
   const bytes = Buffer.from(encoded.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
-  if (bytes.length !== KEY_BYTES || !/^[A-Za-z0-9+/_-]+={0,2}$/.test(encoded)) return false;
+  if (bytes.length !== KEY_BYTES) return null;
+  const x = bytes.toString('base64url');
   try {
     createPublicKey({
-      key: {
-        kty: 'OKP',
-        crv: algorithm === 'ED25519' ? 'Ed25519' : 'X25519',
-        x: bytes.toString('base64url'),
-      },
+      key: { kty: 'OKP', crv: algorithm === 'ED25519' ? 'Ed25519' : 'X25519', x },
       format: 'jwk',
     });
-    return true;
+    return x;
   } catch {
-    return false;
+    return null;
   }
 }
 
@@ -84,15 +86,15 @@ export const registerDeviceInput = z
     keyAlgorithm: z.enum(['ED25519', 'X25519']),
     identityPublicKey: z.string().trim().max(64),
   })
-  .refine((input) => isValidPublicKey(input.keyAlgorithm, input.identityPublicKey), {
-    path: ['identityPublicKey'],
-    message: 'must be a 32-byte public key, base64 or base64url encoded',
-  })
-  .transform((input) => ({
-    ...input,
-    // One canonical encoding, so the same key cannot be registered twice under two spellings.
-    identityPublicKey: Buffer.from(
-      input.identityPublicKey.replace(/-/g, '+').replace(/_/g, '/'),
-      'base64',
-    ).toString('base64url'),
-  }));
+  .transform((input, context) => {
+    const identityPublicKey = canonicalPublicKey(input.keyAlgorithm, input.identityPublicKey);
+    if (identityPublicKey === null) {
+      context.addIssue({
+        code: 'custom',
+        path: ['identityPublicKey'],
+        message: 'must be a 32-byte public key, base64 or base64url encoded',
+      });
+      return z.NEVER;
+    }
+    return { ...input, identityPublicKey };
+  });

@@ -3,6 +3,7 @@ import { uniqueViolationField } from '../data/database.js';
 import type { ClientInfo, RevokeReason, Session, SessionStore } from '../data/session-store.js';
 import type { User, UserStore } from '../data/user-store.js';
 import { userEvents, type SessionsRevokedEvent, type UserDeletedEvent } from '../events.js';
+import { accountDeleted, invalidCredentials } from './auth-errors.js';
 import type { Keyring } from './keyring.js';
 import type { LoginThrottle } from './login-throttle.js';
 import { hashPassword, verifyPassword } from './passwords.js';
@@ -34,7 +35,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     user: User,
     issued: { session: Session; refreshToken: string } | null,
   ): Promise<SignedIn> => {
-    if (!issued) throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
+    if (!issued) throw invalidCredentials();
     const access = await deps.keyring.signAccessToken({ userId: user.id, sessionId: issued.session.id });
     return {
       accessToken: access.token,
@@ -83,7 +84,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.throttle.attempt(input.email, client.ip);
       const user = await deps.users.findActiveByEmail(input.email);
       if (!(await verifyPassword(user?.passwordHash, input.password)) || !user) {
-        throw unauthenticated('Wrong email or password', { reason: 'INVALID_CREDENTIALS' });
+        throw invalidCredentials();
       }
       await deps.throttle.succeeded(input.email, client.ip);
       return signIn(user, await deps.sessions.create(user.id, user.passwordHash!, client));
@@ -97,7 +98,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         throw unauthenticated('Refresh token is not valid', { reason: result.reason });
       }
       const user = await deps.users.findById(result.session.userId);
-      if (!user || user.deletedAt) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+      if (!user || user.deletedAt) throw accountDeleted();
       return signIn(user, result);
     },
 
@@ -134,7 +135,7 @@ export function createAuthService(deps: AuthServiceDeps) {
         await hashPassword(newPassword),
         currentSessionId,
       );
-      if (!ended) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+      if (!ended) throw accountDeleted();
       await revokeAccess(user.id, ended);
       return ended.length;
     },

@@ -22,23 +22,22 @@ export type RotationResult =
   | { ok: false; reason: 'REFRESH_TOKEN_INVALID' | 'SESSION_REVOKED' | 'SESSION_EXPIRED' }
   | { ok: false; reason: 'REFRESH_TOKEN_REUSED'; session: Session };
 
-/** Revokes the user's live sessions but one; returns their ids (to revoke their access tokens too). */
+/**
+ * Revokes the user's live sessions but one, in one statement; returns their ids (to revoke their access
+ * tokens too). `db` is the client or the transaction it must be part of.
+ */
 async function revokeLiveSessionsExcept(
-  tx: Transaction,
+  db: Transaction,
   userId: string,
   keepSessionId: string,
   reason: RevokeReason,
 ): Promise<string[]> {
-  const live = await tx.session.findMany({
+  const revoked = await db.session.updateManyAndReturn({
     where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
+    data: { revokedAt: new Date(), revokedReason: reason },
     select: { id: true },
   });
-  const ids = live.map((session) => session.id);
-  await tx.session.updateMany({
-    where: { id: { in: ids } },
-    data: { revokedAt: new Date(), revokedReason: reason },
-  });
-  return ids;
+  return revoked.map((session) => session.id);
 }
 
 /** Sessions and their refresh-token families: one session per login, one live token per session. */
@@ -107,6 +106,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       });
       if (!stored) return { ok: false, reason: 'REFRESH_TOKEN_INVALID' };
       const { session } = stored;
+      // Checked before reuse, so an old token of an ended session does not overwrite why it ended.
       if (session.revokedAt) return { ok: false, reason: 'SESSION_REVOKED' };
       const reuse = async (): Promise<RotationResult> => {
         const revoked = await prisma.session.update({
@@ -116,7 +116,6 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
         return { ok: false, reason: 'REFRESH_TOKEN_REUSED', session: revoked };
       };
       if (stored.rotatedAt) return reuse();
-      if (session.expiresAt <= new Date()) return { ok: false, reason: 'SESSION_EXPIRED' };
 
       const refreshToken = newRefreshToken();
       const rotated = await prisma.$transaction(async (tx) => {
@@ -154,11 +153,11 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
     /** Revokes one of the user's own sessions; null when it is not theirs or already ended. */
     async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<Session | null> {
       if (!isUuid(sessionId)) return null;
-      const { count } = await prisma.session.updateMany({
+      const [revoked] = await prisma.session.updateManyAndReturn({
         where: { id: sessionId, userId, revokedAt: null },
         data: { revokedAt: new Date(), revokedReason: reason },
       });
-      return count === 0 ? null : prisma.session.findUnique({ where: { id: sessionId } });
+      return revoked ?? null;
     },
 
     /**
@@ -173,7 +172,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
     },
 
     revokeAllExcept: (userId: string, keepSessionId: string): Promise<string[]> =>
-      prisma.$transaction((tx) => revokeLiveSessionsExcept(tx, userId, keepSessionId, 'REVOKED')),
+      revokeLiveSessionsExcept(prisma, userId, keepSessionId, 'REVOKED'),
   };
 }
 

@@ -42,8 +42,11 @@ export function createUserStore(prisma: PrismaClient) {
 
     /** Null when the account was deleted meanwhile: a tombstone never takes personal data back. */
     async updateProfile(id: string, patch: ProfilePatch): Promise<User | null> {
-      const { count } = await prisma.user.updateMany({ where: { id, deletedAt: null }, data: patch });
-      return count === 0 ? null : prisma.user.findUnique({ where: { id } });
+      const [updated] = await prisma.user.updateManyAndReturn({
+        where: { id, deletedAt: null },
+        data: patch,
+      });
+      return updated ?? null;
     },
 
     /**

@@ -1,4 +1,5 @@
-import { parseInput, unauthenticated } from '@parley/kit';
+import { parseInput } from '@parley/kit';
+import { accountDeleted } from '../auth/auth-errors.js';
 
 import type { UsersContext } from '../context.js';
 import { userEvents, type UserUpdatedEvent } from '../events.js';
@@ -11,7 +12,7 @@ export const profileMutationResolvers = {
       const user = await requireViewerUser(context);
       const patch = parseInput(updateProfileInput, args.input);
       const updated = await context.users.updateProfile(user.id, patch);
-      if (!updated) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+      if (!updated) throw accountDeleted();
       context.loaders.userById.clear(user.id).prime(user.id, updated);
       await context.events.publish(userEvents.updated, { userId: user.id } satisfies UserUpdatedEvent);
       return updated;

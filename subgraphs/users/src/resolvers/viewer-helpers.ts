@@ -1,4 +1,5 @@
-import { badUserInput, notFound, requireViewer, unauthenticated } from '@parley/kit';
+import { badUserInput, notFound, requireViewer } from '@parley/kit';
+import { accountDeleted } from '../auth/auth-errors.js';
 import type { UsersContext } from '../context.js';
 import type { User } from '../data/user-store.js';
 
@@ -6,7 +7,7 @@ import type { User } from '../data/user-store.js';
 export async function requireViewerUser(context: UsersContext): Promise<User> {
   const viewer = requireViewer(context);
   const user = await context.loaders.userById.load(viewer.userId);
-  if (!user || user.deletedAt) throw unauthenticated('Account deleted', { reason: 'ACCOUNT_DELETED' });
+  if (!user || user.deletedAt) throw accountDeleted();
   return user;
 }
 
