@@ -102,11 +102,10 @@ describe('account deletion', () => {
 
   it('revokes every session and leaves no personal data in any table', async () => {
     const { subject, friend, avatarFileId } = await seedPersonalData('leaver');
-    const second = await server
-      .client(undefined, { 'user-agent': 'LeaverPhone/1.0', 'x-forwarded-for': '192.0.2.55' })
-      .request<{
-        login: { accessToken: string; refreshToken: string };
-      }>(LOGIN, { input: { email: subject.input.email, password: subject.input.password } });
+    const second = await server.login(subject, {
+      'user-agent': 'LeaverPhone/1.0',
+      'x-forwarded-for': '192.0.2.55',
+    });
     const deleted = await subject.api.request(
       'mutation($input: DeleteAccountInput!) { deleteAccount(input: $input) }',
       {
@@ -115,10 +114,10 @@ describe('account deletion', () => {
     );
     expect(deleted.data?.deleteAccount).toBe(true);
 
-    for (const token of [subject.accessToken, second.data!.login.accessToken]) {
+    for (const token of [subject.accessToken, second.accessToken]) {
       expect(codeOf(await server.client(token).request(ME))).toBe('UNAUTHENTICATED');
     }
-    for (const refreshToken of [subject.refreshToken, second.data!.login.refreshToken]) {
+    for (const refreshToken of [subject.refreshToken, second.refreshToken]) {
       expect(codeOf(await server.client().request(REFRESH, { input: { refreshToken } }))).toBe(
         'UNAUTHENTICATED',
       );

@@ -85,10 +85,7 @@ describe('register, login, me, refresh, logout', () => {
 
   it('reusing a rotated refresh token revokes the whole family, and only that family', async () => {
     const dave = await server.register('dave');
-    const otherLogin = await server.client().request<{ login: SignedInResult }>(LOGIN, {
-      input: { email: dave.input.email, password: dave.input.password },
-    });
-    const other = otherLogin.data!.login;
+    const other = await server.login(dave);
 
     const rotated = (await refresh(dave.refreshToken)).data!.refreshSession;
     const reuse = await refresh(dave.refreshToken);
@@ -171,13 +168,10 @@ describe('register, login, me, refresh, logout', () => {
 describe('sessions', () => {
   it('lists own sessions and revokes one of them, but never another user’s', async () => {
     const gina = await server.register('gina');
-    const second = (
-      await server
-        .client(undefined, { 'user-agent': 'phone', 'x-forwarded-for': '::ffff:198.51.100.4' })
-        .request<{ login: SignedInResult }>(LOGIN, {
-          input: { email: gina.input.email, password: gina.input.password },
-        })
-    ).data!.login;
+    const second = await server.login(gina, {
+      'user-agent': 'phone',
+      'x-forwarded-for': '::ffff:198.51.100.4',
+    });
     expect(second.session).toMatchObject({ ip: '198.51.100.4', userAgent: 'phone' });
 
     const list = await gina.api.request<{ me: { sessions: { id: string; current: boolean }[] } }>(ME);
@@ -201,12 +195,8 @@ describe('sessions', () => {
 
   it('revokeOtherSessions keeps only the current one', async () => {
     const hank = await server.register('hank');
-    const login = () =>
-      server.client().request<{ login: SignedInResult }>(LOGIN, {
-        input: { email: hank.input.email, password: hank.input.password },
-      });
-    const others = [(await login()).data!.login, (await login()).data!.login];
-    const expired = (await login()).data!.login;
+    const others = [await server.login(hank), await server.login(hank)];
+    const expired = await server.login(hank);
     await server.sql(`UPDATE sessions SET expires_at = now() - interval '1 minute' WHERE id = $1`, [
       expired.session.id,
     ]);
@@ -273,27 +263,18 @@ describe('access tokens', () => {
     const exp = Math.floor(Date.now() / 1000) + 300;
     const body = { ...claims, iss: ISSUER, aud: AUDIENCE, iat: exp - 300, exp };
     const none = `${b64({ alg: 'none', kid: 'test-key-1' })}.${b64(body)}.`;
-    const publicKeyBytes = Buffer.from(key.x!, 'base64url');
-    const hs256 = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1', typ: 'at+jwt' })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(publicKeyBytes);
-    const hs256Jwk = await new SignJWT(claims)
-      .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1', typ: 'at+jwt' })
-      .setIssuer(ISSUER)
-      .setAudience(AUDIENCE)
-      .setIssuedAt()
-      .setExpirationTime('5m')
-      .sign(
-        new TextEncoder().encode(
-          JSON.stringify(
-            (await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).json()) as object,
-          ),
-        ),
-      );
+    // The classic alg confusion: HMAC "signed" with public material the attacker can read.
+    const signHs256 = (secret: Uint8Array) =>
+      new SignJWT(claims)
+        .setProtectedHeader({ alg: 'HS256', kid: 'test-key-1', typ: 'at+jwt' })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setIssuedAt()
+        .setExpirationTime('5m')
+        .sign(secret);
+    const hs256 = await signHs256(Buffer.from(key.x!, 'base64url'));
+    const jwksText = await (await server.yoga.fetch('http://users.test/.well-known/jwks.json')).text();
+    const hs256Jwk = await signHs256(new TextEncoder().encode(jwksText));
 
     const cases = {
       expired,
@@ -383,13 +364,11 @@ describe('ended sessions', () => {
     const { createSessionStore } = await import('../src/data/session-store.js');
     const store = createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
     const user = await server.register('purge');
-    const login = async () =>
-      (
-        await server.client().request<{ login: SignedInResult }>(LOGIN, {
-          input: { email: user.input.email, password: user.input.password },
-        })
-      ).data!.login;
-    const [oldRevoked, oldExpired, recentRevoked] = [await login(), await login(), await login()];
+    const [oldRevoked, oldExpired, recentRevoked] = [
+      await server.login(user),
+      await server.login(user),
+      await server.login(user),
+    ];
     await server.sql(`UPDATE sessions SET revoked_at = now() - interval '10 days' WHERE id = $1`, [
       oldRevoked.session.id,
     ]);
@@ -418,11 +397,7 @@ describe('changePassword', () => {
 
   it('needs the current password, validates the new one, then ends every other session', async () => {
     const user = await server.register('changer');
-    const other = (
-      await server.client().request<{ login: SignedInResult }>(LOGIN, {
-        input: { email: user.input.email, password: user.input.password },
-      })
-    ).data!.login;
+    const other = await server.login(user);
 
     const wrong = await user.api.request(CHANGE, {
       input: { currentPassword: 'not the password', newPassword: 'a brand new password' },

@@ -136,6 +136,14 @@ export async function startUsersTestServer(
     queries,
     client,
     sql,
+    /** Signs `user` in again (a new session); throws if the login is refused. */
+    async login(user: { input: { email: string; password: string } }, headers: Record<string, string> = {}) {
+      const response = await client(undefined, headers).request<{ login: SignedInResult }>(LOGIN, {
+        input: { email: user.input.email, password: user.input.password },
+      });
+      if (!response.data) throw new Error(`login failed: ${JSON.stringify(response.errors)}`);
+      return response.data.login;
+    },
     /** Registers a new user with unique credentials and returns them signed in. */
     async register(label = 'user', extra: { displayName?: string } = {}) {
       const unique = `${label}_${Math.random().toString(36).slice(2, 10)}`;
