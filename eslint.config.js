@@ -46,7 +46,7 @@ export default defineConfig(
           project: fromRoot(
             'tsconfig.json',
             '{packages,subgraphs}/*/tsconfig.json',
-            '{router,web}/tsconfig.json',
+            '{schema,router,web}/tsconfig.json',
           ),
           noWarnOnMultipleProjects: true,
         }),

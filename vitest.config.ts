@@ -16,7 +16,7 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,subgraphs,router}/*/{src,test}/**/*.test.ts'],
+          include: ['{packages,subgraphs}/*/{src,test}/**/*.test.ts', '{schema,router}/{src,test}/**/*.test.ts'],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 20_000,
           hookTimeout: 60_000,
@@ -26,7 +26,11 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: ['{packages,subgraphs,router}/*/{src,test}/**/*.e2e.ts', 'test/**/*.e2e.ts'],
+          include: [
+            '{packages,subgraphs}/*/{src,test}/**/*.e2e.ts',
+            '{schema,router}/{src,test}/**/*.e2e.ts',
+            'test/**/*.e2e.ts',
+          ],
           globalSetup: ['packages/testkit/src/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
