@@ -15,11 +15,15 @@ export const errorCodes = {
   RATE_LIMITED: 'Too many attempts. `extensions.retryAfter` gives the seconds to wait.',
   PERSISTED_QUERY_NOT_FOUND:
     'The persisted operation hash or document id is unknown; send the full query (APQ) or register it.',
+  PERSISTED_QUERY_NOT_IN_LIST:
+    'Persisted-only mode: the operation is not registered for this client (`graphql-client-name` header).',
+  PERSISTED_QUERY_MISMATCH: 'The APQ `sha256Hash` is not the SHA-256 of the query sent with it.',
   BAD_REQUEST: 'The HTTP request is malformed: invalid JSON, missing query, body too large, wrong method.',
   GRAPHQL_PARSE_FAILED: 'The operation is not valid GraphQL syntax.',
   GRAPHQL_VALIDATION_FAILED: 'The operation does not match the schema (unknown field, missing argument).',
   QUERY_TOO_COMPLEX:
     'The operation exceeds a depth, alias, token or cost limit; the message names the limit.',
+  SERVICE_UNAVAILABLE: 'A service behind the router could not be reached; retry later.',
   INTERNAL_SERVER_ERROR:
     'An unexpected failure. Details are logged with the request id, never sent to the client.',
 } as const;

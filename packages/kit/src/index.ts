@@ -9,6 +9,7 @@ export * from './pubsub.js';
 export * from './request-id.js';
 export * from './session-revocations.js';
 export * from './shutdown.js';
+export * from './graphql-server.js';
 export * from './subgraph-server.js';
 export * from './migrations.js';
 export * from './embedded-postgres.js';

@@ -6,9 +6,9 @@ import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
 import { badUserInput } from './errors.js';
 import { createMetricsRegistry } from './metrics.js';
+import { requireViewer, type BaseContext } from './graphql-server.js';
+import { createSubgraphServer } from './subgraph-server.js';
 import { defaultQueryLimits } from './use-query-limits.js';
-
-import { createSubgraphServer, requireViewer, type BaseContext } from './subgraph-server.js';
 
 const ISSUER = 'https://users.parley.test';
 const AUDIENCE = 'parley';

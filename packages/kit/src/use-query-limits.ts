@@ -1,3 +1,4 @@
+import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
@@ -7,6 +8,8 @@ export interface QueryLimits {
   maxDepth: number;
   maxAliases: number;
   maxTokens: number;
+  /** graphql-armor's cost: objects 2, scalars 1, each level deeper ×1.5. Off when unset. */
+  maxCost?: number;
 }
 
 /**
@@ -20,5 +23,8 @@ export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin
     maxTokensPlugin({ n: limits.maxTokens }) as Plugin,
     maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases }) as Plugin,
+    ...(limits.maxCost === undefined
+      ? []
+      : [costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }) as Plugin]),
   ];
 }
