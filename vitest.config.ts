@@ -17,7 +17,7 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['{packages,subgraphs}/*/{src,test}/**/*.test.ts', '{schema,router}/{src,test}/**/*.test.ts'],
-          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 20_000,
           hookTimeout: 60_000,
         },
@@ -31,7 +31,7 @@ export default defineConfig({
             '{schema,router}/{src,test}/**/*.e2e.ts',
             'test/**/*.e2e.ts',
           ],
-          globalSetup: ['packages/testkit/src/global-setup.ts'],
+          globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
         },

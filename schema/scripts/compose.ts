@@ -1,4 +1,10 @@
-import { composeGraph, CompositionError, readSubgraphSdls, staleComposedFiles, writeComposedGraph } from '../src/index.js';
+import {
+  composeGraph,
+  CompositionError,
+  readSubgraphSdls,
+  staleComposedFiles,
+  writeComposedGraph,
+} from '../src/index.js';
 
 /**
  * `npm run compose`: composes every subgraph's SDL into schema/supergraph.graphql and schema/api.graphql.
@@ -14,7 +20,9 @@ async function main() {
   }
   const stale = await staleComposedFiles(graph);
   if (stale.length > 0) {
-    console.error(`Stale: ${stale.map((name) => `schema/${name}`).join(', ')}. Run \`npm run compose\` and commit.`);
+    console.error(
+      `Stale: ${stale.map((name) => `schema/${name}`).join(', ')}. Run \`npm run compose\` and commit.`,
+    );
     process.exit(1);
   }
   console.log('schema/supergraph.graphql and schema/api.graphql are up to date');

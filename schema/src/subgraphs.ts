@@ -23,7 +23,9 @@ export interface SubgraphSdl {
   typeDefs: string;
 }
 
-export async function readSubgraphSdls(list: readonly SubgraphDefinition[] = subgraphs): Promise<SubgraphSdl[]> {
+export async function readSubgraphSdls(
+  list: readonly SubgraphDefinition[] = subgraphs,
+): Promise<SubgraphSdl[]> {
   return Promise.all(
     list.map(async ({ name, url, sdlFile }) => ({ name, url, typeDefs: await readFile(sdlFile, 'utf8') })),
   );

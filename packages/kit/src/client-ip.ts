@@ -1,4 +1,4 @@
-import { isIP } from 'node:net';
+import { isIP, isIPv6 } from 'node:net';
 
 /** `::ffff:10.0.0.1` → `10.0.0.1`; anything that is not an IP address → null. */
 export function normalizeIp(address: string | undefined | null): string | null {
@@ -25,4 +25,19 @@ export function clientIp(
     if (ip) return ip;
   }
   return normalizeIp(socketAddress);
+}
+
+/** One IPv6 host usually owns a whole /64: counting its addresses one by one would not limit it. */
+export function addressKey(ip: string): string {
+  if (!isIPv6(ip)) return ip;
+  const [head = '', tail = ''] = ip.split('::');
+  const left = head ? head.split(':') : [];
+  const right = ip.includes('::') && tail ? tail.split(':') : [];
+  const groups = ip.includes('::')
+    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
+    : left;
+  return `${groups
+    .slice(0, 4)
+    .map((group) => group.toLowerCase().padStart(4, '0'))
+    .join(':')}::/64`;
 }

@@ -65,9 +65,11 @@ export interface GraphQLServerOptions<TContext extends BaseContext> {
   /** Request parameters besides query, variables, operationName and extensions (e.g. `documentId`). */
   extraParamNames?: string[];
   /** Adds the service's own per-request context (stores, loaders) to the base context. */
-  extendContext: (base: BaseContext) => TContext | Promise<TContext>;
+  extendContext: (base: BaseContext, request: Request) => TContext | Promise<TContext>;
   /** Run before the shared ones, so they can answer a request (persisted operations, rate limits) first. */
-  plugins?: Plugin[];
+  // Plugins see TContext, yoga types them with its own context; `any` bridges the two.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  plugins?: Plugin<any>[];
 }
 
 /** A GraphQLError all the way down: thrown on purpose (coded) or by graphql-js/yoga for a bad request. */
@@ -209,7 +211,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
         base.authError = error as GraphQLError;
       }
       try {
-        return await options.extendContext(base);
+        return await options.extendContext(base, request);
       } catch (error) {
         return logAndRethrow(error);
       }

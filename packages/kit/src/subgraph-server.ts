@@ -8,8 +8,10 @@ import {
   type GraphQLServerOptions,
 } from './graphql-server.js';
 
-export interface SubgraphServerOptions<TContext extends BaseContext>
-  extends Omit<GraphQLServerOptions<TContext>, 'schema' | 'isSafeError' | 'extraParamNames' | 'cors'> {
+export interface SubgraphServerOptions<TContext extends BaseContext> extends Omit<
+  GraphQLServerOptions<TContext>,
+  'schema' | 'isSafeError' | 'extraParamNames' | 'cors'
+> {
   name: string;
   typeDefs: DocumentNode;
   resolvers: GraphQLResolverMap<TContext>;

@@ -1,2 +1,2 @@
-export * from './databases.js';
-export * from './graphql-client.js';
+export * from '@parley/kit/testing';
+export * from './parley.js';

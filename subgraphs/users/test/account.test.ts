@@ -1,4 +1,4 @@
-import { codeOf } from '@parley/testkit';
+import { codeOf } from '@parley/kit/testing';
 import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, ME, REFRESH, startUsersTestServer, type UsersTestServer } from './users-test-server.js';

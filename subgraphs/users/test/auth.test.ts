@@ -1,4 +1,4 @@
-import { codeOf, reasonOf } from '@parley/testkit';
+import { codeOf, reasonOf } from '@parley/kit/testing';
 import { createTokenVerifier, jwksFromJson } from '@parley/kit';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';

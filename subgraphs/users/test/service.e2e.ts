@@ -14,7 +14,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
   type TestDatabase,
-} from '@parley/testkit';
+} from '@parley/kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readUsersEnv } from '../src/env.js';

@@ -1,4 +1,4 @@
-import { extensionsOf } from '@parley/testkit';
+import { extensionsOf } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 

@@ -12,7 +12,7 @@ import {
   testRedisPrefix,
   testRedisUrl,
   type TestDatabase,
-} from '@parley/testkit';
+} from '@parley/kit/testing';
 
 import { Redis } from 'ioredis';
 import type { JWK } from 'jose';

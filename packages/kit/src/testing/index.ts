@@ -3,3 +3,5 @@ export {
   type PubSubContractFactory,
   type PubSubContractInstance,
 } from './pubsub-contract.js';
+export * from './databases.js';
+export * from './graphql-client.js';

@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { isIPv6 } from 'node:net';
-import { rateLimited } from '@parley/kit';
+import { addressKey, rateLimited } from '@parley/kit';
 import type { Redis } from 'ioredis';
 import {
   RateLimiterMemory,
@@ -36,21 +35,6 @@ export interface LoginThrottle {
   forget(account: string): Promise<void>;
   /** One registration from this address; RATE_LIMITED past the budget. */
   register(ip: string | null): Promise<void>;
-}
-
-/** One IPv6 host usually owns a whole /64: counting its addresses one by one would not limit it. */
-export function addressKey(ip: string): string {
-  if (!isIPv6(ip)) return ip;
-  const [head = '', tail = ''] = ip.split('::');
-  const left = head ? head.split(':') : [];
-  const right = ip.includes('::') && tail ? tail.split(':') : [];
-  const groups = ip.includes('::')
-    ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right]
-    : left;
-  return `${groups
-    .slice(0, 4)
-    .map((group) => group.toLowerCase().padStart(4, '0'))
-    .join(':')}::/64`;
 }
 
 /**

@@ -1,0 +1,73 @@
+import {
+  booleanFromString,
+  commonEnvShape,
+  parseEnv,
+  portSchema,
+  redisEnvShape,
+  tokenVerificationEnvShape,
+} from '@parley/kit';
+import { subgraphs } from '@parley/schema';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+const origins = z
+  .string()
+  .transform((list) =>
+    list
+      .split(',')
+      .map((origin) => origin.trim())
+      .filter(Boolean),
+  )
+  .pipe(z.array(z.url()));
+
+/** `SUBGRAPH_USERS_URL` and so on: where each subgraph runs, when not where the supergraph says. */
+export const subgraphUrlVariable = (name: string) => `SUBGRAPH_${name.toUpperCase()}_URL`;
+
+export const routerEnvSchema = z.object({
+  ...commonEnvShape,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: portSchema.default(4000),
+  ...redisEnvShape,
+  ...tokenVerificationEnvShape,
+  ...Object.fromEntries(subgraphs.map(({ name }) => [subgraphUrlVariable(name), z.url().optional()])),
+  /** The composed supergraph to serve; the committed schema/supergraph.graphql by default. */
+  SUPERGRAPH_PATH: z.string().optional(),
+  /** Browser origins allowed to call the graph (comma-separated); none by default. */
+  CORS_ORIGINS: origins.default([]),
+  /** Trusted-document manifests, one `<client-name>.json` per client (Apollo or graphql-codegen format). */
+  PERSISTED_DOCUMENTS_DIR: z.string().optional(),
+  /** Only registered operations, per client; defaults to on in production. */
+  PERSISTED_ONLY: booleanFromString.optional(),
+  APQ_TTL_SECONDS: positiveInt.default(24 * 3600),
+  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+  /** GraphQL requests per window for one signed-in user, over all their devices. */
+  RATE_LIMIT_PER_USER: positiveInt.default(600),
+  /** GraphQL requests per window from one address (IPv6: one /64), signed in or not. */
+  RATE_LIMIT_PER_IP: positiveInt.default(1_200),
+  MAX_BODY_BYTES: positiveInt.default(100_000),
+  MAX_DEPTH: positiveInt.default(12),
+  MAX_ALIASES: positiveInt.default(30),
+  MAX_TOKENS: positiveInt.default(4_000),
+  MAX_COST: positiveInt.default(5_000),
+  QUERY_PLAN_CACHE_SIZE: positiveInt.default(2_000),
+  SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
+  /** Schema introspection; off in production unless set. */
+  INTROSPECTION: booleanFromString.optional(),
+  GRAPHIQL: booleanFromString.optional(),
+});
+
+export type RouterEnv = z.output<typeof routerEnvSchema> & Record<string, unknown>;
+
+export function readRouterEnv(source: NodeJS.ProcessEnv = process.env): RouterEnv {
+  return parseEnv(routerEnvSchema, source) as RouterEnv;
+}
+
+/** Each subgraph's URL: its `SUBGRAPH_<NAME>_URL`, else the one in the supergraph. */
+export function subgraphUrlsFromEnv(env: RouterEnv): Record<string, string> {
+  const urls: Record<string, string> = {};
+  for (const { name } of subgraphs) {
+    const url = env[subgraphUrlVariable(name)];
+    if (typeof url === 'string') urls[name] = url;
+  }
+  return urls;
+}

@@ -1,0 +1,96 @@
+import { codedError, type ErrorCode } from '@parley/kit';
+import type { Plugin } from 'graphql-yoga';
+import { clientNameOf } from '../context.js';
+import type { ApqStore } from './apq-store.js';
+import { sha256Hex } from './manifest.js';
+import type { PersistedDocuments } from './persisted-documents.js';
+
+export interface PersistedOperationsOptions {
+  documents: PersistedDocuments;
+  apq: ApqStore;
+  /** Production: each client runs only its registered documents; no APQ registration, no free text. */
+  persistedOnly: boolean;
+}
+
+interface ApqExtension {
+  version: 1;
+  sha256Hash: string;
+}
+
+function apqExtension(extensions: unknown): ApqExtension | null {
+  const persistedQuery = (extensions as { persistedQuery?: unknown } | null | undefined)?.persistedQuery;
+  if (typeof persistedQuery !== 'object' || persistedQuery === null) return null;
+  const { version, sha256Hash } = persistedQuery as Record<string, unknown>;
+  return version === 1 && typeof sha256Hash === 'string' ? { version, sha256Hash } : null;
+}
+
+// Apollo clients look for these messages to know when to send the query text.
+const MESSAGES: Partial<Record<ErrorCode, string>> = {
+  PERSISTED_QUERY_NOT_FOUND: 'PersistedQueryNotFound',
+  PERSISTED_QUERY_MISMATCH: 'PersistedQueryMismatch',
+};
+const refuse = (code: ErrorCode, message = MESSAGES[code] ?? code) => codedError(code, message);
+
+/**
+ * Persisted operations, all three ways a client can send one:
+ * - APQ (Apollo): `extensions.persistedQuery.sha256Hash`, with or without the query text;
+ * - trusted documents from manifests, by `documentId` (GraphQL over HTTP; `sha256:<hex>` or a manifest id);
+ * - in persisted-only mode, only the calling client's registered documents run, whichever way they come.
+ */
+export function usePersistedOperations(options: PersistedOperationsOptions): Plugin {
+  const { documents, apq, persistedOnly } = options;
+
+  async function registered(client: string | null, id: string): Promise<string | null> {
+    if (!client) return null;
+    const bare = /^sha256:[0-9a-f]{64}$/i.test(id) ? id.slice('sha256:'.length).toLowerCase() : id;
+    return (await documents.find(client, id)) ?? (bare === id ? null : documents.find(client, bare));
+  }
+
+  return {
+    async onParams({ params, request, setParams }) {
+      const { query, documentId, ...rest } = params as typeof params & { documentId?: unknown };
+      const persisted = apqExtension(params.extensions);
+      const client = clientNameOf(request.headers);
+
+      if (documentId !== undefined && documentId !== null) {
+        if (typeof documentId !== 'string' || documentId.length > 200) {
+          throw refuse('BAD_REQUEST', '`documentId` must be a string of at most 200 characters');
+        }
+        if (query !== undefined && query !== null) {
+          throw refuse('BAD_REQUEST', 'Send either `query` or `documentId`, not both');
+        }
+        const body = await registered(client, documentId);
+        if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
+        return setParams({ ...rest, query: body });
+      }
+
+      if (typeof query === 'string') {
+        const hash = persisted || persistedOnly ? sha256Hex(query) : null;
+        if (persisted && persisted.sha256Hash.toLowerCase() !== hash)
+          throw refuse('PERSISTED_QUERY_MISMATCH');
+        if (persistedOnly) {
+          if ((await registered(client, hash!)) === null) {
+            throw refuse(
+              'PERSISTED_QUERY_NOT_IN_LIST',
+              client
+                ? `Only operations registered for client "${client}" may run here`
+                : 'Only registered operations may run here; send the graphql-client-name header',
+            );
+          }
+        } else if (persisted) {
+          await apq.set(hash!, query);
+        }
+        return;
+      }
+
+      if (persisted) {
+        const hash = persisted.sha256Hash.toLowerCase();
+        const body = (await registered(client, hash)) ?? (persistedOnly ? null : await apq.get(hash));
+        if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
+        return setParams({ ...rest, query: body });
+      }
+      if (persistedOnly)
+        throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'Send a registered `documentId` or APQ hash');
+    },
+  };
+}

@@ -1,0 +1,125 @@
+import { readFile } from 'node:fs/promises';
+import {
+  createLogger,
+  createMetricsRegistry,
+  createRedisSessionRevocations,
+  createTokenVerifier,
+  listen,
+  verificationKeysFromEnv,
+  type Logger,
+} from '@parley/kit';
+import { readSupergraphSdl } from '@parley/schema';
+import { parse } from 'graphql';
+import { Redis } from 'ioredis';
+import { subgraphUrlsFromEnv, type RouterEnv } from './env.js';
+import { createApqStore } from './persisted/apq-store.js';
+import { createPersistedDocuments, loadManifestDirectory } from './persisted/persisted-documents.js';
+import { createRouter } from './server.js';
+
+/** Committed trusted-document manifests (`<client-name>.json`), used unless PERSISTED_DOCUMENTS_DIR says otherwise. */
+export const defaultPersistedDocumentsDir = new URL('../persisted', import.meta.url).pathname;
+
+export interface RunningRouter {
+  url: string;
+  wsUrl: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds the router from its environment: the committed supergraph, Redis (rate limits, APQ, registered
+ * manifests, revocations) or in-process equivalents, trusted documents planned ahead; then listens.
+ */
+export async function startRouterService(
+  env: RouterEnv,
+  logger: Logger = createLogger({ service: 'router', level: env.LOG_LEVEL }),
+): Promise<RunningRouter> {
+  const closers: (() => Promise<unknown>)[] = [];
+  try {
+    const supergraphSdl = env.SUPERGRAPH_PATH
+      ? await readFile(env.SUPERGRAPH_PATH, 'utf8')
+      : await readSupergraphSdl();
+    const subgraphUrls = subgraphUrlsFromEnv(env);
+    const production = env.NODE_ENV === 'production';
+
+    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
+    if (redis) closers.unshift(() => redis.quit());
+
+    const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';
+    const keys = verificationKeysFromEnv({
+      ...env,
+      AUTH_JWKS_URL: env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', usersUrl).toString(),
+    });
+    const verifyToken = createTokenVerifier({
+      issuer: env.AUTH_ISSUER,
+      audience: env.AUTH_AUDIENCE,
+      keys,
+      revocations: redis ? createRedisSessionRevocations(redis, env.REDIS_PREFIX) : undefined,
+    });
+
+    const persistedDocuments = createPersistedDocuments({ redis, prefix: env.REDIS_PREFIX });
+    const manifestsDir = env.PERSISTED_DOCUMENTS_DIR ?? defaultPersistedDocumentsDir;
+    const clients = await loadManifestDirectory(manifestsDir, persistedDocuments);
+
+    const router = await createRouter({
+      supergraphSdl,
+      subgraphUrls,
+      logger,
+      metrics: createMetricsRegistry('router'),
+      verifyToken,
+      redis,
+      redisPrefix: env.REDIS_PREFIX,
+      persistedDocuments,
+      apq: createApqStore({ redis, prefix: env.REDIS_PREFIX, ttlSeconds: env.APQ_TTL_SECONDS }),
+      persistedOnly: env.PERSISTED_ONLY ?? production,
+      queryLimits: {
+        maxDepth: env.MAX_DEPTH,
+        maxAliases: env.MAX_ALIASES,
+        maxTokens: env.MAX_TOKENS,
+        maxCost: env.MAX_COST,
+      },
+      rateLimit: {
+        perUser: env.RATE_LIMIT_PER_USER,
+        perIp: env.RATE_LIMIT_PER_IP,
+        windowSeconds: env.RATE_LIMIT_WINDOW_SECONDS,
+      },
+      corsOrigins: env.CORS_ORIGINS,
+      introspection: env.INTROSPECTION ?? !production,
+      graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+      trustProxy: env.TRUST_PROXY,
+      maxBodyBytes: env.MAX_BODY_BYTES,
+      subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+      queryPlanCacheSize: env.QUERY_PLAN_CACHE_SIZE,
+    });
+    closers.unshift(() => router.stop());
+
+    // Every registered operation is planned now, so its first request does not pay for planning.
+    let planned = 0;
+    for (const { client, body } of await persistedDocuments.all()) {
+      try {
+        router.planStore.prepare(parse(body));
+        planned += 1;
+      } catch (error) {
+        logger.warn({ client, err: error }, 'persisted document does not plan against this supergraph');
+      }
+    }
+
+    const server = await listen(router.yoga, env.PORT, env.HOST);
+    closers.unshift(() => server.close());
+    logger.info(
+      { url: `${server.url}/graphql`, subgraphs: router.subgraphs, manifests: clients, planned },
+      'router ready',
+    );
+    return {
+      url: server.url,
+      wsUrl: server.url.replace(/^http/, 'ws'),
+      port: server.port,
+      async stop() {
+        for (const close of closers.splice(0)) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.splice(0)) await close().catch(() => {});
+    throw error;
+  }
+}
