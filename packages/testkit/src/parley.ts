@@ -10,9 +10,11 @@ import {
   type GraphQLClient,
 } from '@parley/kit/testing';
 import { readRouterEnv } from '@parley/router/env';
+import { createPersistedDocuments } from '@parley/router/persisted';
 import { startRouterService } from '@parley/router/service';
 import { readUsersEnv } from '@parley/users/env';
 import { startUsersService } from '@parley/users/service';
+import { Redis } from 'ioredis';
 
 export interface StartParleyOptions {
   /** Names the test databases and Redis prefix, to find them when debugging. */
@@ -34,6 +36,9 @@ export interface SignedInUser {
   /** A client of the router carrying this user's access token. */
   client: GraphQLClient;
 }
+
+/** The client name the test kit's own operations are registered under, so they run in persisted-only mode too. */
+export const TESTKIT_CLIENT = 'parley-testkit';
 
 const REGISTER = `mutation Register($input: RegisterInput!) {
   register(input: $input) { accessToken refreshToken user { id username } }
@@ -92,6 +97,11 @@ export async function startParley(options: StartParleyOptions = {}) {
       logger.child({ service: 'router' }),
     );
     stops.unshift(() => router.stop());
+    const redis = new Redis(testRedisUrl());
+    stops.unshift(async () => redis.disconnect());
+    await createPersistedDocuments({ redis, prefix }).register(TESTKIT_CLIENT, [
+      { id: 'register', body: REGISTER },
+    ]);
 
     const url = `${router.url}/graphql`;
     const client = (token?: string, headers?: Record<string, string>) =>
@@ -114,7 +124,7 @@ export async function startParley(options: StartParleyOptions = {}) {
           username: unique,
           password: 'correct horse battery',
         };
-        const response = await client().request<{
+        const response = await client(undefined, { 'graphql-client-name': TESTKIT_CLIENT }).request<{
           register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
         }>(REGISTER, { input });
         if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);

@@ -48,7 +48,14 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
 
   return {
     async onParams({ params, request, setParams }) {
-      const { query, documentId, ...rest } = params as typeof params & { documentId?: unknown };
+      const {
+        query,
+        documentId: bodyDocumentId,
+        ...rest
+      } = params as typeof params & { documentId?: unknown };
+      // yoga reads only query, operationName, variables and extensions from a GET's search parameters.
+      const documentId =
+        request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : bodyDocumentId;
       const persisted = apqExtension(params.extensions);
       const client = clientNameOf(request.headers);
 
