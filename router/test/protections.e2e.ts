@@ -1,0 +1,196 @@
+import { codeOf, extensionsOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+let parley: Parley;
+let limited: Parley;
+let production: Parley;
+let alice: SignedInUser;
+
+beforeAll(async () => {
+  parley = await startParley({
+    label: 'protections',
+    routerEnv: { MAX_COST: '150', CORS_ORIGINS: 'https://app.parley.test, https://admin.parley.test' },
+  });
+  limited = await startParley({
+    label: 'rate_limits',
+    routerEnv: { RATE_LIMIT_PER_IP: '5', RATE_LIMIT_PER_USER: '3', TRUST_PROXY: 'true' },
+  });
+  production = await startParley({
+    label: 'production',
+    routerEnv: { NODE_ENV: 'production', PERSISTED_ONLY: 'false' },
+  });
+  alice = await parley.registerUser('alice');
+});
+
+afterAll(async () => {
+  await parley?.stop();
+  await limited?.stop();
+  await production?.stop();
+});
+
+async function postRaw(target: Parley, body: string, headers: Record<string, string> = {}) {
+  const startedAt = performance.now();
+  const response = await fetch(target.url, {
+    method: 'POST',
+    body,
+    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', ...headers },
+  });
+  const json = (await response.json()) as { data?: any; errors?: any[] };
+  return { status: response.status, headers: response.headers, ms: performance.now() - startedAt, ...json };
+}
+
+const stillServing = async () => {
+  const response = await alice.client.request('{ me { id } }');
+  expect(response.data!['me'].id).toBe(alice.id);
+};
+
+describe('query limits', () => {
+  it('refuses a query nested 50 deep with QUERY_TOO_COMPLEX, quickly, and keeps serving', async () => {
+    let nested = 'id';
+    for (let level = 0; level < 50; level += 1) nested = `user { ${nested} }`;
+    const response = await postRaw(parley, JSON.stringify({ query: `{ me { ${nested} } }` }));
+    expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
+    expect(response.errors![0].message).toMatch(/Query depth limit of 12 exceeded/);
+    expect(response.ms).toBeLessThan(2_000);
+    await stillServing();
+  });
+
+  it('refuses 1,000 aliases with QUERY_TOO_COMPLEX, quickly, and keeps serving', async () => {
+    const aliases = Array.from({ length: 1_000 }, (_, index) => `a${index}: me { id }`).join(' ');
+    const response = await postRaw(parley, JSON.stringify({ query: `{ ${aliases} }` }));
+    expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
+    expect(response.ms).toBeLessThan(2_000);
+    await stillServing();
+  });
+
+  it('refuses a 5 MB body with 413 BAD_REQUEST before reading it, and keeps serving', async () => {
+    const query = `{ me { id } } ${'#'.repeat(5 * 1024 * 1024)}`;
+    const response = await postRaw(parley, JSON.stringify({ query }));
+    expect(response.status).toBe(413);
+    expect(codeOf(response)).toBe('BAD_REQUEST');
+    expect(response.ms).toBeLessThan(2_000);
+    await stillServing();
+  });
+
+  it('refuses an operation over the cost limit even within depth and alias limits', async () => {
+    const fields =
+      'id email user { id username displayName } sessions { id ip userAgent current } devices { id name }';
+    const costly = `{ ${Array.from({ length: 6 }, (_, index) => `m${index}: me { ${fields} }`).join(' ')} }`;
+    const response = await postRaw(parley, JSON.stringify({ query: costly }));
+    expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
+    expect(response.errors![0].message).toMatch(/Cost limit of 150 exceeded/i);
+  });
+
+  it('gives malformed JSON, a missing query and wrong variable types a coded error, never a 500', async () => {
+    const malformed = await postRaw(parley, '{"query": "{ me { id } }"');
+    expect(malformed.status).toBe(400);
+    expect(codeOf(malformed)).toBe('BAD_REQUEST');
+
+    expect(codeOf(await postRaw(parley, JSON.stringify({ variables: {} })))).toBe('BAD_REQUEST');
+    expect(codeOf(await postRaw(parley, JSON.stringify({ query: 42 })))).toBe('BAD_REQUEST');
+
+    const wrongType = await alice.client.request('query ($id: ID!) { user(id: $id) { id } }', {
+      id: { nested: 1 },
+    });
+    expect(codeOf(wrongType)).toBe('BAD_USER_INPUT');
+  });
+});
+
+describe('rate limits (RATE_LIMIT_PER_IP=5, RATE_LIMIT_PER_USER=3)', () => {
+  it('limits each address, with 429, Retry-After and RATE_LIMITED, without affecting other addresses', async () => {
+    const from = (ip: string) =>
+      postRaw(limited, JSON.stringify({ query: '{ __typename }' }), { 'x-forwarded-for': ip });
+    for (let request = 0; request < 5; request += 1)
+      expect((await from('203.0.113.7')).errors).toBeUndefined();
+    const refused = await from('203.0.113.7');
+    expect(refused.status).toBe(429);
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    const retryAfter = Number(extensionsOf(refused)['retryAfter']);
+    expect(retryAfter).toBeGreaterThanOrEqual(1);
+    expect(Number(refused.headers.get('retry-after'))).toBe(retryAfter);
+
+    // One IPv6 host owns its whole /64.
+    for (let request = 0; request < 5; request += 1) await from(`2001:db8:1:2::${request + 1}`);
+    expect(codeOf(await from('2001:db8:1:2::ffff'))).toBe('RATE_LIMITED');
+
+    expect((await from('203.0.113.8')).errors).toBeUndefined();
+  });
+
+  it('limits each signed-in user across addresses', async () => {
+    const bob = await limited.registerUser('bob');
+    const carol = await limited.registerUser('carol');
+    const asUser = (user: SignedInUser, ip: string) =>
+      postRaw(limited, JSON.stringify({ query: '{ me { id } }' }), {
+        authorization: `Bearer ${user.accessToken}`,
+        'x-forwarded-for': ip,
+      });
+    for (let request = 0; request < 3; request += 1) {
+      expect((await asUser(bob, `198.51.100.${request}`)).data.me.id).toBe(bob.id);
+    }
+    const refused = await asUser(bob, '198.51.100.99');
+    expect(codeOf(refused)).toBe('RATE_LIMITED');
+    expect(refused.status).toBe(429);
+    expect((await asUser(carol, '198.51.100.99')).data.me.id).toBe(carol.id);
+  });
+});
+
+describe('CSRF prevention', () => {
+  it('refuses GET and simple-content-type POST requests without a preflight-forcing header', async () => {
+    const get = await fetch(`${parley.url}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(get.status).toBe(403);
+    expect(codeOf((await get.json()) as object)).toBe('BAD_REQUEST');
+
+    const form = await fetch(parley.url, {
+      method: 'POST',
+      headers: { 'content-type': 'text/plain' },
+      body: JSON.stringify({ query: 'mutation { logout }' }),
+    });
+    expect(form.status).toBe(403);
+
+    const withHeader = await fetch(`${parley.url}?query=${encodeURIComponent('{ __typename }')}`, {
+      headers: { 'x-parley-csrf': '1' },
+    });
+    expect(((await withHeader.json()) as { data: unknown }).data).toEqual({ __typename: 'Query' });
+  });
+});
+
+describe('CORS', () => {
+  const preflight = (origin: string) =>
+    fetch(parley.url, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,authorization',
+      },
+    });
+
+  it('allows the listed origins only', async () => {
+    const allowed = await preflight('https://app.parley.test');
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('https://app.parley.test');
+    expect(allowed.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+
+    const post = await fetch(parley.url, {
+      method: 'POST',
+      headers: { origin: 'https://evil.example', 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(post.headers.get('access-control-allow-origin')).not.toBe('https://evil.example');
+  });
+});
+
+describe('introspection', () => {
+  it('is available in development and test, refused in production', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    expect((await parley.client().request(query)).data).toEqual({
+      __schema: { queryType: { name: 'Query' } },
+    });
+    const refused = await production.client().request(query);
+    expect(codeOf(refused)).toBe('GRAPHQL_VALIDATION_FAILED');
+    expect(refused.errors![0]!.message).toMatch(/introspection/i);
+    expect((await production.client().request('{ __typename }')).data).toEqual({ __typename: 'Query' });
+  });
+});
