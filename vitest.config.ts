@@ -16,7 +16,10 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: ['{packages,subgraphs}/*/{src,test}/**/*.test.ts', '{schema,router}/{src,test}/**/*.test.ts'],
+          include: [
+            '{packages,subgraphs}/*/{src,test}/**/*.test.ts',
+            '{schema,router}/{src,test}/**/*.test.ts',
+          ],
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 20_000,
           hookTimeout: 60_000,

@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { notFound, parseInput, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import {
@@ -11,7 +12,7 @@ import { requireViewerUser } from './viewer-helpers.js';
 
 const clientOf = (context: UsersContext) => ({ ip: context.clientIp, userAgent: context.userAgent });
 
-export const authMutationResolvers = {
+export const authMutationResolvers: Resolvers = {
   Mutation: {
     register: (_: unknown, args: { input: unknown }, context: UsersContext) =>
       context.auth.register(parseInput(registerInput, args.input), clientOf(context)),

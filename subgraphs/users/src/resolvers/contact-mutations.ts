@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { conflict } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { userEvents, type UserBlockedEvent } from '../events.js';
@@ -12,7 +13,7 @@ interface UserIdArgs {
  * other three may act on a user who blocked the viewer, so they return only the id: their profile is
  * not the viewer's to read.
  */
-export const contactMutationResolvers = {
+export const contactMutationResolvers: Resolvers = {
   Mutation: {
     async addContact(_: unknown, args: UserIdArgs, context: UsersContext) {
       const viewer = await requireViewerUser(context);

@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { badUserInput, conflict, notFound, parseInput } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { uniqueViolationField } from '../data/database.js';
@@ -5,7 +6,7 @@ import { MAX_DEVICES_PER_USER } from '../data/device-store.js';
 import { registerDeviceInput } from '../validation.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
-export const deviceMutationResolvers = {
+export const deviceMutationResolvers: Resolvers = {
   Mutation: {
     async registerDevice(_: unknown, args: { input: unknown }, context: UsersContext) {
       const user = await requireViewerUser(context);

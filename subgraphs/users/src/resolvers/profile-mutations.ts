@@ -1,3 +1,4 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { parseInput } from '@parley/kit';
 import { accountDeleted } from '../auth/auth-errors.js';
 
@@ -6,7 +7,7 @@ import { userEvents, type UserUpdatedEvent } from '../events.js';
 import { updateProfileInput } from '../validation.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
-export const profileMutationResolvers = {
+export const profileMutationResolvers: Resolvers = {
   Mutation: {
     async updateProfile(_: unknown, args: { input: unknown }, context: UsersContext) {
       const user = await requireViewerUser(context);

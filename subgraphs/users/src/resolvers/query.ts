@@ -1,10 +1,11 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { parseInput, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { searchInput } from '../validation.js';
 import { userPage } from './user-page.js';
 import { requireViewerUser, visibleUser } from './viewer-helpers.js';
 
-export const queryResolvers = {
+export const queryResolvers: Resolvers = {
   Query: {
     async me(_: unknown, __: unknown, context: UsersContext) {
       const user = await requireViewerUser(context);

@@ -1,8 +1,9 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import type { User } from '../data/user-store.js';
 
-export const userResolvers = {
+export const userResolvers: Resolvers = {
   User: {
     /**
      * Other subgraphs reference users they store ids of (senders, members): a deleted account still

@@ -4,11 +4,12 @@ import type { UsersContext } from '../context.js';
 import type { User } from '../data/user-store.js';
 
 /** The viewer's own, live account; a token of a deleted account is refused. */
-export async function requireViewerUser(context: UsersContext): Promise<User> {
+export async function requireViewerUser(context: UsersContext): Promise<User & { email: string }> {
   const viewer = requireViewer(context);
   const user = await context.loaders.userById.load(viewer.userId);
-  if (!user || user.deletedAt) throw accountDeleted();
-  return user;
+  // Only a deleted account's tombstone has no email.
+  if (!user || user.deletedAt || user.email === null) throw accountDeleted();
+  return { ...user, email: user.email };
 }
 
 /**

@@ -1,13 +1,14 @@
+import type { Resolvers } from '../generated/resolvers-types.js';
 import { requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import { userPage, type PageArgs } from './user-page.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
-interface ViewerParent {
+export interface ViewerParent {
   id: string;
 }
 
-export const viewerResolvers = {
+export const viewerResolvers: Resolvers = {
   Viewer: {
     /** Another subgraph may only resolve the viewer's own Viewer entity. */
     __resolveReference(reference: ViewerParent, context: UsersContext) {

@@ -2,13 +2,11 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createPersistedDocuments, ManifestError, registerManifest } from '@parley/router/persisted';
 import { readApiSdl } from '@parley/schema';
 import { codeOf, startParley, testRedisUrl, type Parley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManifestError } from '../src/persisted/manifest.js';
-import { createPersistedDocuments } from '../src/persisted/persisted-documents.js';
-import { registerManifest } from '../src/persisted/register-manifest.js';
 
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
 

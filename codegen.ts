@@ -1,0 +1,54 @@
+import type { CodegenConfig } from '@graphql-codegen/cli';
+
+/**
+ * `npm run codegen` (run by `generate`, so by build, typecheck and test): typed resolvers for each
+ * subgraph from its own SDL, in federation mode (`__resolveReference`, entity types), and typed documents
+ * plus a SHA-256 persisted-documents manifest for the web app from the composed client-facing schema.
+ * Output is gitignored; only the contracts it is made from are committed.
+ */
+const subgraphResolvers = (
+  name: string,
+  contextType: string,
+  mappers: Record<string, string>,
+): CodegenConfig['generates'] => ({
+  [`subgraphs/${name}/src/generated/resolvers-types.ts`]: {
+    schema: `subgraphs/${name}/src/schema.graphql`,
+    plugins: ['typescript', 'typescript-resolvers'],
+    config: {
+      federation: true,
+      useTypeImports: true,
+      enumsAsTypes: true,
+      useIndexSignature: true,
+      contextType,
+      // What resolvers really receive as parents (store rows), not the schema's shapes.
+      mappers,
+      scalars: { DateTime: 'Date | string', JSON: 'unknown' },
+    },
+  },
+});
+
+const config: CodegenConfig = {
+  overwrite: true,
+  ignoreNoDocuments: true,
+  generates: {
+    ...subgraphResolvers('users', '../context.js#UsersContext', {
+      User: '../data/user-store.js#User as UserRow',
+      Session: '../data/session-store.js#Session as SessionRow',
+      Device: '../data/device-store.js#Device as DeviceRow',
+      Viewer: '../resolvers/viewer.js#ViewerParent',
+      AuthPayload: '../auth/auth-service.js#SignedIn',
+    }),
+    'web/src/generated/': {
+      schema: 'schema/api.graphql',
+      documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],
+      preset: 'client',
+      presetConfig: {
+        fragmentMasking: false,
+        persistedDocuments: { hashAlgorithm: 'sha256' },
+      },
+      config: { useTypeImports: true, enumsAsTypes: true },
+    },
+  },
+};
+
+export default config;
