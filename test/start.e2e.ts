@@ -43,7 +43,7 @@ beforeAll(async () => {
   // The README's start command, on a machine with no database or Redis configured.
   child = spawn('npm', ['start'], {
     cwd: repoRoot,
-    env: { ...env, USERS_PORT: '0', EMBEDDED_DATA_DIR: dataDir, NODE_ENV: 'development' },
+    env: { ...env, USERS_PORT: '0', ROUTER_PORT: '0', EMBEDDED_DATA_DIR: dataDir, NODE_ENV: 'development' },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -58,8 +58,9 @@ afterAll(async () => {
 });
 
 describe('npm start on embedded defaults', () => {
-  it('serves the users subgraph on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
-    const [, baseUrl] = await waitForOutput(/users subgraph\s+(http:\/\/\S+)\/graphql/, 90_000);
+  it('serves the graph through the router on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
+    const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
+    expect(output).toMatch(/users subgraph\s+http:\/\/\S+\/graphql/);
     expect(output).toContain('embedded PostgreSQL (PGlite)');
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });
