@@ -60,7 +60,7 @@ afterAll(async () => {
 describe('npm start on embedded defaults', () => {
   it('serves the graph through the router on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
     const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
-    expect(output).toMatch(/users subgraph\s+http:\/\/\S+\/graphql/);
+    await waitForOutput(/users subgraph\s+http:\/\/\S+\/graphql/, 5_000);
     expect(output).toContain('embedded PostgreSQL (PGlite)');
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });
