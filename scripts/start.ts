@@ -1,8 +1,6 @@
-import { createLogger, registerGracefulShutdown, type Closer } from '@parley/kit';
-import { readRouterEnv } from '@parley/router/env';
-import { startRouterService } from '@parley/router/service';
-import { readUsersEnv } from '@parley/users/env';
-import { startUsersService } from '@parley/users/service';
+import { commonEnvShape, createLogger, parseEnv, registerGracefulShutdown } from '@parley/kit';
+import { startPlatform } from '@parley/platform';
+import { z } from 'zod';
 
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
@@ -10,35 +8,22 @@ import { startUsersService } from '@parley/users/service';
  * graph, USERS_PORT (default 4001) for the users subgraph.
  */
 async function main() {
-  const usersEnv = readUsersEnv({
-    ...process.env,
-    PORT: process.env['USERS_PORT'] ?? '4001',
-    // Its callers are the router, which forwards each client's address.
-    TRUST_PROXY: 'true',
+  const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
+  const logger = createLogger({ service: 'parley', level: LOG_LEVEL });
+  const platform = await startPlatform({
+    env: process.env,
+    usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
+    routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
+    logger,
   });
-  const logger = createLogger({ service: 'parley', level: usersEnv.LOG_LEVEL });
-  const closers: Closer[] = [];
-  registerGracefulShutdown(logger, closers);
+  registerGracefulShutdown(logger, [() => platform.stop()]);
 
-  const users = await startUsersService(usersEnv, logger.child({ service: 'users' }));
-  closers.unshift(() => users.stop());
-
-  const router = await startRouterService(
-    readRouterEnv({
-      ...process.env,
-      PORT: process.env['ROUTER_PORT'] ?? '4000',
-      SUBGRAPH_USERS_URL: `${users.url}/graphql`,
-    }),
-    logger.child({ service: 'router' }),
-  );
-  closers.unshift(() => router.stop());
-
-  const mode = usersEnv.DATABASE_URL ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL (PGlite)';
-  const broker = usersEnv.REDIS_URL ? 'Redis from REDIS_URL' : 'in-process broker';
+  const mode = process.env['DATABASE_URL'] ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL (PGlite)';
+  const broker = process.env['REDIS_URL'] ? 'Redis from REDIS_URL' : 'in-process broker';
   console.log(`Parley is running (${mode}, ${broker}):`);
-  console.log(`  graph (router)  ${router.url}/graphql`);
-  console.log(`  subscriptions   ${router.wsUrl}/graphql`);
-  console.log(`  users subgraph  ${users.url}/graphql`);
+  console.log(`  graph (router)  ${platform.router.url}`);
+  console.log(`  subscriptions   ${platform.router.wsUrl}`);
+  console.log(`  users subgraph  ${platform.subgraphs.users}`);
   console.log('Press Ctrl-C to stop.');
 }
 

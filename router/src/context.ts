@@ -8,12 +8,13 @@ export interface RouterContext extends BaseContext {
   subgraphHeaders: Record<string, string>;
 }
 
-const CLIENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
+/** Client names key trusted-document lists (and Redis keys): letters, digits, `.`, `_`, `-`. */
+export const isClientName = (name: string) => /^[A-Za-z0-9._-]{1,64}$/.test(name);
 
 /** The client name a caller declares; persisted-only mode looks up that client's registered operations. */
 export function clientNameOf(headers: Headers): string | null {
   const name = headers.get('graphql-client-name') ?? headers.get('apollographql-client-name');
-  return name && CLIENT_NAME.test(name) ? name : null;
+  return name && isClientName(name) ? name : null;
 }
 
 // W3C Trace Context: version 00, 32-hex trace id, 16-hex parent id, 2-hex flags; all-zero ids are invalid.

@@ -1,11 +1,10 @@
 import { createHash } from 'node:crypto';
-import { operationFromDocument, Supergraph } from '@apollo/federation-internals';
+import { operationFromDocument, type Supergraph } from '@apollo/federation-internals';
 import { QueryPlanner, type QueryPlan, type QueryPlanCache } from '@apollo/query-planner';
 import { getOperationAST, print, type DocumentNode, type OperationDefinitionNode } from 'graphql';
 import { LRUCache } from 'lru-cache';
 import { Counter, type Registry } from 'prom-client';
-
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+import { sha256Hex } from './persisted/manifest.js';
 
 /** What the gateway is told about an operation; its plan is cached under `planKey`. */
 export interface PlannedOperation {
@@ -31,7 +30,7 @@ export function plannedOperation(
   let printed = sources.get(document);
   if (!printed) {
     const source = print(document);
-    printed = { source, queryHash: sha256(source) };
+    printed = { source, queryHash: sha256Hex(source) };
     sources.set(document, printed);
   }
   return { ...printed, operation, operationName: operation.name?.value };
@@ -54,7 +53,7 @@ export interface QueryPlanStore extends QueryPlanCache {
  * `router_query_plan_cache_total`, and able to plan documents ahead (persisted operations at start-up).
  */
 export function createQueryPlanStore(options: {
-  supergraphSdl: string;
+  supergraph: Supergraph;
   maxPlans: number;
   metrics: Registry;
 }): QueryPlanStore {
@@ -66,7 +65,7 @@ export function createQueryPlanStore(options: {
     registers: [options.metrics],
   });
   // A planner of its own for ahead-of-time plans: the gateway's is private. Same supergraph, same plans.
-  let planner: { supergraph: Supergraph; planner: QueryPlanner } | undefined;
+  let planner: QueryPlanner | undefined;
 
   return {
     async get(key) {
@@ -84,20 +83,17 @@ export function createQueryPlanStore(options: {
       plans.clear();
     },
     prepare(document) {
-      planner ??= (() => {
-        const supergraph = Supergraph.build(options.supergraphSdl);
-        return { supergraph, planner: new QueryPlanner(supergraph) };
-      })();
+      planner ??= new QueryPlanner(options.supergraph);
       for (const definition of document.definitions) {
         if (definition.kind !== 'OperationDefinition' || definition.operation === 'subscription') continue;
         const planned = plannedOperation(document, definition.name?.value);
         if (!planned) continue;
         const key = planKey(planned);
         if (plans.has(key)) continue;
-        const operation = operationFromDocument(planner.supergraph.apiSchema(), document, {
+        const operation = operationFromDocument(options.supergraph.apiSchema(), document, {
           operationName: planned.operationName,
         });
-        plans.set(key, planner.planner.buildQueryPlan(operation));
+        plans.set(key, planner.buildQueryPlan(operation));
       }
     },
   };

@@ -67,14 +67,15 @@ export const CSRF_HEADERS = [
  * with persisted operations, limits, rate limits, CSRF prevention, CORS and the shared observability.
  */
 export async function createRouter(deps: RouterDeps): Promise<Router> {
-  const subgraphs = Supergraph.build(deps.supergraphSdl)
+  const supergraph = Supergraph.build(deps.supergraphSdl);
+  const subgraphs = supergraph
     .subgraphs()
     .values()
     .map(({ name, url }) => ({ name, url: deps.subgraphUrls[name] ?? url }));
   const subgraphUrls = Object.fromEntries(subgraphs.map(({ name, url }) => [name, url]));
 
   const planStore = createQueryPlanStore({
-    supergraphSdl: deps.supergraphSdl,
+    supergraph,
     maxPlans: deps.queryPlanCacheSize,
     metrics: deps.metrics,
   });

@@ -5,6 +5,7 @@ import {
   createRedisSessionRevocations,
   createTokenVerifier,
   listen,
+  startWithResources,
   verificationKeysFromEnv,
   type Logger,
 } from '@parley/kit';
@@ -34,8 +35,7 @@ export async function startRouterService(
   env: RouterEnv,
   logger: Logger = createLogger({ service: 'router', level: env.LOG_LEVEL }),
 ): Promise<RunningRouter> {
-  const closers: (() => Promise<unknown>)[] = [];
-  try {
+  return startWithResources(async (resources) => {
     const supergraphSdl = env.SUPERGRAPH_PATH
       ? await readFile(env.SUPERGRAPH_PATH, 'utf8')
       : await readSupergraphSdl();
@@ -43,7 +43,7 @@ export async function startRouterService(
     const production = env.NODE_ENV === 'production';
 
     const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
-    if (redis) closers.unshift(() => redis.quit());
+    if (redis) resources.add(() => redis.quit());
 
     const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';
     const keys = verificationKeysFromEnv({
@@ -91,7 +91,7 @@ export async function startRouterService(
       subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
       queryPlanCacheSize: env.QUERY_PLAN_CACHE_SIZE,
     });
-    closers.unshift(() => router.stop());
+    resources.add(() => router.stop());
 
     // Every registered operation is planned now, so its first request does not pay for planning.
     let planned = 0;
@@ -105,21 +105,11 @@ export async function startRouterService(
     }
 
     const server = await listen(router.yoga, env.PORT, env.HOST);
-    closers.unshift(() => server.close());
+    resources.add(() => server.close());
     logger.info(
       { url: `${server.url}/graphql`, subgraphs: router.subgraphs, manifests: clients, planned },
       'router ready',
     );
-    return {
-      url: server.url,
-      wsUrl: server.url.replace(/^http/, 'ws'),
-      port: server.port,
-      async stop() {
-        for (const close of closers.splice(0)) await close();
-      },
-    };
-  } catch (error) {
-    for (const close of closers.splice(0)) await close().catch(() => {});
-    throw error;
-  }
+    return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws'), port: server.port };
+  });
 }

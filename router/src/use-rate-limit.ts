@@ -1,4 +1,4 @@
-import { addressKey, clientIp, rateLimited, type Logger } from '@parley/kit';
+import { addressKey, clientIp, rateLimited, type Logger, type NodeServerContext } from '@parley/kit';
 import type { Plugin } from 'graphql-yoga';
 import type { Redis } from 'ioredis';
 import {
@@ -7,7 +7,6 @@ import {
   RateLimiterRes,
   type RateLimiterAbstract,
 } from 'rate-limiter-flexible';
-import type { NodeServerContext } from '@parley/kit';
 import type { RouterContext } from './context.js';
 
 export interface RateLimitOptions {

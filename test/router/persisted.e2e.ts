@@ -22,17 +22,9 @@ let alice: SignedInUser;
 /** Alice's account on the persisted-only platform (each platform has its own users database). */
 let aliceStrict: SignedInUser;
 
-/** POSTs a raw GraphQL-over-HTTP body (extensions, documentId) the test client does not build. */
-async function post(parley: Parley, body: Record<string, unknown>, headers: Record<string, string> = {}) {
-  const token = (parley === strict ? aliceStrict : alice).accessToken;
-  const text = JSON.stringify(body);
-  const response = await fetch(parley.url, {
-    method: 'POST',
-    body: text,
-    headers: { 'content-type': 'application/json', authorization: `Bearer ${token}`, ...headers },
-  });
-  return { status: response.status, ...((await response.json()) as { data?: any; errors?: any[] }) };
-}
+/** POSTs GraphQL-over-HTTP parameters (extensions, documentId) as Alice on that platform. */
+const post = (parley: Parley, params: Record<string, unknown>, headers: Record<string, string> = {}) =>
+  (parley === strict ? aliceStrict : alice).client.send<any>(params, headers);
 
 async function get(parley: Parley, params: Record<string, unknown>, headers: Record<string, string> = {}) {
   const search = new URLSearchParams(
@@ -84,7 +76,7 @@ describe('automatic persisted queries (APQ)', () => {
     const query = `query Apq${Date.now()} { me { id } }`;
     const first = await post(open, { extensions: apq(query) });
     expect(codeOf(first)).toBe('PERSISTED_QUERY_NOT_FOUND');
-    expect(first.errors![0].message).toBe('PersistedQueryNotFound');
+    expect(first.errors![0]!.message).toBe('PersistedQueryNotFound');
 
     const second = await post(open, { query, extensions: apq(query) });
     expect(second.data.me.id).toBe(alice.id);

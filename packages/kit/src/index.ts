@@ -8,6 +8,7 @@ export * from './metrics.js';
 export * from './pubsub.js';
 export * from './request-id.js';
 export * from './session-revocations.js';
+export * from './resources.js';
 export * from './shutdown.js';
 export * from './graphql-server.js';
 export * from './subgraph-server.js';

@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, type Logger } from '@parley/kit';
+import { createLogger, startWithResources, type Logger } from '@parley/kit';
 import {
   createGraphQLClient,
   createTestDatabase,
@@ -9,11 +9,8 @@ import {
   testRedisUrl,
   type GraphQLClient,
 } from '@parley/kit/testing';
-import { readRouterEnv } from '@parley/router/env';
+import { startPlatform } from '@parley/platform';
 import { createPersistedDocuments } from '@parley/router/persisted';
-import { startRouterService } from '@parley/router/service';
-import { readUsersEnv } from '@parley/users/env';
-import { startUsersService } from '@parley/users/service';
 import { Redis } from 'ioredis';
 
 export interface StartParleyOptions {
@@ -56,54 +53,32 @@ export async function startParley(options: StartParleyOptions = {}) {
     createLogger({ service: 'testkit', level: process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'silent' });
   const prefix = testRedisPrefix(label);
   const dataDir = await mkdtemp(join(tmpdir(), `${label}-`));
-  const usersDatabase = await createTestDatabase(`${label}_users`);
-  const shared = {
-    NODE_ENV: 'test',
-    REDIS_URL: testRedisUrl(),
-    REDIS_PREFIX: prefix,
-    EMBEDDED_DATA_DIR: dataDir,
-  };
+  return startWithResources(async (resources) => {
+    resources.add(() => rm(dataDir, { recursive: true, force: true }));
+    const usersDatabase = await createTestDatabase(`${label}_users`);
+    resources.add(() => usersDatabase.drop());
 
-  const stops: (() => Promise<unknown>)[] = [
-    () => rm(dataDir, { recursive: true, force: true }),
-    () => usersDatabase.drop(),
-  ];
-  const stop = async () => {
-    for (const close of stops.splice(0)) await close();
-  };
-  try {
-    const users = await startUsersService(
-      readUsersEnv({
-        ...shared,
+    const platform = await startPlatform({
+      env: { NODE_ENV: 'test', REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
+      usersEnv: {
         DATABASE_URL: usersDatabase.url,
         PORT: '0',
-        // Every request reaches the subgraph from the router: the caller's address is in X-Forwarded-For.
-        TRUST_PROXY: 'true',
         // Tests register many users from one address.
         REGISTER_MAX_PER_IP: '100000',
         ...options.usersEnv,
-      }),
-      logger.child({ service: 'users' }),
-    );
-    stops.unshift(() => users.stop());
+      },
+      routerEnv: { PORT: '0', ...options.routerEnv },
+      logger,
+    });
+    resources.add(() => platform.stop());
 
-    const router = await startRouterService(
-      readRouterEnv({
-        ...shared,
-        PORT: '0',
-        SUBGRAPH_USERS_URL: `${users.url}/graphql`,
-        ...options.routerEnv,
-      }),
-      logger.child({ service: 'router' }),
-    );
-    stops.unshift(() => router.stop());
     const redis = new Redis(testRedisUrl());
-    stops.unshift(async () => redis.disconnect());
+    resources.add(async () => redis.disconnect());
     await createPersistedDocuments({ redis, prefix }).register(TESTKIT_CLIENT, [
       { id: 'register', body: REGISTER },
     ]);
 
-    const url = `${router.url}/graphql`;
+    const { url } = platform.router;
     const client = (token?: string, headers?: Record<string, string>) =>
       createGraphQLClient({ url, token, headers });
 
@@ -111,9 +86,9 @@ export async function startParley(options: StartParleyOptions = {}) {
       /** The router's GraphQL endpoint. */
       url,
       /** The same endpoint for graphql-ws. */
-      wsUrl: `${router.wsUrl}/graphql`,
-      routerUrl: router.url,
-      subgraphUrls: { users: `${users.url}/graphql` },
+      wsUrl: platform.router.wsUrl,
+      routerUrl: platform.router.baseUrl,
+      subgraphUrls: platform.subgraphs,
       redisPrefix: prefix,
       client,
       /** Registers a new user with unique credentials through the router and returns them signed in. */
@@ -138,12 +113,8 @@ export async function startParley(options: StartParleyOptions = {}) {
           client: client(accessToken),
         };
       },
-      stop,
     };
-  } catch (error) {
-    await stop().catch(() => {});
-    throw error;
-  }
+  });
 }
 
 export type Parley = Awaited<ReturnType<typeof startParley>>;

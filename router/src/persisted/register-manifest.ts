@@ -1,8 +1,7 @@
 import { buildSchema } from 'graphql';
+import { isClientName } from '../context.js';
 import { invalidDocuments, ManifestError, parseManifest, type PersistedDocument } from './manifest.js';
 import type { PersistedDocuments } from './persisted-documents.js';
-
-const CLIENT_NAME = /^[A-Za-z0-9._-]{1,64}$/;
 
 /**
  * Registers a client's manifest after checking it: a valid client name, a manifest in either format,
@@ -15,7 +14,7 @@ export async function registerManifest(options: {
   apiSdl: string;
   documents: PersistedDocuments;
 }): Promise<PersistedDocument[]> {
-  if (!CLIENT_NAME.test(options.client)) {
+  if (!isClientName(options.client)) {
     throw new ManifestError([
       `client name "${options.client}" must be 1-64 letters, digits, ".", "_" or "-"`,
     ]);

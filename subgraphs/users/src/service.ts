@@ -8,6 +8,7 @@ import {
   createRedisPubSub,
   createRedisSessionRevocations,
   listen,
+  startWithResources,
   startEmbeddedPostgres,
   type Logger,
 } from '@parley/kit';
@@ -36,13 +37,12 @@ export async function startUsersService(
   env: UsersEnv,
   logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
 ): Promise<RunningUsersService> {
-  const closers: (() => Promise<unknown>)[] = [];
-  try {
+  return startWithResources(async (resources) => {
     const embedded = env.DATABASE_URL
       ? null
       : await startEmbeddedPostgres({ dataDir: join(env.EMBEDDED_DATA_DIR, 'postgres-users') });
     if (embedded) {
-      closers.unshift(() => embedded.stop());
+      resources.add(() => embedded.stop());
       logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
     }
     const databaseUrl = env.DATABASE_URL ?? embedded!.url;
@@ -57,11 +57,11 @@ export async function startUsersService(
       schema: env.DATABASE_SCHEMA,
       poolMax: embedded ? 1 : env.DATABASE_POOL_MAX,
     });
-    closers.unshift(() => prisma.$disconnect());
+    resources.add(() => prisma.$disconnect());
 
     const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
     const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, redisOptions) : null;
-    if (redis) closers.unshift(() => redis.quit());
+    if (redis) resources.add(() => redis.quit());
     const events = env.REDIS_URL
       ? createRedisPubSub({
           publisher: new Redis(env.REDIS_URL, redisOptions),
@@ -69,7 +69,7 @@ export async function startUsersService(
           prefix: env.REDIS_PREFIX,
         })
       : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
-    closers.unshift(() => events.close());
+    resources.add(() => events.close());
 
     const privateJwks = env.AUTH_SIGNING_KEYS
       ? env.AUTH_SIGNING_KEYS
@@ -87,7 +87,7 @@ export async function startUsersService(
       retentionSeconds: env.ENDED_SESSION_RETENTION_SECONDS,
       logger,
     });
-    closers.unshift(async () => stopPurge());
+    resources.add(async () => stopPurge());
 
     const yoga = createUsersServer({
       prisma,
@@ -125,17 +125,8 @@ export async function startUsersService(
       },
     });
     const server = await listen(yoga, env.PORT, env.HOST);
-    closers.unshift(() => server.close());
+    resources.add(() => server.close());
     logger.info({ url: `${server.url}/graphql` }, 'users subgraph ready');
-    return {
-      url: server.url,
-      port: server.port,
-      async stop() {
-        for (const close of closers.splice(0)) await close();
-      },
-    };
-  } catch (error) {
-    for (const close of closers.splice(0)) await close().catch(() => {});
-    throw error;
-  }
+    return { url: server.url, port: server.port };
+  });
 }

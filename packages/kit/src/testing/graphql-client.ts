@@ -19,32 +19,43 @@ export function createGraphQLClient(options: {
 }) {
   const doFetch: Fetch = options.fetch ?? ((input, init) => fetch(input, init));
   let token = options.token;
+
+  /** Sends any GraphQL-over-HTTP parameters as a POST: `query`, `documentId`, `extensions`, ... */
+  // Tests read ad-hoc response shapes; pass TData for typed access.
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  async function send<TData = Record<string, any>>(
+    params: Record<string, unknown>,
+    headers: Record<string, string> = {},
+  ): Promise<GraphQLResponse<TData>> {
+    const body = JSON.stringify(params);
+    const response = await doFetch(options.url, {
+      method: 'POST',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        'content-length': String(Buffer.byteLength(body)),
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...options.headers,
+        ...headers,
+      },
+    });
+    const json = (await response.json()) as Omit<GraphQLResponse<TData>, 'status' | 'headers'>;
+    return { ...json, status: response.status, headers: response.headers };
+  }
+
   return {
     setToken(next: string | undefined) {
       token = next;
     },
-    // Tests read ad-hoc response shapes; pass TData for typed access.
+    send,
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
-    async request<TData = Record<string, any>>(
+    request<TData = Record<string, any>>(
       query: string,
       variables?: Record<string, unknown>,
       headers: Record<string, string> = {},
     ): Promise<GraphQLResponse<TData>> {
-      const body = JSON.stringify({ query, variables });
-      const response = await doFetch(options.url, {
-        method: 'POST',
-        body,
-        headers: {
-          'content-type': 'application/json',
-          accept: 'application/graphql-response+json, application/json',
-          'content-length': String(Buffer.byteLength(body)),
-          ...(token ? { authorization: `Bearer ${token}` } : {}),
-          ...options.headers,
-          ...headers,
-        },
-      });
-      const json = (await response.json()) as Omit<GraphQLResponse<TData>, 'status' | 'headers'>;
-      return { ...json, status: response.status, headers: response.headers };
+      return send<TData>({ query, variables }, headers);
     },
   };
 }

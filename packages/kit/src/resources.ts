@@ -1,0 +1,31 @@
+import type { Closer } from './shutdown.js';
+
+/** What a starting service has opened, to close in reverse order. */
+export interface Resources {
+  /** Registers how to close something just opened; it closes before everything opened earlier. */
+  add(close: Closer): void;
+}
+
+/**
+ * Runs `start`, which opens resources (pools, clients, servers) and registers how to close each. Returns
+ * its result with `stop()`, which closes them newest first. If `start` fails, whatever it had opened is
+ * closed (errors ignored) before the failure is rethrown, so a half-started service leaks nothing.
+ */
+export async function startWithResources<T extends object>(
+  start: (resources: Resources) => Promise<T>,
+): Promise<T & { stop(): Promise<void> }> {
+  const closers: Closer[] = [];
+  const resources: Resources = { add: (close) => void closers.unshift(close) };
+  try {
+    const started = await start(resources);
+    return {
+      ...started,
+      async stop() {
+        for (const close of closers.splice(0)) await close();
+      },
+    };
+  } catch (error) {
+    for (const close of closers.splice(0)) await Promise.resolve(close()).catch(() => {});
+    throw error;
+  }
+}
