@@ -6,6 +6,7 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
+import { EnvError } from './env.js';
 import { unauthenticated } from './errors.js';
 import type { SessionRevocations } from './session-revocations.js';
 
@@ -89,7 +90,5 @@ export function verificationKeysFromEnv(env: {
 }): JWTVerifyGetKey {
   if (env.AUTH_PUBLIC_JWKS) return jwksFromJson(env.AUTH_PUBLIC_JWKS as JSONWebKeySet);
   if (env.AUTH_JWKS_URL) return jwksFromUrl(env.AUTH_JWKS_URL);
-  throw new Error(
-    'Invalid environment:\n  - AUTH_JWKS_URL or AUTH_PUBLIC_JWKS: one is required to verify access tokens',
-  );
+  throw new EnvError(['AUTH_JWKS_URL or AUTH_PUBLIC_JWKS: one is required to verify access tokens']);
 }

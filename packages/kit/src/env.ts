@@ -69,14 +69,17 @@ export const databaseEnvShape = {
   EMBEDDED_DATA_DIR: z.string().default('.data'),
 };
 
+/**
+ * Prefixes of Redis keys and channels end with ":", so prefix "a" + name "bc" and prefix "ab" + name "c"
+ * cannot meet.
+ */
+export const KEY_PREFIX = /^\S+:$/;
+
 /** Redis: unset REDIS_URL means in-process equivalents (one process only). */
 export const redisEnvShape = {
   REDIS_URL: z.url({ protocol: /^rediss?$/ }).optional(),
   /** Prefix of every key and channel, so deployments (and test runs) can share one Redis. */
-  REDIS_PREFIX: z
-    .string()
-    .regex(/^\S+:$/, 'must end with ":"')
-    .default('parley:'),
+  REDIS_PREFIX: z.string().regex(KEY_PREFIX, 'must end with ":"').default('parley:'),
 };
 
 /** How a service verifies access tokens: the users service's JWKS URL, or its public JWKS given inline. */

@@ -57,9 +57,6 @@ export const conflict = (message: string, extensions?: ErrorExtensions) =>
 export const rateLimited = (retryAfterSeconds: number, message = 'Too many attempts, try again later') =>
   codedError('RATE_LIMITED', message, { retryAfter: Math.max(1, Math.ceil(retryAfterSeconds)) });
 
-export const persistedQueryNotFound = (message = 'PersistedQueryNotFound') =>
-  codedError('PERSISTED_QUERY_NOT_FOUND', message);
-
 export function errorCodeOf(error: unknown): ErrorCode | undefined {
   const code = error instanceof GraphQLError ? error.extensions['code'] : undefined;
   return typeof code === 'string' && code in errorCodes ? (code as ErrorCode) : undefined;

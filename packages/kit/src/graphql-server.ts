@@ -95,14 +95,19 @@ export function createGraphQLServer<TContext extends BaseContext>(
   interface RequestRecord {
     id: string;
     startedAt: number;
+    path: string;
     operationName?: string;
   }
   const requests = new WeakMap<Request, RequestRecord>();
   const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
   /** One id per request, echoed in `x-request-id` and on one JSON log line per GraphQL request. */
   const requestLog: Plugin = {
-    onRequest({ request }) {
-      requests.set(request, { id: requestIdFrom(request.headers), startedAt: performance.now() });
+    onRequest({ request, url }) {
+      requests.set(request, {
+        id: requestIdFrom(request.headers),
+        startedAt: performance.now(),
+        path: url.pathname,
+      });
     },
     onParams({ request, params }) {
       const record = requests.get(request);
@@ -114,7 +119,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
       const record = requests.get(request);
       if (!record) return;
       response.headers.set(REQUEST_ID_HEADER, record.id);
-      const path = new URL(request.url).pathname;
+      const { path } = record;
       if (QUIET_PATHS.has(path)) return;
       logger.info(
         {
@@ -188,7 +193,8 @@ export function createGraphQLServer<TContext extends BaseContext>(
       ...useMetrics(options.metrics),
     ],
     context: async ({ request, req }) => {
-      const requestId = requests.get(request)?.id ?? requestIdFrom(request.headers);
+      // requestLog runs first, so every request has its record by now.
+      const requestId = requests.get(request)!.id;
       const base: BaseContext = {
         requestId,
         logger: logger.child({ requestId }),

@@ -1,9 +1,5 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-
-export interface RequestListenerLike {
-  (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): void;
-}
 
 export interface RunningServer {
   server: Server;
@@ -14,7 +10,7 @@ export interface RunningServer {
 
 /** Listens on `port` (0 = a free one) on `host`; `close` stops accepting and ends idle keep-alive sockets. */
 export async function listen(
-  handler: RequestListenerLike,
+  handler: RequestListener,
   port: number,
   host = '127.0.0.1',
 ): Promise<RunningServer> {

@@ -9,6 +9,26 @@ export interface AppliedMigration {
   checksum: string;
 }
 
+// 72707369 = "prsi": any constant shared by every replica of every service works.
+const MIGRATION_LOCK = 72707369;
+
+/** One migration and its record, in one transaction. */
+async function applyOne(client: pg.Client, name: string, sql: string, checksum: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query(sql);
+    await client.query(
+      `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count)
+       VALUES ($1, $2, $3, now(), 1)`,
+      [randomUUID(), checksum, name],
+    );
+    await client.query('COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK');
+    throw new Error(`Migration ${name} failed: ${(error as Error).message}`, { cause: error });
+  }
+}
+
 /**
  * Applies `prisma/migrations/<name>/migration.sql` in name order, offline, recording them in Prisma's own
  * `_prisma_migrations` table so `prisma migrate deploy` and `migrate status` agree where they can run.
@@ -26,9 +46,9 @@ export async function applyMigrations(options: {
   await client.connect();
   const applied: AppliedMigration[] = [];
   try {
-    // 72707369 = "prsi": any constant shared by every replica of every service works. Taken before
-    // anything else: concurrent CREATE ... IF NOT EXISTS on a new database can fail with a duplicate key.
-    await client.query('SELECT pg_advisory_lock(72707369)');
+    // Taken before anything else: concurrent CREATE ... IF NOT EXISTS on a new database can fail with a
+    // duplicate key.
+    await client.query('SELECT pg_advisory_lock($1)', [MIGRATION_LOCK]);
     try {
       if (options.schema) {
         await client.query(`CREATE SCHEMA IF NOT EXISTS ${pg.escapeIdentifier(options.schema)}`);
@@ -61,24 +81,12 @@ export async function applyMigrations(options: {
           if (previous !== checksum) throw new Error(`Migration ${name} was edited after it was applied`);
           continue;
         }
-        await client.query('BEGIN');
-        try {
-          await client.query(sql);
-          await client.query(
-            `INSERT INTO "_prisma_migrations" (id, checksum, migration_name, finished_at, applied_steps_count)
-             VALUES ($1, $2, $3, now(), 1)`,
-            [randomUUID(), checksum, name],
-          );
-          await client.query('COMMIT');
-        } catch (error) {
-          await client.query('ROLLBACK');
-          throw new Error(`Migration ${name} failed: ${(error as Error).message}`, { cause: error });
-        }
+        await applyOne(client, name, sql, checksum);
         options.logger?.info({ migration: name }, 'migration applied');
         applied.push({ name, checksum });
       }
     } finally {
-      await client.query('SELECT pg_advisory_unlock(72707369)');
+      await client.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK]);
     }
   } finally {
     await client.end();

@@ -1,6 +1,7 @@
 import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
+import { KEY_PREFIX } from './env.js';
 
 /**
  * Events between services. Payloads are JSON: both implementations round-trip them through JSON so a
@@ -36,8 +37,7 @@ export class PubSubOverflowError extends Error {
 }
 
 function createPubSub(prefix: string, transport: Transport): PubSub {
-  // Without a separator, prefix "a" + topic "bc" and prefix "ab" + topic "c" would share a channel.
-  if (!/^\S+:$/.test(prefix))
+  if (!KEY_PREFIX.test(prefix))
     throw new Error(`A PubSub channel prefix is required and must end with ":" (got "${prefix}")`);
 
   return {

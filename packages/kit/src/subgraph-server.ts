@@ -17,15 +17,13 @@ export interface SubgraphServerOptions<TContext extends BaseContext> extends Omi
   resolvers: GraphQLResolverMap<TContext>;
 }
 
-export type SubgraphServer = GraphQLServer;
-
 /**
  * A Parley GraphQL server (see `createGraphQLServer`) for an Apollo Federation subgraph: SDL-first
  * schema through `buildSubgraphSchema`. Subgraphs are called by the router, never by browsers: no CORS.
  */
 export function createSubgraphServer<TContext extends BaseContext>(
   options: SubgraphServerOptions<TContext>,
-): SubgraphServer {
+): GraphQLServer {
   const { typeDefs, resolvers, ...serverOptions } = options;
   return createGraphQLServer({
     ...serverOptions,

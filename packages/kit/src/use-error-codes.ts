@@ -2,10 +2,6 @@ import { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { ErrorCode } from './errors.js';
 
-// graphql-armor reports its limits as syntax errors ("Syntax Error: Aliases limit of 30 exceeded, …"),
-// some of which yoga has already coded GRAPHQL_PARSE_FAILED.
-const isLimitError = (error: GraphQLError) => /limit of \d+ exceeded/.test(error.message);
-
 function codeFor(error: GraphQLError): ErrorCode {
   const status = (error.extensions['http'] as { status?: number } | undefined)?.status;
   if (error.message.startsWith('Syntax Error')) return 'GRAPHQL_PARSE_FAILED';
@@ -16,6 +12,10 @@ function codeFor(error: GraphQLError): ErrorCode {
   return 'INTERNAL_SERVER_ERROR';
 }
 
+/** Coded, and without the parser's detail yoga adds in development. */
+const complete = (error: unknown) =>
+  error instanceof GraphQLError && error.extensions['code'] && !('originalError' in error.extensions);
+
 /**
  * Gives every error a registered `extensions.code`: graphql-js and yoga report malformed requests,
  * syntax errors and variable coercion failures without one.
@@ -24,11 +24,6 @@ export function useErrorCodes(): Plugin {
   return {
     onResultProcess({ result, setResult }) {
       if (Array.isArray(result) || !('errors' in result) || !result.errors?.length) return;
-      const complete = (error: unknown) =>
-        error instanceof GraphQLError &&
-        error.extensions['code'] &&
-        !('originalError' in error.extensions) &&
-        !isLimitError(error);
       if (result.errors.every(complete)) return;
       setResult({
         ...result,
@@ -49,7 +44,7 @@ export function useErrorCodes(): Plugin {
             originalError: error.originalError,
             extensions: {
               ...extensions,
-              code: isLimitError(error) ? 'QUERY_TOO_COMPLEX' : (extensions['code'] ?? codeFor(error)),
+              code: extensions['code'] ?? codeFor(error),
             },
           });
         }),

@@ -2,6 +2,7 @@ import { costLimitPlugin } from '@escape.tech/graphql-armor-cost-limit';
 import { maxAliasesPlugin } from '@escape.tech/graphql-armor-max-aliases';
 import { maxDepthPlugin } from '@escape.tech/graphql-armor-max-depth';
 import { maxTokensPlugin } from '@escape.tech/graphql-armor-max-tokens';
+import type { GraphQLError } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 
 export interface QueryLimits {
@@ -18,13 +19,25 @@ export interface QueryLimits {
  */
 export const defaultQueryLimits: QueryLimits = { maxDepth: 15, maxAliases: 30, maxTokens: 5_000 };
 
+// graphql-armor reports a limit as a syntax or validation error; the code says which it really is.
+const onReject = [
+  (_context: unknown, error: GraphQLError) => {
+    error.extensions['code'] = 'QUERY_TOO_COMPLEX';
+  },
+];
+
 export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin[] {
   return [
-    maxTokensPlugin({ n: limits.maxTokens }) as Plugin,
-    maxDepthPlugin({ n: limits.maxDepth, flattenFragments: true, ignoreIntrospection: true }) as Plugin,
-    maxAliasesPlugin({ n: limits.maxAliases }) as Plugin,
+    maxTokensPlugin({ n: limits.maxTokens, onReject }) as Plugin,
+    maxDepthPlugin({
+      n: limits.maxDepth,
+      flattenFragments: true,
+      ignoreIntrospection: true,
+      onReject,
+    }) as Plugin,
+    maxAliasesPlugin({ n: limits.maxAliases, onReject }) as Plugin,
     ...(limits.maxCost === undefined
       ? []
-      : [costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true }) as Plugin]),
+      : [costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, onReject }) as Plugin]),
   ];
 }

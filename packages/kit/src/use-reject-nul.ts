@@ -1,4 +1,4 @@
-import { visit, type DocumentNode } from 'graphql';
+import { BREAK, visit, type DocumentNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { badUserInput } from './errors.js';
 
@@ -11,14 +11,22 @@ function containsNul(value: unknown): boolean {
   return false;
 }
 
+// yoga hands out cached documents, and parse hooks run for each request: check each document once.
+const checked = new WeakMap<DocumentNode, boolean>();
+
 /** String literals of the parsed operation, where escapes like \u0000 have become real characters. */
 function documentContainsNul(document: DocumentNode): boolean {
-  let found = false;
+  let found = checked.get(document);
+  if (found !== undefined) return found;
+  found = false;
   visit(document, {
     StringValue(node) {
-      if (node.value.includes('\u0000')) found = true;
+      if (!node.value.includes('\u0000')) return;
+      found = true;
+      return BREAK;
     },
   });
+  checked.set(document, found);
   return found;
 }
 

@@ -1,16 +1,12 @@
 import pg from 'pg';
 import { describe, expect, it } from 'vitest';
-import { createTestDatabase, testDatabaseServerUrl, testRedisPrefix } from './databases.js';
+import { createTestDatabase, testRedisPrefix, withServerClient } from './databases.js';
 
 async function databaseExists(name: string): Promise<boolean> {
-  const client = new pg.Client({ connectionString: testDatabaseServerUrl() });
-  await client.connect();
-  try {
-    const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-    return rowCount === 1;
-  } finally {
-    await client.end();
-  }
+  const { rowCount } = await withServerClient((client) =>
+    client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]),
+  );
+  return rowCount === 1;
 }
 
 describe('createTestDatabase', () => {

@@ -19,27 +19,29 @@ function withDatabase(url: string, database: string): string {
   return parsed.toString();
 }
 
+/** Runs `use` with a connection to the test server's maintenance database, closed afterwards. */
+export async function withServerClient<T>(
+  use: (client: pg.Client) => Promise<T>,
+  config: pg.ClientConfig = {},
+): Promise<T> {
+  const client = new pg.Client({ connectionString: testDatabaseServerUrl(), ...config });
+  try {
+    await client.connect();
+    return await use(client);
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
 /** A new, empty database on the real server, so each test file owns its data (CONVENTIONS.md §7). */
 export async function createTestDatabase(label: string): Promise<TestDatabase> {
   const name = `parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: testDatabaseServerUrl() });
-  await admin.connect();
-  try {
-    await admin.query(`CREATE DATABASE "${name}"`);
-  } finally {
-    await admin.end();
-  }
+  await withServerClient((admin) => admin.query(`CREATE DATABASE "${name}"`));
   return {
     name,
     url: withDatabase(testDatabaseServerUrl(), name),
     async drop() {
-      const client = new pg.Client({ connectionString: testDatabaseServerUrl() });
-      await client.connect();
-      try {
-        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-      } finally {
-        await client.end();
-      }
+      await withServerClient((admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
 }
