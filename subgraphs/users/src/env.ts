@@ -1,6 +1,7 @@
 import {
   booleanFromString,
   commonEnvShape,
+  EnvError,
   databaseEnvShape,
   jsonFromString,
   parseEnv,
@@ -46,7 +47,7 @@ export type UsersEnv = z.output<typeof usersEnvSchema>;
 export function readUsersEnv(source: NodeJS.ProcessEnv = process.env): UsersEnv {
   const env = parseEnv(usersEnvSchema, source);
   if (env.NODE_ENV === 'production' && !env.AUTH_SIGNING_KEYS) {
-    throw new Error('Invalid environment:\n  - AUTH_SIGNING_KEYS: required in production');
+    throw new EnvError(['AUTH_SIGNING_KEYS: required in production']);
   }
   return env;
 }

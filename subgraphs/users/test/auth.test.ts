@@ -2,7 +2,8 @@ import { codeOf, reasonOf } from '@parley/kit/testing';
 import { createTokenVerifier, jwksFromJson } from '@parley/kit';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey } from '../src/auth/keyring.js';
+import { createKeyring, generateSigningKey } from '../src/auth/keyring.js';
+import { createSessionStore } from '../src/data/session-store.js';
 import {
   AUDIENCE,
   ISSUER,
@@ -14,6 +15,7 @@ import {
   type UsersTestServer,
 } from './users-test-server.js';
 
+const sessionStore = () => createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
 let server: UsersTestServer;
 
 beforeAll(async () => {
@@ -351,7 +353,6 @@ describe('access tokens', () => {
 
 describe('keyring', () => {
   it('refuses two keys with one kid, which would make every token ambiguous', async () => {
-    const { createKeyring } = await import('../src/auth/keyring.js');
     const keys = [await generateSigningKey('same'), await generateSigningKey('same')];
     await expect(
       createKeyring({ privateJwks: keys, issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: 60 }),
@@ -361,8 +362,7 @@ describe('keyring', () => {
 
 describe('ended sessions', () => {
   it('are purged (with their refresh tokens) once past retention; live and recently ended ones stay', async () => {
-    const { createSessionStore } = await import('../src/data/session-store.js');
-    const store = createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
+    const store = sessionStore();
     const user = await server.register('purge');
     const [oldRevoked, oldExpired, recentRevoked] = [
       await server.login(user),
@@ -470,8 +470,7 @@ describe('password change and deletion racing logins', () => {
 
 describe('SessionStore.create', () => {
   it('refuses to start a session when the password hash checked is no longer the stored one', async () => {
-    const { createSessionStore } = await import('../src/data/session-store.js');
-    const store = createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
+    const store = sessionStore();
     const user = await server.register('stale');
     const [row] = await server.sql<{ password_hash: string }>(
       'SELECT password_hash FROM users WHERE id = $1',

@@ -1,3 +1,4 @@
+import { codeOf, extensionsOf } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
@@ -13,9 +14,8 @@ type Response = Awaited<ReturnType<ReturnType<UsersTestServer['client']>['reques
 function expectCoded(response: Response, code: string, field?: string) {
   expect(response.status).toBeLessThan(500);
   expect(response.errors?.length, JSON.stringify(response)).toBeGreaterThan(0);
-  const error = response.errors![0]!;
-  expect(error.extensions?.['code'], error.message).toBe(code);
-  if (field) expect(error.extensions?.['field']).toBe(field);
+  expect(codeOf(response), response.errors![0]!.message).toBe(code);
+  if (field) expect(extensionsOf(response)['field']).toBe(field);
   expect(JSON.stringify(response)).not.toMatch(/stack|prisma|at \//i);
 }
 

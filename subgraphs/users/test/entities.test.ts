@@ -1,3 +1,4 @@
+import { codeOf } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
@@ -51,7 +52,7 @@ describe('User entity', () => {
     const anonymous = await server.client().request(ENTITIES, {
       representations: [{ __typename: 'User', id: known.user.id }],
     });
-    expect(anonymous.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(codeOf(anonymous)).toBe('UNAUTHENTICATED');
     expect(JSON.stringify(anonymous)).not.toContain(known.input.username);
     const upper = await known.api.request<{ _entities: { id: string }[] }>(ENTITIES, {
       representations: [{ __typename: 'User', id: known.user.id.toUpperCase() }],

@@ -153,7 +153,7 @@ describe('contacts and blocks', () => {
       { id: friend.user.id },
     );
     // friend still blocks me, so to me they are NOT_FOUND even though I unblocked them.
-    expect(after.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
+    expect(codeOf(after)).toBe('NOT_FOUND');
   });
 
   it('the blocked side learns nothing of the blocker through any operation', async () => {
@@ -188,19 +188,17 @@ describe('contacts and blocks', () => {
     const add = await me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', {
       id: other.user.id,
     });
-    expect(add.errors?.[0]?.extensions?.['code']).toBe('CONFLICT');
+    expect(codeOf(add)).toBe('CONFLICT');
   });
 
-  it('refuses to add or block oneself', async () => {
+  it('refuses to add or block oneself, whatever the case of the id', async () => {
     const me = await server.register('self');
-    const add = await me.api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', {
-      id: me.user.id,
-    });
-    expect(codeOf(add)).toBe('BAD_USER_INPUT');
-    const block = await me.api.request('mutation($id: ID!) { blockUser(userId: $id) }', {
-      id: me.user.id,
-    });
-    expect(codeOf(block)).toBe('BAD_USER_INPUT');
+    for (const id of [me.user.id, me.user.id.toUpperCase()]) {
+      for (const mutation of ['addContact(userId: $id) { id }', 'blockUser(userId: $id)']) {
+        const response = await me.api.request(`mutation($id: ID!) { ${mutation} }`, { id });
+        expect(codeOf(response)).toBe('BAD_USER_INPUT');
+      }
+    }
   });
 });
 
@@ -288,16 +286,6 @@ describe('edge cases', () => {
     );
     for (const response of blocks) expect(response.errors).toBeUndefined();
     expect(await server.sql('SELECT 1 FROM blocks WHERE blocker_id = $1', [me.user.id])).toHaveLength(1);
-  });
-
-  it('one’s own id in upper case is still oneself', async () => {
-    const me = await server.register('shouty');
-    for (const mutation of ['addContact(userId: $id) { id }', 'blockUser(userId: $id)']) {
-      const response = await me.api.request(`mutation($id: ID!) { ${mutation} }`, {
-        id: me.user.id.toUpperCase(),
-      });
-      expect(codeOf(response)).toBe('BAD_USER_INPUT');
-    }
   });
 
   it('search folds case the way PostgreSQL does (Greek final sigma)', async () => {

@@ -1,4 +1,4 @@
-import { extensionsOf } from '@parley/kit/testing';
+import { codeOf, extensionsOf } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LOGIN, REGISTER, startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
@@ -26,9 +26,9 @@ describe('login throttling', () => {
       client.request(LOGIN, { input: { email: victim.input.email, password } });
 
     for (let i = 0; i < MAX_PER_ACCOUNT; i++)
-      expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
+      expect(codeOf(await attempt('wrong password!'))).toBe('UNAUTHENTICATED');
     const limited = await attempt(victim.input.password);
-    expect(extensionsOf(limited)['code']).toBe('RATE_LIMITED');
+    expect(codeOf(limited)).toBe('RATE_LIMITED');
     const retryAfter = extensionsOf(limited)['retryAfter'];
     expect(typeof retryAfter).toBe('number');
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -45,12 +45,12 @@ describe('login throttling', () => {
         .client(undefined, { 'x-forwarded-for': `2001:db8:1:2::${suffix}` })
         .request(LOGIN, { input: { email: victim.input.email, password: 'wrong password!' } });
     for (let i = 0; i < MAX_PER_ACCOUNT; i++) await v6(String(i + 1));
-    expect(extensionsOf(await v6('ffff'))['code']).toBe('RATE_LIMITED');
+    expect(codeOf(await v6('ffff'))).toBe('RATE_LIMITED');
 
     // Waiting as long as the server said is enough (bounded: at most the window plus one poll).
     await new Promise((resolve) => setTimeout(resolve, Number(retryAfter) * 1000));
     let recovered = await attempt(victim.input.password);
-    for (let i = 0; i < 20 && extensionsOf(recovered)['code'] === 'RATE_LIMITED'; i++) {
+    for (let i = 0; i < 20 && codeOf(recovered) === 'RATE_LIMITED'; i++) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       recovered = await attempt(victim.input.password);
     }
@@ -66,7 +66,7 @@ describe('login throttling', () => {
           .request(LOGIN, { input: { email: target.input.email, password: `guess number ${i}` } }),
       ),
     );
-    const codes = responses.map((response) => extensionsOf(response)['code']);
+    const codes = responses.map((response) => codeOf(response));
     expect(codes.filter((code) => code === 'UNAUTHENTICATED')).toHaveLength(MAX_PER_ACCOUNT_TOTAL);
     expect(codes.filter((code) => code === 'RATE_LIMITED')).toHaveLength(20 - MAX_PER_ACCOUNT_TOTAL);
   });
@@ -76,8 +76,8 @@ describe('login throttling', () => {
     const guess = (password: string) =>
       holder.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', { p: password });
     for (let i = 0; i < MAX_PER_ACCOUNT; i++)
-      expect(extensionsOf(await guess(`guess ${i} wrong`))['code']).toBe('FORBIDDEN');
-    expect(extensionsOf(await guess(holder.input.password))['code']).toBe('RATE_LIMITED');
+      expect(codeOf(await guess(`guess ${i} wrong`))).toBe('FORBIDDEN');
+    expect(codeOf(await guess(holder.input.password))).toBe('RATE_LIMITED');
     expect((await holder.api.request('{ me { id } }')).errors).toBeUndefined();
     // Login of the same account from the same address is unaffected, and vice versa.
     const login = await server
@@ -94,7 +94,7 @@ describe('login throttling', () => {
     for (let i = 0; i < MAX_PER_ACCOUNT - 1; i++) await attempt('wrong password!');
     expect((await attempt(user.input.password)).errors).toBeUndefined();
     for (let i = 0; i < MAX_PER_ACCOUNT - 1; i++)
-      expect(extensionsOf(await attempt('wrong password!'))['code']).toBe('UNAUTHENTICATED');
+      expect(codeOf(await attempt('wrong password!'))).toBe('UNAUTHENTICATED');
     expect((await attempt(user.input.password)).errors).toBeUndefined();
   });
 
@@ -105,14 +105,14 @@ describe('login throttling', () => {
       const response = await sprayer.request(LOGIN, {
         input: { email: `spray${i}@example.test`, password: 'guess guess' },
       });
-      codes.push(extensionsOf(response)['code']);
+      codes.push(codeOf(response));
     }
     expect(codes.slice(0, MAX_PER_IP)).toEqual(Array(MAX_PER_IP).fill('UNAUTHENTICATED'));
     expect(codes[MAX_PER_IP]).toBe('RATE_LIMITED');
     const otherAddress = await server
       .client(undefined, { 'x-forwarded-for': '198.51.100.31' })
       .request(LOGIN, { input: { email: 'spray0@example.test', password: 'guess guess' } });
-    expect(extensionsOf(otherAddress)['code']).toBe('UNAUTHENTICATED');
+    expect(codeOf(otherAddress)).toBe('UNAUTHENTICATED');
   });
 });
 
@@ -130,7 +130,7 @@ describe('registration throttling', () => {
         });
       expect((await register(1, '192.0.2.1')).errors).toBeUndefined();
       expect((await register(2, '192.0.2.1')).errors).toBeUndefined();
-      expect(extensionsOf(await register(3, '192.0.2.1'))['code']).toBe('RATE_LIMITED');
+      expect(codeOf(await register(3, '192.0.2.1'))).toBe('RATE_LIMITED');
       expect((await register(4, '192.0.2.2')).errors).toBeUndefined();
     } finally {
       await limited.stop();

@@ -29,6 +29,9 @@ export interface AuthServiceDeps {
 }
 
 /** Registration, login, refresh-token rotation and session revocation. */
+/** The throttle budget of password re-checks (changePassword, deleteAccount), apart from logins'. */
+const reauthAccount = (userId: string) => `reauth:${userId}`;
+
 export function createAuthService(deps: AuthServiceDeps) {
   /** `issued` null: the password changed or the account went away between the check and the session. */
   const signIn = async (
@@ -120,7 +123,7 @@ export function createAuthService(deps: AuthServiceDeps) {
      * logins on purpose must not lock the owner out of changing the password.
      */
     async confirmPassword(user: User, password: string, client: ClientInfo): Promise<void> {
-      const account = `reauth:${user.id}`;
+      const account = reauthAccount(user.id);
       await deps.throttle.attempt(account, client.ip);
       if (!(await verifyPassword(user.passwordHash, password))) {
         throw forbidden('Wrong password', { reason: 'INVALID_CREDENTIALS' });
@@ -143,7 +146,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     async deleteAccount(user: User): Promise<void> {
       const sessionIds = await deps.users.erase(user.id);
       if (user.email) await deps.throttle.forget(user.email);
-      await deps.throttle.forget(`reauth:${user.id}`);
+      await deps.throttle.forget(reauthAccount(user.id));
       await revokeAccess(user.id, sessionIds);
       await deps.events.publish(userEvents.deleted, { userId: user.id } satisfies UserDeletedEvent);
     },

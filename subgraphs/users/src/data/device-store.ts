@@ -1,5 +1,5 @@
 import type { Device, PrismaClient } from '../generated/prisma/client.js';
-import { isUuid } from './user-store.js';
+import { isUuid } from './ids.js';
 
 export type { Device };
 

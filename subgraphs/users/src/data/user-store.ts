@@ -1,4 +1,5 @@
 import type { PrismaClient, User } from '../generated/prisma/client.js';
+import { isUuid } from './ids.js';
 
 export type { User };
 
@@ -16,9 +17,6 @@ export interface ProfilePatch {
   bio?: string | null;
   avatarFileId?: string | null;
 }
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-export const isUuid = (value: string): boolean => UUID.test(value);
 
 export function createUserStore(prisma: PrismaClient) {
   /** One query for any number of ids, in the order asked (for DataLoader); anything not a UUID is null. */

@@ -23,13 +23,13 @@ export async function visibleUser(
   options: { field: string; evenIfBlockedBy?: boolean } = { field: 'id' },
 ): Promise<User> {
   const user = await context.loaders.userById.load(userId);
-  const hidden =
-    !user ||
-    user.deletedAt !== null ||
-    (user.id !== viewerId &&
-      !options.evenIfBlockedBy &&
-      (await context.loaders.hasBlockedViewer.load(user.id)));
-  if (hidden || !user) throw notFound('User not found', { field: options.field });
+  const notFoundError = () => notFound('User not found', { field: options.field });
+  if (!user || user.deletedAt !== null) throw notFoundError();
+  const blockedByThem =
+    user.id !== viewerId &&
+    !options.evenIfBlockedBy &&
+    (await context.loaders.hasBlockedViewer.load(user.id));
+  if (blockedByThem) throw notFoundError();
   return user;
 }
 
