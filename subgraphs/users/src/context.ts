@@ -27,11 +27,23 @@ export function createLoaders(services: UsersServices, viewerId: string | null) 
       const found = await among(viewerId, ids);
       return ids.map((id) => found.has(id));
     });
-  return {
+  const loaders = {
     userById: new DataLoader<string, User | null>((ids) => services.users.findByIds(ids)),
     isContact: relation((viewer, ids) => services.contacts.contactsAmong(viewer, ids)),
     isBlockedByViewer: relation((viewer, ids) => services.contacts.blockedAmong(viewer, ids)),
     hasBlockedViewer: relation((viewer, ids) => services.contacts.blockersAmong(viewer, ids)),
+  };
+  return {
+    ...loaders,
+    /**
+     * Forgets what this request cached about the viewer's relation to `userId`, after a mutation
+     * changed it: a later field or mutation of the same operation reads it afresh.
+     */
+    forgetRelations(userId: string) {
+      loaders.isContact.clear(userId);
+      loaders.isBlockedByViewer.clear(userId);
+      loaders.hasBlockedViewer.clear(userId);
+    },
   };
 }
 

@@ -191,6 +191,25 @@ describe('contacts and blocks', () => {
     expect(codeOf(add)).toBe('CONFLICT');
   });
 
+  it('reads relations afresh after each change within one operation', async () => {
+    const me = await server.register('serial');
+    const other = await server.register('other');
+    // Mutations run in order: the first reads (and caches) "not blocked", then the block lands.
+    const response = await me.api.request(
+      `mutation($id: ID!) {
+        first: addContact(userId: $id) { isContact isBlockedByViewer }
+        removeContact(userId: $id)
+        blockUser(userId: $id)
+        again: addContact(userId: $id) { id }
+      }`,
+      { id: other.user.id },
+    );
+    // `again` is non-null, so its refusal nulls the whole result: the error says which step failed.
+    expect(codeOf(response)).toBe('CONFLICT');
+    expect(response.errors?.[0]?.path).toEqual(['again']);
+    expect(await server.sql('SELECT 1 FROM contacts WHERE owner_id = $1', [me.user.id])).toHaveLength(0);
+  });
+
   it('refuses to add or block oneself, whatever the case of the id', async () => {
     const me = await server.register('self');
     for (const id of [me.user.id, me.user.id.toUpperCase()]) {

@@ -22,7 +22,7 @@ export const contactMutationResolvers: Resolvers = {
         throw conflict('You blocked this user: unblock them first', { field: 'userId' });
       }
       await context.contacts.addContact(viewer.id, user.id);
-      context.loaders.isContact.clear(user.id).prime(user.id, true);
+      context.loaders.forgetRelations(user.id);
       return user;
     },
 
@@ -30,6 +30,7 @@ export const contactMutationResolvers: Resolvers = {
       const viewer = await requireViewerUser(context);
       const user = await otherUser(context, viewer.id, args.userId, true);
       await context.contacts.removeContact(viewer.id, user.id);
+      context.loaders.forgetRelations(user.id);
       return user.id;
     },
 
@@ -37,6 +38,7 @@ export const contactMutationResolvers: Resolvers = {
       const viewer = await requireViewerUser(context);
       const user = await otherUser(context, viewer.id, args.userId, true);
       await context.contacts.block(viewer.id, user.id);
+      context.loaders.forgetRelations(user.id);
       await context.events.publish(userEvents.blocked, {
         blockerId: viewer.id,
         blockedId: user.id,
@@ -48,6 +50,7 @@ export const contactMutationResolvers: Resolvers = {
       const viewer = await requireViewerUser(context);
       const user = await otherUser(context, viewer.id, args.userId, true);
       await context.contacts.unblock(viewer.id, user.id);
+      context.loaders.forgetRelations(user.id);
       await context.events.publish(userEvents.unblocked, {
         blockerId: viewer.id,
         blockedId: user.id,
