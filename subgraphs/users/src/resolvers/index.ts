@@ -6,11 +6,15 @@ import { queryResolvers } from './query.js';
 import { scalarResolvers } from './scalars.js';
 import { sessionResolvers } from './session.js';
 import { userResolvers } from './user.js';
+import { viewerRelationResolvers } from './viewer-relations.js';
 import { viewerResolvers } from './viewer.js';
 
 export const resolvers = {
   ...scalarResolvers,
-  ...queryResolvers,
+  Query: {
+    ...queryResolvers.Query,
+    ...viewerRelationResolvers.Query,
+  },
   Mutation: {
     ...authMutationResolvers.Mutation,
     ...profileMutationResolvers.Mutation,

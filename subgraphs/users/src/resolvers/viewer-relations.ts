@@ -1,0 +1,39 @@
+import { badUserInput, requireViewer } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import { isUuid } from '../data/ids.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
+
+export const MAX_VIEWER_RELATIONS = 1000;
+
+/**
+ * Internal (`@inaccessible`): the conversations subgraph asks, with the viewer's own token, before it
+ * creates a DM or adds group members. Three queries for the whole list, whatever its length.
+ */
+export const viewerRelationResolvers: Resolvers = {
+  Query: {
+    async viewerRelations(_: unknown, args: { userIds: readonly string[] }, context: UsersContext) {
+      const viewer = requireViewer(context);
+      if (args.userIds.length > MAX_VIEWER_RELATIONS) {
+        throw badUserInput(`At most ${MAX_VIEWER_RELATIONS} ids`, { field: 'userIds' });
+      }
+      // Stored ids are lowercase, asked ones may not be; anything else would fail PostgreSQL's uuid cast.
+      const ids = [...new Set(args.userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const others = ids.filter((id) => id !== viewer.userId);
+      const [users, blocked, blockers] = await Promise.all([
+        ids.length ? context.users.findByIds(ids) : [],
+        others.length ? context.contacts.blockedAmong(viewer.userId, others) : new Set<string>(),
+        others.length ? context.contacts.blockersAmong(viewer.userId, others) : new Set<string>(),
+      ]);
+      const live = new Set(users.flatMap((user) => (user && user.deletedAt === null ? [user.id] : [])));
+      return args.userIds.map((userId) => {
+        const id = userId.toLowerCase();
+        return {
+          userId,
+          exists: live.has(id),
+          blockedByViewer: blocked.has(id),
+          hasBlockedViewer: blockers.has(id),
+        };
+      });
+    },
+  },
+};
