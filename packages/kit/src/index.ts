@@ -4,6 +4,7 @@ export * from './env.js';
 export * from './errors.js';
 export * from './http.js';
 export * from './logger.js';
+export * from './membership.js';
 export * from './metrics.js';
 export * from './pubsub.js';
 export * from './request-id.js';

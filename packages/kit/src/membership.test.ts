@@ -1,0 +1,161 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import {
+  createMembershipReader,
+  createMemoryMembershipProjection,
+  createRedisMembershipProjection,
+  type MemberRole,
+  type RedisMembershipProjectionOptions,
+} from './membership.js';
+import { describeMembershipProjectionContract, testRedisUrl } from './testing/index.js';
+
+async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
+}
+
+/** A Redis projection on its own connection; cleanup deletes its keys and disconnects. */
+function openRedisProjection(prefix: string, options: Partial<RedisMembershipProjectionOptions> = {}) {
+  const redis = new Redis(testRedisUrl());
+  try {
+    return {
+      projection: createRedisMembershipProjection({ redis, prefix, ...options }),
+      redis,
+      cleanup: async () => {
+        await deleteKeys(redis, prefix);
+        redis.disconnect();
+      },
+    };
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
+}
+
+const members = (entries: Record<string, MemberRole>) => new Map(Object.entries(entries));
+const randomPrefix = () => `parley-test:membership:${randomUUID()}:`;
+
+describeMembershipProjectionContract('memory', async ({ prefix }) => ({
+  projection: createMemoryMembershipProjection({ prefix }),
+}));
+
+describeMembershipProjectionContract('redis', async ({ prefix }) => openRedisProjection(prefix));
+
+describe('Redis MembershipProjection beyond the contract', () => {
+  const cleanups: Array<() => Promise<void>> = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0)) await cleanup();
+  });
+  const open = (prefix = randomPrefix(), options: Partial<RedisMembershipProjectionOptions> = {}) => {
+    const instance = openRedisProjection(prefix, options);
+    cleanups.push(instance.cleanup);
+    return { ...instance, prefix };
+  };
+
+  it('answers rolesOf for 50 conversations with one write to the socket', async () => {
+    const { projection, redis } = open();
+    const ids = Array.from({ length: 50 }, (_, index) => `c${index}`);
+    for (const [index, id] of ids.entries()) {
+      if (index % 2 === 0) await projection.replace(id, 1, members({ ann: 'MEMBER' }));
+    }
+    await redis.ping();
+    // Every command ioredis sends goes through this socket's write: 50 awaited HMGETs would be 50 writes.
+    const write = vi.spyOn(redis.stream, 'write');
+    const roles = await projection.rolesOf('ann', ids);
+    expect(write).toHaveBeenCalledTimes(1);
+    write.mockRestore();
+    expect(roles).toEqual(ids.map((_, index) => (index % 2 === 0 ? 'MEMBER' : undefined)));
+  });
+
+  it('keeps the documented layout: one hash per conversation with v, d and u:<userId>', async () => {
+    const { projection, redis, prefix } = open();
+    await projection.replace('c1', 12, members({ ann: 'OWNER', bob: 'MEMBER' }));
+    expect(await redis.hgetall(`${prefix}membership:c1`)).toEqual({
+      v: '12',
+      'u:ann': 'OWNER',
+      'u:bob': 'MEMBER',
+    });
+    await projection.markDeleted('c1', 13);
+    expect(await redis.hgetall(`${prefix}membership:c1`)).toEqual({ v: '13', d: '1' });
+  });
+
+  it('expires a deleted conversation after deletedTtlSeconds, and a newer replace keeps no expiry', async () => {
+    const { projection, redis, prefix } = open(randomPrefix(), { deletedTtlSeconds: 600 });
+    const key = `${prefix}membership:c1`;
+    await projection.replace('c1', 1, members({ ann: 'OWNER' }));
+    expect(await redis.ttl(key)).toBe(-1);
+    await projection.markDeleted('c1', 2);
+    const ttl = await redis.ttl(key);
+    expect(ttl).toBeGreaterThan(590);
+    expect(ttl).toBeLessThanOrEqual(600);
+    await projection.replace('c1', 3, members({ ann: 'OWNER' }));
+    expect(await redis.ttl(key)).toBe(-1);
+  });
+
+  it.each([0, -5, 1.5])('refuses deletedTtlSeconds %s', (deletedTtlSeconds) => {
+    expect(() => open(randomPrefix(), { deletedTtlSeconds })).toThrow(RangeError);
+  });
+
+  it('shares the projection between two connections with the same prefix, as between two processes', async () => {
+    const prefix = randomPrefix();
+    const writer = open(prefix).projection;
+    const reader = open(prefix).projection;
+    await writer.replace('c1', 3, members({ ann: 'ADMIN' }));
+    expect(await reader.rolesOf('ann', ['c1'])).toEqual(['ADMIN']);
+    expect(await reader.replace('c1', 2, members({ ann: 'OWNER' }))).toBe(false);
+  });
+});
+
+describe('createMembershipReader', () => {
+  const setup = () => {
+    const projection = createMemoryMembershipProjection({ prefix: 'parley-test:' });
+    const repairs: string[][] = [];
+    // Stands in for the conversations service: it knows c-lost and c-late, and c-gone does not exist.
+    const database = new Map([
+      ['c-lost', members({ ann: 'ADMIN' })],
+      ['c-late', members({ bob: 'OWNER' })],
+    ]);
+    const repair = async (conversationIds: string[]) => {
+      repairs.push(conversationIds);
+      for (const id of conversationIds) {
+        const stored = database.get(id);
+        if (stored) await projection.replace(id, 10, stored);
+      }
+    };
+    return { projection, repairs, reader: createMembershipReader({ projection, repair }) };
+  };
+
+  it('repairs only the unknown conversations, once each, and reads the repair back', async () => {
+    const { projection, repairs, reader } = setup();
+    await projection.replace('c-known', 1, members({ ann: 'MEMBER' }));
+    await projection.replace('c-other', 1, members({ bob: 'MEMBER' }));
+    const roles = await reader.rolesOf('ann', ['c-known', 'c-lost', 'c-other', 'c-gone', 'c-lost', 'c-late']);
+    expect(roles).toEqual(['MEMBER', 'ADMIN', null, null, 'ADMIN', null]);
+    expect(repairs).toEqual([['c-lost', 'c-gone', 'c-late']]);
+  });
+
+  it('never repairs when every conversation is known, members or not', async () => {
+    const { projection, repairs, reader } = setup();
+    await projection.replace('c1', 1, members({ ann: 'MEMBER' }));
+    await projection.markDeleted('c2', 1);
+    expect(await reader.rolesOf('ann', ['c1', 'c2'])).toEqual(['MEMBER', null]);
+    expect(await reader.rolesOf('ann', [])).toEqual([]);
+    expect(repairs).toEqual([]);
+  });
+
+  it('passes a failed repair on to the caller', async () => {
+    const projection = createMemoryMembershipProjection({ prefix: 'parley-test:' });
+    const reader = createMembershipReader({
+      projection,
+      repair: async () => {
+        throw new Error('conversations service unavailable');
+      },
+    });
+    await expect(reader.rolesOf('ann', ['c1'])).rejects.toThrow('conversations service unavailable');
+  });
+});
