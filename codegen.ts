@@ -38,6 +38,13 @@ const config: CodegenConfig = {
       Viewer: '../resolvers/viewer.js#ViewerParent',
       AuthPayload: '../auth/auth-service.js#SignedIn',
     }),
+    ...subgraphResolvers('conversations', '../context.js#ConversationsContext', {
+      Conversation: '../data/conversation-store.js#ConversationView',
+      ConversationMember: '../data/conversation-store.js#Member',
+      Viewer: '../resolvers/viewer.js#ViewerParent',
+      User: '../resolvers/viewer.js#EntityReference',
+      Message: '../resolvers/viewer.js#EntityReference',
+    }),
     'web/src/generated/': {
       schema: 'schema/api.graphql',
       documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],

@@ -5,7 +5,7 @@ import { z } from 'zod';
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
- * graph, USERS_PORT (default 4001) for the users subgraph.
+ * graph, USERS_PORT (4001) and CONVERSATIONS_PORT (4002) for the subgraphs.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
@@ -13,6 +13,7 @@ async function main() {
   const platform = await startPlatform({
     env: process.env,
     usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
+    conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
     routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
     logger,
   });
@@ -24,6 +25,7 @@ async function main() {
   console.log(`  graph (router)  ${platform.router.url}`);
   console.log(`  subscriptions   ${platform.router.wsUrl}`);
   console.log(`  users subgraph  ${platform.subgraphs.users}`);
+  console.log(`  conversations   ${platform.subgraphs.conversations}`);
   console.log('Press Ctrl-C to stop.');
 }
 

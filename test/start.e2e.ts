@@ -43,7 +43,14 @@ beforeAll(async () => {
   // The README's start command, on a machine with no database or Redis configured.
   child = spawn('npm', ['start'], {
     cwd: repoRoot,
-    env: { ...env, USERS_PORT: '0', ROUTER_PORT: '0', EMBEDDED_DATA_DIR: dataDir, NODE_ENV: 'development' },
+    env: {
+      ...env,
+      USERS_PORT: '0',
+      CONVERSATIONS_PORT: '0',
+      ROUTER_PORT: '0',
+      EMBEDDED_DATA_DIR: dataDir,
+      NODE_ENV: 'development',
+    },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });

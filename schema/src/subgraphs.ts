@@ -15,6 +15,7 @@ const sdlFile = (subgraph: string) =>
 /** Every subgraph in the graph; add one here when it lands (see README, "Adding a subgraph"). */
 export const subgraphs: readonly SubgraphDefinition[] = [
   { name: 'users', url: 'http://localhost:4001/graphql', sdlFile: sdlFile('users') },
+  { name: 'conversations', url: 'http://localhost:4002/graphql', sdlFile: sdlFile('conversations') },
 ];
 
 export interface SubgraphSdl {

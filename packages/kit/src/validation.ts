@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import { z } from 'zod';
 import { badUserInput } from './errors.js';
 
 /**
@@ -18,3 +18,17 @@ export function parseInput<T extends z.ZodType>(schema: T, input: unknown): z.ou
     issues,
   });
 }
+
+/** Letters of any script, digits, punctuation, spaces: no control or format characters; trimmed. */
+export const printableText = (max: number) =>
+  z
+    .string()
+    .trim()
+    .min(1)
+    .max(max)
+    .refine((value) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), 'must not contain control characters');
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids are UUIDs: anything else is unknown without a query (and would make PostgreSQL fail on the cast). */
+export const isUuid = (value: string): boolean => UUID.test(value);

@@ -1,3 +1,5 @@
+import { readConversationsEnv } from '@parley/conversations/env';
+import { startConversationsService } from '@parley/conversations/service';
 import { startWithResources, type Logger } from '@parley/kit';
 import { readRouterEnv } from '@parley/router/env';
 import { startRouterService } from '@parley/router/service';
@@ -11,6 +13,7 @@ export interface PlatformOptions {
   env: Variables;
   /** Per-service variables on top, e.g. each one's PORT. */
   usersEnv?: Variables;
+  conversationsEnv?: Variables;
   routerEnv?: Variables;
   logger: Logger;
 }
@@ -19,7 +22,13 @@ export interface PlatformOptions {
  * Starts every subgraph, then the router in front of them, in this process: `npm start` and the test
  * kit both run the platform through here, so adding a subgraph means wiring it once.
  */
-export function startPlatform({ env, usersEnv = {}, routerEnv = {}, logger }: PlatformOptions) {
+export function startPlatform({
+  env,
+  usersEnv = {},
+  conversationsEnv = {},
+  routerEnv = {},
+  logger,
+}: PlatformOptions) {
   return startWithResources(async (resources) => {
     const users = await startUsersService(
       // Its callers are the router, which forwards each client's address in X-Forwarded-For.
@@ -27,9 +36,27 @@ export function startPlatform({ env, usersEnv = {}, routerEnv = {}, logger }: Pl
       logger.child({ service: 'users' }),
     );
     resources.add(() => users.stop());
+    const usersUrl = `${users.url}/graphql`;
+
+    const conversations = await startConversationsService(
+      readConversationsEnv({
+        ...env,
+        TRUST_PROXY: 'true',
+        USERS_SUBGRAPH_URL: usersUrl,
+        ...conversationsEnv,
+      }),
+      logger.child({ service: 'conversations' }),
+    );
+    resources.add(() => conversations.stop());
+    const conversationsUrl = `${conversations.url}/graphql`;
 
     const router = await startRouterService(
-      readRouterEnv({ ...env, SUBGRAPH_USERS_URL: `${users.url}/graphql`, ...routerEnv }),
+      readRouterEnv({
+        ...env,
+        SUBGRAPH_USERS_URL: usersUrl,
+        SUBGRAPH_CONVERSATIONS_URL: conversationsUrl,
+        ...routerEnv,
+      }),
       logger.child({ service: 'router' }),
     );
     resources.add(() => router.stop());
@@ -37,7 +64,7 @@ export function startPlatform({ env, usersEnv = {}, routerEnv = {}, logger }: Pl
     return {
       /** The graph, for clients. */
       router: { url: `${router.url}/graphql`, wsUrl: `${router.wsUrl}/graphql`, baseUrl: router.url },
-      subgraphs: { users: `${users.url}/graphql` },
+      subgraphs: { users: usersUrl, conversations: conversationsUrl },
     };
   });
 }

@@ -20,6 +20,8 @@ export interface StartParleyOptions {
   routerEnv?: Record<string, string>;
   /** Extra users-subgraph variables. */
   usersEnv?: Record<string, string>;
+  /** Extra conversations-subgraph variables. */
+  conversationsEnv?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -57,6 +59,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
     const usersDatabase = await createTestDatabase(`${label}_users`);
     resources.add(() => usersDatabase.drop());
+    const conversationsDatabase = await createTestDatabase(`${label}_conversations`);
+    resources.add(() => conversationsDatabase.drop());
 
     const platform = await startPlatform({
       env: { NODE_ENV: 'test', REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
@@ -67,6 +71,7 @@ export async function startParley(options: StartParleyOptions = {}) {
         REGISTER_MAX_PER_IP: '100000',
         ...options.usersEnv,
       },
+      conversationsEnv: { DATABASE_URL: conversationsDatabase.url, PORT: '0', ...options.conversationsEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       logger,
     });

@@ -1,14 +1,6 @@
 import { createPublicKey } from 'node:crypto';
+import { printableText } from '@parley/kit';
 import { z } from 'zod';
-
-/** Letters of any script, digits, punctuation, spaces: no control or format characters. */
-const printable = (max: number) =>
-  z
-    .string()
-    .trim()
-    .min(1)
-    .max(max)
-    .refine((value) => !/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), 'must not contain control characters');
 
 export const emailSchema = z.string().trim().max(254).toLowerCase().pipe(z.email());
 export const usernameSchema = z
@@ -17,7 +9,7 @@ export const usernameSchema = z
   .toLowerCase()
   .regex(/^[a-z0-9_]{3,32}$/, 'must be 3 to 32 letters, digits or underscores');
 export const passwordSchema = z.string().min(8, 'must be at least 8 characters').max(256);
-export const displayNameSchema = printable(64);
+export const displayNameSchema = printableText(64);
 export const uuidSchema = z.uuid();
 
 export const registerInput = z.object({
@@ -82,7 +74,7 @@ function canonicalPublicKey(algorithm: 'ED25519' | 'X25519', encoded: string): s
 
 export const registerDeviceInput = z
   .object({
-    name: printable(64),
+    name: printableText(64),
     keyAlgorithm: z.enum(['ED25519', 'X25519']),
     identityPublicKey: z.string().trim().max(64),
   })

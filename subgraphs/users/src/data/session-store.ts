@@ -1,7 +1,7 @@
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
 import type { PrismaClient, Session } from '../generated/prisma/client.js';
 import type { Transaction } from './database.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '@parley/kit';
 
 export type { Session };
 

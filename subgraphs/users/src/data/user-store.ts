@@ -1,5 +1,5 @@
 import type { PrismaClient, User } from '../generated/prisma/client.js';
-import { isUuid } from './ids.js';
+import { isUuid } from '@parley/kit';
 
 export type { User };
 

@@ -1,6 +1,5 @@
-import { badUserInput, requireViewer } from '@parley/kit';
+import { badUserInput, isUuid, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
-import { isUuid } from '../data/ids.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const MAX_VIEWER_RELATIONS = 1000;

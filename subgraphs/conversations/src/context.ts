@@ -1,0 +1,38 @@
+import type { BaseContext } from '@parley/kit';
+import DataLoader from 'dataloader';
+import type { ConversationService } from './conversation-service.js';
+import type { ConversationStore, ConversationView } from './data/conversation-store.js';
+import type { OutboxRelay } from './data/outbox.js';
+
+export interface ConversationsServices {
+  conversations: ConversationStore;
+  service: ConversationService;
+  relay: OutboxRelay;
+  config: { listCursorTtlSeconds: number };
+}
+
+export interface ConversationsContext extends BaseContext, ConversationsServices {
+  /** The caller's Authorization header, passed on when asking the users service on their behalf. */
+  authorization: string;
+  loaders: ConversationsLoaders;
+}
+
+/** Per-request batching: a page of conversations costs one query per field, not one per conversation. */
+export function createLoaders(conversations: ConversationStore, viewerId: string | null) {
+  return {
+    /** The conversation as the viewer sees it; null when the viewer is not a member (or it does not exist). */
+    view: new DataLoader<string, ConversationView | null>(async (ids) => {
+      if (!viewerId) return ids.map(() => null);
+      const views = await conversations.viewsForMember(viewerId, ids);
+      return ids.map((id) => views.get(id) ?? null);
+    }),
+    /** The other member of a direct conversation. */
+    peer: new DataLoader<string, string | null>(async (ids) => {
+      if (!viewerId) return ids.map(() => null);
+      const peers = await conversations.peersOf(viewerId, ids);
+      return ids.map((id) => peers.get(id) ?? null);
+    }),
+  };
+}
+
+export type ConversationsLoaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,319 @@
+import type { MemberRole } from '@parley/kit';
+import type { ConversationKind } from '../generated/prisma/enums.js';
+import { Prisma, type PrismaClient, type Transaction } from './database.js';
+
+export type { ConversationKind, MemberRole };
+
+/** A conversation as one member sees it: the shared row plus that member's own state. */
+export interface ConversationView {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  description: string | null;
+  avatarFileId: string | null;
+  createdAt: Date;
+  lastActivityAt: Date;
+  lastSeq: number;
+  lastMessageId: string | null;
+  memberCount: number;
+  viewer: MemberState;
+}
+
+export interface MemberState {
+  userId: string;
+  role: MemberRole;
+  joinedAt: Date;
+  readSeq: number;
+  mutedUntil: Date | null;
+  archivedAt: Date | null;
+  pinnedAt: Date | null;
+  /** Unread messages that mention this member. */
+  mentionCount: number;
+}
+
+export interface Member {
+  userId: string;
+  role: MemberRole;
+  joinedAt: Date;
+}
+
+/** A place in `me.conversations`: position is where the conversation stood at `snapshot`. */
+export interface ListPosition {
+  snapshot: Date;
+  position: Date;
+  id: string;
+}
+
+export interface ListFilter {
+  archived: boolean | null;
+  pinned: boolean | null;
+  kind: ConversationKind | null;
+}
+
+export interface MemberPosition {
+  rank: number;
+  joinedAt: Date;
+  userId: string;
+}
+
+const ROLE_RANK: Record<MemberRole, number> = { OWNER: 0, ADMIN: 1, MEMBER: 2 };
+
+interface ViewRow {
+  id: string;
+  kind: ConversationKind;
+  title: string | null;
+  description: string | null;
+  avatar_file_id: string | null;
+  created_at: Date;
+  last_activity_at: Date;
+  last_seq: number;
+  last_message_id: string | null;
+  member_count: number;
+  user_id: string;
+  role: MemberRole;
+  joined_at: Date;
+  read_seq: number;
+  muted_until: Date | null;
+  archived_at: Date | null;
+  pinned_at: Date | null;
+  mention_count: number;
+}
+
+const toView = (row: ViewRow): ConversationView => ({
+  id: row.id,
+  kind: row.kind,
+  title: row.title,
+  description: row.description,
+  avatarFileId: row.avatar_file_id,
+  createdAt: row.created_at,
+  lastActivityAt: row.last_activity_at,
+  lastSeq: row.last_seq,
+  lastMessageId: row.last_message_id,
+  memberCount: row.member_count,
+  viewer: {
+    userId: row.user_id,
+    role: row.role,
+    joinedAt: row.joined_at,
+    readSeq: row.read_seq,
+    mutedUntil: row.muted_until,
+    archivedAt: row.archived_at,
+    pinnedAt: row.pinned_at,
+    mentionCount: Number(row.mention_count),
+  },
+});
+
+// The columns of a ConversationView, from `conversations c` joined with the member's row `m`.
+const VIEW_COLUMNS = Prisma.sql`
+  c.id, c.kind, c.title, c.description, c.avatar_file_id, c.created_at, c.last_activity_at, c.last_seq,
+  c.last_message_id, c.member_count, m.user_id, m.role, m.joined_at, m.read_seq, m.muted_until,
+  m.archived_at, m.pinned_at,
+  (SELECT count(*)::int FROM mentions mm
+    WHERE mm.conversation_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.read_seq) AS mention_count`;
+
+/** All database access of the conversations subgraph (CONVENTIONS.md §2). */
+export function createConversationStore(prisma: PrismaClient) {
+  return {
+    transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
+      return prisma.$transaction(work);
+    },
+
+    /** The conversations among `ids` that `userId` belongs to, as that member sees them. */
+    async viewsForMember(userId: string, ids: readonly string[], tx: Transaction = prisma) {
+      if (ids.length === 0) return new Map<string, ConversationView>();
+      const rows = await tx.$queryRaw<ViewRow[]>`
+        SELECT ${VIEW_COLUMNS}
+        FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+        WHERE m.user_id = ${userId}::uuid AND m.conversation_id = ANY(${[...ids]}::uuid[])`;
+      return new Map(rows.map((row) => [row.id, toView(row)]));
+    },
+
+    /**
+     * The member's conversations by last activity, newest first, after `after`. Each conversation is
+     * placed where it stood at the snapshot (the first page's time): one whose activity changed since is
+     * placed by the activity it had then (activity_changes), so pages never skip or repeat it. Cost grows
+     * with the member's conversation count, not the table's.
+     */
+    async listForMember(
+      userId: string,
+      options: { limit: number; snapshot: Date; after: ListPosition | null; filter: ListFilter },
+    ) {
+      const { after, filter, snapshot } = options;
+      const conditions = [Prisma.sql`m.user_id = ${userId}::uuid`];
+      if (filter.archived !== null)
+        conditions.push(
+          filter.archived ? Prisma.sql`m.archived_at IS NOT NULL` : Prisma.sql`m.archived_at IS NULL`,
+        );
+      if (filter.pinned !== null)
+        conditions.push(
+          filter.pinned ? Prisma.sql`m.pinned_at IS NOT NULL` : Prisma.sql`m.pinned_at IS NULL`,
+        );
+      if (filter.kind !== null) conditions.push(Prisma.sql`c.kind = ${filter.kind}::"ConversationKind"`);
+      if (after)
+        conditions.push(Prisma.sql`(p.position, c.id) < (${after.position}::timestamptz, ${after.id}::uuid)`);
+      const rows = await prisma.$queryRaw<(ViewRow & { position: Date })[]>`
+        SELECT ${VIEW_COLUMNS}, p.position
+        FROM conversation_members m
+        JOIN conversations c ON c.id = m.conversation_id
+        CROSS JOIN LATERAL (
+          SELECT CASE WHEN c.last_activity_at <= ${snapshot}::timestamptz THEN c.last_activity_at
+            ELSE COALESCE(
+              (SELECT ch.previous_activity_at FROM activity_changes ch
+                WHERE ch.conversation_id = c.id AND ch.changed_at > ${snapshot}::timestamptz
+                ORDER BY ch.changed_at, ch.id LIMIT 1),
+              c.last_activity_at)
+          END AS position
+        ) p
+        WHERE ${Prisma.join(conditions, ' AND ')}
+        ORDER BY p.position DESC, c.id DESC
+        LIMIT ${options.limit + 1}`;
+      return rows.map((row) => ({ view: toView(row), position: row.position }));
+    },
+
+    /** The database clock: list snapshots and activity use it, never a service's clock. */
+    async now(): Promise<Date> {
+      const [row] = await prisma.$queryRaw<{ now: Date }[]>`SELECT clock_timestamp() AS now`;
+      return row!.now;
+    },
+
+    /** Members ordered by role then join time, after `after`. */
+    async listMembers(conversationId: string, limit: number, after: MemberPosition | null) {
+      const rank = Prisma.sql`CASE m.role WHEN 'OWNER' THEN 0 WHEN 'ADMIN' THEN 1 ELSE 2 END`;
+      const afterCondition = after
+        ? Prisma.sql`AND (${rank}, m.joined_at, m.user_id) > (${after.rank}, ${after.joinedAt}::timestamptz, ${after.userId}::uuid)`
+        : Prisma.empty;
+      const rows = await prisma.$queryRaw<{ user_id: string; role: MemberRole; joined_at: Date }[]>`
+        SELECT m.user_id, m.role, m.joined_at FROM conversation_members m
+        WHERE m.conversation_id = ${conversationId}::uuid ${afterCondition}
+        ORDER BY ${rank}, m.joined_at, m.user_id
+        LIMIT ${limit + 1}`;
+      return rows.map((row) => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at }));
+    },
+
+    /** The other member of each direct conversation among `ids`, for `userId`. */
+    async peersOf(userId: string, ids: readonly string[]) {
+      const rows = await prisma.conversationMember.findMany({
+        where: {
+          conversationId: { in: [...ids] },
+          userId: { not: userId },
+          conversation: { kind: 'DIRECT' },
+        },
+        select: { conversationId: true, userId: true },
+      });
+      return new Map(rows.map((row) => [row.conversationId, row.userId]));
+    },
+
+    findDirectId: async (directKey: string) =>
+      (await prisma.conversation.findUnique({ where: { directKey }, select: { id: true } }))?.id ?? null,
+
+    /**
+     * Locks the conversation row for the rest of the transaction (membership changes serialize on it) and
+     * returns it with the actor's membership, or null when the actor is not a member.
+     */
+    async lockForMember(tx: Transaction, conversationId: string, userId: string) {
+      const [row] = await tx.$queryRaw<{ id: string; kind: ConversationKind; member_count: number }[]>`
+        SELECT id, kind, member_count FROM conversations WHERE id = ${conversationId}::uuid FOR UPDATE`;
+      if (!row) return null;
+      const actor = await tx.conversationMember.findUnique({
+        where: { conversationId_userId: { conversationId, userId } },
+      });
+      if (!actor) return null;
+      return { id: row.id, kind: row.kind, memberCount: row.member_count, actorRole: actor.role };
+    },
+
+    findMember: (tx: Transaction, conversationId: string, userId: string) =>
+      tx.conversationMember.findUnique({ where: { conversationId_userId: { conversationId, userId } } }),
+
+    /** Bumps the membership version (and member count by `delta`), in the membership-changing transaction. */
+    async bumpMembership(tx: Transaction, conversationId: string, memberDelta = 0) {
+      await tx.conversation.update({
+        where: { id: conversationId },
+        data: { membershipVersion: { increment: 1 }, memberCount: { increment: memberDelta } },
+      });
+    },
+
+    /**
+     * The conversation's members and membership version, read in one statement (one snapshot: the members
+     * are exactly those of that version), for the projection; null once deleted.
+     */
+    async membership(conversationId: string) {
+      const rows = await prisma.$queryRaw<
+        { version: number; user_id: string | null; role: MemberRole | null }[]
+      >`
+        SELECT c.membership_version AS version, m.user_id, m.role
+        FROM conversations c LEFT JOIN conversation_members m ON m.conversation_id = c.id
+        WHERE c.id = ${conversationId}::uuid`;
+      if (rows.length === 0) return null;
+      const members = new Map<string, MemberRole>();
+      for (const row of rows) if (row.user_id && row.role) members.set(row.user_id, row.role);
+      return { version: rows[0]!.version, members };
+    },
+
+    /** Moves the member's read marker forward to `upToSeq`, never past the last message; returns it. */
+    async markRead(tx: Transaction, conversationId: string, userId: string, upToSeq: number) {
+      const [row] = await tx.$queryRaw<{ read_seq: number; moved: boolean }[]>`
+        WITH target AS (
+          SELECT m.read_seq AS old_seq, LEAST(${upToSeq}, c.last_seq) AS new_seq
+          FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+          WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = ${userId}::uuid
+          FOR UPDATE OF m
+        ), updated AS (
+          UPDATE conversation_members m SET read_seq = target.new_seq FROM target
+          WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = ${userId}::uuid
+            AND target.new_seq > target.old_seq
+          RETURNING m.read_seq
+        )
+        SELECT COALESCE((SELECT read_seq FROM updated), (SELECT old_seq FROM target)) AS read_seq,
+               EXISTS (SELECT 1 FROM updated) AS moved`;
+      if (!row) throw new Error(`markRead: ${userId} is not a member of ${conversationId}`);
+      if (row.moved) {
+        await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.read_seq } } });
+      }
+      return { readSeq: row.read_seq, moved: row.moved };
+    },
+
+    /**
+     * Applies a message sent (messages subgraph event): the conversation's last message and activity
+     * move forward (never back), the sender's read marker covers their own message, mentioned members
+     * get a mention. Idempotent and order-independent.
+     */
+    async applyMessageAdded(event: {
+      conversationId: string;
+      messageId: string;
+      seq: number;
+      senderId: string;
+      mentionedUserIds: string[];
+    }) {
+      await prisma.$transaction(async (tx) => {
+        await tx.$executeRaw`
+          UPDATE conversations
+          SET last_seq = ${event.seq}, last_message_id = ${event.messageId}::uuid,
+              last_activity_at = GREATEST(clock_timestamp(), last_activity_at)
+          WHERE id = ${event.conversationId}::uuid AND last_seq < ${event.seq}`;
+        await tx.$executeRaw`
+          UPDATE conversation_members SET read_seq = ${event.seq}
+          WHERE conversation_id = ${event.conversationId}::uuid AND user_id = ${event.senderId}::uuid
+            AND read_seq < ${event.seq}`;
+        const mentioned = event.mentionedUserIds.filter((id) => id !== event.senderId);
+        if (mentioned.length > 0) {
+          await tx.$executeRaw`
+            INSERT INTO mentions (conversation_id, user_id, seq)
+            SELECT m.conversation_id, m.user_id, ${event.seq} FROM conversation_members m
+            WHERE m.conversation_id = ${event.conversationId}::uuid AND m.user_id = ANY(${mentioned}::uuid[])
+              AND m.read_seq < ${event.seq}
+            ON CONFLICT DO NOTHING`;
+        }
+      });
+    },
+
+    /** Forgets activity history no cursor can use any more. */
+    pruneActivityChanges: (olderThan: Date) =>
+      prisma.activityChange.deleteMany({ where: { changedAt: { lt: olderThan } } }),
+  };
+}
+
+export type ConversationStore = ReturnType<typeof createConversationStore>;
+
+export const roleRank = (role: MemberRole) => ROLE_RANK[role];
+
+/** Direct conversations are keyed by their two members, lower id first: one per pair. */
+export const directKeyOf = (a: string, b: string) => (a < b ? `${a}:${b}` : `${b}:${a}`);

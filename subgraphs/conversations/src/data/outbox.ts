@@ -1,0 +1,109 @@
+import type { Logger, MembershipProjection, PubSub } from '@parley/kit';
+import type { ConversationEventPayloads, ConversationEventTopic } from '../events.js';
+import type { ConversationStore } from './conversation-store.js';
+import type { PrismaClient, Transaction } from './database.js';
+
+/** Records a domain event in the transaction that causes it: it exists exactly when the change does. */
+export async function addOutboxEvent<Topic extends ConversationEventTopic>(
+  tx: Transaction,
+  topic: Topic,
+  payload: ConversationEventPayloads[Topic],
+  options: { membershipChanged?: boolean } = {},
+) {
+  await tx.outboxEvent.create({
+    data: {
+      topic,
+      payload: { ...payload },
+      conversationId: options.membershipChanged ? payload.conversationId : null,
+    },
+  });
+}
+
+const BATCH = 100;
+
+/**
+ * Delivers outbox events after their transaction committed: first rewrites the membership projection of
+ * conversations whose membership changed, then publishes, then deletes the rows. A failure (Redis down,
+ * process killed) leaves the rows for the next `flush`, so every event is delivered at least once and
+ * the projection always catches up. Concurrent relays (replicas) take disjoint rows.
+ */
+export function createOutboxRelay(deps: {
+  prisma: PrismaClient;
+  conversations: ConversationStore;
+  projection: MembershipProjection;
+  events: PubSub;
+  logger: Logger;
+}) {
+  async function syncProjection(conversationId: string) {
+    const membership = await deps.conversations.membership(conversationId);
+    if (!membership) {
+      // Deleted: no version survives the row, so the tombstone outranks every version it ever had.
+      await deps.projection.markDeleted(conversationId, Number.MAX_SAFE_INTEGER);
+      return false;
+    }
+    await deps.projection.replace(conversationId, membership.version, membership.members);
+    return true;
+  }
+
+  async function flushBatch(): Promise<number> {
+    return deps.prisma.$transaction(async (tx) => {
+      const rows = await tx.$queryRaw<
+        { id: bigint; topic: string; payload: unknown; conversation_id: string | null }[]
+      >`SELECT id, topic, payload, conversation_id FROM outbox_events
+        ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
+      const synced = new Set<string>();
+      for (const row of rows) {
+        if (row.conversation_id && !synced.has(row.conversation_id)) {
+          synced.add(row.conversation_id);
+          await syncProjection(row.conversation_id);
+        }
+        await deps.events.publish(row.topic, row.payload);
+      }
+      if (rows.length > 0)
+        await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
+      return rows.length;
+    });
+  }
+
+  let running: Promise<void> | null = null;
+  let again = false;
+
+  return {
+    syncProjection,
+
+    /**
+     * Delivers every pending event. Calls during a flush make it run once more rather than in parallel,
+     * so a caller's own events are delivered when its call resolves.
+     */
+    flush(): Promise<void> {
+      if (running) {
+        again = true;
+        return running;
+      }
+      running = (async () => {
+        try {
+          do {
+            again = false;
+            while ((await flushBatch()) === BATCH);
+          } while (again);
+        } finally {
+          running = null;
+        }
+      })();
+      return running;
+    },
+
+    /** Flushes every `intervalMs` (events left by a failure or another process); returns a stop function. */
+    start(intervalMs: number) {
+      const timer = setInterval(() => {
+        this.flush().catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'outbox relay failed; retrying'),
+        );
+      }, intervalMs);
+      timer.unref();
+      return () => clearInterval(timer);
+    },
+  };
+}
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;

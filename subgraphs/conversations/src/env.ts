@@ -1,0 +1,36 @@
+import {
+  booleanFromString,
+  commonEnvShape,
+  databaseEnvShape,
+  parseEnv,
+  portSchema,
+  redisEnvShape,
+  tokenVerificationEnvShape,
+} from '@parley/kit';
+import { z } from 'zod';
+
+const positiveInt = z.coerce.number().int().positive();
+
+export const conversationsEnvSchema = z.object({
+  ...commonEnvShape,
+  HOST: z.string().default('127.0.0.1'),
+  PORT: portSchema.default(4002),
+  ...databaseEnvShape,
+  ...redisEnvShape,
+  ...tokenVerificationEnvShape,
+  /** The users subgraph, asked whether users exist and who blocked whom (with the caller's token). */
+  USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
+  USERS_TIMEOUT_MS: positiveInt.default(5_000),
+  /** Members a group may have, owner included. */
+  MAX_GROUP_MEMBERS: positiveInt.max(100_000).default(1_000),
+  /** How long a `me.conversations` cursor keeps its first page's order; older cursors are refused. */
+  LIST_CURSOR_TTL_SECONDS: positiveInt.default(3_600),
+  MAX_BODY_BYTES: positiveInt.default(100_000),
+  GRAPHIQL: booleanFromString.optional(),
+});
+
+export type ConversationsEnv = z.output<typeof conversationsEnvSchema>;
+
+export function readConversationsEnv(source: NodeJS.ProcessEnv = process.env): ConversationsEnv {
+  return parseEnv(conversationsEnvSchema, source);
+}

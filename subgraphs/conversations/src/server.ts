@@ -1,0 +1,91 @@
+import { readFileSync } from 'node:fs';
+import {
+  createSubgraphServer,
+  createTokenVerifier,
+  type Logger,
+  type MembershipProjection,
+  type PubSub,
+  type Registry,
+  type SessionRevocations,
+  type TokenVerifierConfig,
+} from '@parley/kit';
+import { parse } from 'graphql';
+import { createLoaders, type ConversationsContext, type ConversationsServices } from './context.js';
+import { createConversationService } from './conversation-service.js';
+import { createConversationStore } from './data/conversation-store.js';
+import type { PrismaClient } from './data/database.js';
+import { createOutboxRelay } from './data/outbox.js';
+import { resolvers } from './resolvers/index.js';
+import type { UsersClient } from './users-client.js';
+
+export const conversationsTypeDefs = parse(
+  readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'),
+);
+
+export interface ConversationsServerDeps {
+  prisma: PrismaClient;
+  projection: MembershipProjection;
+  events: PubSub;
+  users: UsersClient;
+  revocations: SessionRevocations;
+  logger: Logger;
+  metrics: Registry;
+  config: {
+    verificationKeys: TokenVerifierConfig['keys'];
+    issuer: string;
+    audience: string;
+    maxGroupMembers: number;
+    listCursorTtlSeconds: number;
+    trustProxy: boolean;
+    maxBodyBytes: number;
+    graphiql: boolean;
+  };
+  ready?: () => Promise<boolean>;
+}
+
+/** The conversations subgraph and its outbox relay, from its clients (CONVENTIONS.md §1). */
+export function createConversationsServer(deps: ConversationsServerDeps) {
+  const conversations = createConversationStore(deps.prisma);
+  const relay = createOutboxRelay({
+    prisma: deps.prisma,
+    conversations,
+    projection: deps.projection,
+    events: deps.events,
+    logger: deps.logger,
+  });
+  const services: ConversationsServices = {
+    conversations,
+    relay,
+    service: createConversationService({
+      conversations,
+      relay,
+      users: deps.users,
+      maxGroupMembers: deps.config.maxGroupMembers,
+    }),
+    config: { listCursorTtlSeconds: deps.config.listCursorTtlSeconds },
+  };
+  const yoga = createSubgraphServer<ConversationsContext>({
+    name: 'conversations',
+    typeDefs: conversationsTypeDefs,
+    resolvers,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    trustProxy: deps.config.trustProxy,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    graphiql: deps.config.graphiql,
+    ready: deps.ready,
+    verifyToken: createTokenVerifier({
+      issuer: deps.config.issuer,
+      audience: deps.config.audience,
+      keys: deps.config.verificationKeys,
+      revocations: deps.revocations,
+    }),
+    extendContext: (base, request) => ({
+      ...base,
+      ...services,
+      authorization: request.headers.get('authorization') ?? '',
+      loaders: createLoaders(conversations, base.viewer?.userId ?? null),
+    }),
+  });
+  return { yoga, relay, conversations };
+}

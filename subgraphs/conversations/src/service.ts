@@ -1,0 +1,127 @@
+import { join } from 'node:path';
+import {
+  applyMigrations,
+  createLogger,
+  createMemoryMembershipProjection,
+  createMemoryPubSub,
+  createMemorySessionRevocations,
+  createMetricsRegistry,
+  createRedisMembershipProjection,
+  createRedisPubSub,
+  createRedisSessionRevocations,
+  listen,
+  startEmbeddedPostgres,
+  startWithResources,
+  verificationKeysFromEnv,
+  type Logger,
+} from '@parley/kit';
+import { Redis } from 'ioredis';
+import { createPrismaClient } from './data/database.js';
+import type { ConversationsEnv } from './env.js';
+import { startActivityChangePrune } from './jobs/prune-activity-changes.js';
+import { startMessageActivity } from './message-activity.js';
+import { createConversationsServer } from './server.js';
+import { createUsersClient } from './users-client.js';
+
+export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
+
+/** How often the outbox relay looks for events a failed or interrupted delivery left behind. */
+const RELAY_INTERVAL_MS = 1_000;
+
+export interface RunningConversationsService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds every client the conversations subgraph needs from its environment, applies migrations, and
+ * listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ */
+export async function startConversationsService(
+  env: ConversationsEnv,
+  logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
+): Promise<RunningConversationsService> {
+  return startWithResources(async (resources) => {
+    const embedded = env.DATABASE_URL
+      ? null
+      : await startEmbeddedPostgres({ dataDir: join(env.EMBEDDED_DATA_DIR, 'postgres-conversations') });
+    if (embedded) {
+      resources.add(() => embedded.stop());
+      logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
+    }
+    const databaseUrl = env.DATABASE_URL ?? embedded!.url;
+    await applyMigrations({
+      connectionString: databaseUrl,
+      migrationsDir,
+      schema: env.DATABASE_SCHEMA,
+      logger,
+    });
+    const prisma = createPrismaClient({
+      connectionString: databaseUrl,
+      schema: env.DATABASE_SCHEMA,
+      poolMax: embedded ? 1 : env.DATABASE_POOL_MAX,
+    });
+    resources.add(() => prisma.$disconnect());
+
+    const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, redisOptions) : null;
+    if (redis) resources.add(() => redis.quit());
+    const events = env.REDIS_URL
+      ? createRedisPubSub({
+          publisher: new Redis(env.REDIS_URL, redisOptions),
+          subscriber: new Redis(env.REDIS_URL, redisOptions),
+          prefix: env.REDIS_PREFIX,
+        })
+      : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
+    resources.add(() => events.close());
+
+    const { yoga, relay, conversations } = createConversationsServer({
+      prisma,
+      events,
+      projection: redis
+        ? createRedisMembershipProjection({ redis, prefix: env.REDIS_PREFIX })
+        : createMemoryMembershipProjection({ prefix: env.REDIS_PREFIX }),
+      users: createUsersClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
+      revocations: redis
+        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
+        : createMemorySessionRevocations(),
+      logger,
+      metrics: createMetricsRegistry('conversations'),
+      config: {
+        verificationKeys: verificationKeysFromEnv({
+          AUTH_JWKS_URL:
+            env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', env.USERS_SUBGRAPH_URL).toString(),
+          AUTH_PUBLIC_JWKS: env.AUTH_PUBLIC_JWKS,
+        }),
+        issuer: env.AUTH_ISSUER,
+        audience: env.AUTH_AUDIENCE,
+        maxGroupMembers: env.MAX_GROUP_MEMBERS,
+        listCursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,
+        trustProxy: env.TRUST_PROXY,
+        maxBodyBytes: env.MAX_BODY_BYTES,
+        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+      },
+      async ready() {
+        await prisma.$queryRaw`SELECT 1`;
+        if (redis) await redis.ping();
+        return true;
+      },
+    });
+
+    resources.add(await startMessageActivity({ events, conversations, logger }));
+    const stopRelay = relay.start(RELAY_INTERVAL_MS);
+    resources.add(async () => stopRelay());
+    const stopPrune = startActivityChangePrune({
+      conversations,
+      cursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,
+      logger,
+    });
+    resources.add(async () => stopPrune());
+
+    const server = await listen(yoga, env.PORT, env.HOST);
+    resources.add(() => server.close());
+    logger.info({ url: `${server.url}/graphql` }, 'conversations subgraph ready');
+    return { url: server.url, port: server.port };
+  });
+}
