@@ -114,7 +114,9 @@ describe('me.conversations pagination by last activity', () => {
 
 describe('unread and mention counts', () => {
   it('are exact after sends by others, own sends, read markers, replays and out-of-order events', async () => {
-    const [ann, ben, cat] = await Promise.all(['ann', 'ben', 'cat'].map((name) => parley.registerUser(name)));
+    const [ann, ben, cat] = (await Promise.all(
+      ['ann', 'ben', 'cat'].map((name) => parley.registerUser(name)),
+    )) as [SignedInUser, SignedInUser, SignedInUser];
     const group = await createGroup(ann, [ben, cat], 'Counts');
     const counts = async (user: SignedInUser) => {
       const { unreadCount, mentionCount, lastReadSeq, lastSeq } = await view(user, group.id);
