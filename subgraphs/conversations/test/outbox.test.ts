@@ -1,0 +1,143 @@
+import { randomUUID } from 'node:crypto';
+import {
+  applyMigrations,
+  createLogger,
+  createMemoryMembershipProjection,
+  createMemoryPubSub,
+  type PubSub,
+} from '@parley/kit';
+import { createTestDatabase, type TestDatabase } from '@parley/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createConversationStore } from '../src/data/conversation-store.js';
+import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
+import { addOutboxEvent, createOutboxRelay } from '../src/data/outbox.js';
+import { conversationEvents } from '../src/events.js';
+import { migrationsDir } from '../src/service.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+let database: TestDatabase;
+let prisma: PrismaClient;
+
+beforeAll(async () => {
+  database = await createTestDatabase('outbox');
+  await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public', logger });
+  prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 4 });
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await database?.drop();
+});
+
+/** A broker that refuses the first `failures` publishes, like Redis going away after the commit. */
+function flakyBroker(failures: number) {
+  const inner = createMemoryPubSub({ prefix: 'outbox-test:' });
+  let refused = 0;
+  const broker: PubSub & { published: number } = {
+    published: 0,
+    ...inner,
+    async publish(topic, payload) {
+      if (refused < failures) {
+        refused += 1;
+        throw new Error('broker unavailable');
+      }
+      await inner.publish(topic, payload);
+      broker.published += 1;
+    },
+    subscribe: (topic) => inner.subscribe(topic),
+    close: () => inner.close(),
+  };
+  return broker;
+}
+
+function relayWith(events: PubSub) {
+  const projection = createMemoryMembershipProjection({ prefix: 'outbox-test:' });
+  const relay = createOutboxRelay({
+    prisma,
+    conversations: createConversationStore(prisma),
+    projection,
+    events,
+    logger,
+  });
+  return { relay, projection };
+}
+
+async function createGroupRow(ownerId: string) {
+  return prisma.conversation.create({
+    data: {
+      kind: 'GROUP',
+      title: 'Outbox',
+      createdById: ownerId,
+      memberCount: 1,
+      members: { create: [{ userId: ownerId, role: 'OWNER' }] },
+    },
+  });
+}
+
+describe('outbox relay', () => {
+  it('delivers an event whose first publish failed after commit, exactly once, and syncs the projection', async () => {
+    const events = flakyBroker(1);
+    const { relay, projection } = relayWith(events);
+    const ownerId = randomUUID();
+    const conversation = await createGroupRow(ownerId);
+    const received = await events.subscribe<{ conversationId: string }>(conversationEvents.memberAdded);
+    const iterator = received[Symbol.asyncIterator]();
+    await prisma.$transaction((tx) =>
+      addOutboxEvent(
+        tx,
+        conversationEvents.memberAdded,
+        { conversationId: conversation.id, userId: ownerId, byUserId: ownerId },
+        { membershipChanged: true },
+      ),
+    );
+
+    await expect(relay.flush()).rejects.toThrow('broker unavailable');
+    expect(await prisma.outboxEvent.count({ where: { conversationId: conversation.id } })).toBe(1);
+
+    await relay.flush();
+    expect((await iterator.next()).value).toEqual({
+      conversationId: conversation.id,
+      userId: ownerId,
+      byUserId: ownerId,
+    });
+    expect(await prisma.outboxEvent.count({ where: { conversationId: conversation.id } })).toBe(0);
+    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual(['OWNER']);
+
+    // Nothing left to deliver: a further flush publishes nothing more.
+    expect(events.published).toBe(1);
+    await relay.flush();
+    expect(events.published).toBe(1);
+    await received.unsubscribe();
+  });
+
+  it('writes nothing for a transaction that rolled back', async () => {
+    const events = flakyBroker(0);
+    const { relay } = relayWith(events);
+    const conversationId = randomUUID();
+    await expect(
+      prisma.$transaction(async (tx) => {
+        await addOutboxEvent(tx, conversationEvents.updated, { conversationId, byUserId: randomUUID() });
+        throw new Error('refused after the event was written');
+      }),
+    ).rejects.toThrow('refused');
+    expect(
+      await prisma.outboxEvent.count({
+        where: { payload: { path: ['conversationId'], equals: conversationId } },
+      }),
+    ).toBe(0);
+    await relay.flush();
+  });
+
+  it('marks a deleted conversation deleted in the projection, outranking any earlier version', async () => {
+    const { relay, projection } = relayWith(flakyBroker(0));
+    const ownerId = randomUUID();
+    const conversation = await createGroupRow(ownerId);
+    await relay.syncProjection(conversation.id);
+    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual(['OWNER']);
+    await prisma.conversation.delete({ where: { id: conversation.id } });
+    expect(await relay.syncProjection(conversation.id)).toBe(false);
+    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual([null]);
+    // A late write of an old version cannot bring it back.
+    expect(await projection.replace(conversation.id, 99, new Map([[ownerId, 'OWNER']]))).toBe(false);
+  });
+});
