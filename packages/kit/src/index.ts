@@ -18,3 +18,4 @@ export * from './embedded-postgres.js';
 export * from './pagination.js';
 export * from './validation.js';
 export * from './use-query-limits.js';
+export * from './service-clients.js';

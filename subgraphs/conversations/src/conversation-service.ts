@@ -25,6 +25,17 @@ export interface MemberSettings {
   pinned?: boolean;
 }
 
+async function addMemberEvents(tx: Transaction, conversationId: string, userIds: string[], byUserId: string) {
+  for (const userId of userIds) {
+    await addOutboxEvent(
+      tx,
+      conversationEvents.memberAdded,
+      { conversationId, userId, byUserId },
+      { membershipChanged: true },
+    );
+  }
+}
+
 /** The one answer for an unknown id and for a conversation the viewer is not in: strangers learn nothing. */
 export const conversationNotFound = () => notFound('Conversation not found');
 
@@ -138,14 +149,7 @@ export function createConversationService(deps: {
               },
             },
           });
-          for (const userId of [viewerId, otherId]) {
-            await addOutboxEvent(
-              tx,
-              conversationEvents.memberAdded,
-              { conversationId: conversation.id, userId, byUserId: viewerId },
-              { membershipChanged: true },
-            );
-          }
+          await addMemberEvents(tx, conversation.id, [viewerId, otherId], viewerId);
           return conversation.id;
         });
         await afterCommit(actor, id);
@@ -184,14 +188,7 @@ export function createConversationService(deps: {
             },
           },
         });
-        for (const userId of [viewerId, ...others]) {
-          await addOutboxEvent(
-            tx,
-            conversationEvents.memberAdded,
-            { conversationId: conversation.id, userId, byUserId: viewerId },
-            { membershipChanged: true },
-          );
-        }
+        await addMemberEvents(tx, conversation.id, [viewerId, ...others], viewerId);
         return conversation.id;
       });
       await afterCommit(actor, id);
@@ -242,14 +239,7 @@ export function createConversationService(deps: {
           data: added.map((userId) => ({ conversationId, userId, role: 'MEMBER' as const })),
         });
         await conversations.bumpMembership(tx, conversationId, added.length);
-        for (const userId of added) {
-          await addOutboxEvent(
-            tx,
-            conversationEvents.memberAdded,
-            { conversationId, userId, byUserId: viewerId },
-            { membershipChanged: true },
-          );
-        }
+        await addMemberEvents(tx, conversationId, added, viewerId);
       });
     },
 

@@ -1,21 +1,17 @@
-import { join } from 'node:path';
 import {
-  applyMigrations,
   createLogger,
   createMemoryMembershipProjection,
-  createMemoryPubSub,
   createMemorySessionRevocations,
   createMetricsRegistry,
   createRedisMembershipProjection,
-  createRedisPubSub,
   createRedisSessionRevocations,
   listen,
-  startEmbeddedPostgres,
+  openServiceDatabase,
+  openServiceRedis,
   startWithResources,
   verificationKeysFromEnv,
   type Logger,
 } from '@parley/kit';
-import { Redis } from 'ioredis';
 import { createPrismaClient } from './data/database.js';
 import type { ConversationsEnv } from './env.js';
 import { startActivityChangePrune } from './jobs/prune-activity-changes.js';
@@ -43,38 +39,19 @@ export async function startConversationsService(
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
 ): Promise<RunningConversationsService> {
   return startWithResources(async (resources) => {
-    const embedded = env.DATABASE_URL
-      ? null
-      : await startEmbeddedPostgres({ dataDir: join(env.EMBEDDED_DATA_DIR, 'postgres-conversations') });
-    if (embedded) {
-      resources.add(() => embedded.stop());
-      logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
-    }
-    const databaseUrl = env.DATABASE_URL ?? embedded!.url;
-    await applyMigrations({
-      connectionString: databaseUrl,
+    const database = await openServiceDatabase(resources, {
+      name: 'conversations',
+      env,
       migrationsDir,
-      schema: env.DATABASE_SCHEMA,
       logger,
     });
     const prisma = createPrismaClient({
-      connectionString: databaseUrl,
-      schema: env.DATABASE_SCHEMA,
-      poolMax: embedded ? 1 : env.DATABASE_POOL_MAX,
+      connectionString: database.url,
+      schema: database.schema,
+      poolMax: database.poolMax,
     });
     resources.add(() => prisma.$disconnect());
-
-    const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
-    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, redisOptions) : null;
-    if (redis) resources.add(() => redis.quit());
-    const events = env.REDIS_URL
-      ? createRedisPubSub({
-          publisher: new Redis(env.REDIS_URL, redisOptions),
-          subscriber: new Redis(env.REDIS_URL, redisOptions),
-          prefix: env.REDIS_PREFIX,
-        })
-      : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
-    resources.add(() => events.close());
+    const { redis, events } = openServiceRedis(resources, env);
 
     const { yoga, relay, conversations } = createConversationsServer({
       prisma,

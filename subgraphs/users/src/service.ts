@@ -1,18 +1,15 @@
 import { join } from 'node:path';
 import {
-  applyMigrations,
   createLogger,
-  createMemoryPubSub,
   createMemorySessionRevocations,
   createMetricsRegistry,
-  createRedisPubSub,
   createRedisSessionRevocations,
   listen,
+  openServiceDatabase,
+  openServiceRedis,
   startWithResources,
-  startEmbeddedPostgres,
   type Logger,
 } from '@parley/kit';
-import { Redis } from 'ioredis';
 import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createPrismaClient } from './data/database.js';
@@ -38,38 +35,14 @@ export async function startUsersService(
   logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
 ): Promise<RunningUsersService> {
   return startWithResources(async (resources) => {
-    const embedded = env.DATABASE_URL
-      ? null
-      : await startEmbeddedPostgres({ dataDir: join(env.EMBEDDED_DATA_DIR, 'postgres-users') });
-    if (embedded) {
-      resources.add(() => embedded.stop());
-      logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
-    }
-    const databaseUrl = env.DATABASE_URL ?? embedded!.url;
-    await applyMigrations({
-      connectionString: databaseUrl,
-      migrationsDir,
-      schema: env.DATABASE_SCHEMA,
-      logger,
-    });
+    const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient({
-      connectionString: databaseUrl,
-      schema: env.DATABASE_SCHEMA,
-      poolMax: embedded ? 1 : env.DATABASE_POOL_MAX,
+      connectionString: database.url,
+      schema: database.schema,
+      poolMax: database.poolMax,
     });
     resources.add(() => prisma.$disconnect());
-
-    const redisOptions = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
-    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, redisOptions) : null;
-    if (redis) resources.add(() => redis.quit());
-    const events = env.REDIS_URL
-      ? createRedisPubSub({
-          publisher: new Redis(env.REDIS_URL, redisOptions),
-          subscriber: new Redis(env.REDIS_URL, redisOptions),
-          prefix: env.REDIS_PREFIX,
-        })
-      : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
-    resources.add(() => events.close());
+    const { redis, events } = openServiceRedis(resources, env);
 
     const privateJwks = env.AUTH_SIGNING_KEYS
       ? env.AUTH_SIGNING_KEYS

@@ -1,0 +1,105 @@
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { createLogger, type Logger, type LoggerConfig } from './logger.js';
+import { applyMigrations } from './migrations.js';
+import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
+import type { Resources } from './resources.js';
+
+export interface ServiceDatabase {
+  url: string;
+  schema: string;
+  /** 1 on embedded PGlite, which serves one connection at a time. */
+  poolMax: number;
+}
+
+/**
+ * A service's PostgreSQL, migrated: DATABASE_URL, or embedded PGlite under EMBEDDED_DATA_DIR/postgres-<name>
+ * when it is unset (`npm start` with nothing installed). Registers the embedded server with `resources`.
+ */
+export async function openServiceDatabase(
+  resources: Resources,
+  options: {
+    name: string;
+    env: {
+      DATABASE_URL?: string | undefined;
+      DATABASE_SCHEMA: string;
+      DATABASE_POOL_MAX: number;
+      EMBEDDED_DATA_DIR: string;
+    };
+    migrationsDir: string;
+    logger: Logger;
+  },
+): Promise<ServiceDatabase> {
+  const { env, logger } = options;
+  let url = env.DATABASE_URL;
+  if (!url) {
+    const embedded = await startEmbeddedPostgres({
+      dataDir: join(env.EMBEDDED_DATA_DIR, `postgres-${options.name}`),
+    });
+    resources.add(() => embedded.stop());
+    logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
+    url = embedded.url;
+  }
+  await applyMigrations({
+    connectionString: url,
+    migrationsDir: options.migrationsDir,
+    schema: env.DATABASE_SCHEMA,
+    logger,
+  });
+  return { url, schema: env.DATABASE_SCHEMA, poolMax: env.DATABASE_URL ? env.DATABASE_POOL_MAX : 1 };
+}
+
+/**
+ * A service's Redis command connection and event bus (its own publisher and subscriber connections), or,
+ * without REDIS_URL, no connection and an in-process bus. Registers them with `resources`.
+ */
+export function openServiceRedis(
+  resources: Resources,
+  env: { REDIS_URL?: string | undefined; REDIS_PREFIX: string },
+): { redis: Redis | null; events: PubSub } {
+  const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
+  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, options) : null;
+  if (redis) resources.add(() => redis.quit());
+  const events = env.REDIS_URL
+    ? createRedisPubSub({
+        publisher: new Redis(env.REDIS_URL, options),
+        subscriber: new Redis(env.REDIS_URL, options),
+        prefix: env.REDIS_PREFIX,
+      })
+    : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
+  resources.add(() => events.close());
+  return { redis, events };
+}
+
+/**
+ * The body of each service's `npm run migrate`: applies pending migrations to DATABASE_URL (required:
+ * the embedded database migrates itself on start), logs them, and exits 1 on failure.
+ */
+export function runMigrateCommand(options: {
+  service: string;
+  readEnv: () => {
+    DATABASE_URL?: string | undefined;
+    DATABASE_SCHEMA: string;
+    LOG_LEVEL: LoggerConfig['level'];
+  };
+  migrationsDir: string;
+}) {
+  const main = async () => {
+    const env = options.readEnv();
+    if (!env.DATABASE_URL)
+      throw new Error('DATABASE_URL is required to migrate (the embedded database migrates on start)');
+    const logger = createLogger({ service: `${options.service}-migrate`, level: env.LOG_LEVEL });
+    const applied = await applyMigrations({
+      connectionString: env.DATABASE_URL,
+      migrationsDir: options.migrationsDir,
+      schema: env.DATABASE_SCHEMA,
+      logger,
+    });
+    logger.info({ applied: applied.map((migration) => migration.name) }, 'migrations up to date');
+  };
+  main().catch((error: unknown) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
