@@ -211,10 +211,10 @@ describe('membership changes', () => {
     const viaRouter = await bob.client.request(SYNC, { ids: [group.id] });
     expect(codeOf(viaRouter)).toBe('GRAPHQL_VALIDATION_FAILED');
     const direct = createGraphQLClient({ url: parley.subgraphUrls.conversations, token: bob.accessToken });
-    const synced = await direct.request<{ syncMembershipProjection: number }>(SYNC, {
+    const synced = await direct.request<{ syncMembershipProjection: boolean }>(SYNC, {
       ids: [group.id, randomUUID(), 'junk'],
     });
-    expect(synced.data?.syncMembershipProjection).toBe(1);
+    expect(synced.data?.syncMembershipProjection).toBe(true);
     expect(await projection().rolesOf(bob.id, [group.id])).toEqual(['MEMBER']);
     expect(await projection().rolesOf(alice.id, [group.id])).toEqual(['OWNER']);
   });

@@ -107,9 +107,8 @@ export const mutationResolvers: Resolvers = {
     async syncMembershipProjection(_, args, context: ConversationsContext) {
       requireViewer(context);
       const ids = [...new Set(parseInput(userIds, args.conversationIds).filter(isUuid))];
-      let existing = 0;
-      for (const id of ids) if (await context.relay.syncProjection(id.toLowerCase())) existing += 1;
-      return existing;
+      for (const id of ids) await context.relay.syncProjection(id.toLowerCase());
+      return true;
     },
   },
 };
