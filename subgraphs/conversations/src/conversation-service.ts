@@ -69,7 +69,7 @@ export function createConversationService(deps: {
     if (userIds.length === 0) return;
     const relations = await deps.users(userIds, actor);
     for (const userId of userIds) {
-      const relation = relations.get(userId.toLowerCase()) ?? relations.get(userId);
+      const relation = relations.get(userId);
       if (!relation?.exists || relation.hasBlockedViewer) throw notFound('User not found', { userId });
       if (relation.blockedByViewer) throw forbidden('You blocked this user; unblock them first', { userId });
     }
@@ -83,7 +83,7 @@ export function createConversationService(deps: {
       tx: Transaction,
       conversation: { id: string; kind: 'DIRECT' | 'GROUP'; memberCount: number; actorRole: MemberRole },
     ) => Promise<T>,
-    options: { membershipChanges: boolean } = { membershipChanges: true },
+    options = { membershipChanges: true },
   ): Promise<T> {
     if (!isUuid(conversationId)) throw conversationNotFound();
     const result = await conversations.transaction(async (tx) => {
@@ -103,8 +103,6 @@ export function createConversationService(deps: {
     if (!view) throw conversationNotFound();
     return view;
   }
-
-  const noMembershipChange = { membershipChanges: false };
 
   function requireGroup(kind: 'DIRECT' | 'GROUP') {
     if (kind !== 'GROUP') throw forbidden('Direct conversations have no such setting');
@@ -128,8 +126,8 @@ export function createConversationService(deps: {
       if (otherUserId.toLowerCase() === viewerId) {
         throw badUserInput('A direct conversation needs another user', { field: 'userId' });
       }
-      await requireReachableUsers(actor, [otherUserId]);
       const otherId = otherUserId.toLowerCase();
+      await requireReachableUsers(actor, [otherId]);
       const directKey = directKeyOf(viewerId, otherId);
       const existing = await conversations.findDirectId(directKey);
       if (existing) return existing;
@@ -208,7 +206,7 @@ export function createConversationService(deps: {
             byUserId: actor.viewer.userId,
           });
         },
-        noMembershipChange,
+        { membershipChanges: false },
       ),
 
     async addMembers(actor: Actor, conversationId: string, userIds: string[]) {
@@ -355,41 +353,36 @@ export function createConversationService(deps: {
         );
       }),
 
-    updateSettings: (actor: Actor, conversationId: string, settings: MemberSettings) =>
-      changeAsMember(
-        actor,
-        conversationId,
-        async (tx) => {
-          const now = new Date();
-          await tx.conversationMember.update({
-            where: { conversationId_userId: { conversationId, userId: actor.viewer.userId } },
-            data: {
-              ...(settings.mutedUntil !== undefined && { mutedUntil: settings.mutedUntil }),
-              ...(settings.archived !== undefined && { archivedAt: settings.archived ? now : null }),
-              ...(settings.pinned !== undefined && { pinnedAt: settings.pinned ? now : null }),
-            },
-          });
-        },
-        noMembershipChange,
-      ),
+    /** The viewer's own row only: no conversation lock, so it never waits on others' changes or sends. */
+    async updateSettings(actor: Actor, conversationId: string, settings: MemberSettings) {
+      if (!isUuid(conversationId)) throw conversationNotFound();
+      const now = new Date();
+      const updated = await conversations.updateMemberSettings(conversationId, actor.viewer.userId, {
+        ...(settings.mutedUntil !== undefined && { mutedUntil: settings.mutedUntil }),
+        ...(settings.archived !== undefined && { archivedAt: settings.archived ? now : null }),
+        ...(settings.pinned !== undefined && { pinnedAt: settings.pinned ? now : null }),
+      });
+      if (!updated) throw conversationNotFound();
+    },
 
-    markRead: (actor: Actor, conversationId: string, upToSeq: number) =>
-      changeAsMember(
-        actor,
-        conversationId,
-        async (tx) => {
-          const userId = actor.viewer.userId;
-          const result = await conversations.markRead(tx, conversationId, userId, upToSeq);
-          if (result.moved) {
-            await addOutboxEvent(tx, conversationEvents.read, {
-              conversationId,
-              userId,
-              readSeq: result.readSeq,
-            });
-          }
-        },
-        noMembershipChange,
-      ),
+    /** Frequent (every message read), so it locks only the viewer's member row, never the conversation. */
+    async markRead(actor: Actor, conversationId: string, upToSeq: number) {
+      if (!isUuid(conversationId)) throw conversationNotFound();
+      const userId = actor.viewer.userId;
+      const moved = await conversations.transaction(async (tx) => {
+        const result = await conversations.markRead(tx, conversationId, userId, upToSeq);
+        if (!result) throw conversationNotFound();
+        if (result.moved) {
+          await addOutboxEvent(tx, conversationEvents.read, {
+            conversationId,
+            userId,
+            readSeq: result.readSeq,
+          });
+        }
+        return result.moved;
+      });
+      if (moved) await afterCommit(actor, null);
+    },
   };
 }
 

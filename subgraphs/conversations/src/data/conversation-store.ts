@@ -248,6 +248,19 @@ export function createConversationStore(prisma: PrismaClient) {
       return { version: rows[0]!.version, members };
     },
 
+    /** The member's own settings; false when `userId` is not a member. */
+    async updateMemberSettings(
+      conversationId: string,
+      userId: string,
+      settings: { mutedUntil?: Date | null; archivedAt?: Date | null; pinnedAt?: Date | null },
+    ) {
+      const { count } = await prisma.conversationMember.updateMany({
+        where: { conversationId, userId },
+        data: settings,
+      });
+      return count > 0;
+    },
+
     /** Moves the member's read marker forward to `upToSeq`, never past the last message; returns it. */
     async markRead(tx: Transaction, conversationId: string, userId: string, upToSeq: number) {
       const [row] = await tx.$queryRaw<{ read_seq: number; moved: boolean }[]>`
@@ -262,9 +275,10 @@ export function createConversationStore(prisma: PrismaClient) {
             AND target.new_seq > target.old_seq
           RETURNING m.read_seq
         )
-        SELECT COALESCE((SELECT read_seq FROM updated), (SELECT old_seq FROM target)) AS read_seq,
-               EXISTS (SELECT 1 FROM updated) AS moved`;
-      if (!row) throw new Error(`markRead: ${userId} is not a member of ${conversationId}`);
+        SELECT COALESCE((SELECT read_seq FROM updated), target.old_seq) AS read_seq,
+               EXISTS (SELECT 1 FROM updated) AS moved
+        FROM target`;
+      if (!row) return null;
       if (row.moved) {
         await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.read_seq } } });
       }
