@@ -6,6 +6,13 @@ export interface Resources {
   add(close: Closer): void;
 }
 
+/** A started service: where it listens and how to stop it. */
+export interface RunningService {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
 /**
  * Runs `start`, which opens resources (pools, clients, servers) and registers how to close each. Returns
  * its result with `stop()`, which closes them newest first. If `start` fails, whatever it had opened is

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { PrismaPg } from '@prisma/adapter-pg';
 import { Redis } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createLogger, type Logger, type LoggerConfig } from './logger.js';
@@ -6,12 +7,8 @@ import { applyMigrations } from './migrations.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import type { Resources } from './resources.js';
 
-export interface ServiceDatabase {
-  url: string;
-  schema: string;
-  /** 1 on embedded PGlite, which serves one connection at a time. */
-  poolMax: number;
-}
+/** `poolMax` is 1 on embedded PGlite, which serves one connection at a time. */
+export type ServiceDatabase = PrismaConnectionOptions;
 
 /**
  * A service's PostgreSQL, migrated: DATABASE_URL, or embedded PGlite under EMBEDDED_DATA_DIR/postgres-<name>
@@ -47,8 +44,30 @@ export async function openServiceDatabase(
     schema: env.DATABASE_SCHEMA,
     logger,
   });
-  return { url, schema: env.DATABASE_SCHEMA, poolMax: env.DATABASE_URL ? env.DATABASE_POOL_MAX : 1 };
+  return {
+    connectionString: url,
+    schema: env.DATABASE_SCHEMA,
+    poolMax: env.DATABASE_URL ? env.DATABASE_POOL_MAX : 1,
+  };
 }
+
+export interface PrismaConnectionOptions {
+  connectionString: string;
+  /** The Postgres schema the service's tables live in. */
+  schema: string;
+  poolMax: number;
+}
+
+/** Prisma's pg driver adapter for a service's database: its own pool, its tables found through search_path. */
+export const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
+  new PrismaPg(
+    {
+      connectionString: options.connectionString,
+      max: options.poolMax,
+      options: `-c search_path="${options.schema}"`,
+    },
+    { schema: options.schema },
+  );
 
 /**
  * A service's Redis command connection and event bus (its own publisher and subscriber connections), or,

@@ -11,6 +11,7 @@ import {
   startWithResources,
   verificationKeysFromEnv,
   type Logger,
+  type RunningService,
 } from '@parley/kit';
 import { createPrismaClient } from './data/database.js';
 import type { ConversationsEnv } from './env.js';
@@ -24,12 +25,6 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 /** How often the outbox relay looks for events a failed or interrupted delivery left behind. */
 const RELAY_INTERVAL_MS = 1_000;
 
-export interface RunningConversationsService {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
 /**
  * Builds every client the conversations subgraph needs from its environment, applies migrations, and
  * listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
@@ -37,7 +32,7 @@ export interface RunningConversationsService {
 export async function startConversationsService(
   env: ConversationsEnv,
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
-): Promise<RunningConversationsService> {
+): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, {
       name: 'conversations',
@@ -45,11 +40,7 @@ export async function startConversationsService(
       migrationsDir,
       logger,
     });
-    const prisma = createPrismaClient({
-      connectionString: database.url,
-      schema: database.schema,
-      poolMax: database.poolMax,
-    });
+    const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
     const { redis, events } = openServiceRedis(resources, env);
 

@@ -9,6 +9,7 @@ import {
   openServiceRedis,
   startWithResources,
   type Logger,
+  type RunningService,
 } from '@parley/kit';
 import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
@@ -20,12 +21,6 @@ import { createUsersServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
-export interface RunningUsersService {
-  url: string;
-  port: number;
-  stop(): Promise<void>;
-}
-
 /**
  * Builds every client the users subgraph needs from its environment, applies migrations, and listens.
  * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
@@ -33,14 +28,10 @@ export interface RunningUsersService {
 export async function startUsersService(
   env: UsersEnv,
   logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
-): Promise<RunningUsersService> {
+): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
-    const prisma = createPrismaClient({
-      connectionString: database.url,
-      schema: database.schema,
-      poolMax: database.poolMax,
-    });
+    const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
     const { redis, events } = openServiceRedis(resources, env);
 

@@ -5,6 +5,7 @@ import {
   createRedisSessionRevocations,
   createTokenVerifier,
   verificationKeysFromEnv,
+  type RunningService,
   type TokenVerifier,
 } from '@parley/kit';
 import {
@@ -18,10 +19,10 @@ import {
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readUsersEnv } from '../src/env.js';
-import { startUsersService, type RunningUsersService } from '../src/service.js';
+import { startUsersService } from '../src/service.js';
 
 let database: TestDatabase;
-let service: RunningUsersService;
+let service: RunningService;
 let redis: Redis;
 let prefix: string;
 let dataDir: string;

@@ -1,26 +1,16 @@
-import { PrismaPg } from '@prisma/adapter-pg';
+import { createPrismaPgAdapter, type PrismaConnectionOptions } from '@parley/kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
 export type { PrismaClient };
 export type Transaction = Prisma.TransactionClient;
 
-export interface PrismaClientOptions {
-  connectionString: string;
-  schema: string;
-  poolMax: number;
+export interface PrismaClientOptions extends PrismaConnectionOptions {
   /** Called with every SQL statement and its parameters as JSON (tests count and explain them). */
   onQuery?: (sql: string, params: string) => void;
 }
 
 export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
-  const adapter = new PrismaPg(
-    {
-      connectionString: options.connectionString,
-      max: options.poolMax,
-      options: `-c search_path="${options.schema}"`,
-    },
-    { schema: options.schema },
-  );
+  const adapter = createPrismaPgAdapter(options);
   const { onQuery } = options;
   if (!onQuery) return new PrismaClient({ adapter });
   const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
