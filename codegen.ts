@@ -45,6 +45,13 @@ const config: CodegenConfig = {
       User: '../resolvers/viewer.js#EntityReference',
       Message: '../resolvers/viewer.js#EntityReference',
     }),
+    ...subgraphResolvers('messages', '../context.js#MessagesContext', {
+      Message: '../data/message-store.js#MessageRecord',
+      ReactionGroup: '../data/message-store.js#ReactionGroup as ReactionGroupRow',
+      Conversation: '../resolvers/conversation.js#EntityReference',
+      User: '../resolvers/conversation.js#EntityReference',
+      File: '../resolvers/conversation.js#EntityReference',
+    }),
     'web/src/generated/': {
       schema: 'schema/api.graphql',
       documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],

@@ -16,6 +16,7 @@ const sdlFile = (subgraph: string) =>
 export const subgraphs: readonly SubgraphDefinition[] = [
   { name: 'users', url: 'http://localhost:4001/graphql', sdlFile: sdlFile('users') },
   { name: 'conversations', url: 'http://localhost:4002/graphql', sdlFile: sdlFile('conversations') },
+  { name: 'messages', url: 'http://localhost:4003/graphql', sdlFile: sdlFile('messages') },
 ];
 
 export interface SubgraphSdl {

@@ -1,0 +1,15 @@
+import { createLogger, registerGracefulShutdown } from '@parley/kit';
+import { readMessagesEnv } from './env.js';
+import { startMessagesService } from './service.js';
+
+async function main() {
+  const env = readMessagesEnv();
+  const logger = createLogger({ service: 'messages', level: env.LOG_LEVEL });
+  const service = await startMessagesService(env, logger);
+  registerGracefulShutdown(logger, [() => service.stop()]);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,283 @@
+import { createHash } from 'node:crypto';
+import {
+  badUserInput,
+  codedError,
+  forbidden,
+  isUuid,
+  notFound,
+  parseInput,
+  type Logger,
+  type Membership,
+  type MembershipProjection,
+  type MembershipReader,
+  type Viewer,
+} from '@parley/kit';
+import { z } from 'zod';
+import type { MessageRecord, MessageStore } from './data/message-store.js';
+import type { OutboxRelay } from './outbox-relay.js';
+import type { Caller, ConversationsClient, UsersClient } from './subgraph-clients.js';
+
+/** Who is acting: the signed-in viewer, their membership reader, and what it takes to ask others for them. */
+export interface Actor extends Caller {
+  viewer: Viewer;
+  membership: MembershipReader;
+  logger: Logger;
+}
+
+export interface MessageLimits {
+  maxBodyChars: number;
+  maxAttachments: number;
+  maxMentions: number;
+  maxReactionEmoji: number;
+  maxReactionsPerUser: number;
+}
+
+/** The one answer for an unknown id and for a message or conversation the viewer cannot see. */
+export const messageNotFound = () => notFound('Message not found');
+export const conversationNotFound = () => notFound('Conversation not found');
+
+const id = z.string().max(64);
+/** One emoji (with its modifiers and joiners), not arbitrary text. */
+const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f)+$/u;
+export const emojiSchema = z
+  .string()
+  .min(1)
+  .max(32)
+  .refine((value) => EMOJI.test(value) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value), {
+    message: 'must be one emoji',
+  });
+
+/** Control and format characters (NUL included) are refused; line breaks and tabs are allowed in bodies. */
+const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
+const withoutControls = (value: string) => !CONTROL.test(value.replace(/[\n\t]/g, ''));
+
+export function createInputSchemas(limits: MessageLimits) {
+  const body = z
+    .string()
+    .refine(withoutControls, 'must not contain control characters')
+    .refine((value) => [...value].length <= limits.maxBodyChars, {
+      message: `must be at most ${limits.maxBodyChars} characters`,
+    })
+    .transform((value) => value.trim());
+  const mentions = z.array(id).max(limits.maxMentions);
+  return {
+    send: z
+      .object({
+        conversationId: id,
+        body,
+        clientMutationId: z
+          .string()
+          .min(1)
+          .max(64)
+          .refine(withoutControls, 'must not contain control characters'),
+        replyToId: id.nullish().transform((value) => value ?? null),
+        attachmentIds: z
+          .array(z.uuid({ message: 'must be a file id' }))
+          .max(limits.maxAttachments)
+          .nullish()
+          .transform((value) => [...new Set(value ?? [])]),
+        mentions: mentions.nullish().transform((value) => value ?? []),
+      })
+      .refine((input) => input.body.length > 0 || input.attachmentIds.length > 0, {
+        message: 'must not be empty (unless files are attached)',
+        path: ['body'],
+      }),
+    edit: z.object({
+      id,
+      body: body.refine((value) => value.length > 0, 'must not be empty'),
+      mentions: mentions.nullish().transform((value) => value ?? undefined),
+    }),
+    reaction: z.object({ messageId: id, emoji: emojiSchema }),
+    search: z.object({
+      query: z.string().trim().min(1).max(256).refine(withoutControls, 'must not contain control characters'),
+      conversationId: id.nullish().transform((value) => value ?? null),
+    }),
+  };
+}
+
+/**
+ * The rules of messages: only members read and write; senders edit; senders and group admins delete;
+ * nobody messages across a block in a direct conversation. The store enforces what concurrency could
+ * break; after each change the outbox is flushed so events go out before the call returns (a failure
+ * there is retried by the relay's timer).
+ */
+export function createMessageService(deps: {
+  messages: MessageStore;
+  projection: MembershipProjection;
+  users: UsersClient;
+  conversations: ConversationsClient;
+  relay: OutboxRelay;
+  limits: MessageLimits;
+}) {
+  const { messages } = deps;
+  const schemas = createInputSchemas(deps.limits);
+
+  async function afterCommit(actor: Actor) {
+    try {
+      await deps.relay.flush();
+    } catch (error) {
+      actor.logger.warn({ err: error }, 'committed; events left to the relay');
+    }
+  }
+
+  /** The actor's membership of a conversation, or NOT_FOUND (unknown and not-a-member look the same). */
+  async function requireMembership(actor: Actor, conversationId: string): Promise<Membership> {
+    if (!isUuid(conversationId)) throw conversationNotFound();
+    const [membership] = await actor.membership.membershipsOf(actor.viewer.userId, [conversationId]);
+    if (!membership) throw conversationNotFound();
+    return membership;
+  }
+
+  /** A message the actor can see, with their membership of its conversation; NOT_FOUND otherwise. */
+  async function requireMessage(actor: Actor, messageId: string) {
+    if (!isUuid(messageId)) throw messageNotFound();
+    const [message] = await messages.byIds([messageId]);
+    if (!message) throw messageNotFound();
+    const [membership] = await actor.membership.membershipsOf(actor.viewer.userId, [message.conversationId]);
+    if (!membership) throw messageNotFound();
+    return { message, membership };
+  }
+
+  /** Direct conversations only: FORBIDDEN when either member blocked the other. */
+  async function requireNoBlock(actor: Actor, conversationId: string, membership: Membership) {
+    if (membership.kind !== 'DIRECT') return;
+    const snapshot = await deps.projection.snapshot(conversationId);
+    const peerId = [...(snapshot?.members.keys() ?? [])].find((userId) => userId !== actor.viewer.userId);
+    if (!peerId) return;
+    const relation = (await deps.users.relations([peerId], actor)).get(peerId);
+    if (relation?.blockedByViewer) {
+      throw forbidden('You blocked this user; unblock them to send messages');
+    }
+    if (!relation?.exists || relation.hasBlockedViewer) {
+      throw forbidden('You cannot send messages to this user');
+    }
+  }
+
+  /** The mentioned users who are members (others are dropped, as are duplicates and the sender). */
+  async function memberMentions(actor: Actor, conversationId: string, userIds: string[]) {
+    const candidates = [...new Set(userIds)].filter(
+      (userId) => isUuid(userId) && userId !== actor.viewer.userId,
+    );
+    const memberships = await Promise.all(
+      candidates.map((userId) => deps.projection.membershipsOf(userId, [conversationId])),
+    );
+    return candidates.filter((_, index) => memberships[index]?.[0]);
+  }
+
+  async function replyTarget(conversationId: string, replyToId: string | null) {
+    if (replyToId === null) return null;
+    const [target] = isUuid(replyToId) ? await messages.byIds([replyToId]) : [];
+    if (!target || target.conversationId !== conversationId) {
+      throw badUserInput('replyToId: no such message in this conversation', { field: 'replyToId' });
+    }
+    if (target.deletedAt) {
+      throw badUserInput('replyToId: the message was deleted', { field: 'replyToId' });
+    }
+    return { id: target.id, threadRootId: target.threadRootId };
+  }
+
+  return {
+    requireMembership,
+
+    async send(actor: Actor, rawInput: unknown): Promise<MessageRecord> {
+      const input = parseInput(schemas.send, rawInput);
+      const membership = await requireMembership(actor, input.conversationId);
+      await requireNoBlock(actor, input.conversationId, membership);
+      const replyTo = await replyTarget(input.conversationId, input.replyToId);
+      const mentionedUserIds = await memberMentions(actor, input.conversationId, input.mentions);
+      const requestHash = createHash('sha256')
+        .update(
+          JSON.stringify([
+            input.conversationId,
+            input.body,
+            input.replyToId,
+            input.attachmentIds,
+            input.mentions,
+          ]),
+        )
+        .digest('base64url');
+      const result = await messages.send({
+        conversationId: input.conversationId,
+        senderId: actor.viewer.userId,
+        clientMutationId: input.clientMutationId,
+        requestHash,
+        body: input.body,
+        replyTo,
+        attachmentIds: input.attachmentIds,
+        mentionedUserIds,
+      });
+      if (result.outcome === 'conflict') {
+        throw codedError('CONFLICT', 'clientMutationId was already used for a different message', {
+          field: 'clientMutationId',
+        });
+      }
+      if (result.outcome === 'created') await afterCommit(actor);
+      return result.message;
+    },
+
+    async edit(actor: Actor, rawInput: unknown): Promise<MessageRecord> {
+      const input = parseInput(schemas.edit, rawInput);
+      const { message } = await requireMessage(actor, input.id);
+      if (message.senderId !== actor.viewer.userId) throw forbidden('Only the sender can edit a message');
+      if (message.deletedAt) throw badUserInput('The message was deleted', { field: 'id' });
+      const mentionedUserIds =
+        input.mentions && (await memberMentions(actor, message.conversationId, input.mentions));
+      const edited = await messages.edit(message.id, { body: input.body, mentionedUserIds });
+      if (!edited) throw badUserInput('The message was deleted', { field: 'id' });
+      await afterCommit(actor);
+      return edited;
+    },
+
+    async delete(actor: Actor, messageId: string): Promise<MessageRecord> {
+      const { message, membership } = await requireMessage(actor, messageId);
+      const isSender = message.senderId === actor.viewer.userId;
+      const isGroupAdmin = membership.kind === 'GROUP' && membership.role !== 'MEMBER';
+      if (!isSender && !isGroupAdmin) {
+        throw forbidden('Only the sender or an admin of the group can delete a message');
+      }
+      const result = await messages.delete(message.id, actor.viewer.userId);
+      if (!result) throw messageNotFound();
+      if (result.deleted) await afterCommit(actor);
+      return result.message;
+    },
+
+    /**
+     * Search hits `offset` onwards (up to `limit`) in the conversation asked, or in every conversation of
+     * the actor's (the conversations service lists them: membership is its to know).
+     */
+    async search(actor: Actor, rawInput: unknown, offset: number, limit: number) {
+      const input = parseInput(schemas.search, rawInput);
+      let conversationIds: string[];
+      if (input.conversationId) {
+        await requireMembership(actor, input.conversationId);
+        conversationIds = [input.conversationId];
+      } else {
+        conversationIds = await deps.conversations.viewerConversationIds(actor);
+      }
+      return { input, hits: await messages.search(input.query, conversationIds, offset, limit) };
+    },
+
+    async react(actor: Actor, rawInput: unknown, add: boolean): Promise<MessageRecord> {
+      const input = parseInput(schemas.reaction, rawInput);
+      const { message } = await requireMessage(actor, input.messageId);
+      const reaction = { messageId: message.id, userId: actor.viewer.userId, emoji: input.emoji };
+      const outcome = add
+        ? await messages.addReaction(reaction, {
+            maxEmoji: deps.limits.maxReactionEmoji,
+            maxPerUser: deps.limits.maxReactionsPerUser,
+          })
+        : await messages.removeReaction(reaction);
+      if (outcome === 'gone') throw badUserInput('The message was deleted', { field: 'messageId' });
+      if (outcome === 'limit') {
+        throw badUserInput(
+          `A message takes at most ${deps.limits.maxReactionEmoji} different emoji and ${deps.limits.maxReactionsPerUser} reactions per member`,
+          { field: 'emoji' },
+        );
+      }
+      if (outcome === 'added' || outcome === 'removed') await afterCommit(actor);
+      return message;
+    },
+  };
+}
+
+export type MessageService = ReturnType<typeof createMessageService>;

@@ -1,0 +1,13 @@
+import { conversationResolvers } from './conversation.js';
+import { messageResolvers } from './message.js';
+import { mutationResolvers } from './mutations.js';
+import { queryResolvers } from './query.js';
+import { scalarResolvers } from './scalars.js';
+
+export const resolvers = {
+  ...scalarResolvers,
+  ...queryResolvers,
+  ...mutationResolvers,
+  ...messageResolvers,
+  ...conversationResolvers,
+};

@@ -1,0 +1,100 @@
+import { readFileSync } from 'node:fs';
+import {
+  createSubgraphServer,
+  createTokenVerifier,
+  type EventStream,
+  type Logger,
+  type MembershipProjection,
+  type PubSub,
+  type Registry,
+  type SessionRevocations,
+  type TokenVerifierConfig,
+} from '@parley/kit';
+import { parse } from 'graphql';
+import {
+  createLoaders,
+  createRequestMembership,
+  type MessagesContext,
+  type MessagesServices,
+} from './context.js';
+import type { MessageStore } from './data/message-store.js';
+import { createMessageService, type MessageLimits } from './message-service.js';
+import { createOutboxRelay } from './outbox-relay.js';
+import { resolvers } from './resolvers/index.js';
+import type { ConversationsClient, UsersClient } from './subgraph-clients.js';
+
+export const messagesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export interface MessagesServerDeps {
+  messages: MessageStore;
+  projection: MembershipProjection;
+  events: PubSub;
+  stream: EventStream;
+  users: UsersClient;
+  conversations: ConversationsClient;
+  revocations: SessionRevocations;
+  logger: Logger;
+  metrics: Registry;
+  config: {
+    verificationKeys: TokenVerifierConfig['keys'];
+    issuer: string;
+    audience: string;
+    limits: MessageLimits;
+    trustProxy: boolean;
+    maxBodyBytes: number;
+    graphiql: boolean;
+  };
+  ready?: () => Promise<boolean>;
+}
+
+/** The messages subgraph and its outbox relay, from its clients (CONVENTIONS.md §1). */
+export function createMessagesServer(deps: MessagesServerDeps) {
+  const relay = createOutboxRelay({
+    messages: deps.messages,
+    events: deps.events,
+    stream: deps.stream,
+    logger: deps.logger,
+  });
+  const services: MessagesServices = {
+    messages: deps.messages,
+    projection: deps.projection,
+    conversationsClient: deps.conversations,
+    service: createMessageService({
+      messages: deps.messages,
+      projection: deps.projection,
+      users: deps.users,
+      conversations: deps.conversations,
+      relay,
+      limits: deps.config.limits,
+    }),
+  };
+  const yoga = createSubgraphServer<MessagesContext>({
+    name: 'messages',
+    typeDefs: messagesTypeDefs,
+    resolvers,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    trustProxy: deps.config.trustProxy,
+    maxBodyBytes: deps.config.maxBodyBytes,
+    graphiql: deps.config.graphiql,
+    ready: deps.ready,
+    verifyToken: createTokenVerifier({
+      issuer: deps.config.issuer,
+      audience: deps.config.audience,
+      keys: deps.config.verificationKeys,
+      revocations: deps.revocations,
+    }),
+    extendContext: (base, request) => {
+      const authorization = request.headers.get('authorization') ?? '';
+      const membership = createRequestMembership(services, { authorization, requestId: base.requestId });
+      return {
+        ...base,
+        ...services,
+        authorization,
+        membership,
+        loaders: createLoaders(deps.messages, membership, base.viewer?.userId ?? null),
+      };
+    },
+  });
+  return { yoga, relay };
+}

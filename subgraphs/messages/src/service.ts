@@ -1,0 +1,88 @@
+import {
+  createLogger,
+  createMemorySessionRevocations,
+  createMetricsRegistry,
+  createRedisSessionRevocations,
+  listen,
+  openServiceDatabase,
+  openServiceRedis,
+  startWithResources,
+  verificationKeysFromEnv,
+  type Logger,
+  type RunningService,
+} from '@parley/kit';
+import { createPrismaClient } from './data/database.js';
+import { createPostgresMessageStore } from './data/postgres-message-store.js';
+import type { MessagesEnv } from './env.js';
+import { createMessagesServer } from './server.js';
+import { createConversationsClient, createUsersClient } from './subgraph-clients.js';
+
+export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
+
+/** How often the outbox relay looks for events a failed or interrupted delivery left behind. */
+const RELAY_INTERVAL_MS = 1_000;
+
+/**
+ * Builds every client the messages subgraph needs from its environment, applies migrations, and listens.
+ * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ */
+export async function startMessagesService(
+  env: MessagesEnv,
+  logger: Logger = createLogger({ service: 'messages', level: env.LOG_LEVEL }),
+): Promise<RunningService> {
+  return startWithResources(async (resources) => {
+    const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });
+    const prisma = createPrismaClient(database);
+    resources.add(() => prisma.$disconnect());
+    const { redis, events, stream, projection } = openServiceRedis(resources, env);
+
+    const { yoga, relay } = createMessagesServer({
+      messages: createPostgresMessageStore(prisma),
+      projection,
+      events,
+      stream,
+      users: createUsersClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.SUBGRAPH_TIMEOUT_MS }),
+      conversations: createConversationsClient({
+        url: env.CONVERSATIONS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+      }),
+      revocations: redis
+        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
+        : createMemorySessionRevocations(),
+      logger,
+      metrics: createMetricsRegistry('messages'),
+      config: {
+        verificationKeys: verificationKeysFromEnv({
+          AUTH_JWKS_URL:
+            env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', env.USERS_SUBGRAPH_URL).toString(),
+          AUTH_PUBLIC_JWKS: env.AUTH_PUBLIC_JWKS,
+        }),
+        issuer: env.AUTH_ISSUER,
+        audience: env.AUTH_AUDIENCE,
+        limits: {
+          maxBodyChars: env.MAX_BODY_CHARS,
+          maxAttachments: env.MAX_ATTACHMENTS,
+          maxMentions: env.MAX_MENTIONS,
+          maxReactionEmoji: env.MAX_REACTION_EMOJI,
+          maxReactionsPerUser: env.MAX_REACTIONS_PER_USER,
+        },
+        trustProxy: env.TRUST_PROXY,
+        maxBodyBytes: env.MAX_BODY_BYTES,
+        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+      },
+      async ready() {
+        await prisma.$queryRaw`SELECT 1`;
+        if (redis) await redis.ping();
+        return true;
+      },
+    });
+
+    const stopRelay = relay.start(RELAY_INTERVAL_MS);
+    resources.add(async () => stopRelay());
+
+    const server = await listen(yoga, env.PORT, env.HOST);
+    resources.add(() => server.close());
+    logger.info({ url: `${server.url}/graphql` }, 'messages subgraph ready');
+    return { url: server.url, port: server.port };
+  });
+}
