@@ -108,6 +108,9 @@ describe('direct conversations', () => {
     const ids = new Set(results.map((conversation) => conversation.id));
     expect(ids.size).toBe(1);
     expect(results.every((conversation) => conversation.memberCount === 2)).toBe(true);
+    // What the messages subgraph checks before a send: both members, and that the conversation is DIRECT.
+    expect(await projection().membershipsOf(gina.id, [...ids])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
+    expect(await projection().membershipsOf(hank.id, [...ids])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
     for (const user of [gina, hank]) {
       const list = await ok<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(
         user,
@@ -175,7 +178,9 @@ describe('strangers', () => {
 describe('membership changes', () => {
   it('a removed member loses the conversation, its list entry and its membership projection at once', async () => {
     const group = await createGroup(alice, [bob, carol], 'Team');
-    expect(await projection().rolesOf(carol.id, [group.id])).toEqual(['MEMBER']);
+    expect(await projection().membershipsOf(carol.id, [group.id])).toEqual([
+      { role: 'MEMBER', kind: 'GROUP' },
+    ]);
     const removed = await events.subscribe<{ conversationId: string; userId: string }>(
       'conversations.member-removed',
     );
@@ -186,8 +191,8 @@ describe('membership changes', () => {
       u: carol.id,
     });
     // Right after the mutation returns: what the messages subgraph and the router check says so too.
-    expect(await projection().rolesOf(carol.id, [group.id])).toEqual([null]);
-    expect(await projection().rolesOf(bob.id, [group.id])).toEqual(['MEMBER']);
+    expect(await projection().membershipsOf(carol.id, [group.id])).toEqual([null]);
+    expect(await projection().membershipsOf(bob.id, [group.id])).toEqual([{ role: 'MEMBER', kind: 'GROUP' }]);
     expect(codeOf(await carol.client.request(CONVERSATION, { id: group.id }))).toBe('NOT_FOUND');
     const list = await ok<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(
       carol,
@@ -205,7 +210,7 @@ describe('membership changes', () => {
   it('rebuilds a lost projection entry from the database on request', async () => {
     const group = await createGroup(alice, [bob], 'Lost');
     await projection().forget(group.id);
-    expect(await projection().rolesOf(bob.id, [group.id])).toEqual([undefined]);
+    expect(await projection().membershipsOf(bob.id, [group.id])).toEqual([undefined]);
     // Subgraphs call the conversations subgraph directly; the field is not in the public graph.
     const SYNC = `mutation ($ids: [ID!]!) { syncMembershipProjection(conversationIds: $ids) }`;
     const viaRouter = await bob.client.request(SYNC, { ids: [group.id] });
@@ -215,8 +220,10 @@ describe('membership changes', () => {
       ids: [group.id, randomUUID(), 'junk'],
     });
     expect(synced.data?.syncMembershipProjection).toBe(true);
-    expect(await projection().rolesOf(bob.id, [group.id])).toEqual(['MEMBER']);
-    expect(await projection().rolesOf(alice.id, [group.id])).toEqual(['OWNER']);
+    expect(await projection().membershipsOf(bob.id, [group.id])).toEqual([{ role: 'MEMBER', kind: 'GROUP' }]);
+    expect(await projection().membershipsOf(alice.id, [group.id])).toEqual([
+      { role: 'OWNER', kind: 'GROUP' },
+    ]);
   });
 
   it('transfers ownership, lets members leave but not the owner, and deletes for everyone', async () => {
@@ -244,14 +251,14 @@ describe('membership changes', () => {
       [carol.id, 'MEMBER'],
     ]);
     expect(await ok(alice, LEAVE, { id: group.id })).toEqual({ leaveConversation: group.id });
-    expect(await projection().rolesOf(alice.id, [group.id])).toEqual([null]);
+    expect(await projection().membershipsOf(alice.id, [group.id])).toEqual([null]);
     expect(codeOf(await alice.client.request(CONVERSATION, { id: group.id }))).toBe('NOT_FOUND');
 
     await ok(bob, `mutation ($id: ID!) { deleteConversation(id: $id) }`, { id: group.id });
     for (const user of [bob, carol]) {
       expect(codeOf(await user.client.request(CONVERSATION, { id: group.id }))).toBe('NOT_FOUND');
     }
-    expect(await projection().rolesOf(bob.id, [group.id])).toEqual([null]);
+    expect(await projection().membershipsOf(bob.id, [group.id])).toEqual([null]);
   });
 
   it('enforces the member limit, also under concurrent additions', async () => {

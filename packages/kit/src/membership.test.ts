@@ -5,6 +5,7 @@ import {
   createMembershipReader,
   createMemoryMembershipProjection,
   createRedisMembershipProjection,
+  type ConversationKind,
   type MemberRole,
   type RedisMembershipProjectionOptions,
 } from './membership.js';
@@ -38,6 +39,11 @@ function openRedisProjection(prefix: string, options: Partial<RedisMembershipPro
 }
 
 const members = (entries: Record<string, MemberRole>) => new Map(Object.entries(entries));
+/** The state replace takes: these members, in a GROUP unless `kind` says otherwise. */
+const state = (entries: Record<string, MemberRole>, kind: ConversationKind = 'GROUP') => ({
+  kind,
+  members: members(entries),
+});
 const randomPrefix = () => `parley-test:membership:${randomUUID()}:`;
 
 describeMembershipProjectionContract('memory', async ({ prefix }) => ({
@@ -57,26 +63,29 @@ describe('Redis MembershipProjection beyond the contract', () => {
     return { ...instance, prefix };
   };
 
-  it('answers rolesOf for 50 conversations with one write to the socket', async () => {
+  it('answers membershipsOf for 50 conversations with one write to the socket', async () => {
     const { projection, redis } = open();
     const ids = Array.from({ length: 50 }, (_, index) => `c${index}`);
     for (const [index, id] of ids.entries()) {
-      if (index % 2 === 0) await projection.replace(id, 1, members({ ann: 'MEMBER' }));
+      if (index % 2 === 0) await projection.replace(id, 1, state({ ann: 'MEMBER' }, 'DIRECT'));
     }
     await redis.ping();
     // Every command ioredis sends goes through this socket's write: 50 awaited HMGETs would be 50 writes.
     const write = vi.spyOn(redis.stream, 'write');
-    const roles = await projection.rolesOf('ann', ids);
+    const memberships = await projection.membershipsOf('ann', ids);
     expect(write).toHaveBeenCalledTimes(1);
     write.mockRestore();
-    expect(roles).toEqual(ids.map((_, index) => (index % 2 === 0 ? 'MEMBER' : undefined)));
+    expect(memberships).toEqual(
+      ids.map((_, index) => (index % 2 === 0 ? { role: 'MEMBER', kind: 'DIRECT' } : undefined)),
+    );
   });
 
-  it('keeps the documented layout: one hash per conversation with v, d and u:<userId>', async () => {
+  it('keeps the documented layout: one hash per conversation with v, d, k and u:<userId>', async () => {
     const { projection, redis, prefix } = open();
-    await projection.replace('c1', 12, members({ ann: 'OWNER', bob: 'MEMBER' }));
+    await projection.replace('c1', 12, state({ ann: 'OWNER', bob: 'MEMBER' }));
     expect(await redis.hgetall(`${prefix}membership:c1`)).toEqual({
       v: '12',
+      k: 'GROUP',
       'u:ann': 'OWNER',
       'u:bob': 'MEMBER',
     });
@@ -84,16 +93,58 @@ describe('Redis MembershipProjection beyond the contract', () => {
     expect(await redis.hgetall(`${prefix}membership:c1`)).toEqual({ v: '13', d: '1' });
   });
 
+  it('treats a hash written before kinds were stored (no k) as unknown, and lets the same version repair it', async () => {
+    const { projection, redis, prefix } = open();
+    await redis.hset(`${prefix}membership:c1`, { v: '7', 'u:ann': 'OWNER', 'u:bob': 'MEMBER' });
+    expect(await projection.membershipsOf('ann', ['c1'])).toEqual([undefined]);
+    expect(await projection.membershipsOf('eve', ['c1'])).toEqual([undefined]);
+    expect(await projection.snapshot('c1')).toBeUndefined();
+    // An older version could still bring back an old membership: refused as always.
+    expect(await projection.replace('c1', 6, state({ eve: 'OWNER' }))).toBe(false);
+    expect(await projection.replace('c1', 7, state({ ann: 'MEMBER', bob: 'MEMBER' }, 'DIRECT'))).toBe(true);
+    expect(await projection.membershipsOf('ann', ['c1'])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
+    // Once it has its kind, the same version is refused again.
+    expect(await projection.replace('c1', 7, state({ eve: 'OWNER' }))).toBe(false);
+  });
+
+  it('still knows an old deleted tombstone (no k either): null, and an equal version does not revive it', async () => {
+    const { projection, redis, prefix } = open();
+    await redis.hset(`${prefix}membership:c1`, { v: '9', d: '1' });
+    expect(await projection.membershipsOf('ann', ['c1'])).toEqual([null]);
+    expect(await projection.replace('c1', 9, state({ ann: 'OWNER' }))).toBe(false);
+    expect(await projection.snapshot('c1')).toEqual({
+      version: 9,
+      deleted: true,
+      kind: null,
+      members: new Map(),
+    });
+  });
+
+  it('a reader repairs a hash written before kinds were stored', async () => {
+    const { projection, redis, prefix } = open();
+    await redis.hset(`${prefix}membership:c1`, { v: '4', 'u:ann': 'OWNER' });
+    const repairs: string[][] = [];
+    const reader = createMembershipReader({
+      projection,
+      repair: async (ids) => {
+        repairs.push(ids);
+        await projection.replace('c1', 4, state({ ann: 'OWNER' }));
+      },
+    });
+    expect(await reader.membershipsOf('ann', ['c1'])).toEqual([{ role: 'OWNER', kind: 'GROUP' }]);
+    expect(repairs).toEqual([['c1']]);
+  });
+
   it('expires a deleted conversation after deletedTtlSeconds, and a newer replace keeps no expiry', async () => {
     const { projection, redis, prefix } = open(randomPrefix(), { deletedTtlSeconds: 600 });
     const key = `${prefix}membership:c1`;
-    await projection.replace('c1', 1, members({ ann: 'OWNER' }));
+    await projection.replace('c1', 1, state({ ann: 'OWNER' }));
     expect(await redis.ttl(key)).toBe(-1);
     await projection.markDeleted('c1', 2);
     const ttl = await redis.ttl(key);
     expect(ttl).toBeGreaterThan(590);
     expect(ttl).toBeLessThanOrEqual(600);
-    await projection.replace('c1', 3, members({ ann: 'OWNER' }));
+    await projection.replace('c1', 3, state({ ann: 'OWNER' }));
     expect(await redis.ttl(key)).toBe(-1);
   });
 
@@ -105,9 +156,9 @@ describe('Redis MembershipProjection beyond the contract', () => {
     const prefix = randomPrefix();
     const writer = open(prefix).projection;
     const reader = open(prefix).projection;
-    await writer.replace('c1', 3, members({ ann: 'ADMIN' }));
-    expect(await reader.rolesOf('ann', ['c1'])).toEqual(['ADMIN']);
-    expect(await reader.replace('c1', 2, members({ ann: 'OWNER' }))).toBe(false);
+    await writer.replace('c1', 3, state({ ann: 'ADMIN' }));
+    expect(await reader.membershipsOf('ann', ['c1'])).toEqual([{ role: 'ADMIN', kind: 'GROUP' }]);
+    expect(await reader.replace('c1', 2, state({ ann: 'OWNER' }))).toBe(false);
   });
 });
 
@@ -117,8 +168,8 @@ describe('createMembershipReader', () => {
     const repairs: string[][] = [];
     // Stands in for the conversations service: it knows c-lost and c-late, and c-gone does not exist.
     const database = new Map([
-      ['c-lost', members({ ann: 'ADMIN' })],
-      ['c-late', members({ bob: 'OWNER' })],
+      ['c-lost', state({ ann: 'ADMIN' })],
+      ['c-late', state({ bob: 'MEMBER', cy: 'MEMBER' }, 'DIRECT')],
     ]);
     const repair = async (conversationIds: string[]) => {
       repairs.push(conversationIds);
@@ -132,19 +183,37 @@ describe('createMembershipReader', () => {
 
   it('repairs only the unknown conversations, once each, and reads the repair back', async () => {
     const { projection, repairs, reader } = setup();
-    await projection.replace('c-known', 1, members({ ann: 'MEMBER' }));
-    await projection.replace('c-other', 1, members({ bob: 'MEMBER' }));
-    const roles = await reader.rolesOf('ann', ['c-known', 'c-lost', 'c-other', 'c-gone', 'c-lost', 'c-late']);
-    expect(roles).toEqual(['MEMBER', 'ADMIN', null, null, 'ADMIN', null]);
+    await projection.replace('c-known', 1, state({ ann: 'MEMBER' }, 'DIRECT'));
+    await projection.replace('c-other', 1, state({ bob: 'MEMBER' }));
+    const memberships = await reader.membershipsOf('ann', [
+      'c-known',
+      'c-lost',
+      'c-other',
+      'c-gone',
+      'c-lost',
+      'c-late',
+    ]);
+    expect(memberships).toEqual([
+      { role: 'MEMBER', kind: 'DIRECT' },
+      { role: 'ADMIN', kind: 'GROUP' },
+      null,
+      null,
+      { role: 'ADMIN', kind: 'GROUP' },
+      null,
+    ]);
     expect(repairs).toEqual([['c-lost', 'c-gone', 'c-late']]);
+    expect(await reader.membershipsOf('cy', ['c-late'])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
   });
 
   it('never repairs when every conversation is known, members or not', async () => {
     const { projection, repairs, reader } = setup();
-    await projection.replace('c1', 1, members({ ann: 'MEMBER' }));
+    await projection.replace('c1', 1, state({ ann: 'MEMBER' }));
     await projection.markDeleted('c2', 1);
-    expect(await reader.rolesOf('ann', ['c1', 'c2'])).toEqual(['MEMBER', null]);
-    expect(await reader.rolesOf('ann', [])).toEqual([]);
+    expect(await reader.membershipsOf('ann', ['c1', 'c2'])).toEqual([
+      { role: 'MEMBER', kind: 'GROUP' },
+      null,
+    ]);
+    expect(await reader.membershipsOf('ann', [])).toEqual([]);
     expect(repairs).toEqual([]);
   });
 
@@ -156,6 +225,6 @@ describe('createMembershipReader', () => {
         throw new Error('conversations service unavailable');
       },
     });
-    await expect(reader.rolesOf('ann', ['c1'])).rejects.toThrow('conversations service unavailable');
+    await expect(reader.membershipsOf('ann', ['c1'])).rejects.toThrow('conversations service unavailable');
   });
 });

@@ -101,7 +101,9 @@ describe('outbox relay', () => {
       byUserId: ownerId,
     });
     expect(await prisma.outboxEvent.count({ where: { conversationId: conversation.id } })).toBe(0);
-    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual(['OWNER']);
+    expect(await projection.membershipsOf(ownerId, [conversation.id])).toEqual([
+      { role: 'OWNER', kind: 'GROUP' },
+    ]);
 
     // Nothing left to deliver: a further flush publishes nothing more.
     expect(events.published).toBe(1);
@@ -133,11 +135,48 @@ describe('outbox relay', () => {
     const ownerId = randomUUID();
     const conversation = await createGroupRow(ownerId);
     await relay.syncProjection(conversation.id);
-    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual(['OWNER']);
+    expect(await projection.membershipsOf(ownerId, [conversation.id])).toEqual([
+      { role: 'OWNER', kind: 'GROUP' },
+    ]);
     await prisma.conversation.delete({ where: { id: conversation.id } });
     expect(await relay.syncProjection(conversation.id)).toBe(false);
-    expect(await projection.rolesOf(ownerId, [conversation.id])).toEqual([null]);
+    expect(await projection.membershipsOf(ownerId, [conversation.id])).toEqual([null]);
+    expect((await projection.snapshot(conversation.id))?.kind).toBeNull();
     // A late write of an old version cannot bring it back.
-    expect(await projection.replace(conversation.id, 99, new Map([[ownerId, 'OWNER']]))).toBe(false);
+    expect(
+      await projection.replace(conversation.id, 99, {
+        kind: 'GROUP',
+        members: new Map([[ownerId, 'OWNER']]),
+      }),
+    ).toBe(false);
+  });
+
+  it("syncs a direct conversation's kind with its members and version", async () => {
+    const { relay, projection } = relayWith(flakyBroker(0));
+    const [low, high] = [randomUUID(), randomUUID()].sort();
+    const conversation = await prisma.conversation.create({
+      data: {
+        kind: 'DIRECT',
+        directKey: `${low}:${high}`,
+        createdById: low!,
+        memberCount: 2,
+        members: {
+          create: [
+            { userId: low!, role: 'MEMBER' },
+            { userId: high!, role: 'MEMBER' },
+          ],
+        },
+      },
+    });
+    expect(await relay.syncProjection(conversation.id)).toBe(true);
+    expect(await projection.snapshot(conversation.id)).toEqual({
+      version: conversation.membershipVersion,
+      deleted: false,
+      kind: 'DIRECT',
+      members: new Map([
+        [low, 'MEMBER'],
+        [high, 'MEMBER'],
+      ]),
+    });
   });
 });

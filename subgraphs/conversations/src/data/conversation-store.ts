@@ -232,20 +232,21 @@ export function createConversationStore(prisma: PrismaClient) {
     },
 
     /**
-     * The conversation's members and membership version, read in one statement (one snapshot: the members
-     * are exactly those of that version), for the projection; null once deleted.
+     * The conversation's kind, members and membership version, read in one statement (one snapshot: the
+     * members are exactly those of that version), for the projection; null once deleted.
      */
     async membership(conversationId: string) {
       const rows = await prisma.$queryRaw<
-        { version: number; user_id: string | null; role: MemberRole | null }[]
+        { version: number; kind: ConversationKind; user_id: string | null; role: MemberRole | null }[]
       >`
-        SELECT c.membership_version AS version, m.user_id, m.role
+        SELECT c.membership_version AS version, c.kind, m.user_id, m.role
         FROM conversations c LEFT JOIN conversation_members m ON m.conversation_id = c.id
         WHERE c.id = ${conversationId}::uuid`;
-      if (rows.length === 0) return null;
+      const [first] = rows;
+      if (!first) return null;
       const members = new Map<string, MemberRole>();
       for (const row of rows) if (row.user_id && row.role) members.set(row.user_id, row.role);
-      return { version: rows[0]!.version, members };
+      return { version: first.version, kind: first.kind, members };
     },
 
     /** The member's own settings; false when `userId` is not a member. */

@@ -41,7 +41,10 @@ export function createOutboxRelay(deps: {
       await deps.projection.markDeleted(conversationId, Number.MAX_SAFE_INTEGER);
       return false;
     }
-    await deps.projection.replace(conversationId, membership.version, membership.members);
+    await deps.projection.replace(conversationId, membership.version, {
+      kind: membership.kind,
+      members: membership.members,
+    });
     return true;
   }
 
