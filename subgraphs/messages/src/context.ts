@@ -1,5 +1,6 @@
 import {
   createMembershipReader,
+  isUuid,
   type BaseContext,
   type Membership,
   type MembershipProjection,
@@ -39,16 +40,21 @@ export function createRequestMembership(
 
 /** Per-request batching: a page of messages costs one query per field, not one per message. */
 export function createLoaders(messages: MessageStore, membership: MembershipReader, viewerId: string | null) {
-  const memberships = new DataLoader<string, Membership | null>(async (conversationIds) =>
-    viewerId ? membership.membershipsOf(viewerId, conversationIds) : conversationIds.map(() => null),
-  );
+  const memberships = new DataLoader<string, Membership | null>(async (conversationIds) => {
+    const ids = conversationIds.filter(isUuid);
+    const found = viewerId ? await membership.membershipsOf(viewerId, ids) : [];
+    const byId = new Map(ids.map((id, index) => [id, found[index] ?? null]));
+    return conversationIds.map((id) => byId.get(id) ?? null);
+  });
   const latestReplies = new Map<number, DataLoader<string, MessageRecord[]>>();
   return {
     /** The viewer's membership of each conversation; null when not a member (or unknown). */
     memberships,
     /** A message the viewer can see (a member of its conversation), or null. */
     message: new DataLoader<string, MessageRecord | null>(async (ids) => {
-      const found = new Map((await messages.byIds(ids)).map((message) => [message.id, message]));
+      const found = new Map(
+        (await messages.byIds(ids.filter(isUuid))).map((message) => [message.id, message]),
+      );
       return Promise.all(
         ids.map(async (id) => {
           const message = found.get(id);

@@ -36,7 +36,11 @@ export interface MessageLimits {
 export const messageNotFound = () => notFound('Message not found');
 export const conversationNotFound = () => notFound('Conversation not found');
 
-const id = z.string().max(64);
+/** Ids compare as lower-case UUIDs everywhere (database, projection keys); clients may send either case. */
+const id = z
+  .string()
+  .max(64)
+  .transform((value) => value.toLowerCase());
 /** One emoji (with its modifiers and joiners), not arbitrary text. */
 const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f)+$/u;
 export const emojiSchema = z
@@ -72,7 +76,7 @@ export function createInputSchemas(limits: MessageLimits) {
           .refine(withoutControls, 'must not contain control characters'),
         replyToId: id.nullish().transform((value) => value ?? null),
         attachmentIds: z
-          .array(z.uuid({ message: 'must be a file id' }))
+          .array(z.uuid({ message: 'must be a file id' }).transform((value) => value.toLowerCase()))
           .max(limits.maxAttachments)
           .nullish()
           .transform((value) => [...new Set(value ?? [])]),
@@ -131,7 +135,7 @@ export function createMessageService(deps: {
   /** A message the actor can see, with their membership of its conversation; NOT_FOUND otherwise. */
   async function requireMessage(actor: Actor, messageId: string) {
     if (!isUuid(messageId)) throw messageNotFound();
-    const [message] = await messages.byIds([messageId]);
+    const [message] = await messages.byIds([messageId.toLowerCase()]);
     if (!message) throw messageNotFound();
     const [membership] = await actor.membership.membershipsOf(actor.viewer.userId, [message.conversationId]);
     if (!membership) throw messageNotFound();

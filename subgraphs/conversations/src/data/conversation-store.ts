@@ -202,6 +202,15 @@ export function createConversationStore(prisma: PrismaClient) {
       return new Map(rows.map((row) => [row.conversationId, row.userId]));
     },
 
+    /** Every conversation `userId` belongs to, archived ones included. */
+    async idsForMember(userId: string): Promise<string[]> {
+      const rows = await prisma.conversationMember.findMany({
+        where: { userId },
+        select: { conversationId: true },
+      });
+      return rows.map((row) => row.conversationId);
+    },
+
     findDirectId: async (directKey: string) =>
       (await prisma.conversation.findUnique({ where: { directKey }, select: { id: true } }))?.id ?? null,
 

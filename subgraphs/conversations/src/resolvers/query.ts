@@ -11,5 +11,7 @@ export const queryResolvers: Resolvers = {
       if (!view) throw conversationNotFound();
       return view;
     },
+    viewerConversationIds: (_, __, context: ConversationsContext) =>
+      context.conversations.idsForMember(requireViewer(context).userId),
   },
 };

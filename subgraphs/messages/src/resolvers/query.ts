@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { badUserInput, decodeCursor, encodeCursor, pageSize, requireViewer } from '@parley/kit';
+import { badUserInput, decodeCursor, encodeCursor, isUuid, pageSize, requireViewer } from '@parley/kit';
 import { z } from 'zod';
 import { actorOf, type MessagesContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
@@ -21,7 +21,7 @@ export const queryResolvers: Resolvers = {
   Query: {
     async message(_, args, context: MessagesContext) {
       requireViewer(context);
-      const message = await context.loaders.message.load(args.id);
+      const message = isUuid(args.id) ? await context.loaders.message.load(args.id.toLowerCase()) : null;
       if (!message) throw messageNotFound();
       return message;
     },
