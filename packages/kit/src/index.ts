@@ -2,6 +2,7 @@ export * from './auth.js';
 export * from './client-ip.js';
 export * from './env.js';
 export * from './errors.js';
+export * from './event-stream.js';
 export * from './http.js';
 export * from './logger.js';
 export * from './membership.js';

@@ -8,5 +8,10 @@ export {
   type MembershipContractFactory,
   type MembershipContractInstance,
 } from './membership-contract.js';
+export {
+  describeEventStreamContract,
+  type EventStreamContractFactory,
+  type EventStreamContractInstance,
+} from './event-stream-contract.js';
 export * from './databases.js';
 export * from './graphql-client.js';
