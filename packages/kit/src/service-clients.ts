@@ -2,7 +2,13 @@ import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Redis } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
+import { createMemoryEventStream, createRedisEventStream, type EventStream } from './event-stream.js';
 import { createLogger, type Logger, type LoggerConfig } from './logger.js';
+import {
+  createMemoryMembershipProjection,
+  createRedisMembershipProjection,
+  type MembershipProjection,
+} from './membership.js';
 import { applyMigrations } from './migrations.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import type { Resources } from './resources.js';
@@ -69,26 +75,78 @@ export const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
     { schema: options.schema },
   );
 
+export interface ServiceRedis {
+  /** The command connection; null without REDIS_URL. */
+  redis: Redis | null;
+  /** Events to whoever listens now (realtime fan-out, cache invalidation). */
+  events: PubSub;
+  /** Work between services that must survive a consumer being down (`messages.added`). */
+  stream: EventStream;
+  /** Who belongs to each conversation (written by the conversations service, read by the others). */
+  projection: MembershipProjection;
+}
+
+type InProcessClients = Omit<ServiceRedis, 'redis'>;
+
 /**
- * A service's Redis command connection and event bus (its own publisher and subscriber connections), or,
- * without REDIS_URL, no connection and an in-process bus. Registers them with `resources`.
+ * Without Redis, the services of one process (`npm start`) must share their bus, streams and projection,
+ * or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
+ */
+const inProcess = new Map<string, { clients: InProcessClients; users: number }>();
+
+function acquireInProcessClients(resources: Resources, prefix: string): InProcessClients {
+  let shared = inProcess.get(prefix);
+  if (!shared) {
+    shared = {
+      clients: {
+        events: createMemoryPubSub({ prefix }),
+        stream: createMemoryEventStream({ prefix }),
+        projection: createMemoryMembershipProjection({ prefix }),
+      },
+      users: 0,
+    };
+    inProcess.set(prefix, shared);
+  }
+  const acquired = shared;
+  acquired.users += 1;
+  let released = false;
+  resources.add(async () => {
+    if (released) return;
+    released = true;
+    acquired.users -= 1;
+    if (acquired.users > 0) return;
+    inProcess.delete(prefix);
+    await acquired.clients.events.close();
+  });
+  return acquired.clients;
+}
+
+/**
+ * A service's Redis command connection, event bus (its own publisher and subscriber connections), event
+ * streams and membership projection. Without REDIS_URL: no connection, and in-process equivalents shared
+ * by every service of this process with the same REDIS_PREFIX. Registers them with `resources`.
  */
 export function openServiceRedis(
   resources: Resources,
   env: { REDIS_URL?: string | undefined; REDIS_PREFIX: string },
-): { redis: Redis | null; events: PubSub } {
+): ServiceRedis {
+  const prefix = env.REDIS_PREFIX;
+  if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix) };
   const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
-  const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, options) : null;
-  if (redis) resources.add(() => redis.quit());
-  const events = env.REDIS_URL
-    ? createRedisPubSub({
-        publisher: new Redis(env.REDIS_URL, options),
-        subscriber: new Redis(env.REDIS_URL, options),
-        prefix: env.REDIS_PREFIX,
-      })
-    : createMemoryPubSub({ prefix: env.REDIS_PREFIX });
+  const redis = new Redis(env.REDIS_URL, options);
+  resources.add(() => redis.quit());
+  const events = createRedisPubSub({
+    publisher: new Redis(env.REDIS_URL, options),
+    subscriber: new Redis(env.REDIS_URL, options),
+    prefix,
+  });
   resources.add(() => events.close());
-  return { redis, events };
+  return {
+    redis,
+    events,
+    stream: createRedisEventStream({ redis, prefix }),
+    projection: createRedisMembershipProjection({ redis, prefix }),
+  };
 }
 
 /**
