@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createRedisPubSub, type PubSub } from '@parley/kit';
+import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '@parley/kit';
 import { codeOf, startParley, testRedisUrl, type Parley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -7,6 +7,8 @@ import { CONVERSATION, MY_CONVERSATIONS, createGroup, ok, type ConversationField
 
 let parley: Parley;
 let bus: PubSub;
+let redis: Redis;
+let stream: EventStream;
 
 beforeAll(async () => {
   parley = await startParley({ label: 'activity' });
@@ -15,15 +17,18 @@ beforeAll(async () => {
     subscriber: new Redis(testRedisUrl()),
     prefix: parley.redisPrefix,
   });
+  redis = new Redis(testRedisUrl());
+  stream = createRedisEventStream({ redis, prefix: parley.redisPrefix });
 });
 
 afterAll(async () => {
   await bus?.close();
+  redis?.disconnect();
   await parley?.stop();
 });
 
 /**
- * A message sent, as the messages subgraph announces it (`messages.added`, the contract in
+ * A message sent, as the messages subgraph appends it to the `messages.added` stream (the contract in
  * subgraphs/conversations/src/events.ts). Resolves once the conversations subgraph applied it.
  */
 async function send(
@@ -32,7 +37,7 @@ async function send(
   seq: number,
   options: { mentions?: SignedInUser[]; observer?: SignedInUser } = {},
 ) {
-  await bus.publish('messages.added', {
+  await stream.append('messages.added', {
     conversationId,
     messageId: randomUUID(),
     seq,
@@ -165,7 +170,7 @@ describe('unread and mention counts', () => {
     // A replayed event changes nothing; a late, older one does not move anything back.
     await send(group.id, ben, 5, { mentions: [cat] });
     await send(group.id, ben, 7, { mentions: [cat] });
-    await bus.publish('messages.added', {
+    await stream.append('messages.added', {
       conversationId: group.id,
       messageId: randomUUID(),
       seq: 6,

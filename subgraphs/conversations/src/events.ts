@@ -48,8 +48,9 @@ export interface ReadEvent {
 }
 
 /**
- * What this service consumes from the messages subgraph: each message sent moves its conversation's
- * activity, last message and unread counts. Applying one twice, or out of order, changes nothing.
+ * What this service consumes from the messages subgraph, through the durable event stream (EventStream in
+ * the kit, not PubSub): each message sent moves its conversation's activity, last message and unread
+ * counts. Applying one twice, or out of order, changes nothing.
  */
 export const messageAddedTopic = 'messages.added';
 

@@ -1,7 +1,10 @@
-import type { Logger, PubSub } from '@parley/kit';
+import type { EventStream, Logger } from '@parley/kit';
 import { z } from 'zod';
 import type { ConversationStore } from './data/conversation-store.js';
 import { messageAddedTopic } from './events.js';
+
+/** This service's consumer group: each event is applied by one of its instances. */
+const CONSUMER_GROUP = 'conversations';
 
 const messageAdded = z.object({
   conversationId: z.uuid(),
@@ -13,31 +16,30 @@ const messageAdded = z.object({
 
 /**
  * Keeps each conversation's activity, last message and unread counts in step with the messages subgraph's
- * `messages.added` events. Applying an event is idempotent and order-independent; events that do not
- * parse are logged and skipped.
+ * `messages.added` events, read from a durable stream: events appended while this service is down are
+ * applied when it starts. Applying an event is idempotent and order-independent, so a redelivery is
+ * harmless. Events that do not parse are logged and skipped; an event that fails to apply (the database is
+ * down) is retried until it applies.
  */
 export async function startMessageActivity(deps: {
-  events: PubSub;
+  stream: EventStream;
   conversations: ConversationStore;
   logger: Logger;
 }) {
-  const subscription = await deps.events.subscribe<unknown>(messageAddedTopic);
-  const done = (async () => {
-    for await (const payload of subscription) {
-      const event = messageAdded.safeParse(payload);
-      if (!event.success) {
-        deps.logger.warn({ issues: event.error.issues }, `ignored a malformed ${messageAddedTopic} event`);
-        continue;
-      }
-      try {
-        await deps.conversations.applyMessageAdded(event.data);
-      } catch (error) {
-        deps.logger.error({ err: error, event: event.data }, `could not apply a ${messageAddedTopic} event`);
-      }
+  return deps.stream.consume(messageAddedTopic, CONSUMER_GROUP, async (payload) => {
+    const event = messageAdded.safeParse(payload);
+    if (!event.success) {
+      deps.logger.warn({ issues: event.error.issues }, `ignored a malformed ${messageAddedTopic} event`);
+      return;
     }
-  })();
-  return async () => {
-    await subscription.unsubscribe();
-    await done;
-  };
+    try {
+      await deps.conversations.applyMessageAdded(event.data);
+    } catch (error) {
+      deps.logger.error(
+        { err: error, event: event.data },
+        `could not apply a ${messageAddedTopic} event; it will be retried`,
+      );
+      throw error;
+    }
+  });
 }

@@ -1,9 +1,7 @@
 import {
   createLogger,
-  createMemoryMembershipProjection,
   createMemorySessionRevocations,
   createMetricsRegistry,
-  createRedisMembershipProjection,
   createRedisSessionRevocations,
   listen,
   openServiceDatabase,
@@ -42,14 +40,12 @@ export async function startConversationsService(
     });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events } = openServiceRedis(resources, env);
+    const { redis, events, stream, projection } = openServiceRedis(resources, env);
 
     const { yoga, relay, conversations } = createConversationsServer({
       prisma,
       events,
-      projection: redis
-        ? createRedisMembershipProjection({ redis, prefix: env.REDIS_PREFIX })
-        : createMemoryMembershipProjection({ prefix: env.REDIS_PREFIX }),
+      projection,
       users: createUsersClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
       revocations: redis
         ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
@@ -77,7 +73,7 @@ export async function startConversationsService(
       },
     });
 
-    resources.add(await startMessageActivity({ events, conversations, logger }));
+    resources.add(await startMessageActivity({ stream, conversations, logger }));
     const stopRelay = relay.start(RELAY_INTERVAL_MS);
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({
