@@ -5,7 +5,8 @@ import { z } from 'zod';
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
- * graph, USERS_PORT (4001) and CONVERSATIONS_PORT (4002) for the subgraphs.
+ * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002) and MESSAGES_PORT (4003) for
+ * the subgraphs.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
@@ -14,6 +15,7 @@ async function main() {
     env: process.env,
     usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
     conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
+    messagesEnv: { PORT: process.env['MESSAGES_PORT'] ?? '4003' },
     routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
     logger,
   });
@@ -26,6 +28,7 @@ async function main() {
   console.log(`  subscriptions   ${platform.router.wsUrl}`);
   console.log(`  users subgraph  ${platform.subgraphs.users}`);
   console.log(`  conversations   ${platform.subgraphs.conversations}`);
+  console.log(`  messages        ${platform.subgraphs.messages}`);
   console.log('Press Ctrl-C to stop.');
 }
 

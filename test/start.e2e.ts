@@ -47,6 +47,7 @@ beforeAll(async () => {
       ...env,
       USERS_PORT: '0',
       CONVERSATIONS_PORT: '0',
+      MESSAGES_PORT: '0',
       ROUTER_PORT: '0',
       EMBEDDED_DATA_DIR: dataDir,
       NODE_ENV: 'development',

@@ -1,6 +1,8 @@
 import { readConversationsEnv } from '@parley/conversations/env';
 import { startConversationsService } from '@parley/conversations/service';
 import { startWithResources, type Logger } from '@parley/kit';
+import { readMessagesEnv } from '@parley/messages/env';
+import { startMessagesService } from '@parley/messages/service';
 import { readRouterEnv } from '@parley/router/env';
 import { startRouterService } from '@parley/router/service';
 import { readUsersEnv } from '@parley/users/env';
@@ -14,6 +16,7 @@ export interface PlatformOptions {
   /** Per-service variables on top, e.g. each one's PORT. */
   usersEnv?: Variables;
   conversationsEnv?: Variables;
+  messagesEnv?: Variables;
   routerEnv?: Variables;
   logger: Logger;
 }
@@ -26,6 +29,7 @@ export function startPlatform({
   env,
   usersEnv = {},
   conversationsEnv = {},
+  messagesEnv = {},
   routerEnv = {},
   logger,
 }: PlatformOptions) {
@@ -50,11 +54,25 @@ export function startPlatform({
     resources.add(() => conversations.stop());
     const conversationsUrl = `${conversations.url}/graphql`;
 
+    const messages = await startMessagesService(
+      readMessagesEnv({
+        ...env,
+        TRUST_PROXY: 'true',
+        USERS_SUBGRAPH_URL: usersUrl,
+        CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
+        ...messagesEnv,
+      }),
+      logger.child({ service: 'messages' }),
+    );
+    resources.add(() => messages.stop());
+    const messagesUrl = `${messages.url}/graphql`;
+
     const router = await startRouterService(
       readRouterEnv({
         ...env,
         SUBGRAPH_USERS_URL: usersUrl,
         SUBGRAPH_CONVERSATIONS_URL: conversationsUrl,
+        SUBGRAPH_MESSAGES_URL: messagesUrl,
         ...routerEnv,
       }),
       logger.child({ service: 'router' }),
@@ -64,7 +82,7 @@ export function startPlatform({
     return {
       /** The graph, for clients. */
       router: { url: `${router.url}/graphql`, wsUrl: `${router.wsUrl}/graphql`, baseUrl: router.url },
-      subgraphs: { users: usersUrl, conversations: conversationsUrl },
+      subgraphs: { users: usersUrl, conversations: conversationsUrl, messages: messagesUrl },
     };
   });
 }

@@ -22,6 +22,8 @@ export interface StartParleyOptions {
   usersEnv?: Record<string, string>;
   /** Extra conversations-subgraph variables. */
   conversationsEnv?: Record<string, string>;
+  /** Extra messages-subgraph variables. */
+  messagesEnv?: Record<string, string>;
   logger?: Logger;
 }
 
@@ -61,6 +63,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => usersDatabase.drop());
     const conversationsDatabase = await createTestDatabase(`${label}_conversations`);
     resources.add(() => conversationsDatabase.drop());
+    const messagesDatabase = await createTestDatabase(`${label}_messages`);
+    resources.add(() => messagesDatabase.drop());
 
     const platform = await startPlatform({
       env: { NODE_ENV: 'test', REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
@@ -72,6 +76,7 @@ export async function startParley(options: StartParleyOptions = {}) {
         ...options.usersEnv,
       },
       conversationsEnv: { DATABASE_URL: conversationsDatabase.url, PORT: '0', ...options.conversationsEnv },
+      messagesEnv: { DATABASE_URL: messagesDatabase.url, PORT: '0', ...options.messagesEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       logger,
     });

@@ -1,0 +1,125 @@
+import { randomUUID } from 'node:crypto';
+import {
+  applyMigrations,
+  createLogger,
+  createMemoryEventStream,
+  createMemoryPubSub,
+  type PubSub,
+} from '@parley/kit';
+import { createTestDatabase, type TestDatabase } from '@parley/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
+import type { MessageStore } from '../src/data/message-store.js';
+import { createPostgresMessageStore } from '../src/data/postgres-message-store.js';
+import { messageEvents, type MessageAddedEvent } from '../src/events.js';
+import { createOutboxRelay } from '../src/outbox-relay.js';
+import { migrationsDir } from '../src/service.js';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+let database: TestDatabase;
+let prisma: PrismaClient;
+let messages: MessageStore;
+
+beforeAll(async () => {
+  database = await createTestDatabase('messages_outbox');
+  await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public', logger });
+  prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 4 });
+  messages = createPostgresMessageStore(prisma);
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await database?.drop();
+});
+
+/** A broker that refuses the first `failures` publishes, like Redis going away after the commit. */
+function flakyBroker(failures: number) {
+  const inner = createMemoryPubSub({ prefix: 'messages-outbox-test:' });
+  let refused = 0;
+  const broker: PubSub & { published: unknown[] } = {
+    published: [],
+    ...inner,
+    async publish(topic, payload) {
+      if (refused < failures) {
+        refused += 1;
+        throw new Error('broker unavailable');
+      }
+      await inner.publish(topic, payload);
+      broker.published.push(payload);
+    },
+    subscribe: (topic) => inner.subscribe(topic),
+    close: () => inner.close(),
+  };
+  return broker;
+}
+
+const send = (conversationId: string) =>
+  messages.send({
+    conversationId,
+    senderId: randomUUID(),
+    clientMutationId: randomUUID(),
+    requestHash: 'h',
+    body: 'hello',
+    replyTo: null,
+    attachmentIds: [],
+    mentionedUserIds: [],
+  });
+
+describe('messages outbox relay', () => {
+  it('retries an event whose publish failed after commit until it is delivered, once', async () => {
+    const events = flakyBroker(1);
+    const stream = createMemoryEventStream({ prefix: 'messages-outbox-test:' });
+    const relay = createOutboxRelay({ messages, events, stream, logger });
+    const appended: MessageAddedEvent[] = [];
+    const stopConsumer = await stream.consume(messageEvents.added, 'test', async (payload) => {
+      appended.push(payload as MessageAddedEvent);
+    });
+    const conversationId = randomUUID();
+    const { message } = await send(conversationId);
+
+    // The send committed; its event stays recorded while the broker refuses it.
+    await expect(relay.flush()).rejects.toThrow('broker unavailable');
+    expect(events.published).toEqual([]);
+
+    await relay.flush();
+    const expected = {
+      conversationId,
+      messageId: message.id,
+      seq: 1,
+      senderId: message.senderId,
+      mentionedUserIds: [],
+      threadRootId: null,
+    };
+    expect(events.published).toEqual([expected]);
+    // The durable stream has it too (conversations' unread counts); appends are at least once, and
+    // applying one twice changes nothing there.
+    await expect.poll(() => appended.at(-1)).toEqual(expected);
+
+    // Nothing is left: later flushes deliver nothing more.
+    await relay.flush();
+    await relay.flush();
+    expect(events.published).toHaveLength(1);
+    await stopConsumer();
+  });
+
+  it('delivers events left by a process that died between commit and publish', async () => {
+    // A send commits, then its process dies before its relay runs: the event waits in the store.
+    const conversationId = randomUUID();
+    await send(conversationId);
+    await send(conversationId);
+    // Another replica's relay, started later, delivers both in order.
+    const events = flakyBroker(0);
+    const relay = createOutboxRelay({
+      messages,
+      events,
+      stream: createMemoryEventStream({ prefix: 'messages-outbox-test:' }),
+      logger,
+    });
+    await relay.flush();
+    expect(
+      events.published
+        .filter((payload) => (payload as MessageAddedEvent).conversationId === conversationId)
+        .map((payload) => (payload as MessageAddedEvent).seq),
+    ).toEqual([1, 2]);
+  });
+});
