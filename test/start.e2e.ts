@@ -68,7 +68,7 @@ afterAll(async () => {
 describe('npm start on embedded defaults', () => {
   it('serves the graph through the router on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
     const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
-    await waitForOutput(/users subgraph\s+http:\/\/\S+\/graphql/, 5_000);
+    await waitForOutput(/messages\s+http:\/\/\S+\/graphql/, 5_000);
     expect(output).toContain('embedded PostgreSQL (PGlite)');
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });
@@ -92,6 +92,30 @@ describe('npm start on embedded defaults', () => {
       me: { id: string };
     }>('{ me { id email } }');
     expect(me.data?.me).toEqual({ id: userId, email: credentials.email });
+
+    // The services share the in-process broker, stream and membership projection: a message sent to a new
+    // group is readable at once, and conversations learns of it from the stream.
+    const member = createGraphQLClient({ url, token: login.data!.login.accessToken });
+    const group = await member.request<{ createGroup: { id: string } }>(
+      'mutation { createGroup(input: { title: "Notes", memberIds: [] }) { id } }',
+    );
+    expect(group.errors).toBeUndefined();
+    const conversationId = group.data!.createGroup.id;
+    const sent = await member.request<{ sendMessage: { seq: number } }>(
+      `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { seq } }`,
+      { input: { conversationId, body: 'first note', clientMutationId: 'note-1' } },
+    );
+    expect(sent.data?.sendMessage).toEqual({ seq: 1 });
+    await expect
+      .poll(async () => {
+        const read = await member.request<{
+          conversation: { lastSeq: number; messages: { edges: { node: { body: string } }[] } };
+        }>('query ($id: ID!) { conversation(id: $id) { lastSeq messages { edges { node { body } } } } }', {
+          id: conversationId,
+        });
+        return read.data?.conversation;
+      })
+      .toEqual({ lastSeq: 1, messages: { edges: [{ node: { body: 'first note' } }] } });
 
     const refreshed = await api.request<{ refreshSession: { accessToken: string; refreshToken: string } }>(
       `mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { ${fields} } }`,
