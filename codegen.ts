@@ -43,7 +43,7 @@ const config: CodegenConfig = {
       ConversationMember: '../data/conversation-store.js#Member',
       Viewer: '../resolvers/viewer.js#ViewerParent',
       User: '../resolvers/viewer.js#EntityReference',
-      Message: '../resolvers/viewer.js#EntityReference',
+      Message: '../resolvers/message.js#MessageParent',
     }),
     ...subgraphResolvers('messages', '../context.js#MessagesContext', {
       Message: '../data/message-store.js#MessageRecord',

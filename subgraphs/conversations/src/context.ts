@@ -1,14 +1,14 @@
 import type { BaseContext } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
-import type { ConversationStore, ConversationView } from './data/conversation-store.js';
+import type { ConversationStore, ConversationView, MemberMarkers } from './data/conversation-store.js';
 import type { OutboxRelay } from './data/outbox.js';
 
 export interface ConversationsServices {
   conversations: ConversationStore;
   service: ConversationService;
   relay: OutboxRelay;
-  config: { listCursorTtlSeconds: number };
+  config: { listCursorTtlSeconds: number; receiptsMaxMembers: number };
 }
 
 export interface ConversationsContext extends BaseContext, ConversationsServices {
@@ -25,6 +25,11 @@ export function createLoaders(conversations: ConversationStore, viewerId: string
       if (!viewerId) return ids.map(() => null);
       const views = await conversations.viewsForMember(viewerId, ids);
       return ids.map((id) => views.get(id) ?? null);
+    }),
+    /** Every member's read and delivery markers (receipts); only read for conversations the viewer is in. */
+    markers: new DataLoader<string, MemberMarkers[]>(async (ids) => {
+      const markers = await conversations.markers(ids);
+      return ids.map((id) => markers.get(id) ?? []);
     }),
     /** The other member of a direct conversation. */
     peer: new DataLoader<string, string | null>(async (ids) => {

@@ -365,18 +365,24 @@ export function createConversationService(deps: {
       if (!updated) throw conversationNotFound();
     },
 
-    /** Frequent (every message read), so it locks only the viewer's member row, never the conversation. */
-    async markRead(actor: Actor, conversationId: string, upToSeq: number) {
+    /**
+     * Moves the viewer's read or delivery marker (receipts). Frequent (every message delivered and read),
+     * so it locks only the viewer's member row, never the conversation.
+     */
+    async moveMarker(actor: Actor, marker: 'read' | 'delivered', conversationId: string, upToSeq: number) {
       if (!isUuid(conversationId)) throw conversationNotFound();
       const userId = actor.viewer.userId;
       const moved = await conversations.transaction(async (tx) => {
-        const result = await conversations.markRead(tx, conversationId, userId, upToSeq);
+        const result = await conversations.moveMarker(tx, marker, conversationId, userId, upToSeq);
         if (!result) throw conversationNotFound();
-        if (result.moved) {
-          await addOutboxEvent(tx, conversationEvents.read, {
+        if (result.moved && marker === 'read') {
+          await addOutboxEvent(tx, conversationEvents.read, { conversationId, userId, readSeq: result.seq });
+        }
+        if (result.moved && marker === 'delivered') {
+          await addOutboxEvent(tx, conversationEvents.delivered, {
             conversationId,
             userId,
-            readSeq: result.readSeq,
+            deliveredSeq: result.seq,
           });
         }
         return result.moved;

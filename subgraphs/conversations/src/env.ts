@@ -25,6 +25,8 @@ export const conversationsEnvSchema = z.object({
   MAX_GROUP_MEMBERS: positiveInt.max(100_000).default(1_000),
   /** How long a `me.conversations` cursor keeps its first page's order; older cursors are refused. */
   LIST_CURSOR_TTL_SECONDS: positiveInt.default(3_600),
+  /** Groups up to this size list who read and received each message (Message.readBy); larger ones count. */
+  RECEIPTS_MAX_MEMBERS: positiveInt.max(100_000).default(100),
   MAX_BODY_BYTES: positiveInt.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });

@@ -9,6 +9,7 @@ export const conversationEvents = {
   roleChanged: 'conversations.role-changed',
   deleted: 'conversations.deleted',
   read: 'conversations.read',
+  delivered: 'conversations.delivered',
 } as const;
 
 export type ConversationEventTopic = (typeof conversationEvents)[keyof typeof conversationEvents];
@@ -47,6 +48,13 @@ export interface ReadEvent {
   readSeq: number;
 }
 
+/** A member's delivery marker moved forward (delivery receipts). */
+export interface DeliveredEvent {
+  conversationId: string;
+  userId: string;
+  deliveredSeq: number;
+}
+
 /**
  * What this service consumes from the messages subgraph, through the durable event stream (EventStream in
  * the kit, not PubSub): each message sent moves its conversation's activity, last message and unread
@@ -70,4 +78,5 @@ export interface ConversationEventPayloads {
   [conversationEvents.roleChanged]: RoleChangedEvent;
   [conversationEvents.deleted]: ConversationDeletedEvent;
   [conversationEvents.read]: ReadEvent;
+  [conversationEvents.delivered]: DeliveredEvent;
 }

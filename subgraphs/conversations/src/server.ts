@@ -36,6 +36,7 @@ export interface ConversationsServerDeps {
     audience: string;
     maxGroupMembers: number;
     listCursorTtlSeconds: number;
+    receiptsMaxMembers: number;
     trustProxy: boolean;
     maxBodyBytes: number;
     graphiql: boolean;
@@ -62,7 +63,10 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
       users: deps.users,
       maxGroupMembers: deps.config.maxGroupMembers,
     }),
-    config: { listCursorTtlSeconds: deps.config.listCursorTtlSeconds },
+    config: {
+      listCursorTtlSeconds: deps.config.listCursorTtlSeconds,
+      receiptsMaxMembers: deps.config.receiptsMaxMembers,
+    },
   };
   const yoga = createSubgraphServer<ConversationsContext>({
     name: 'conversations',

@@ -62,6 +62,7 @@ export async function startConversationsService(
         audience: env.AUTH_AUDIENCE,
         maxGroupMembers: env.MAX_GROUP_MEMBERS,
         listCursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,
+        receiptsMaxMembers: env.RECEIPTS_MAX_MEMBERS,
         trustProxy: env.TRUST_PROXY,
         maxBodyBytes: env.MAX_BODY_BYTES,
         graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',

@@ -35,6 +35,8 @@ export interface Member {
   userId: string;
   role: MemberRole;
   joinedAt: Date;
+  readSeq: number;
+  deliveredSeq: number;
 }
 
 /** A place in `me.conversations`: position is where the conversation stood at `snapshot`. */
@@ -181,12 +183,20 @@ export function createConversationStore(prisma: PrismaClient) {
       const afterCondition = after
         ? Prisma.sql`AND (${rank}, m.joined_at, m.user_id) > (${after.rank}, ${after.joinedAt}::timestamptz, ${after.userId}::uuid)`
         : Prisma.empty;
-      const rows = await prisma.$queryRaw<{ user_id: string; role: MemberRole; joined_at: Date }[]>`
-        SELECT m.user_id, m.role, m.joined_at FROM conversation_members m
+      const rows = await prisma.$queryRaw<
+        { user_id: string; role: MemberRole; joined_at: Date; read_seq: number; delivered_seq: number }[]
+      >`
+        SELECT m.user_id, m.role, m.joined_at, m.read_seq, m.delivered_seq FROM conversation_members m
         WHERE m.conversation_id = ${conversationId}::uuid ${afterCondition}
         ORDER BY ${rank}, m.joined_at, m.user_id
         LIMIT ${limit + 1}`;
-      return rows.map((row) => ({ userId: row.user_id, role: row.role, joinedAt: row.joined_at }));
+      return rows.map((row) => ({
+        userId: row.user_id,
+        role: row.role,
+        joinedAt: row.joined_at,
+        readSeq: row.read_seq,
+        deliveredSeq: row.delivered_seq,
+      }));
     },
 
     /** The other member of each direct conversation among `ids`, for `userId`. */
@@ -271,28 +281,54 @@ export function createConversationStore(prisma: PrismaClient) {
       return count > 0;
     },
 
-    /** Moves the member's read marker forward to `upToSeq`, never past the last message; returns it. */
-    async markRead(tx: Transaction, conversationId: string, userId: string, upToSeq: number) {
-      const [row] = await tx.$queryRaw<{ read_seq: number; moved: boolean }[]>`
+    /**
+     * Moves the member's read or delivery marker forward to `upToSeq`, never past the last message; returns
+     * it. Reading implies delivery: the read marker carries the delivery marker along.
+     */
+    async moveMarker(
+      tx: Transaction,
+      marker: 'read' | 'delivered',
+      conversationId: string,
+      userId: string,
+      upToSeq: number,
+    ) {
+      const column = Prisma.raw(marker === 'read' ? 'read_seq' : 'delivered_seq');
+      const assignments =
+        marker === 'read'
+          ? Prisma.sql`read_seq = target.new_seq, delivered_seq = GREATEST(m.delivered_seq, target.new_seq)`
+          : Prisma.sql`delivered_seq = target.new_seq`;
+      const [row] = await tx.$queryRaw<{ seq: number; moved: boolean }[]>`
         WITH target AS (
-          SELECT m.read_seq AS old_seq, LEAST(${upToSeq}, c.last_seq) AS new_seq
+          SELECT m.${column} AS old_seq, LEAST(${upToSeq}, c.last_seq) AS new_seq
           FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
           WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = ${userId}::uuid
           FOR UPDATE OF m
         ), updated AS (
-          UPDATE conversation_members m SET read_seq = target.new_seq FROM target
+          UPDATE conversation_members m SET ${assignments} FROM target
           WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = ${userId}::uuid
             AND target.new_seq > target.old_seq
-          RETURNING m.read_seq
+          RETURNING m.${column} AS seq
         )
-        SELECT COALESCE((SELECT read_seq FROM updated), target.old_seq) AS read_seq,
+        SELECT COALESCE((SELECT seq FROM updated), target.old_seq) AS seq,
                EXISTS (SELECT 1 FROM updated) AS moved
         FROM target`;
       if (!row) return null;
-      if (row.moved) {
-        await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.read_seq } } });
+      if (row.moved && marker === 'read') {
+        await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.seq } } });
       }
-      return { readSeq: row.read_seq, moved: row.moved };
+      return { seq: row.seq, moved: row.moved };
+    },
+
+    /** Every member's read and delivery markers, per conversation (receipts). */
+    async markers(conversationIds: readonly string[]) {
+      const rows = await prisma.conversationMember.findMany({
+        where: { conversationId: { in: [...conversationIds] } },
+        select: { conversationId: true, userId: true, readSeq: true, deliveredSeq: true },
+        orderBy: [{ joinedAt: 'asc' }, { userId: 'asc' }],
+      });
+      const markers = new Map(conversationIds.map((id) => [id, [] as MemberMarkers[]]));
+      for (const { conversationId, ...row } of rows) markers.get(conversationId)?.push(row);
+      return markers;
     },
 
     /**
@@ -314,7 +350,8 @@ export function createConversationStore(prisma: PrismaClient) {
               last_activity_at = GREATEST(clock_timestamp(), last_activity_at)
           WHERE id = ${event.conversationId}::uuid AND last_seq < ${event.seq}`;
         await tx.$executeRaw`
-          UPDATE conversation_members SET read_seq = ${event.seq}
+          UPDATE conversation_members
+          SET read_seq = ${event.seq}, delivered_seq = GREATEST(delivered_seq, ${event.seq})
           WHERE conversation_id = ${event.conversationId}::uuid AND user_id = ${event.senderId}::uuid
             AND read_seq < ${event.seq}`;
         const mentioned = event.mentionedUserIds.filter((id) => id !== event.senderId);
@@ -336,6 +373,12 @@ export function createConversationStore(prisma: PrismaClient) {
 }
 
 export type ConversationStore = ReturnType<typeof createConversationStore>;
+
+export interface MemberMarkers {
+  userId: string;
+  readSeq: number;
+  deliveredSeq: number;
+}
 
 export const roleRank = (role: MemberRole) => ROLE_RANK[role];
 

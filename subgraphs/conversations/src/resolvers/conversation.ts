@@ -49,5 +49,7 @@ export const conversationResolvers: Resolvers = {
   },
   ConversationMember: {
     user: (member) => ({ id: member.userId }),
+    lastReadSeq: (member) => member.readSeq,
+    lastDeliveredSeq: (member) => member.deliveredSeq,
   },
 };

@@ -1,4 +1,5 @@
 import { conversationResolvers } from './conversation.js';
+import { messageResolvers } from './message.js';
 import { mutationResolvers } from './mutations.js';
 import { queryResolvers } from './query.js';
 import { scalarResolvers } from './scalars.js';
@@ -9,5 +10,6 @@ export const resolvers = {
   ...queryResolvers,
   ...mutationResolvers,
   ...conversationResolvers,
+  ...messageResolvers,
   ...viewerResolvers,
 };

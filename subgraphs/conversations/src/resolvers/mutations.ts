@@ -101,7 +101,12 @@ export const mutationResolvers: Resolvers = {
     },
     async markRead(_, args, context: ConversationsContext) {
       if (args.upToSeq < 0) throw badUserInput('upToSeq must be 0 or more', { field: 'upToSeq' });
-      await context.service.markRead(actorOf(context), args.conversationId, args.upToSeq);
+      await context.service.moveMarker(actorOf(context), 'read', args.conversationId, args.upToSeq);
+      return reloaded(context, args.conversationId.toLowerCase());
+    },
+    async markDelivered(_, args, context: ConversationsContext) {
+      if (args.upToSeq < 0) throw badUserInput('upToSeq must be 0 or more', { field: 'upToSeq' });
+      await context.service.moveMarker(actorOf(context), 'delivered', args.conversationId, args.upToSeq);
       return reloaded(context, args.conversationId.toLowerCase());
     },
     async syncMembershipProjection(_, args, context: ConversationsContext) {
