@@ -20,3 +20,5 @@ export * from './pagination.js';
 export * from './validation.js';
 export * from './use-query-limits.js';
 export * from './service-clients.js';
+export * from './relay-loop.js';
+export * from './subgraph-call.js';

@@ -1,9 +1,16 @@
-import { badUserInput, forbidden, isUuid, notFound, type Logger, type Viewer } from '@parley/kit';
+import {
+  badUserInput,
+  forbidden,
+  isUuid,
+  notFound,
+  type Logger,
+  type UserRelationsClient,
+  type Viewer,
+} from '@parley/kit';
 import { directKeyOf, roleRank, type ConversationStore, type MemberRole } from './data/conversation-store.js';
 import { isUniqueViolation, type Transaction } from './data/database.js';
 import { addOutboxEvent, type OutboxRelay } from './data/outbox.js';
 import { conversationEvents } from './events.js';
-import type { UsersClient } from './users-client.js';
 
 /** Who is acting: the signed-in viewer and what it takes to ask the users service on their behalf. */
 export interface Actor {
@@ -48,7 +55,7 @@ export const conversationNotFound = () => notFound('Conversation not found');
 export function createConversationService(deps: {
   conversations: ConversationStore;
   relay: OutboxRelay;
-  users: UsersClient;
+  users: UserRelationsClient;
   maxGroupMembers: number;
 }) {
   const { conversations } = deps;

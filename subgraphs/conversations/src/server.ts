@@ -8,6 +8,7 @@ import {
   type Registry,
   type SessionRevocations,
   type TokenVerifierConfig,
+  type UserRelationsClient,
 } from '@parley/kit';
 import { parse } from 'graphql';
 import { createLoaders, type ConversationsContext, type ConversationsServices } from './context.js';
@@ -16,7 +17,6 @@ import { createConversationStore } from './data/conversation-store.js';
 import type { PrismaClient } from './data/database.js';
 import { createOutboxRelay } from './data/outbox.js';
 import { resolvers } from './resolvers/index.js';
-import type { UsersClient } from './users-client.js';
 
 export const conversationsTypeDefs = parse(
   readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'),
@@ -26,7 +26,7 @@ export interface ConversationsServerDeps {
   prisma: PrismaClient;
   projection: MembershipProjection;
   events: PubSub;
-  users: UsersClient;
+  users: UserRelationsClient;
   revocations: SessionRevocations;
   logger: Logger;
   metrics: Registry;

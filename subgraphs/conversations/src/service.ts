@@ -3,6 +3,7 @@ import {
   createMemorySessionRevocations,
   createMetricsRegistry,
   createRedisSessionRevocations,
+  createUserRelationsClient,
   listen,
   openServiceDatabase,
   openServiceRedis,
@@ -16,7 +17,6 @@ import type { ConversationsEnv } from './env.js';
 import { startActivityChangePrune } from './jobs/prune-activity-changes.js';
 import { startMessageActivity } from './message-activity.js';
 import { createConversationsServer } from './server.js';
-import { createUsersClient } from './users-client.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
@@ -46,7 +46,7 @@ export async function startConversationsService(
       prisma,
       events,
       projection,
-      users: createUsersClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
+      users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
       revocations: redis
         ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
         : createMemorySessionRevocations(),

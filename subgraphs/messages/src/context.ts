@@ -9,7 +9,7 @@ import {
 import DataLoader from 'dataloader';
 import type { MessageRecord, MessageStore, ReactionGroup } from './data/message-store.js';
 import type { Actor, MessageService } from './message-service.js';
-import type { ConversationsClient } from './subgraph-clients.js';
+import type { ConversationsClient } from './conversations-client.js';
 
 export interface MessagesServices {
   messages: MessageStore;

@@ -7,15 +7,17 @@ import {
   notFound,
   parseInput,
   type Logger,
+  type Caller,
   type Membership,
   type MembershipProjection,
   type MembershipReader,
+  type UserRelationsClient,
   type Viewer,
 } from '@parley/kit';
 import { z } from 'zod';
 import type { MessageRecord, MessageStore } from './data/message-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
-import type { Caller, ConversationsClient, UsersClient } from './subgraph-clients.js';
+import type { ConversationsClient } from './conversations-client.js';
 
 /** Who is acting: the signed-in viewer, their membership reader, and what it takes to ask others for them. */
 export interface Actor extends Caller {
@@ -108,7 +110,7 @@ export function createInputSchemas(limits: MessageLimits) {
 export function createMessageService(deps: {
   messages: MessageStore;
   projection: MembershipProjection;
-  users: UsersClient;
+  users: UserRelationsClient;
   conversations: ConversationsClient;
   relay: OutboxRelay;
   limits: MessageLimits;
@@ -148,7 +150,7 @@ export function createMessageService(deps: {
     const snapshot = await deps.projection.snapshot(conversationId);
     const peerId = [...(snapshot?.members.keys() ?? [])].find((userId) => userId !== actor.viewer.userId);
     if (!peerId) return;
-    const relation = (await deps.users.relations([peerId], actor)).get(peerId);
+    const relation = (await deps.users([peerId], actor)).get(peerId);
     if (relation?.blockedByViewer) {
       throw forbidden('You blocked this user; unblock them to send messages');
     }

@@ -1,4 +1,4 @@
-import type { EventStream, Logger, PubSub } from '@parley/kit';
+import { createRelayLoop, type EventStream, type Logger, type PubSub } from '@parley/kit';
 import type { MessageStore } from './data/message-store.js';
 import { messageEvents } from './events.js';
 
@@ -16,51 +16,17 @@ export function createOutboxRelay(deps: {
   stream: EventStream;
   logger: Logger;
 }) {
-  const deliverBatch = () =>
-    deps.messages.deliverEvents(BATCH, async (batch) => {
-      for (const event of batch) {
-        if (event.topic === messageEvents.added) await deps.stream.append(event.topic, event.payload);
-        await deps.events.publish(event.topic, event.payload);
-      }
-    });
-
-  let running: Promise<void> | null = null;
-  let again = false;
-
-  return {
-    /**
-     * Delivers every pending event. A call during a flush makes it run once more rather than in
-     * parallel, so a caller's own events are delivered when its call resolves.
-     */
-    flush(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            while ((await deliverBatch()) === BATCH);
-          } while (again);
-        } finally {
-          running = null;
+  return createRelayLoop({
+    batchSize: BATCH,
+    logger: deps.logger,
+    deliverBatch: () =>
+      deps.messages.deliverEvents(BATCH, async (batch) => {
+        for (const event of batch) {
+          if (event.topic === messageEvents.added) await deps.stream.append(event.topic, event.payload);
+          await deps.events.publish(event.topic, event.payload);
         }
-      })();
-      return running;
-    },
-
-    /** Flushes every `intervalMs` (events left by a failure or another process); returns a stop function. */
-    start(intervalMs: number) {
-      const timer = setInterval(() => {
-        this.flush().catch((error: unknown) =>
-          deps.logger.warn({ err: error }, 'outbox relay failed; retrying'),
-        );
-      }, intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
-  };
+      }),
+  });
 }
 
 export type OutboxRelay = ReturnType<typeof createOutboxRelay>;

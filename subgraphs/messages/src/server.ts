@@ -9,6 +9,7 @@ import {
   type Registry,
   type SessionRevocations,
   type TokenVerifierConfig,
+  type UserRelationsClient,
 } from '@parley/kit';
 import { parse } from 'graphql';
 import {
@@ -21,7 +22,7 @@ import type { MessageStore } from './data/message-store.js';
 import { createMessageService, type MessageLimits } from './message-service.js';
 import { createOutboxRelay } from './outbox-relay.js';
 import { resolvers } from './resolvers/index.js';
-import type { ConversationsClient, UsersClient } from './subgraph-clients.js';
+import type { ConversationsClient } from './conversations-client.js';
 
 export const messagesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
@@ -30,7 +31,7 @@ export interface MessagesServerDeps {
   projection: MembershipProjection;
   events: PubSub;
   stream: EventStream;
-  users: UsersClient;
+  users: UserRelationsClient;
   conversations: ConversationsClient;
   revocations: SessionRevocations;
   logger: Logger;

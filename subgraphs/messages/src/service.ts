@@ -3,6 +3,7 @@ import {
   createMemorySessionRevocations,
   createMetricsRegistry,
   createRedisSessionRevocations,
+  createUserRelationsClient,
   listen,
   openServiceDatabase,
   openServiceRedis,
@@ -15,7 +16,7 @@ import { createPrismaClient } from './data/database.js';
 import { createPostgresMessageStore } from './data/postgres-message-store.js';
 import type { MessagesEnv } from './env.js';
 import { createMessagesServer } from './server.js';
-import { createConversationsClient, createUsersClient } from './subgraph-clients.js';
+import { createConversationsClient } from './conversations-client.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
@@ -41,7 +42,7 @@ export async function startMessagesService(
       projection,
       events,
       stream,
-      users: createUsersClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.SUBGRAPH_TIMEOUT_MS }),
+      users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.SUBGRAPH_TIMEOUT_MS }),
       conversations: createConversationsClient({
         url: env.CONVERSATIONS_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,

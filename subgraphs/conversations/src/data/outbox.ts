@@ -1,4 +1,4 @@
-import type { Logger, MembershipProjection, PubSub } from '@parley/kit';
+import { createRelayLoop, type Logger, type MembershipProjection, type PubSub } from '@parley/kit';
 import type { ConversationEventPayloads, ConversationEventTopic } from '../events.js';
 import type { ConversationStore } from './conversation-store.js';
 import type { PrismaClient, Transaction } from './database.js';
@@ -68,44 +68,9 @@ export function createOutboxRelay(deps: {
     });
   }
 
-  let running: Promise<void> | null = null;
-  let again = false;
-
   return {
     syncProjection,
-
-    /**
-     * Delivers every pending event. Calls during a flush make it run once more rather than in parallel,
-     * so a caller's own events are delivered when its call resolves.
-     */
-    flush(): Promise<void> {
-      if (running) {
-        again = true;
-        return running;
-      }
-      running = (async () => {
-        try {
-          do {
-            again = false;
-            while ((await flushBatch()) === BATCH);
-          } while (again);
-        } finally {
-          running = null;
-        }
-      })();
-      return running;
-    },
-
-    /** Flushes every `intervalMs` (events left by a failure or another process); returns a stop function. */
-    start(intervalMs: number) {
-      const timer = setInterval(() => {
-        this.flush().catch((error: unknown) =>
-          deps.logger.warn({ err: error }, 'outbox relay failed; retrying'),
-        );
-      }, intervalMs);
-      timer.unref();
-      return () => clearInterval(timer);
-    },
+    ...createRelayLoop({ deliverBatch: flushBatch, batchSize: BATCH, logger: deps.logger }),
   };
 }
 

@@ -1,0 +1,91 @@
+import { z } from 'zod';
+import { codedError } from './errors.js';
+
+/** Whose behalf a call is made on: subgraphs answer internal fields with the caller's own rights. */
+export interface Caller {
+  authorization: string;
+  requestId: string;
+}
+
+/**
+ * Calls another subgraph directly, not through the router (the fields asked are `@inaccessible`: in the
+ * supergraph, absent from the public graph), with the caller's token and request id. Unreachable, timed
+ * out or unexpected answers are SERVICE_UNAVAILABLE.
+ */
+export function createSubgraphCall(options: { service: string; url: string; timeoutMs: number }) {
+  return async <T extends z.ZodType>(
+    query: string,
+    variables: Record<string, unknown>,
+    caller: Caller,
+    data: T,
+  ): Promise<z.output<T>> => {
+    let body: unknown;
+    try {
+      const response = await fetch(options.url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          accept: 'application/json',
+          authorization: caller.authorization,
+          'x-request-id': caller.requestId,
+        },
+        body: JSON.stringify({ query, variables }),
+        signal: AbortSignal.timeout(options.timeoutMs),
+      });
+      body = await response.json();
+    } catch (error) {
+      throw codedError('SERVICE_UNAVAILABLE', `The ${options.service} service could not be reached`, {
+        cause: String(error),
+      });
+    }
+    const parsed = data.safeParse((body as { data?: unknown } | null)?.data);
+    if (!parsed.success) {
+      throw codedError('SERVICE_UNAVAILABLE', `The ${options.service} service could not answer`, {
+        errors: (body as { errors?: unknown } | null)?.errors ?? null,
+      });
+    }
+    return parsed.data;
+  };
+}
+
+export interface UserRelation {
+  exists: boolean;
+  blockedByViewer: boolean;
+  hasBlockedViewer: boolean;
+}
+
+/** How the caller relates to each user, keyed by user id (every id asked is present). */
+export type UserRelationsClient = (
+  userIds: readonly string[],
+  caller: Caller,
+) => Promise<Map<string, UserRelation>>;
+
+const viewerRelations = z.object({
+  viewerRelations: z.array(
+    z.object({
+      userId: z.string(),
+      exists: z.boolean(),
+      blockedByViewer: z.boolean(),
+      hasBlockedViewer: z.boolean(),
+    }),
+  ),
+});
+
+/**
+ * The users subgraph's `viewerRelations` (whether users exist and who blocked whom), asked with the
+ * caller's own token: a service learns only the caller's own relations.
+ */
+export function createUserRelationsClient(options: { url: string; timeoutMs: number }): UserRelationsClient {
+  const call = createSubgraphCall({ service: 'users', ...options });
+  return async (userIds, caller) => {
+    const data = await call(
+      `query ViewerRelations($userIds: [ID!]!) {
+        viewerRelations(userIds: $userIds) { userId exists blockedByViewer hasBlockedViewer }
+      }`,
+      { userIds },
+      caller,
+      viewerRelations,
+    );
+    return new Map(data.viewerRelations.map(({ userId, ...relation }) => [userId, relation]));
+  };
+}
