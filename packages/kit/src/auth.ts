@@ -92,3 +92,33 @@ export function verificationKeysFromEnv(env: {
   if (env.AUTH_JWKS_URL) return jwksFromUrl(env.AUTH_JWKS_URL);
   throw new EnvError(['AUTH_JWKS_URL or AUTH_PUBLIC_JWKS: one is required to verify access tokens']);
 }
+
+/** What a service verifies access tokens against: the issuer's keys and the expected claims. */
+export interface TokenVerification {
+  keys: JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+}
+
+/**
+ * Token verification for a service that trusts the users service's tokens (`tokenVerificationEnvShape`):
+ * the inline JWKS, AUTH_JWKS_URL, or else the JWKS the users subgraph at `usersSubgraphUrl` publishes.
+ */
+export function tokenVerificationFromEnv(
+  env: {
+    AUTH_ISSUER: string;
+    AUTH_AUDIENCE: string;
+    AUTH_JWKS_URL?: string | undefined;
+    AUTH_PUBLIC_JWKS?: { keys: object[] } | undefined;
+  },
+  usersSubgraphUrl: string,
+): TokenVerification {
+  return {
+    keys: verificationKeysFromEnv({
+      AUTH_JWKS_URL: env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', usersSubgraphUrl).toString(),
+      AUTH_PUBLIC_JWKS: env.AUTH_PUBLIC_JWKS,
+    }),
+    issuer: env.AUTH_ISSUER,
+    audience: env.AUTH_AUDIENCE,
+  };
+}

@@ -12,6 +12,11 @@ import {
 import { applyMigrations } from './migrations.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import type { Resources } from './resources.js';
+import {
+  createMemorySessionRevocations,
+  createRedisSessionRevocations,
+  type SessionRevocations,
+} from './session-revocations.js';
 
 /** `poolMax` is 1 on embedded PGlite, which serves one connection at a time. */
 export type ServiceDatabase = PrismaConnectionOptions;
@@ -84,6 +89,8 @@ export interface ServiceRedis {
   stream: EventStream;
   /** Who belongs to each conversation (written by the conversations service, read by the others). */
   projection: MembershipProjection;
+  /** Sessions revoked before their access tokens expire (written by the users service, checked by all). */
+  revocations: SessionRevocations;
 }
 
 type InProcessClients = Omit<ServiceRedis, 'redis'>;
@@ -102,6 +109,7 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
         events: createMemoryPubSub({ prefix }),
         stream: createMemoryEventStream({ prefix }),
         projection: createMemoryMembershipProjection({ prefix }),
+        revocations: createMemorySessionRevocations(),
       },
       users: 0,
     };
@@ -123,7 +131,7 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
 
 /**
  * A service's Redis command connection, event bus (its own publisher and subscriber connections), event
- * streams and membership projection. Without REDIS_URL: no connection, and in-process equivalents shared
+ * streams, membership projection and session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
  * by every service of this process with the same REDIS_PREFIX. Registers them with `resources`.
  */
 export function openServiceRedis(
@@ -146,6 +154,7 @@ export function openServiceRedis(
     events,
     stream: createRedisEventStream({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
+    revocations: createRedisSessionRevocations(redis, prefix),
   };
 }
 

@@ -17,6 +17,25 @@ export interface SubgraphServerOptions<TContext extends BaseContext> extends Omi
   resolvers: GraphQLResolverMap<TContext>;
 }
 
+/** How every subgraph's HTTP server is set up from its environment. */
+export interface SubgraphHttpConfig {
+  trustProxy: boolean;
+  maxBodyBytes: number;
+  graphiql: boolean;
+}
+
+export const subgraphHttpConfig = (env: {
+  TRUST_PROXY: boolean;
+  MAX_BODY_BYTES: number;
+  GRAPHIQL?: boolean | undefined;
+  NODE_ENV: string;
+}): SubgraphHttpConfig => ({
+  trustProxy: env.TRUST_PROXY,
+  maxBodyBytes: env.MAX_BODY_BYTES,
+  // GraphiQL only where someone develops, unless asked for.
+  graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+});
+
 /**
  * A Parley GraphQL server (see `createGraphQLServer`) for an Apollo Federation subgraph: SDL-first
  * schema through `buildSubgraphSchema`. Subgraphs are called by the router, never by browsers: no CORS.

@@ -7,7 +7,8 @@ import {
   type PubSub,
   type Registry,
   type SessionRevocations,
-  type TokenVerifierConfig,
+  type SubgraphHttpConfig,
+  type TokenVerification,
   type UserRelationsClient,
 } from '@parley/kit';
 import { parse } from 'graphql';
@@ -31,15 +32,11 @@ export interface ConversationsServerDeps {
   logger: Logger;
   metrics: Registry;
   config: {
-    verificationKeys: TokenVerifierConfig['keys'];
-    issuer: string;
-    audience: string;
+    token: TokenVerification;
+    http: SubgraphHttpConfig;
     maxGroupMembers: number;
     listCursorTtlSeconds: number;
     receiptsMaxMembers: number;
-    trustProxy: boolean;
-    maxBodyBytes: number;
-    graphiql: boolean;
   };
   ready?: () => Promise<boolean>;
 }
@@ -74,16 +71,9 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
     resolvers,
     logger: deps.logger,
     metrics: deps.metrics,
-    trustProxy: deps.config.trustProxy,
-    maxBodyBytes: deps.config.maxBodyBytes,
-    graphiql: deps.config.graphiql,
+    ...deps.config.http,
     ready: deps.ready,
-    verifyToken: createTokenVerifier({
-      issuer: deps.config.issuer,
-      audience: deps.config.audience,
-      keys: deps.config.verificationKeys,
-      revocations: deps.revocations,
-    }),
+    verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
     extendContext: (base, request) => ({
       ...base,
       ...services,

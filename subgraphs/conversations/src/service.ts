@@ -1,14 +1,13 @@
 import {
   createLogger,
-  createMemorySessionRevocations,
   createMetricsRegistry,
-  createRedisSessionRevocations,
   createUserRelationsClient,
   listen,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
-  verificationKeysFromEnv,
+  subgraphHttpConfig,
+  tokenVerificationFromEnv,
   type Logger,
   type RunningService,
 } from '@parley/kit';
@@ -40,32 +39,22 @@ export async function startConversationsService(
     });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, projection } = openServiceRedis(resources, env);
+    const { redis, events, stream, projection, revocations } = openServiceRedis(resources, env);
 
     const { yoga, relay, conversations } = createConversationsServer({
       prisma,
       events,
       projection,
       users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
-      revocations: redis
-        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
-        : createMemorySessionRevocations(),
+      revocations,
       logger,
       metrics: createMetricsRegistry('conversations'),
       config: {
-        verificationKeys: verificationKeysFromEnv({
-          AUTH_JWKS_URL:
-            env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', env.USERS_SUBGRAPH_URL).toString(),
-          AUTH_PUBLIC_JWKS: env.AUTH_PUBLIC_JWKS,
-        }),
-        issuer: env.AUTH_ISSUER,
-        audience: env.AUTH_AUDIENCE,
+        token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
+        http: subgraphHttpConfig(env),
         maxGroupMembers: env.MAX_GROUP_MEMBERS,
         listCursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,
         receiptsMaxMembers: env.RECEIPTS_MAX_MEMBERS,
-        trustProxy: env.TRUST_PROXY,
-        maxBodyBytes: env.MAX_BODY_BYTES,
-        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
       },
       async ready() {
         await prisma.$queryRaw`SELECT 1`;

@@ -8,7 +8,8 @@ import {
   type PubSub,
   type Registry,
   type SessionRevocations,
-  type TokenVerifierConfig,
+  type SubgraphHttpConfig,
+  type TokenVerification,
   type UserRelationsClient,
 } from '@parley/kit';
 import { parse } from 'graphql';
@@ -37,13 +38,9 @@ export interface MessagesServerDeps {
   logger: Logger;
   metrics: Registry;
   config: {
-    verificationKeys: TokenVerifierConfig['keys'];
-    issuer: string;
-    audience: string;
+    token: TokenVerification;
+    http: SubgraphHttpConfig;
     limits: MessageLimits;
-    trustProxy: boolean;
-    maxBodyBytes: number;
-    graphiql: boolean;
   };
   ready?: () => Promise<boolean>;
 }
@@ -75,16 +72,9 @@ export function createMessagesServer(deps: MessagesServerDeps) {
     resolvers,
     logger: deps.logger,
     metrics: deps.metrics,
-    trustProxy: deps.config.trustProxy,
-    maxBodyBytes: deps.config.maxBodyBytes,
-    graphiql: deps.config.graphiql,
+    ...deps.config.http,
     ready: deps.ready,
-    verifyToken: createTokenVerifier({
-      issuer: deps.config.issuer,
-      audience: deps.config.audience,
-      keys: deps.config.verificationKeys,
-      revocations: deps.revocations,
-    }),
+    verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
     extendContext: (base, request) => {
       const authorization = request.headers.get('authorization') ?? '';
       const membership = createRequestMembership(services, { authorization, requestId: base.requestId });

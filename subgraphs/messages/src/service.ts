@@ -1,14 +1,13 @@
 import {
   createLogger,
-  createMemorySessionRevocations,
   createMetricsRegistry,
-  createRedisSessionRevocations,
   createUserRelationsClient,
   listen,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
-  verificationKeysFromEnv,
+  subgraphHttpConfig,
+  tokenVerificationFromEnv,
   type Logger,
   type RunningService,
 } from '@parley/kit';
@@ -35,7 +34,7 @@ export async function startMessagesService(
     const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, projection } = openServiceRedis(resources, env);
+    const { redis, events, stream, projection, revocations } = openServiceRedis(resources, env);
 
     const { yoga, relay } = createMessagesServer({
       messages: createPostgresMessageStore(prisma),
@@ -47,19 +46,12 @@ export async function startMessagesService(
         url: env.CONVERSATIONS_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
       }),
-      revocations: redis
-        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
-        : createMemorySessionRevocations(),
+      revocations,
       logger,
       metrics: createMetricsRegistry('messages'),
       config: {
-        verificationKeys: verificationKeysFromEnv({
-          AUTH_JWKS_URL:
-            env.AUTH_JWKS_URL ?? new URL('/.well-known/jwks.json', env.USERS_SUBGRAPH_URL).toString(),
-          AUTH_PUBLIC_JWKS: env.AUTH_PUBLIC_JWKS,
-        }),
-        issuer: env.AUTH_ISSUER,
-        audience: env.AUTH_AUDIENCE,
+        token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
+        http: subgraphHttpConfig(env),
         limits: {
           maxBodyChars: env.MAX_BODY_CHARS,
           maxAttachments: env.MAX_ATTACHMENTS,
@@ -67,9 +59,6 @@ export async function startMessagesService(
           maxReactionEmoji: env.MAX_REACTION_EMOJI,
           maxReactionsPerUser: env.MAX_REACTIONS_PER_USER,
         },
-        trustProxy: env.TRUST_PROXY,
-        maxBodyBytes: env.MAX_BODY_BYTES,
-        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
       },
       async ready() {
         await prisma.$queryRaw`SELECT 1`;

@@ -7,6 +7,7 @@ import {
   type PubSub,
   type Registry,
   type SessionRevocations,
+  type SubgraphHttpConfig,
 } from '@parley/kit';
 import { parse } from 'graphql';
 import { createAuthService } from './auth/auth-service.js';
@@ -37,9 +38,7 @@ export interface UsersServerDeps {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
-    trustProxy: boolean;
-    maxBodyBytes: number;
-    graphiql: boolean;
+    http: SubgraphHttpConfig;
   };
   ready?: () => Promise<boolean>;
 }
@@ -86,9 +85,7 @@ export function createUsersServer(deps: UsersServerDeps) {
     resolvers,
     logger: deps.logger,
     metrics: deps.metrics,
-    trustProxy: deps.config.trustProxy,
-    maxBodyBytes: deps.config.maxBodyBytes,
-    graphiql: deps.config.graphiql,
+    ...deps.config.http,
     ready: deps.ready,
     verifyToken: createTokenVerifier({
       issuer: deps.config.issuer,

@@ -1,13 +1,12 @@
 import { join } from 'node:path';
 import {
   createLogger,
-  createMemorySessionRevocations,
   createMetricsRegistry,
-  createRedisSessionRevocations,
   listen,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
+  subgraphHttpConfig,
   type Logger,
   type RunningService,
 } from '@parley/kit';
@@ -33,7 +32,7 @@ export async function startUsersService(
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events } = openServiceRedis(resources, env);
+    const { redis, events, revocations } = openServiceRedis(resources, env);
 
     const privateJwks = env.AUTH_SIGNING_KEYS
       ? env.AUTH_SIGNING_KEYS
@@ -59,9 +58,7 @@ export async function startUsersService(
       events,
       logger,
       metrics: createMetricsRegistry('users'),
-      revocations: redis
-        ? createRedisSessionRevocations(redis, env.REDIS_PREFIX)
-        : createMemorySessionRevocations(),
+      revocations,
       throttle: createLoginThrottle({
         redis: redis ?? undefined,
         prefix: env.REDIS_PREFIX,
@@ -78,9 +75,7 @@ export async function startUsersService(
         audience: env.AUTH_AUDIENCE,
         accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
-        trustProxy: env.TRUST_PROXY,
-        maxBodyBytes: env.MAX_BODY_BYTES,
-        graphiql: env.GRAPHIQL ?? env.NODE_ENV === 'development',
+        http: subgraphHttpConfig(env),
       },
       async ready() {
         await prisma.$queryRaw`SELECT 1`;

@@ -96,9 +96,7 @@ export async function startUsersTestServer(
       audience: AUDIENCE,
       accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 900,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
-      trustProxy: true,
-      maxBodyBytes: 100_000,
-      graphiql: false,
+      http: { trustProxy: true, maxBodyBytes: 100_000, graphiql: false },
     },
   });
 
