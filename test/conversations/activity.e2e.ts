@@ -148,11 +148,11 @@ describe('unread and mention counts', () => {
       markRead: { unreadCount: 2, lastReadSeq: 2 },
     });
     expect((await reads.next()).value).toEqual({ conversationId: group.id, userId: cat.id, readSeq: 2 });
-    // Never backwards, never past the last message.
+    // Never backwards.
     expect(await ok(cat, MARK, { c: group.id, s: 1 })).toEqual({
       markRead: { unreadCount: 2, lastReadSeq: 2 },
     });
-    expect(await ok(cat, MARK, { c: group.id, s: 1_000 })).toEqual({
+    expect(await ok(cat, MARK, { c: group.id, s: 4 })).toEqual({
       markRead: { unreadCount: 0, lastReadSeq: 4 },
     });
     expect((await reads.next()).value).toEqual({ conversationId: group.id, userId: cat.id, readSeq: 4 });
@@ -190,5 +190,43 @@ describe('unread and mention counts', () => {
       unreadCount: 4,
       mentionCount: 2,
     });
+  });
+
+  it('apply a marker asked for before its messages were known as they arrive, and no further', async () => {
+    const [ann, ben] = (await Promise.all(['ann', 'ben'].map((name) => parley.registerUser(name)))) as [
+      SignedInUser,
+      SignedInUser,
+    ];
+    const group = await createGroup(ann, [ben], 'Ahead');
+    await send(group.id, ann, 1);
+    const MARK = `mutation ($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { lastReadSeq } }`;
+    const DELIVERED = `mutation ($c: ID!, $s: Int!) { markDelivered(conversationId: $c, upToSeq: $s) { id } }`;
+    // Ben's device shows messages 2 and 3 (and received 4) before this service heard of them.
+    expect(await ok(ben, MARK, { c: group.id, s: 3 })).toEqual({ markRead: { lastReadSeq: 1 } });
+    await ok(ben, DELIVERED, { c: group.id, s: 4 });
+    const read = await bus.subscribe<{ userId: string; readSeq: number }>('conversations.read');
+    const reads = read[Symbol.asyncIterator]();
+    try {
+      await send(group.id, ann, 2);
+      expect((await reads.next()).value).toMatchObject({ userId: ben.id, readSeq: 2 });
+      await send(group.id, ann, 3);
+      await send(group.id, ann, 4);
+      expect((await reads.next()).value).toMatchObject({ userId: ben.id, readSeq: 3 });
+    } finally {
+      await read.unsubscribe();
+    }
+    expect(await view(ben, group.id)).toMatchObject({ lastSeq: 4, lastReadSeq: 3, unreadCount: 1 });
+    const members = await ok<{
+      conversation: { members: { edges: { node: { user: { id: string }; lastDeliveredSeq: number } }[] } };
+    }>(
+      ben,
+      `query ($id: ID!) { conversation(id: $id) { members { edges { node { user { id } lastDeliveredSeq } } } } }`,
+      {
+        id: group.id,
+      },
+    );
+    expect(
+      members.conversation.members.edges.find((edge) => edge.node.user.id === ben.id)?.node.lastDeliveredSeq,
+    ).toBe(4);
   });
 });

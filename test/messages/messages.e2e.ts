@@ -148,6 +148,8 @@ describe('sending and history', () => {
       { last: 101 },
       { first: 2, after: 'not-a-cursor' },
       { last: 2, before: Buffer.from('{"s":-1}').toString('base64url') },
+      { last: 2, before: Buffer.from('{"s":2147483648}').toString('base64url') },
+      { first: 2, after: Buffer.from('{"s":9007199254740991}').toString('base64url') },
     ];
     for (const variables of bad) {
       const response = await ann.client.request(
@@ -174,6 +176,9 @@ describe('limits', () => {
       { body: '🙂'.repeat(4001) },
       { body: '   ' },
       { body: 'hi\u0000there' },
+      { body: 'evil \u202egnp.exe' },
+      { body: 'lone \ud800 surrogate' },
+      { body: 'hi', clientMutationId: 'k\udbff' },
       { body: 'hi', attachmentIds: Array.from({ length: 11 }, () => randomUUID()) },
       { body: 'hi', attachmentIds: ['not-a-file'] },
       { body: 'hi', clientMutationId: '' },
@@ -187,8 +192,13 @@ describe('limits', () => {
     // A message of attachments only is fine; line breaks and tabs are text.
     expect((await send(ann, group.id, '', { attachmentIds: [randomUUID()] })).attachments).toHaveLength(1);
     expect((await send(ann, group.id, 'a\n\tb')).body).toBe('a\n\tb');
+    // Writing systems and emoji sequences use joiners and other format characters: all text.
+    for (const body of ['👨‍👩‍👧', 'می‌خواهم', 'soft\u00adhyphen', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', 'zero\u200bwidth']) {
+      expect((await send(ann, group.id, body)).body).toBe(body);
+    }
+    expect((await send(ann, group.id, 'line1\r\nline2\rline3')).body).toBe('line1\nline2\nline3');
     const page = await history(ann, group.id, {});
-    expect(page.edges.map((edge) => edge.node.seq)).toEqual([1, 2, 3]);
+    expect(page.edges.map((edge) => edge.node.seq)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
   });
 });
 
@@ -279,8 +289,11 @@ describe('reactions, threads and mentions', () => {
       { emoji: '👍', count: 1, viewerReacted: false },
       { emoji: '🎉', count: 1, viewerReacted: false },
     ]);
-    for (const emoji of ['', 'abc', '👍 👍', '<script>', '1', 'x'.repeat(40)]) {
+    for (const emoji of ['', 'abc', '👍 👍', '😀😀', '<script>', '1', 'x'.repeat(40)]) {
       expect(codeOf(await react(cy, emoji)), emoji).toBe('BAD_USER_INPUT');
+    }
+    for (const emoji of ['1️⃣', '👨‍👩‍👧', '🇫🇷', '❤']) {
+      expect(codeOf(await react(cy, emoji)), emoji).toBeUndefined();
     }
     // Ten reactions per member by default: the eleventh is refused.
     const faces = ['😀', '😃', '😄', '😁', '😆', '😅', '😂', '🤣', '😊', '😇', '🙂'];
@@ -330,6 +343,23 @@ describe('reactions, threads and mentions', () => {
       input: { conversationId: group.id, body: 'x', clientMutationId: randomUUID(), replyToId: foreign.id },
     });
     expect(codeOf(crossed)).toBe('BAD_USER_INPUT');
+
+    // Replying to a message that is then deleted: the reply stands, and a retry of it still gets it.
+    const key = `reply-${randomUUID()}`;
+    const reply = await send(bob, group.id, 'answer', { replyToId: replies[4]!.id, clientMutationId: key });
+    await ok(ann, DELETE, { id: replies[4]!.id });
+    expect(
+      (await send(bob, group.id, 'answer', { replyToId: replies[4]!.id, clientMutationId: key })).id,
+    ).toBe(reply.id);
+    const fresh = await bob.client.request(SEND, {
+      input: {
+        conversationId: group.id,
+        body: 'late',
+        clientMutationId: randomUUID(),
+        replyToId: replies[4]!.id,
+      },
+    });
+    expect(codeOf(fresh)).toBe('BAD_USER_INPUT');
   });
 
   it('keeps mentions of members only and counts them in the conversation’s mention count', async () => {
@@ -345,7 +375,7 @@ describe('blocks in direct conversations', () => {
     const [dee, eve] = await Promise.all([parley.registerUser('dee'), parley.registerUser('eve')]);
     const dm = await createDm(dee, eve);
     const group = await createGroup(dee, [eve], 'Shared');
-    await send(dee, dm.id, 'before');
+    const before = await send(dee, dm.id, 'before', { clientMutationId: `before-${randomUUID()}` });
     await ok(eve, `mutation ($id: ID!) { blockUser(userId: $id) }`, { id: dee.id });
     const attempt = (user: SignedInUser) =>
       user.client.request(SEND, {
@@ -353,6 +383,9 @@ describe('blocks in direct conversations', () => {
       });
     expect(codeOf(await attempt(dee))).toBe('FORBIDDEN');
     expect(codeOf(await attempt(eve))).toBe('FORBIDDEN');
+    // A retry of a send made before the block still gets its message.
+    const retried = await send(dee, dm.id, 'before', { clientMutationId: before.clientMutationId! });
+    expect(retried.id).toBe(before.id);
     // Groups are not affected: both still write in the group they share.
     expect((await send(dee, group.id, 'still fine')).seq).toBe(1);
     expect((await send(eve, group.id, 'me too')).seq).toBe(2);

@@ -145,6 +145,7 @@ describe('delivery and read receipts', () => {
         ],
       },
     );
+    expect(forged.errors).toBeUndefined();
     expect(forged.data?._entities).toEqual([null]);
   });
 });

@@ -15,7 +15,7 @@ import {
   type Viewer,
 } from '@parley/kit';
 import { z } from 'zod';
-import type { MessageRecord, MessageStore } from './data/message-store.js';
+import type { MessageRecord, MessageStore, SendResult } from './data/message-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ConversationsClient } from './conversations-client.js';
 
@@ -43,24 +43,32 @@ const id = z
   .string()
   .max(64)
   .transform((value) => value.toLowerCase());
-/** One emoji (with its modifiers and joiners), not arbitrary text. */
-const EMOJI = /^(?:\p{Extended_Pictographic}|\p{Emoji_Component}|\p{Emoji_Modifier}|\u200d|\ufe0f)+$/u;
+/**
+ * Exactly one emoji: one fully-qualified sequence (flags, keycaps, skin tones and families included), or a
+ * single pictograph sent without its variation selector.
+ */
+// The `v` flag (Unicode sets, for RGI_Emoji) postdates the TypeScript target, hence the constructor.
+const EMOJI = new RegExp('^(?:\\p{RGI_Emoji}|\\p{Extended_Pictographic})$', 'v');
 export const emojiSchema = z
   .string()
   .min(1)
   .max(32)
-  .refine((value) => EMOJI.test(value) && /\p{Extended_Pictographic}|\p{Regional_Indicator}/u.test(value), {
-    message: 'must be one emoji',
-  });
+  .refine((value) => EMOJI.test(value), { message: 'must be one emoji' });
 
-/** Control and format characters (NUL included) are refused; line breaks and tabs are allowed in bodies. */
-const CONTROL = /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u;
-const withoutControls = (value: string) => !CONTROL.test(value.replace(/[\n\t]/g, ''));
+/**
+ * Text people write: any script, emoji sequences (joiners, variation selectors, tags), line breaks and
+ * tabs. Refused: other control characters (NUL included), bidirectional overrides and isolates (they
+ * make text read differently from how it is stored), and lone surrogates (PostgreSQL would store them
+ * as U+FFFD, silently changing the text).
+ */
+const FORBIDDEN_TEXT = /[\p{Cc}\p{Cs}\u202a-\u202e\u2066-\u2069]/u;
+const isWritableText = (value: string) => !FORBIDDEN_TEXT.test(value.replace(/[\n\r\t]/g, ''));
+const writableText = () =>
+  z.string().refine(isWritableText, 'must not contain control characters or malformed text');
 
 export function createInputSchemas(limits: MessageLimits) {
-  const body = z
-    .string()
-    .refine(withoutControls, 'must not contain control characters')
+  const body = writableText()
+    .transform((value) => value.replace(/\r\n?/g, '\n'))
     .refine((value) => [...value].length <= limits.maxBodyChars, {
       message: `must be at most ${limits.maxBodyChars} characters`,
     })
@@ -71,11 +79,7 @@ export function createInputSchemas(limits: MessageLimits) {
       .object({
         conversationId: id,
         body,
-        clientMutationId: z
-          .string()
-          .min(1)
-          .max(64)
-          .refine(withoutControls, 'must not contain control characters'),
+        clientMutationId: writableText().pipe(z.string().min(1).max(64)),
         replyToId: id.nullish().transform((value) => value ?? null),
         attachmentIds: z
           .array(z.uuid({ message: 'must be a file id' }).transform((value) => value.toLowerCase()))
@@ -95,7 +99,7 @@ export function createInputSchemas(limits: MessageLimits) {
     }),
     reaction: z.object({ messageId: id, emoji: emojiSchema }),
     search: z.object({
-      query: z.string().trim().min(1).max(256).refine(withoutControls, 'must not contain control characters'),
+      query: writableText().pipe(z.string().trim().min(1).max(256)),
       conversationId: id.nullish().transform((value) => value ?? null),
     }),
   };
@@ -148,7 +152,9 @@ export function createMessageService(deps: {
   async function requireNoBlock(actor: Actor, conversationId: string, membership: Membership) {
     if (membership.kind !== 'DIRECT') return;
     const snapshot = await deps.projection.snapshot(conversationId);
-    const peerId = [...(snapshot?.members.keys() ?? [])].find((userId) => userId !== actor.viewer.userId);
+    // Read just after the membership: missing only if Redis lost it in between. Refuse rather than skip.
+    if (!snapshot) throw codedError('SERVICE_UNAVAILABLE', 'Membership is being rebuilt; retry');
+    const peerId = [...snapshot.members.keys()].find((userId) => userId !== actor.viewer.userId);
     if (!peerId) return;
     const relation = (await deps.users([peerId], actor)).get(peerId);
     if (relation?.blockedByViewer) {
@@ -170,6 +176,15 @@ export function createMessageService(deps: {
     return candidates.filter((_, index) => memberships[index]?.[0]);
   }
 
+  function sendAnswer(result: SendResult): MessageRecord {
+    if (result.outcome === 'conflict') {
+      throw codedError('CONFLICT', 'clientMutationId was already used for a different message', {
+        field: 'clientMutationId',
+      });
+    }
+    return result.message;
+  }
+
   async function replyTarget(conversationId: string, replyToId: string | null) {
     if (replyToId === null) return null;
     const [target] = isUuid(replyToId) ? await messages.byIds([replyToId]) : [];
@@ -188,37 +203,38 @@ export function createMessageService(deps: {
     async send(actor: Actor, rawInput: unknown): Promise<MessageRecord> {
       const input = parseInput(schemas.send, rawInput);
       const membership = await requireMembership(actor, input.conversationId);
+      const key = {
+        senderId: actor.viewer.userId,
+        clientMutationId: input.clientMutationId,
+        requestHash: createHash('sha256')
+          .update(
+            JSON.stringify([
+              input.conversationId,
+              input.body,
+              input.replyToId,
+              input.attachmentIds,
+              input.mentions,
+            ]),
+          )
+          .digest('base64url'),
+      };
+      // A retry gets its message even if a rule would now refuse the send (a block, a deleted reply target).
+      const previous = await messages.previousSend(key);
+      if (previous) return sendAnswer(previous);
+
       await requireNoBlock(actor, input.conversationId, membership);
       const replyTo = await replyTarget(input.conversationId, input.replyToId);
       const mentionedUserIds = await memberMentions(actor, input.conversationId, input.mentions);
-      const requestHash = createHash('sha256')
-        .update(
-          JSON.stringify([
-            input.conversationId,
-            input.body,
-            input.replyToId,
-            input.attachmentIds,
-            input.mentions,
-          ]),
-        )
-        .digest('base64url');
       const result = await messages.send({
+        ...key,
         conversationId: input.conversationId,
-        senderId: actor.viewer.userId,
-        clientMutationId: input.clientMutationId,
-        requestHash,
         body: input.body,
         replyTo,
         attachmentIds: input.attachmentIds,
         mentionedUserIds,
       });
-      if (result.outcome === 'conflict') {
-        throw codedError('CONFLICT', 'clientMutationId was already used for a different message', {
-          field: 'clientMutationId',
-        });
-      }
       if (result.outcome === 'created') await afterCommit(actor);
-      return result.message;
+      return sendAnswer(result);
     },
 
     async edit(actor: Actor, rawInput: unknown): Promise<MessageRecord> {

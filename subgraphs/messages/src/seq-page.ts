@@ -5,7 +5,8 @@ import type { MessageRecord, SeqRange } from './data/message-store.js';
 /** With neither `first` nor `last`: the latest messages, as a chat opens on them. */
 const DEFAULT_PAGE = 50;
 
-const seqCursor = z.object({ s: z.number().int().min(0) });
+// seq is a PostgreSQL integer: a larger cursor is malformed, not a query to run.
+const seqCursor = z.object({ s: z.number().int().min(0).max(2_147_483_647) });
 
 export interface SeqPageArgs {
   first?: number | null;

@@ -1,6 +1,8 @@
 import type { MemberRole } from '@parley/kit';
 import type { ConversationKind } from '../generated/prisma/enums.js';
+import { conversationEvents } from '../events.js';
 import { Prisma, type PrismaClient, type Transaction } from './database.js';
+import { addOutboxEvent } from './outbox.js';
 
 export type { ConversationKind, MemberRole };
 
@@ -282,8 +284,10 @@ export function createConversationStore(prisma: PrismaClient) {
     },
 
     /**
-     * Moves the member's read or delivery marker forward to `upToSeq`, never past the last message; returns
-     * it. Reading implies delivery: the read marker carries the delivery marker along.
+     * Moves the member's read or delivery marker forward to `upToSeq`, never past the last message this
+     * service knows; returns it. A request past that (a message whose `messages.added` has not arrived
+     * yet) is remembered and applied as those events arrive (applyMessageAdded). Reading implies
+     * delivery: the read marker carries the delivery marker along.
      */
     async moveMarker(
       tx: Transaction,
@@ -295,8 +299,11 @@ export function createConversationStore(prisma: PrismaClient) {
       const column = Prisma.raw(marker === 'read' ? 'read_seq' : 'delivered_seq');
       const assignments =
         marker === 'read'
-          ? Prisma.sql`read_seq = target.new_seq, delivered_seq = GREATEST(m.delivered_seq, target.new_seq)`
-          : Prisma.sql`delivered_seq = target.new_seq`;
+          ? Prisma.sql`read_seq = GREATEST(m.read_seq, target.new_seq),
+              delivered_seq = GREATEST(m.delivered_seq, target.new_seq),
+              read_requested_seq = GREATEST(m.read_requested_seq, ${upToSeq})`
+          : Prisma.sql`delivered_seq = GREATEST(m.delivered_seq, target.new_seq),
+              delivered_requested_seq = GREATEST(m.delivered_requested_seq, ${upToSeq})`;
       const [row] = await tx.$queryRaw<{ seq: number; moved: boolean }[]>`
         WITH target AS (
           SELECT m.${column} AS old_seq, LEAST(${upToSeq}, c.last_seq) AS new_seq
@@ -306,12 +313,9 @@ export function createConversationStore(prisma: PrismaClient) {
         ), updated AS (
           UPDATE conversation_members m SET ${assignments} FROM target
           WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = ${userId}::uuid
-            AND target.new_seq > target.old_seq
           RETURNING m.${column} AS seq
         )
-        SELECT COALESCE((SELECT seq FROM updated), target.old_seq) AS seq,
-               EXISTS (SELECT 1 FROM updated) AS moved
-        FROM target`;
+        SELECT updated.seq, updated.seq > target.old_seq AS moved FROM updated, target`;
       if (!row) return null;
       if (row.moved && marker === 'read') {
         await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.seq } } });
@@ -363,6 +367,7 @@ export function createConversationStore(prisma: PrismaClient) {
               AND m.read_seq < ${event.seq}
             ON CONFLICT DO NOTHING`;
         }
+        await applyRequestedMarkers(tx, event.conversationId);
       });
     },
 
@@ -370,6 +375,45 @@ export function createConversationStore(prisma: PrismaClient) {
     pruneActivityChanges: (olderThan: Date) =>
       prisma.activityChange.deleteMany({ where: { changedAt: { lt: olderThan } } }),
   };
+}
+
+/**
+ * Markers members asked for past the last message known then, applied now that more messages are known
+ * (read or delivered on a device before this service heard of the message); each move is an event.
+ */
+async function applyRequestedMarkers(tx: Transaction, conversationId: string) {
+  const moved = await tx.$queryRaw<
+    { user_id: string; old_read: number; new_read: number; old_delivered: number; new_delivered: number }[]
+  >`
+    WITH pending AS (
+      SELECT m.user_id, m.read_seq AS old_read, m.delivered_seq AS old_delivered,
+             GREATEST(m.read_seq, LEAST(m.read_requested_seq, c.last_seq)) AS new_read,
+             GREATEST(m.delivered_seq, LEAST(GREATEST(m.delivered_requested_seq, m.read_requested_seq), c.last_seq))
+               AS new_delivered
+      FROM conversation_members m JOIN conversations c ON c.id = m.conversation_id
+      WHERE m.conversation_id = ${conversationId}::uuid
+        AND (m.read_requested_seq > m.read_seq OR m.delivered_requested_seq > m.delivered_seq)
+      FOR UPDATE OF m
+    )
+    UPDATE conversation_members m SET read_seq = pending.new_read, delivered_seq = pending.new_delivered
+    FROM pending
+    WHERE m.conversation_id = ${conversationId}::uuid AND m.user_id = pending.user_id
+      AND (pending.new_read > pending.old_read OR pending.new_delivered > pending.old_delivered)
+    RETURNING m.user_id, pending.old_read, pending.new_read, pending.old_delivered, pending.new_delivered`;
+  for (const row of moved) {
+    const userId = row.user_id;
+    if (row.new_read > row.old_read) {
+      await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.new_read } } });
+      await addOutboxEvent(tx, conversationEvents.read, { conversationId, userId, readSeq: row.new_read });
+    }
+    if (row.new_delivered > row.old_delivered) {
+      await addOutboxEvent(tx, conversationEvents.delivered, {
+        conversationId,
+        userId,
+        deliveredSeq: row.new_delivered,
+      });
+    }
+  }
 }
 
 export type ConversationStore = ReturnType<typeof createConversationStore>;

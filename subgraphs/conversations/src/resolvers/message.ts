@@ -7,7 +7,8 @@ import type { Resolvers } from '../generated/resolvers-types.js';
 const messageReference = z.object({
   id: z.string(),
   seq: z.number().int().positive(),
-  conversation: z.object({ id: z.string() }),
+  // Lower-cased: ids are compared (and cached) in that form; a non-UUID never reaches PostgreSQL.
+  conversation: z.object({ id: z.uuid().transform((id) => id.toLowerCase()) }),
   sender: z.object({ id: z.string() }),
 });
 
@@ -39,7 +40,7 @@ export const messageResolvers: Resolvers = {
       requireViewer(context);
       const parsed = messageReference.safeParse(reference);
       if (!parsed.success) return null;
-      const view = await context.loaders.view.load(parsed.data.conversation.id.toLowerCase());
+      const view = await context.loaders.view.load(parsed.data.conversation.id);
       return view ? parsed.data : null;
     },
     async readBy(message: MessageParent, _, context: ConversationsContext) {

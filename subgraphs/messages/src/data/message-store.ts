@@ -16,6 +16,11 @@ export interface MessageStore {
    * still committing), returns that message: 'replayed' for the same `requestHash`, else 'conflict'.
    */
   send(input: NewMessage): Promise<SendResult>;
+  /**
+   * What `send` would answer for a key the sender already used ('replayed' or 'conflict'), or null when
+   * the key is new: a retry is answered before any rule is checked again.
+   */
+  previousSend(key: SendKey): Promise<SendResult | null>;
   /** The messages with these ids that exist (tombstones included), in any order. */
   byIds(ids: readonly string[]): Promise<MessageRecord[]>;
   /** A page of a conversation's messages by seq, oldest first (see SeqRange). */
@@ -76,12 +81,15 @@ export interface MessageRecord {
   mentionedUserIds: string[];
 }
 
-export interface NewMessage {
-  conversationId: string;
+export interface SendKey {
   senderId: string;
   clientMutationId: string;
   /** Identifies the request for idempotency: the same key with another hash is a conflict. */
   requestHash: string;
+}
+
+export interface NewMessage extends SendKey {
+  conversationId: string;
   body: string;
   /** Must be a message of the same conversation (checked by the service). */
   replyTo: { id: string; threadRootId: string | null } | null;

@@ -12,6 +12,7 @@ import type {
   NewMessage,
   ReactionGroup,
   RecordedEvent,
+  SendKey,
   SendResult,
   SeqRange,
 } from './message-store.js';
@@ -77,7 +78,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
     return ids.flatMap((id) => found.get(id) ?? []);
   }
 
-  async function existingSend(input: NewMessage): Promise<SendResult | null> {
+  async function previousSend(input: SendKey): Promise<SendResult | null> {
     const existing = await prisma.message.findUnique({
       where: {
         senderId_clientMutationId: { senderId: input.senderId, clientMutationId: input.clientMutationId },
@@ -158,6 +159,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
 
   return {
     byIds,
+    previousSend,
 
     async send(input) {
       try {
@@ -165,7 +167,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
       } catch (error) {
         // The key was used before (or by a concurrent call that committed first): that message is the answer.
         if (!isUniqueViolation(error)) throw error;
-        const winner = await existingSend(input);
+        const winner = await previousSend(input);
         if (!winner) throw error;
         return winner;
       }

@@ -12,7 +12,8 @@ export interface EntityReference {
 export const conversationResolvers: Resolvers = {
   Conversation: {
     // The conversations subgraph owns the entity; membership is checked by the fields here.
-    __resolveReference: (reference: { id: string }) => ({ id: reference.id }),
+    __resolveReference: (reference: { id?: unknown }) =>
+      typeof reference.id === 'string' ? { id: reference.id.toLowerCase() } : null,
     async messages(conversation, args, context: MessagesContext) {
       requireViewer(context);
       const range = seqRange(args);

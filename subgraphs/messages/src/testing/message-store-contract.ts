@@ -111,7 +111,13 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
     it('answers a repeated clientMutationId with the first message, also when sent concurrently', async () => {
       const conversationId = randomUUID();
       const first = message({ conversationId });
+      expect(await store.previousSend(first)).toBeNull();
       const created = await sent(first);
+      expect(await store.previousSend(first)).toEqual({ outcome: 'replayed', message: created });
+      expect(await store.previousSend({ ...first, requestHash: 'other' })).toEqual({
+        outcome: 'conflict',
+        message: created,
+      });
       const again = await store.send(first);
       expect(again).toEqual({ outcome: 'replayed', message: created });
 
