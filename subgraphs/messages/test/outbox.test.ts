@@ -1,12 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  applyMigrations,
-  createLogger,
-  createMemoryEventStream,
-  createMemoryPubSub,
-  type PubSub,
-} from '@parley/kit';
-import { createTestDatabase, type TestDatabase } from '@parley/kit/testing';
+import { applyMigrations, createLogger, createMemoryEventStream } from '@parley/kit';
+import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
 import type { MessageStore } from '../src/data/message-store.js';
@@ -32,27 +26,6 @@ afterAll(async () => {
   await database?.drop();
 });
 
-/** A broker that refuses the first `failures` publishes, like Redis going away after the commit. */
-function flakyBroker(failures: number) {
-  const inner = createMemoryPubSub({ prefix: 'messages-outbox-test:' });
-  let refused = 0;
-  const broker: PubSub & { published: unknown[] } = {
-    published: [],
-    ...inner,
-    async publish(topic, payload) {
-      if (refused < failures) {
-        refused += 1;
-        throw new Error('broker unavailable');
-      }
-      await inner.publish(topic, payload);
-      broker.published.push(payload);
-    },
-    subscribe: (topic) => inner.subscribe(topic),
-    close: () => inner.close(),
-  };
-  return broker;
-}
-
 const send = (conversationId: string) =>
   messages.send({
     conversationId,
@@ -67,7 +40,7 @@ const send = (conversationId: string) =>
 
 describe('messages outbox relay', () => {
   it('retries an event whose publish failed after commit until it is delivered, once', async () => {
-    const events = flakyBroker(1);
+    const events = createFlakyPubSub(1);
     const stream = createMemoryEventStream({ prefix: 'messages-outbox-test:' });
     const relay = createOutboxRelay({ messages, events, stream, logger });
     const appended: MessageAddedEvent[] = [];
@@ -108,7 +81,7 @@ describe('messages outbox relay', () => {
     await send(conversationId);
     await send(conversationId);
     // Another replica's relay, started later, delivers both in order.
-    const events = flakyBroker(0);
+    const events = createFlakyPubSub(0);
     const relay = createOutboxRelay({
       messages,
       events,

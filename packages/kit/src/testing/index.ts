@@ -15,3 +15,4 @@ export {
 } from './event-stream-contract.js';
 export * from './databases.js';
 export * from './graphql-client.js';
+export * from './flaky-pubsub.js';
