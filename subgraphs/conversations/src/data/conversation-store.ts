@@ -256,8 +256,8 @@ export function createConversationStore(prisma: PrismaClient) {
      * The conversation's kind, members and membership version, read in one statement (one snapshot: the
      * members are exactly those of that version), for the projection; null once deleted.
      */
-    async membership(conversationId: string) {
-      const rows = await prisma.$queryRaw<
+    async membership(conversationId: string, tx: Transaction = prisma) {
+      const rows = await tx.$queryRaw<
         { version: number; kind: ConversationKind; user_id: string | null; role: MemberRole | null }[]
       >`
         SELECT c.membership_version AS version, c.kind, m.user_id, m.role

@@ -34,8 +34,12 @@ export function createOutboxRelay(deps: {
   events: PubSub;
   logger: Logger;
 }) {
-  async function syncProjection(conversationId: string) {
-    const membership = await deps.conversations.membership(conversationId);
+  /**
+   * Rewrites the conversation's projection from the database; inside the relay's transaction it reads
+   * through `tx` (on a one-connection pool, as embedded PGlite is, a second connection would never come).
+   */
+  async function syncProjection(conversationId: string, tx?: Transaction) {
+    const membership = await deps.conversations.membership(conversationId, tx);
     if (!membership) {
       // Deleted: no version survives the row, so the tombstone outranks every version it ever had.
       await deps.projection.markDeleted(conversationId, Number.MAX_SAFE_INTEGER);
@@ -58,7 +62,7 @@ export function createOutboxRelay(deps: {
       for (const row of rows) {
         if (row.conversation_id && !synced.has(row.conversation_id)) {
           synced.add(row.conversation_id);
-          await syncProjection(row.conversation_id);
+          await syncProjection(row.conversation_id, tx);
         }
         await deps.events.publish(row.topic, row.payload);
       }
