@@ -1,6 +1,7 @@
 import {
   createMembershipReader,
   isUuid,
+  requireViewer,
   type BaseContext,
   type Membership,
   type MembershipProjection,
@@ -84,9 +85,10 @@ export function createLoaders(messages: MessageStore, membership: MembershipRead
 
 export type MessagesLoaders = ReturnType<typeof createLoaders>;
 
-export function actorOf(context: MessagesContext, viewer: Actor['viewer']): Actor {
+/** The signed-in caller as the rules see them (UNAUTHENTICATED without a viewer). */
+export function actorOf(context: MessagesContext): Actor {
   return {
-    viewer,
+    viewer: requireViewer(context),
     membership: context.membership,
     authorization: context.authorization,
     requestId: context.requestId,

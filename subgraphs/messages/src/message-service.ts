@@ -15,7 +15,7 @@ import {
   type Viewer,
 } from '@parley/kit';
 import { z } from 'zod';
-import type { MessageRecord, MessageStore, SendResult } from './data/message-store.js';
+import type { MessageRecord, MessageStore, NewMessage, SendResult } from './data/message-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ConversationsClient } from './conversations-client.js';
 
@@ -218,20 +218,27 @@ export function createMessageService(deps: {
           )
           .digest('base64url'),
       };
-      // A retry gets its message even if a rule would now refuse the send (a block, a deleted reply target).
-      const previous = await messages.previousSend(key);
-      if (previous) return sendAnswer(previous);
-
-      await requireNoBlock(actor, input.conversationId, membership);
-      const replyTo = await replyTarget(input.conversationId, input.replyToId);
-      const mentionedUserIds = await memberMentions(actor, input.conversationId, input.mentions);
+      let rules: { replyTo: NewMessage['replyTo']; mentionedUserIds: string[] };
+      try {
+        await requireNoBlock(actor, input.conversationId, membership);
+        rules = {
+          replyTo: await replyTarget(input.conversationId, input.replyToId),
+          mentionedUserIds: await memberMentions(actor, input.conversationId, input.mentions),
+        };
+      } catch (refusal) {
+        // A retry gets its message even if a rule would now refuse the send (a block, a deleted reply
+        // target). Looked up only on refusal: a fresh send pays no extra query; store.send answers retries.
+        const previous = await messages.previousSend(key);
+        if (previous) return sendAnswer(previous);
+        throw refusal;
+      }
       const result = await messages.send({
         ...key,
         conversationId: input.conversationId,
         body: input.body,
-        replyTo,
+        replyTo: rules.replyTo,
         attachmentIds: input.attachmentIds,
-        mentionedUserIds,
+        mentionedUserIds: rules.mentionedUserIds,
       });
       if (result.outcome === 'created') await afterCommit(actor);
       return sendAnswer(result);

@@ -18,7 +18,7 @@ export interface MessageStore {
   send(input: NewMessage): Promise<SendResult>;
   /**
    * What `send` would answer for a key the sender already used ('replayed' or 'conflict'), or null when
-   * the key is new: a retry is answered before any rule is checked again.
+   * the key is new: asked when a rule now refuses the send, so a retry still gets its message.
    */
   previousSend(key: SendKey): Promise<SendResult | null>;
   /** The messages with these ids that exist (tombstones included), in any order. */

@@ -26,7 +26,7 @@ export const queryResolvers: Resolvers = {
       return message;
     },
     async searchMessages(_, args, context: MessagesContext) {
-      const actor = actorOf(context, requireViewer(context));
+      const actor = actorOf(context);
       const limit = pageSize(args.first, 20);
       const cursor = decodeCursor(args.after, searchCursor);
       const offset = cursor ? cursor.o : 0;
