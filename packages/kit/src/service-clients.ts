@@ -130,6 +130,20 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
 }
 
 /**
+ * Whether a Prisma error is a unique-constraint violation: P2002 from the client, or a raw query's
+ * (P2010, which carries the driver's error kind).
+ */
+export function isUniqueViolation(error: unknown): boolean {
+  if (typeof error !== 'object' || error === null) return false;
+  const { code, meta } = error as {
+    code?: unknown;
+    meta?: { driverAdapterError?: { cause?: { kind?: unknown } } };
+  };
+  if (code === 'P2002') return true;
+  return code === 'P2010' && meta?.driverAdapterError?.cause?.kind === 'UniqueConstraintViolation';
+}
+
+/**
  * A service's Redis command connection, event bus (its own publisher and subscriber connections), event
  * streams, membership projection and session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
  * by every service of this process with the same REDIS_PREFIX. Registers them with `resources`.

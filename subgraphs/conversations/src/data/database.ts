@@ -1,4 +1,6 @@
 import { createPrismaPgAdapter, type PrismaConnectionOptions } from '@parley/kit';
+
+export { isUniqueViolation } from '@parley/kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
 export { Prisma };
@@ -7,7 +9,3 @@ export type Transaction = Prisma.TransactionClient;
 
 export const createPrismaClient = (options: PrismaConnectionOptions): PrismaClient =>
   new PrismaClient({ adapter: createPrismaPgAdapter(options) });
-
-/** Whether `error` is a unique-constraint violation (P2002). */
-export const isUniqueViolation = (error: unknown): boolean =>
-  error instanceof Prisma.PrismaClientKnownRequestError && error.code === 'P2002';

@@ -1,4 +1,4 @@
-import { createPrismaPgAdapter, type PrismaConnectionOptions } from '@parley/kit';
+import { createPrismaPgAdapter, isUniqueViolation, type PrismaConnectionOptions } from '@parley/kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
 
 export type { PrismaClient };
@@ -21,7 +21,7 @@ export function createPrismaClient(options: PrismaClientOptions): PrismaClient {
 
 /** The field a unique constraint failed on (P2002), or null for any other error. */
 export function uniqueViolationField(error: unknown): string | null {
-  if (!(error instanceof Prisma.PrismaClientKnownRequestError) || error.code !== 'P2002') return null;
+  if (!isUniqueViolation(error) || !(error instanceof Prisma.PrismaClientKnownRequestError)) return null;
   const detail = JSON.stringify(error.meta ?? {}) + error.message;
   for (const field of ['email', 'username', 'identity_public_key', 'identityPublicKey']) {
     if (detail.includes(field)) return field === 'identity_public_key' ? 'identityPublicKey' : field;
