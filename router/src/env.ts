@@ -3,13 +3,13 @@ import {
   commonEnvShape,
   parseEnv,
   portSchema,
+  positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
 } from '@parley/kit';
 import { subgraphs } from '@parley/schema';
 import { z } from 'zod';
 
-const positiveInt = z.coerce.number().int().positive();
 const origins = z
   .string()
   .transform((list) =>
@@ -38,19 +38,19 @@ export const routerEnvSchema = z.object({
   PERSISTED_DOCUMENTS_DIR: z.string().optional(),
   /** Only registered operations, per client; defaults to on in production. */
   PERSISTED_ONLY: booleanFromString.optional(),
-  APQ_TTL_SECONDS: positiveInt.default(24 * 3600),
-  RATE_LIMIT_WINDOW_SECONDS: positiveInt.default(60),
+  APQ_TTL_SECONDS: positiveIntSchema.default(24 * 3600),
+  RATE_LIMIT_WINDOW_SECONDS: positiveIntSchema.default(60),
   /** GraphQL requests per window for one signed-in user, over all their devices. */
-  RATE_LIMIT_PER_USER: positiveInt.default(600),
+  RATE_LIMIT_PER_USER: positiveIntSchema.default(600),
   /** GraphQL requests per window from one address (IPv6: one /64), signed in or not. */
-  RATE_LIMIT_PER_IP: positiveInt.default(1_200),
-  MAX_BODY_BYTES: positiveInt.default(100_000),
-  MAX_DEPTH: positiveInt.default(12),
-  MAX_ALIASES: positiveInt.default(30),
-  MAX_TOKENS: positiveInt.default(4_000),
-  MAX_COST: positiveInt.default(5_000),
-  QUERY_PLAN_CACHE_SIZE: positiveInt.default(2_000),
-  SUBGRAPH_TIMEOUT_MS: positiveInt.default(10_000),
+  RATE_LIMIT_PER_IP: positiveIntSchema.default(1_200),
+  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
+  MAX_DEPTH: positiveIntSchema.default(12),
+  MAX_ALIASES: positiveIntSchema.default(30),
+  MAX_TOKENS: positiveIntSchema.default(4_000),
+  MAX_COST: positiveIntSchema.default(5_000),
+  QUERY_PLAN_CACHE_SIZE: positiveIntSchema.default(2_000),
+  SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(10_000),
   /** Schema introspection; off in production unless set. */
   INTROSPECTION: booleanFromString.optional(),
   GRAPHIQL: booleanFromString.optional(),

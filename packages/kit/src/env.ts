@@ -55,7 +55,8 @@ export const jsonFromString = <T extends z.ZodType>(schema: T) =>
     })
     .pipe(schema);
 
-const positiveInt = z.coerce.number().int().positive();
+/** A count, size or duration from the environment: a whole number above zero. */
+export const positiveIntSchema = z.coerce.number().int().positive();
 
 /** PostgreSQL: unset DATABASE_URL means the embedded PGlite database (development, `npm start`). */
 export const databaseEnvShape = {
@@ -65,7 +66,7 @@ export const databaseEnvShape = {
     .string()
     .regex(/^[a-z_][a-z0-9_]*$/, 'must be a lower-case SQL identifier')
     .default('public'),
-  DATABASE_POOL_MAX: positiveInt.default(10),
+  DATABASE_POOL_MAX: positiveIntSchema.default(10),
   EMBEDDED_DATA_DIR: z.string().default('.data'),
 };
 

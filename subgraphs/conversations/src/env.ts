@@ -4,12 +4,11 @@ import {
   databaseEnvShape,
   parseEnv,
   portSchema,
+  positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
-
-const positiveInt = z.coerce.number().int().positive();
 
 export const conversationsEnvSchema = z.object({
   ...commonEnvShape,
@@ -20,14 +19,14 @@ export const conversationsEnvSchema = z.object({
   ...tokenVerificationEnvShape,
   /** The users subgraph, asked whether users exist and who blocked whom (with the caller's token). */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
-  USERS_TIMEOUT_MS: positiveInt.default(5_000),
+  USERS_TIMEOUT_MS: positiveIntSchema.default(5_000),
   /** Members a group may have, owner included. */
-  MAX_GROUP_MEMBERS: positiveInt.max(100_000).default(1_000),
+  MAX_GROUP_MEMBERS: positiveIntSchema.max(100_000).default(1_000),
   /** How long a `me.conversations` cursor keeps its first page's order; older cursors are refused. */
-  LIST_CURSOR_TTL_SECONDS: positiveInt.default(3_600),
+  LIST_CURSOR_TTL_SECONDS: positiveIntSchema.default(3_600),
   /** Groups up to this size list who read and received each message (Message.readBy); larger ones count. */
-  RECEIPTS_MAX_MEMBERS: positiveInt.max(100_000).default(100),
-  MAX_BODY_BYTES: positiveInt.default(100_000),
+  RECEIPTS_MAX_MEMBERS: positiveIntSchema.max(100_000).default(100),
+  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });
 

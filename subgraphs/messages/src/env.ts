@@ -4,12 +4,11 @@ import {
   databaseEnvShape,
   parseEnv,
   portSchema,
+  positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
-
-const positiveInt = z.coerce.number().int().positive();
 
 export const messagesEnvSchema = z.object({
   ...commonEnvShape,
@@ -22,16 +21,16 @@ export const messagesEnvSchema = z.object({
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   /** Asked to rebuild lost membership entries and for the viewer's conversations (search). */
   CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
-  SUBGRAPH_TIMEOUT_MS: positiveInt.default(5_000),
+  SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
   /** Characters (code points) in a message body. */
-  MAX_BODY_CHARS: positiveInt.max(100_000).default(4_000),
-  MAX_ATTACHMENTS: positiveInt.max(100).default(10),
-  MAX_MENTIONS: positiveInt.max(1_000).default(50),
+  MAX_BODY_CHARS: positiveIntSchema.max(100_000).default(4_000),
+  MAX_ATTACHMENTS: positiveIntSchema.max(100).default(10),
+  MAX_MENTIONS: positiveIntSchema.max(1_000).default(50),
   /** Different emoji on one message. */
-  MAX_REACTION_EMOJI: positiveInt.max(1_000).default(20),
+  MAX_REACTION_EMOJI: positiveIntSchema.max(1_000).default(20),
   /** Reactions of one member on one message. */
-  MAX_REACTIONS_PER_USER: positiveInt.max(1_000).default(10),
-  MAX_BODY_BYTES: positiveInt.default(100_000),
+  MAX_REACTIONS_PER_USER: positiveIntSchema.max(1_000).default(10),
+  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });
 

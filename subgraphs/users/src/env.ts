@@ -6,12 +6,11 @@ import {
   jsonFromString,
   parseEnv,
   portSchema,
+  positiveIntSchema,
   redisEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
 import { signingKeysSchema } from './auth/keyring.js';
-
-const positiveInt = z.coerce.number().int().positive();
 
 export const usersEnvSchema = z.object({
   ...commonEnvShape,
@@ -25,20 +24,20 @@ export const usersEnvSchema = z.object({
   AUTH_SIGNING_KEYS: jsonFromString(signingKeysSchema).optional(),
   /** The `kid` that signs new tokens; the others only verify (rotation). Defaults to the first key. */
   AUTH_ACTIVE_KID: z.string().optional(),
-  ACCESS_TOKEN_TTL_SECONDS: positiveInt.default(900),
-  REFRESH_TOKEN_TTL_SECONDS: positiveInt.default(30 * 24 * 3600),
+  ACCESS_TOKEN_TTL_SECONDS: positiveIntSchema.default(900),
+  REFRESH_TOKEN_TTL_SECONDS: positiveIntSchema.default(30 * 24 * 3600),
   /** Revoked and expired sessions are deleted this long after they ended. */
-  ENDED_SESSION_RETENTION_SECONDS: positiveInt.default(7 * 24 * 3600),
+  ENDED_SESSION_RETENTION_SECONDS: positiveIntSchema.default(7 * 24 * 3600),
 
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL: positiveInt.default(100),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveIntSchema.default(5),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT_TOTAL: positiveIntSchema.default(100),
 
-  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(50),
-  LOGIN_FAILURE_WINDOW_SECONDS: positiveInt.default(900),
-  REGISTER_MAX_PER_IP: positiveInt.default(20),
-  REGISTER_WINDOW_SECONDS: positiveInt.default(3600),
+  LOGIN_MAX_FAILURES_PER_IP: positiveIntSchema.default(50),
+  LOGIN_FAILURE_WINDOW_SECONDS: positiveIntSchema.default(900),
+  REGISTER_MAX_PER_IP: positiveIntSchema.default(20),
+  REGISTER_WINDOW_SECONDS: positiveIntSchema.default(3600),
 
-  MAX_BODY_BYTES: positiveInt.default(100_000),
+  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });
 
