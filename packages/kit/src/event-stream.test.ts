@@ -7,16 +7,12 @@ import {
   type EventStream,
   type RedisEventStreamOptions,
 } from './event-stream.js';
-import { describeEventStreamContract, testRedisPrefix, testRedisUrl } from './testing/index.js';
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+import {
+  deleteRedisKeys,
+  describeEventStreamContract,
+  testRedisPrefix,
+  testRedisUrl,
+} from './testing/index.js';
 
 /** A Redis event stream on its own connection, as in one process; cleanup deletes its keys and disconnects. */
 function openRedisStream(prefix: string, options: Partial<RedisEventStreamOptions> = {}) {
@@ -28,7 +24,7 @@ function openRedisStream(prefix: string, options: Partial<RedisEventStreamOption
       redis,
       connectionName,
       cleanup: async () => {
-        if (redis.status === 'ready') await deleteKeys(redis, prefix);
+        if (redis.status === 'ready') await deleteRedisKeys(redis, prefix);
         redis.disconnect();
       },
     };

@@ -9,16 +9,7 @@ import {
   type MemberRole,
   type RedisMembershipProjectionOptions,
 } from './membership.js';
-import { describeMembershipProjectionContract, testRedisUrl } from './testing/index.js';
-
-async function deleteKeys(redis: Redis, prefix: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
-    if (keys.length > 0) await redis.del(...keys);
-    cursor = next;
-  } while (cursor !== '0');
-}
+import { deleteRedisKeys, describeMembershipProjectionContract, testRedisUrl } from './testing/index.js';
 
 /** A Redis projection on its own connection; cleanup deletes its keys and disconnects. */
 function openRedisProjection(prefix: string, options: Partial<RedisMembershipProjectionOptions> = {}) {
@@ -28,7 +19,7 @@ function openRedisProjection(prefix: string, options: Partial<RedisMembershipPro
       projection: createRedisMembershipProjection({ redis, prefix, ...options }),
       redis,
       cleanup: async () => {
-        await deleteKeys(redis, prefix);
+        await deleteRedisKeys(redis, prefix);
         redis.disconnect();
       },
     };

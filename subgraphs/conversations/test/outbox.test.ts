@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { applyMigrations, createLogger, createMemoryMembershipProjection, type PubSub } from '@parley/kit';
+import { createLogger, createMemoryMembershipProjection, type PubSub } from '@parley/kit';
 import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConversationStore } from '../src/data/conversation-store.js';
@@ -13,8 +13,7 @@ let database: TestDatabase;
 let prisma: PrismaClient;
 
 beforeAll(async () => {
-  database = await createTestDatabase('outbox');
-  await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public', logger });
+  database = await createTestDatabase('outbox', { migrationsDir });
   prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 4 });
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { applyMigrations, createLogger, createMemoryEventStream } from '@parley/kit';
+import { createLogger, createMemoryEventStream } from '@parley/kit';
 import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
@@ -15,8 +15,7 @@ let prisma: PrismaClient;
 let messages: MessageStore;
 
 beforeAll(async () => {
-  database = await createTestDatabase('messages_outbox');
-  await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public', logger });
+  database = await createTestDatabase('messages_outbox', { migrationsDir });
   prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 4 });
   messages = createPostgresMessageStore(prisma);
 });

@@ -1,4 +1,3 @@
-import { applyMigrations, createLogger } from '@parley/kit';
 import { createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
@@ -15,13 +14,7 @@ afterAll(async () => {
 });
 
 describeMessageStoreContract('PostgreSQL', async () => {
-  database = await createTestDatabase('message_store');
-  await applyMigrations({
-    connectionString: database.url,
-    migrationsDir,
-    schema: 'public',
-    logger: createLogger({ service: 'test', level: 'silent' }),
-  });
+  database = await createTestDatabase('message_store', { migrationsDir });
   prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 10 });
   return createPostgresMessageStore(prisma);
 });

@@ -1,5 +1,4 @@
 import {
-  applyMigrations,
   createLogger,
   createMetricsRegistry,
   createRedisPubSub,
@@ -47,8 +46,7 @@ export async function startUsersTestServer(
   options: UsersTestServerOptions = {},
   reuse?: { database: TestDatabase; prefix: string },
 ) {
-  const database = reuse ? reuse.database : await createTestDatabase('users');
-  if (!reuse) await applyMigrations({ connectionString: database.url, migrationsDir, schema: 'public' });
+  const database = reuse ? reuse.database : await createTestDatabase('users', { migrationsDir });
   const queries: { sql: string; params: string }[] = [];
   const prisma = createPrismaClient({
     connectionString: database.url,

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
 import pg from 'pg';
+import { createLogger } from '../logger.js';
+import { applyMigrations } from '../migrations.js';
 
 /** The server tests run against; CI and `.ci/run` set DATABASE_URL, a developer machine has the default. */
 export const testDatabaseServerUrl = (): string =>
@@ -33,17 +36,42 @@ export async function withServerClient<T>(
   }
 }
 
-/** A new, empty database on the real server, so each test file owns its data (CONVENTIONS.md §7). */
-export async function createTestDatabase(label: string): Promise<TestDatabase> {
+/**
+ * A new database on the real server, so each test file owns its data (CONVENTIONS.md §7): empty, or with
+ * a service's migrations applied (in its `public` schema) when `migrationsDir` is given.
+ */
+export async function createTestDatabase(
+  label: string,
+  options: { migrationsDir?: string } = {},
+): Promise<TestDatabase> {
   const name = `parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
   await withServerClient((admin) => admin.query(`CREATE DATABASE "${name}"`));
-  return {
+  const database = {
     name,
     url: withDatabase(testDatabaseServerUrl(), name),
     async drop() {
       await withServerClient((admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
     },
   };
+  if (options.migrationsDir) {
+    await applyMigrations({
+      connectionString: database.url,
+      migrationsDir: options.migrationsDir,
+      schema: 'public',
+      logger: createLogger({ service: 'test-database', level: 'silent' }),
+    });
+  }
+  return database;
+}
+
+/** Deletes every Redis key under `prefix` (a test's own). */
+export async function deleteRedisKeys(redis: Redis, prefix: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+    if (keys.length > 0) await redis.del(...keys);
+    cursor = next;
+  } while (cursor !== '0');
 }
 
 /** A Redis key and channel prefix no other test uses. */
