@@ -67,7 +67,7 @@ interface Page {
 
 describe('me.conversations pagination by last activity', () => {
   it('returns every conversation exactly once while activity reorders them between pages', async () => {
-    const [owner, peer] = await Promise.all([parley.registerUser('pager'), parley.registerUser('peer')]);
+    const [owner, peer] = await parley.registerUsers('pager', 'peer');
     const created: string[] = [];
     for (let index = 0; index < 23; index += 1)
       created.push((await createGroup(owner, [peer], `G${index}`)).id);
@@ -119,9 +119,7 @@ describe('me.conversations pagination by last activity', () => {
 
 describe('unread and mention counts', () => {
   it('are exact after sends by others, own sends, read markers, replays and out-of-order events', async () => {
-    const [ann, ben, cat] = (await Promise.all(
-      ['ann', 'ben', 'cat'].map((name) => parley.registerUser(name)),
-    )) as [SignedInUser, SignedInUser, SignedInUser];
+    const [ann, ben, cat] = await parley.registerUsers('ann', 'ben', 'cat');
     const group = await createGroup(ann, [ben, cat], 'Counts');
     const counts = async (user: SignedInUser) => {
       const { unreadCount, mentionCount, lastReadSeq, lastSeq } = await view(user, group.id);
@@ -193,10 +191,7 @@ describe('unread and mention counts', () => {
   });
 
   it('apply a marker asked for before its messages were known as they arrive, and no further', async () => {
-    const [ann, ben] = (await Promise.all(['ann', 'ben'].map((name) => parley.registerUser(name)))) as [
-      SignedInUser,
-      SignedInUser,
-    ];
+    const [ann, ben] = await parley.registerUsers('ann', 'ben');
     const group = await createGroup(ann, [ben], 'Ahead');
     await send(group.id, ann, 1);
     const MARK = `mutation ($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { lastReadSeq } }`;

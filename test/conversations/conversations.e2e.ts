@@ -41,11 +41,7 @@ beforeAll(async () => {
     subscriber: new Redis(testRedisUrl()),
     prefix: parley.redisPrefix,
   });
-  [alice, bob, carol] = await Promise.all([
-    parley.registerUser('alice'),
-    parley.registerUser('bob'),
-    parley.registerUser('carol'),
-  ]);
+  [alice, bob, carol] = await parley.registerUsers('alice', 'bob', 'carol');
 });
 
 afterAll(async () => {
@@ -58,7 +54,7 @@ const projection = () => createRedisMembershipProjection({ redis, prefix: parley
 
 describe('one graph: conversations with users from the users subgraph', () => {
   it('lists the viewer’s conversations with members and peers resolved by the users subgraph', async () => {
-    const [erin, frank] = await Promise.all([parley.registerUser('erin'), parley.registerUser('frank')]);
+    const [erin, frank] = await parley.registerUsers('erin', 'frank');
     const dm = await createDm(erin, frank);
     const group = await createGroup(erin, [frank], 'Weekend');
     const data = await ok<{
@@ -99,7 +95,7 @@ describe('one graph: conversations with users from the users subgraph', () => {
 
 describe('direct conversations', () => {
   it('creates exactly one conversation for a pair under 10 concurrent calls from both sides', async () => {
-    const [gina, hank] = await Promise.all([parley.registerUser('gina'), parley.registerUser('hank')]);
+    const [gina, hank] = await parley.registerUsers('gina', 'hank');
     const results = await Promise.all(
       Array.from({ length: 10 }, (_, index) =>
         index % 2 === 0 ? createDm(gina, hank) : createDm(hank, gina),
@@ -121,7 +117,7 @@ describe('direct conversations', () => {
   });
 
   it('refuses oneself, unknown and malformed users, and blocks in either direction', async () => {
-    const [ivan, judy] = await Promise.all([parley.registerUser('ivan'), parley.registerUser('judy')]);
+    const [ivan, judy] = await parley.registerUsers('ivan', 'judy');
     expect(codeOf(await ivan.client.request(CREATE_DM, { userId: ivan.id }))).toBe('BAD_USER_INPUT');
     expect(codeOf(await ivan.client.request(CREATE_DM, { userId: randomUUID() }))).toBe('NOT_FOUND');
     expect(codeOf(await ivan.client.request(CREATE_DM, { userId: 'not-a-uuid' }))).toBe('NOT_FOUND');
@@ -262,7 +258,7 @@ describe('membership changes', () => {
   });
 
   it('enforces the member limit, also under concurrent additions', async () => {
-    const extra = await Promise.all(['m1', 'm2', 'm3', 'm4', 'm5'].map((name) => parley.registerUser(name)));
+    const extra = await parley.registerUsers('m1', 'm2', 'm3', 'm4', 'm5');
     const tooMany = await alice.client.request(CREATE_GROUP, {
       input: { title: 'Big', memberIds: extra.map((user) => user.id) },
     });
@@ -329,7 +325,7 @@ describe('membership changes', () => {
 
 describe('per-member settings', () => {
   it('mutes, archives and pins for the viewer only; archived conversations leave the default list', async () => {
-    const [kim, leo] = await Promise.all([parley.registerUser('kim'), parley.registerUser('leo')]);
+    const [kim, leo] = await parley.registerUsers('kim', 'leo');
     const dm = await createDm(kim, leo);
     const group = await createGroup(kim, [leo], 'Settings');
     const SETTINGS = `mutation ($id: ID!, $input: ConversationSettingsInput!) {

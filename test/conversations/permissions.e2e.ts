@@ -136,9 +136,7 @@ let users: SignedInUser[];
 
 beforeAll(async () => {
   parley = await startParley({ label: 'permissions' });
-  users = await Promise.all(
-    ['owner', 'admin', 'member', 'target', 'outsider', 'stranger'].map((name) => parley.registerUser(name)),
-  );
+  users = await parley.registerUsers('owner', 'admin', 'member', 'target', 'outsider', 'stranger');
 });
 
 afterAll(async () => {

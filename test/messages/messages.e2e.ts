@@ -29,11 +29,7 @@ let cy: SignedInUser;
 beforeAll(async () => {
   // The load test sends a thousand messages from one address.
   parley = await startParley({ label: 'messages', routerEnv: { RATE_LIMIT_PER_IP: '100000' } });
-  [ann, bob, cy] = await Promise.all([
-    parley.registerUser('ann'),
-    parley.registerUser('bob'),
-    parley.registerUser('cy'),
-  ]);
+  [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
 }, 60_000);
 
 afterAll(async () => {
@@ -372,7 +368,7 @@ describe('reactions, threads and mentions', () => {
 
 describe('blocks in direct conversations', () => {
   it('refuses sends across a block, in both directions, and allows them again after unblocking', async () => {
-    const [dee, eve] = await Promise.all([parley.registerUser('dee'), parley.registerUser('eve')]);
+    const [dee, eve] = await parley.registerUsers('dee', 'eve');
     const dm = await createDm(dee, eve);
     const group = await createGroup(dee, [eve], 'Shared');
     const before = await send(dee, dm.id, 'before', { clientMutationId: `before-${randomUUID()}` });

@@ -26,11 +26,7 @@ const word = `secretword${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
   parley = await startParley({ label: 'messages_permissions' });
-  [owner, member, stranger] = await Promise.all([
-    parley.registerUser('owner'),
-    parley.registerUser('member'),
-    parley.registerUser('stranger'),
-  ]);
+  [owner, member, stranger] = await parley.registerUsers('owner', 'member', 'stranger');
   conversationId = (await createGroup(owner, [member], 'Private')).id;
   messageId = (await send(owner, conversationId, `the ${word} is here`)).id;
 }, 60_000);

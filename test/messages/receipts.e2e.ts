@@ -35,11 +35,7 @@ let cy: SignedInUser;
 beforeAll(async () => {
   // Lists of readers for conversations of up to two members (DMs); larger groups get counts only.
   parley = await startParley({ label: 'messages_receipts', conversationsEnv: { RECEIPTS_MAX_MEMBERS: '2' } });
-  [ann, bob, cy] = await Promise.all([
-    parley.registerUser('ann'),
-    parley.registerUser('bob'),
-    parley.registerUser('cy'),
-  ]);
+  [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
 }, 60_000);
 
 afterAll(async () => {

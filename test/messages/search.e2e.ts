@@ -21,11 +21,7 @@ const search = async (user: SignedInUser, variables: Record<string, unknown>) =>
 
 beforeAll(async () => {
   parley = await startParley({ label: 'messages_search' });
-  [ann, bob, cy] = await Promise.all([
-    parley.registerUser('ann'),
-    parley.registerUser('bob'),
-    parley.registerUser('cy'),
-  ]);
+  [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
 }, 60_000);
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { readConversationsEnv } from '@parley/conversations/env';
 import { startConversationsService } from '@parley/conversations/service';
-import { startWithResources, type Logger } from '@parley/kit';
+import { startWithResources, type Logger, type RunningService } from '@parley/kit';
 import { readMessagesEnv } from '@parley/messages/env';
 import { startMessagesService } from '@parley/messages/service';
 import { readRouterEnv } from '@parley/router/env';
@@ -34,38 +34,39 @@ export function startPlatform({
   logger,
 }: PlatformOptions) {
   return startWithResources(async (resources) => {
-    const users = await startUsersService(
-      // Its callers are the router, which forwards each client's address in X-Forwarded-For.
-      readUsersEnv({ ...env, TRUST_PROXY: 'true', ...usersEnv }),
-      logger.child({ service: 'users' }),
-    );
-    resources.add(() => users.stop());
-    const usersUrl = `${users.url}/graphql`;
+    /**
+     * Starts one subgraph with the shared variables, its own on top, registers its stop and returns its
+     * GraphQL URL. Its callers are the router, which forwards each client's address in X-Forwarded-For.
+     */
+    async function subgraph<Env>(
+      name: string,
+      read: (variables: Variables) => Env,
+      start: (env: Env, logger: Logger) => Promise<RunningService>,
+      variables: Variables,
+    ) {
+      const service = await start(
+        read({ ...env, TRUST_PROXY: 'true', ...variables }),
+        logger.child({ service: name }),
+      );
+      resources.add(() => service.stop());
+      return `${service.url}/graphql`;
+    }
 
-    const conversations = await startConversationsService(
-      readConversationsEnv({
-        ...env,
-        TRUST_PROXY: 'true',
+    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, usersEnv);
+    const conversationsUrl = await subgraph(
+      'conversations',
+      readConversationsEnv,
+      startConversationsService,
+      {
         USERS_SUBGRAPH_URL: usersUrl,
         ...conversationsEnv,
-      }),
-      logger.child({ service: 'conversations' }),
+      },
     );
-    resources.add(() => conversations.stop());
-    const conversationsUrl = `${conversations.url}/graphql`;
-
-    const messages = await startMessagesService(
-      readMessagesEnv({
-        ...env,
-        TRUST_PROXY: 'true',
-        USERS_SUBGRAPH_URL: usersUrl,
-        CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
-        ...messagesEnv,
-      }),
-      logger.child({ service: 'messages' }),
-    );
-    resources.add(() => messages.stop());
-    const messagesUrl = `${messages.url}/graphql`;
+    const messagesUrl = await subgraph('messages', readMessagesEnv, startMessagesService, {
+      USERS_SUBGRAPH_URL: usersUrl,
+      CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
+      ...messagesEnv,
+    });
 
     const router = await startRouterService(
       readRouterEnv({

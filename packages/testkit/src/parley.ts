@@ -92,6 +92,29 @@ export async function startParley(options: StartParleyOptions = {}) {
     const client = (token?: string, headers?: Record<string, string>) =>
       createGraphQLClient({ url, token, headers });
 
+    /** Registers a new user with unique credentials through the router and returns them signed in. */
+    async function registerUser(name = 'user'): Promise<SignedInUser> {
+      const unique = `${name}_${Math.random().toString(36).slice(2, 10)}`;
+      const input = {
+        email: `${unique}@example.test`,
+        username: unique,
+        password: 'correct horse battery',
+      };
+      const response = await client(undefined, { 'graphql-client-name': TESTKIT_CLIENT }).request<{
+        register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
+      }>(REGISTER, { input });
+      if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
+      const { accessToken, refreshToken, user } = response.data.register;
+      return {
+        ...user,
+        email: input.email,
+        password: input.password,
+        accessToken,
+        refreshToken,
+        client: client(accessToken),
+      };
+    }
+
     return {
       /** The router's GraphQL endpoint. */
       url,
@@ -102,27 +125,12 @@ export async function startParley(options: StartParleyOptions = {}) {
       redisPrefix: prefix,
       client,
       /** Registers a new user with unique credentials through the router and returns them signed in. */
-      async registerUser(name = 'user'): Promise<SignedInUser> {
-        const unique = `${name}_${Math.random().toString(36).slice(2, 10)}`;
-        const input = {
-          email: `${unique}@example.test`,
-          username: unique,
-          password: 'correct horse battery',
-        };
-        const response = await client(undefined, { 'graphql-client-name': TESTKIT_CLIENT }).request<{
-          register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
-        }>(REGISTER, { input });
-        if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
-        const { accessToken, refreshToken, user } = response.data.register;
-        return {
-          ...user,
-          email: input.email,
-          password: input.password,
-          accessToken,
-          refreshToken,
-          client: client(accessToken),
-        };
-      },
+      registerUser,
+      /** Several at once, in the order named: `const [ann, bob] = await parley.registerUsers('ann', 'bob')`. */
+      registerUsers: <const Names extends string[]>(...names: Names) =>
+        Promise.all(names.map((name) => registerUser(name))) as Promise<{
+          [Index in keyof Names]: SignedInUser;
+        }>,
     };
   });
 }
