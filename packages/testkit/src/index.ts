@@ -1,2 +1,3 @@
 export * from '@parley/kit/testing';
 export * from './parley.js';
+export * from './realtime.js';

@@ -24,6 +24,8 @@ export interface StartParleyOptions {
   conversationsEnv?: Record<string, string>;
   /** Extra messages-subgraph variables. */
   messagesEnv?: Record<string, string>;
+  /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
+  redisUrl?: string;
   logger?: Logger;
 }
 
@@ -56,6 +58,7 @@ export async function startParley(options: StartParleyOptions = {}) {
     options.logger ??
     createLogger({ service: 'testkit', level: process.env['LOG_LEVEL'] === 'debug' ? 'debug' : 'silent' });
   const prefix = testRedisPrefix(label);
+  const redisUrl = options.redisUrl ?? testRedisUrl();
   const dataDir = await mkdtemp(join(tmpdir(), `${label}-`));
   return startWithResources(async (resources) => {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
@@ -67,7 +70,7 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => messagesDatabase.drop());
 
     const platform = await startPlatform({
-      env: { NODE_ENV: 'test', REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
+      env: { NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
       usersEnv: {
         DATABASE_URL: usersDatabase.url,
         PORT: '0',
@@ -82,7 +85,7 @@ export async function startParley(options: StartParleyOptions = {}) {
     });
     resources.add(() => platform.stop());
 
-    const redis = new Redis(testRedisUrl());
+    const redis = new Redis(redisUrl);
     resources.add(async () => redis.disconnect());
     await createPersistedDocuments({ redis, prefix }).register(TESTKIT_CLIENT, [
       { id: 'register', body: REGISTER },
@@ -122,6 +125,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       wsUrl: platform.router.wsUrl,
       routerUrl: platform.router.baseUrl,
       subgraphUrls: platform.subgraphs,
+      redisUrl,
       redisPrefix: prefix,
       client,
       /** Registers a new user with unique credentials through the router and returns them signed in. */

@@ -1,0 +1,85 @@
+import { errorCodes } from '@parley/kit';
+import { startParley, within, type Parley, type SignedInUser } from '@parley/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroup } from '../conversations/operations.js';
+import { send } from '../messages/operations.js';
+import {
+  codesOf,
+  EVENTS,
+  nextEvent,
+  subscribeConversation,
+  subscribeEvents,
+  useRealtime,
+} from './operations.js';
+
+const MAX_SUBSCRIPTIONS = 3;
+const MAX_MESSAGE_BYTES = 16_384;
+const RATE_LIMIT_PER_MINUTE = 40;
+
+let parley: Parley;
+let ann: SignedInUser;
+let bob: SignedInUser;
+
+beforeAll(async () => {
+  parley = await startParley({
+    label: 'realtime_limits',
+    routerEnv: {
+      WS_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
+      WS_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
+      WS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT_PER_MINUTE),
+    },
+  });
+  [ann, bob] = await parley.registerUsers('ann', 'bob');
+});
+
+afterAll(async () => {
+  await parley?.stop();
+});
+
+const realtime = useRealtime(() => parley);
+
+describe('per-socket limits', () => {
+  it('refuses a subscription past WS_MAX_SUBSCRIPTIONS with a registered code, and keeps the others', async () => {
+    const group = await createGroup(ann, [bob], 'Limits');
+    const socket = await realtime.connect(bob);
+    const allowed = [
+      subscribeEvents(socket),
+      subscribeEvents(socket),
+      subscribeConversation(socket, group.id),
+    ];
+    await realtime.live(MAX_SUBSCRIPTIONS);
+
+    const extra = subscribeEvents(socket);
+
+    const [code] = codesOf(await extra.error);
+    expect(['RATE_LIMITED', 'BAD_REQUEST']).toContain(code);
+    expect(Object.keys(errorCodes)).toContain(code);
+    await send(ann, group.id, 'still flowing');
+    for (const subscription of allowed) {
+      expect(await nextEvent(subscription)).toMatchObject({ message: { body: 'still flowing' } });
+    }
+  });
+
+  it('closes a socket that sends a message over WS_MAX_MESSAGE_BYTES with 1009', async () => {
+    const socket = await realtime.connect(bob);
+
+    socket.subscribe(EVENTS, { after: 'x'.repeat(MAX_MESSAGE_BYTES + 1) });
+
+    expect(await within(socket.closed, 10_000, 'the close after a message too big')).toMatchObject({
+      code: 1009,
+    });
+    await expect(realtime.connect(bob)).resolves.toBeDefined();
+  });
+
+  it('closes a socket that sends more than WS_RATE_LIMIT_PER_MINUTE messages with 4429', async () => {
+    const socket = await realtime.connect(bob);
+
+    // Subscribe and complete at once: never more than one subscription, twice the allowed messages.
+    for (let index = 0; index < RATE_LIMIT_PER_MINUTE; index += 1) {
+      socket.send({ id: `burst-${index}`, type: 'subscribe', payload: { query: EVENTS } });
+      socket.send({ id: `burst-${index}`, type: 'complete' });
+    }
+
+    expect(await within(socket.closed, 10_000, 'the close after a burst')).toMatchObject({ code: 4429 });
+  });
+});

@@ -1,0 +1,141 @@
+import {
+  connectRealtime,
+  type ConnectRealtimeOptions,
+  type RealtimeConnection,
+  type RealtimeSubscription,
+  type SignedInUser,
+} from '@parley/testkit';
+import { afterEach, expect } from 'vitest';
+import { ok } from '../conversations/operations.js';
+
+/** What the tests read of every event; `message` without per-viewer fields, so subscribers can share it. */
+export const EVENT_FIELDS = `__typename cursor conversationId
+  ... on MessageAdded { message { id seq body sender { id displayName } } }
+  ... on MessageEdited { message { id seq body } }
+  ... on MessageDeleted { message { id seq } }
+  ... on MemberAdded { user { id } }
+  ... on MemberRemoved { user { id } actor { id } }
+  ... on ReadReceipt { user { id } lastReadSeq }
+  ... on StreamResync { reason }`;
+
+export const EVENTS = `subscription ($after: String) { events(after: $after) { ${EVENT_FIELDS} } }`;
+export const CONVERSATION_EVENTS = `subscription ($conversationId: ID!, $after: String) {
+  conversationEvents(conversationId: $conversationId, after: $after) { ${EVENT_FIELDS} }
+}`;
+
+export const REMOVE_MEMBER = `mutation ($conversationId: ID!, $userId: ID!) {
+  removeMember(conversationId: $conversationId, userId: $userId)
+}`;
+export const LOGOUT = `mutation { logout }`;
+
+export interface EventFields {
+  __typename: string;
+  cursor: string;
+  conversationId: string | null;
+  message?: { id: string; seq: number; body: string | null; sender?: { id: string; displayName: string } };
+  user?: { id: string } | null;
+  actor?: { id: string } | null;
+  lastReadSeq?: number;
+  reason?: 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING';
+}
+
+/** Both subscriptions answer one root field: `events` or `conversationEvents`. */
+export type EventSubscription = RealtimeSubscription<Record<string, EventFields>>;
+
+export const subscribeEvents = (socket: RealtimeConnection, after?: string): EventSubscription =>
+  socket.subscribe(EVENTS, { after });
+
+export const subscribeConversation = (
+  socket: RealtimeConnection,
+  conversationId: string,
+  after?: string,
+): EventSubscription => socket.subscribe(CONVERSATION_EVENTS, { conversationId, after });
+
+/** The event of one result, which must have no errors. */
+export function eventOf(result: {
+  data?: Record<string, EventFields> | null;
+  errors?: unknown;
+}): EventFields {
+  expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
+  const [event] = Object.values(result.data ?? {});
+  expect(event, `a result without an event: ${JSON.stringify(result)}`).toBeDefined();
+  return event!;
+}
+
+export const nextEvent = async (subscription: EventSubscription, timeoutMs?: number) =>
+  eventOf(await subscription.next(timeoutMs));
+
+export const takeEvents = async (subscription: EventSubscription, count: number, timeoutMs?: number) =>
+  (await subscription.take(count, timeoutMs)).map(eventOf);
+
+/** The bodies of MessageAdded events, the others named by their type: compact to compare in order. */
+export const summaryOf = (events: EventFields[]) =>
+  events.map((event) =>
+    event.__typename === 'MessageAdded' ? `MessageAdded ${event.message?.body}` : event.__typename,
+  );
+
+/** `extensions.code` of each GraphQL error. */
+export const codesOf = (errors: readonly { extensions?: Record<string, unknown> }[]) =>
+  errors.map((error) => error.extensions?.['code']);
+
+/** The sum of a Prometheus metric's samples at `<routerUrl>/metrics` (every label set); undefined if absent. */
+export async function metricValue(routerUrl: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(`${routerUrl}/metrics`)).text();
+  const samples = text
+    .split('\n')
+    .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
+    .map((line) => Number(line.slice(line.lastIndexOf(' ') + 1)));
+  return samples.length === 0 ? undefined : samples.reduce((sum, value) => sum + value, 0);
+}
+
+export const activeSubscriptions = (routerUrl: string) =>
+  metricValue(routerUrl, 'router_active_subscriptions');
+export const hydrations = (routerUrl: string) =>
+  metricValue(routerUrl, 'router_subscription_hydrations_total');
+
+export interface RouterTarget {
+  wsUrl: string;
+  routerUrl: string;
+}
+
+/**
+ * Sockets for one test file: `connect` opens one for a user (on the file's router unless told), and every
+ * socket is closed after each test, which waits until its router counts no subscription any more (so the
+ * next test's `live` counts its own).
+ */
+export function useRealtime(defaultRouter: () => RouterTarget) {
+  const sockets: RealtimeConnection[] = [];
+  const routers = new Map<string, RouterTarget>();
+  afterEach(async () => {
+    await Promise.all(sockets.splice(0).map((socket) => socket.close()));
+    for (const { routerUrl } of routers.values()) {
+      await expect.poll(() => activeSubscriptions(routerUrl), { timeout: 10_000 }).toBe(0);
+    }
+    routers.clear();
+  });
+
+  return {
+    async connect(
+      user: SignedInUser | undefined,
+      router: RouterTarget = defaultRouter(),
+      options: ConnectRealtimeOptions = {},
+    ) {
+      const socket = await connectRealtime(router.wsUrl, { token: user?.accessToken, ...options });
+      sockets.push(socket);
+      routers.set(router.routerUrl, router);
+      return socket;
+    },
+
+    /**
+     * Waits until the router counts `count` subscriptions: graphql-ws does not acknowledge a subscribe, and
+     * an event published before the router has the subscription is (rightly) not delivered to it.
+     */
+    async live(count: number, router: RouterTarget = defaultRouter()) {
+      await expect.poll(() => activeSubscriptions(router.routerUrl), { timeout: 10_000 }).toBe(count);
+    },
+  };
+}
+
+export async function removeMember(admin: SignedInUser, conversationId: string, member: SignedInUser) {
+  await ok(admin, REMOVE_MEMBER, { conversationId, userId: member.id });
+}

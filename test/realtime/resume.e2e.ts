@@ -1,0 +1,142 @@
+import { createLogger } from '@parley/kit';
+import { readRouterEnv, subgraphUrlVariable } from '@parley/router/env';
+import { startRouterService, type RunningRouter } from '@parley/router/service';
+import { createGraphQLClient, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroup } from '../conversations/operations.js';
+import { send } from '../messages/operations.js';
+import {
+  codesOf,
+  nextEvent,
+  subscribeConversation,
+  subscribeEvents,
+  takeEvents,
+  useRealtime,
+  type RouterTarget,
+} from './operations.js';
+
+let parley: Parley;
+let ann: SignedInUser;
+let bob: SignedInUser;
+
+beforeAll(async () => {
+  parley = await startParley({ label: 'realtime_resume' });
+  [ann, bob] = await parley.registerUsers('ann', 'bob');
+});
+
+afterAll(async () => {
+  await parley?.stop();
+});
+
+const realtime = useRealtime(() => parley);
+
+describe('resuming with after', () => {
+  it('delivers the 20 messages sent while away exactly once and in order, then live ones', async () => {
+    const group = await createGroup(ann, [bob], 'Away');
+    const away = await realtime.connect(bob);
+    const first = subscribeEvents(away);
+    await realtime.live(1);
+    await send(ann, group.id, 'before');
+    const { cursor } = await nextEvent(first);
+    await away.close();
+
+    const missed: number[] = [];
+    for (let index = 1; index <= 20; index += 1)
+      missed.push((await send(ann, group.id, `away ${index}`)).seq);
+
+    const resumed = subscribeEvents(await realtime.connect(bob), cursor);
+    const replayed = await takeEvents(resumed, 20);
+    expect(replayed.map((event) => event.__typename)).toEqual(Array(20).fill('MessageAdded'));
+    expect(replayed.map((event) => event.message!.seq)).toEqual(missed);
+    expect(replayed.map((event) => event.message!.body)).toEqual(
+      missed.map((_, index) => `away ${index + 1}`),
+    );
+
+    const live = await send(ann, group.id, 'back');
+    expect(await nextEvent(resumed)).toMatchObject({
+      __typename: 'MessageAdded',
+      message: { seq: live.seq },
+    });
+    expect(resumed.results).toHaveLength(21);
+  });
+
+  it('refuses an after that is not a cursor with BAD_USER_INPUT, on both subscriptions, and keeps the socket', async () => {
+    const group = await createGroup(ann, [bob], 'Bad cursor');
+    const socket = await realtime.connect(bob);
+
+    const events = subscribeEvents(socket, 'not-a-cursor');
+    const conversation = subscribeConversation(socket, group.id, 'not-a-cursor');
+
+    expect(codesOf(await events.error)).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await conversation.error)).toEqual(['BAD_USER_INPUT']);
+    const valid = subscribeConversation(socket, group.id);
+    await realtime.live(1);
+    await send(ann, group.id, 'after the refusals');
+    expect(await nextEvent(valid)).toMatchObject({ message: { body: 'after the refusals' } });
+  });
+});
+
+describe('two routers on one Redis', () => {
+  let second: RunningRouter;
+  let secondTarget: RouterTarget;
+  /** A user's client of the second router. */
+  const throughSecond = (user: SignedInUser): SignedInUser => ({
+    ...user,
+    client: createGraphQLClient({ url: `${second.url}/graphql`, token: user.accessToken }),
+  });
+
+  beforeAll(async () => {
+    const subgraphs = Object.entries(parley.subgraphUrls).map(([name, url]) => [
+      subgraphUrlVariable(name),
+      url,
+    ]);
+    second = await startRouterService(
+      readRouterEnv({
+        NODE_ENV: 'test',
+        PORT: '0',
+        REDIS_URL: parley.redisUrl,
+        REDIS_PREFIX: parley.redisPrefix,
+        ...Object.fromEntries(subgraphs),
+      }),
+      createLogger({ service: 'router-2', level: 'silent' }),
+    );
+    secondTarget = { wsUrl: `${second.wsUrl}/graphql`, routerUrl: second.url };
+  });
+
+  afterAll(async () => {
+    await second?.stop();
+  });
+
+  it('delivers to a subscriber of router 1 what was sent through router 2', async () => {
+    const group = await createGroup(ann, [bob], 'Across');
+    const events = subscribeEvents(await realtime.connect(bob));
+    await realtime.live(1);
+
+    const sent = await send(throughSecond(ann), group.id, 'via router 2');
+
+    expect(await nextEvent(events)).toMatchObject({
+      __typename: 'MessageAdded',
+      conversationId: group.id,
+      message: { id: sent.id, body: 'via router 2' },
+    });
+  });
+
+  it('resumes on router 1 from a cursor received on router 2', async () => {
+    const group = await createGroup(ann, [bob], 'Handover');
+    const socket = await realtime.connect(bob, secondTarget);
+    const onSecond = subscribeEvents(socket);
+    await realtime.live(1, secondTarget);
+    await send(ann, group.id, 'seen on router 2');
+    const { cursor } = await nextEvent(onSecond);
+    await socket.close();
+
+    await send(ann, group.id, 'missed 1');
+    await send(ann, group.id, 'missed 2');
+    const onFirst = subscribeEvents(await realtime.connect(bob), cursor);
+
+    const replayed = await takeEvents(onFirst, 2);
+    expect(replayed.map((event) => event.message?.body)).toEqual(['missed 1', 'missed 2']);
+    await send(ann, group.id, 'live');
+    expect(await nextEvent(onFirst)).toMatchObject({ message: { body: 'live' } });
+  });
+});
