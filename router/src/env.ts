@@ -51,6 +51,18 @@ export const routerEnvSchema = z.object({
   MAX_COST: positiveIntSchema.default(5_000),
   QUERY_PLAN_CACHE_SIZE: positiveIntSchema.default(2_000),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(10_000),
+  /** Subscriptions one graphql-ws connection may hold open. */
+  WS_MAX_SUBSCRIPTIONS: positiveIntSchema.default(25),
+  /** Larger graphql-ws messages close the socket (1009). */
+  WS_MAX_MESSAGE_BYTES: positiveIntSchema.default(64 * 1024),
+  /** Messages one socket may send per minute before it is closed (4429). */
+  WS_RATE_LIMIT_PER_MINUTE: positiveIntSchema.default(600),
+  /** Seconds between keep-alive pings; a socket that misses a pong is closed. */
+  WS_KEEPALIVE_SECONDS: positiveIntSchema.default(12),
+  /** Seconds between each socket's own session checks (revocations also arrive as events, at once). */
+  WS_SESSION_CHECK_SECONDS: positiveIntSchema.default(60),
+  /** Events waiting for one slow subscriber before they are dropped for a StreamResync (LAGGING). */
+  WS_MAX_QUEUED_EVENTS: positiveIntSchema.default(1_000),
   /** Schema introspection; off in production unless set. */
   INTROSPECTION: booleanFromString.optional(),
   GRAPHIQL: booleanFromString.optional(),

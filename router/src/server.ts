@@ -1,24 +1,39 @@
+import type { Server } from 'node:http';
 import { Supergraph } from '@apollo/federation-internals';
 import {
   createGraphQLServer,
+  createSubgraphCall,
   errorCodeOf,
   isOriginalGraphQLError,
   type GraphQLServer,
   type Logger,
+  type MembershipProjection,
+  type PubSub,
   type QueryLimits,
+  type RealtimeLog,
   type Registry,
+  type SessionRevocations,
   type TokenVerifier,
 } from '@parley/kit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Redis } from 'ioredis';
-import { Gauge } from 'prom-client';
+import { z } from 'zod';
+import type { DocumentNode } from 'graphql';
 import { createRouterContext, type RouterContext } from './context.js';
 import { createGateway } from './gateway.js';
 import type { ApqStore } from './persisted/apq-store.js';
 import type { PersistedDocuments } from './persisted/persisted-documents.js';
-import { usePersistedOperations } from './persisted/use-persisted-operations.js';
+import {
+  createPersistedOperationResolver,
+  usePersistedOperations,
+} from './persisted/use-persisted-operations.js';
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
-import { useGateway } from './use-gateway.js';
+import { createRealtimeEngine } from './realtime/engine.js';
+import { createHydrationSchema } from './realtime/hydration.js';
+import { perViewerFields } from './realtime/per-viewer.js';
+import { useRealtime } from './realtime/use-realtime.js';
+import { attachWebSocketServer, type WebSocketLimits } from './realtime/ws-server.js';
+import { executeThroughGateway, useGateway } from './use-gateway.js';
 import { useNoIntrospection } from './use-introspection-policy.js';
 import { useRateLimit } from './use-rate-limit.js';
 
@@ -43,6 +58,16 @@ export interface RouterDeps {
   maxBodyBytes: number;
   subgraphTimeoutMs: number;
   queryPlanCacheSize: number;
+  /** What subscriptions run on: the realtime log, membership, the event bus (revocations). */
+  realtime: {
+    log: RealtimeLog;
+    projection: MembershipProjection;
+    events: PubSub;
+    revocations: SessionRevocations;
+    webSocket: WebSocketLimits;
+    /** Results waiting for one subscriber before they are dropped for a LAGGING resync. */
+    maxQueuedEvents: number;
+  };
 }
 
 export interface Router {
@@ -50,6 +75,8 @@ export interface Router {
   planStore: QueryPlanStore;
   /** Every subgraph the router calls, with the URL it uses. */
   subgraphs: { name: string; url: string }[];
+  /** Serves graphql-ws on the HTTP server the router listens on (same port, `/graphql`). */
+  attachWebSocket(server: Server): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -87,12 +114,34 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     logger: deps.logger,
   });
 
-  // Kept by the WebSocket server (issue 6, Realtime); exported now so dashboards and alerts can rely on it.
-  new Gauge({
-    name: 'router_active_subscriptions',
-    help: 'Subscriptions open on this router',
-    registers: [deps.metrics],
+  const gatewayFor =
+    (context: RouterContext) => (request: { document: DocumentNode; variables: Record<string, unknown> }) =>
+      executeThroughGateway(gateway, { schema, context, ...request });
+
+  const conversationsUrl = subgraphUrls['conversations'];
+  if (!conversationsUrl) throw new Error('The supergraph has no conversations subgraph');
+  const callConversations = createSubgraphCall({
+    service: 'conversations',
+    url: conversationsUrl,
+    timeoutMs: deps.subgraphTimeoutMs,
   });
+  const engine = createRealtimeEngine({
+    log: deps.realtime.log,
+    projection: deps.realtime.projection,
+    repairMembership: async (conversationIds, caller) => {
+      await callConversations(
+        `mutation SyncMembershipProjection($ids: [ID!]!) { syncMembershipProjection(conversationIds: $ids) }`,
+        { ids: conversationIds },
+        caller,
+        z.object({ syncMembershipProjection: z.literal(true) }),
+      );
+    },
+    schema: createHydrationSchema(schema),
+    metrics: deps.metrics,
+    logger: deps.logger,
+    maxQueuedEvents: deps.realtime.maxQueuedEvents,
+  });
+  await engine.start();
 
   async function ready(): Promise<boolean> {
     const checks = subgraphs.map(async ({ url }) => {
@@ -144,14 +193,50 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
         persistedOnly: deps.persistedOnly,
       }),
       ...(deps.introspection ? [] : [useNoIntrospection()]),
+      useRealtime({
+        engine,
+        apiSchema: schema,
+        perViewer: perViewerFields(deps.supergraphSdl),
+        gateway: gatewayFor,
+      }),
       useGateway(gateway),
     ],
   });
+
+  const resolvePersisted = createPersistedOperationResolver({
+    documents: deps.persistedDocuments,
+    apq: deps.apq,
+    persistedOnly: deps.persistedOnly,
+  });
+  let webSocket: Awaited<ReturnType<typeof attachWebSocketServer>> | null = null;
 
   return {
     yoga,
     planStore,
     subgraphs,
-    stop: () => gateway.stop(),
+    async attachWebSocket(server) {
+      webSocket = await attachWebSocketServer({
+        server,
+        yoga,
+        verifyToken: deps.verifyToken,
+        revocations: deps.realtime.revocations,
+        events: deps.realtime.events,
+        resolveQuery: async (payload, client) =>
+          (await resolvePersisted({
+            query: payload.query,
+            documentId: payload.extensions?.['documentId'],
+            extensions: payload.extensions,
+            client,
+          })) ?? '',
+        corsOrigins: deps.corsOrigins,
+        limits: deps.realtime.webSocket,
+        logger: deps.logger,
+      });
+    },
+    async stop() {
+      await webSocket?.close();
+      await engine.stop();
+      await gateway.stop();
+    },
   };
 }

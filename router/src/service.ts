@@ -2,16 +2,15 @@ import { readFile } from 'node:fs/promises';
 import {
   createLogger,
   createMetricsRegistry,
-  createRedisSessionRevocations,
   createTokenVerifier,
   listen,
+  openServiceRedis,
   startWithResources,
   verificationKeysFromEnv,
   type Logger,
 } from '@parley/kit';
 import { readSupergraphSdl } from '@parley/schema';
 import { parse } from 'graphql';
-import { Redis } from 'ioredis';
 import { subgraphUrlsFromEnv, type RouterEnv } from './env.js';
 import { createApqStore } from './persisted/apq-store.js';
 import { createPersistedDocuments, loadManifestDirectory } from './persisted/persisted-documents.js';
@@ -29,7 +28,8 @@ export interface RunningRouter {
 
 /**
  * Builds the router from its environment: the committed supergraph, Redis (rate limits, APQ, registered
- * manifests, revocations) or in-process equivalents, trusted documents planned ahead; then listens.
+ * manifests, revocations, the realtime log) or in-process equivalents, trusted documents planned ahead; then
+ * listens for HTTP and graphql-ws on one port.
  */
 export async function startRouterService(
   env: RouterEnv,
@@ -42,8 +42,9 @@ export async function startRouterService(
     const subgraphUrls = subgraphUrlsFromEnv(env);
     const production = env.NODE_ENV === 'production';
 
-    const redis = env.REDIS_URL ? new Redis(env.REDIS_URL, { maxRetriesPerRequest: 2 }) : null;
-    if (redis) resources.add(() => redis.quit());
+    // Shared with the subgraphs of this process when there is no REDIS_URL (`npm start`), so logouts and
+    // events reach the router there too.
+    const { redis, events, log, projection, revocations } = openServiceRedis(resources, env);
 
     const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';
     const keys = verificationKeysFromEnv({
@@ -54,7 +55,7 @@ export async function startRouterService(
       issuer: env.AUTH_ISSUER,
       audience: env.AUTH_AUDIENCE,
       keys,
-      revocations: redis ? createRedisSessionRevocations(redis, env.REDIS_PREFIX) : undefined,
+      revocations,
     });
 
     const persistedDocuments = createPersistedDocuments({ redis, prefix: env.REDIS_PREFIX });
@@ -90,6 +91,20 @@ export async function startRouterService(
       maxBodyBytes: env.MAX_BODY_BYTES,
       subgraphTimeoutMs: env.SUBGRAPH_TIMEOUT_MS,
       queryPlanCacheSize: env.QUERY_PLAN_CACHE_SIZE,
+      realtime: {
+        log,
+        projection,
+        events,
+        revocations,
+        maxQueuedEvents: env.WS_MAX_QUEUED_EVENTS,
+        webSocket: {
+          maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,
+          maxMessageBytes: env.WS_MAX_MESSAGE_BYTES,
+          ratePerMinute: env.WS_RATE_LIMIT_PER_MINUTE,
+          keepAliveMs: env.WS_KEEPALIVE_SECONDS * 1000,
+          revocationCheckMs: env.WS_SESSION_CHECK_SECONDS * 1000,
+        },
+      },
     });
     resources.add(() => router.stop());
 
@@ -106,6 +121,7 @@ export async function startRouterService(
 
     const server = await listen(router.yoga, env.PORT, env.HOST);
     resources.add(() => server.close());
+    await router.attachWebSocket(server.server);
     logger.info(
       { url: `${server.url}/graphql`, subgraphs: router.subgraphs, manifests: clients, planned },
       'router ready',

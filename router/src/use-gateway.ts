@@ -1,5 +1,6 @@
 import type { ApolloGateway } from '@apollo/gateway';
 import { codedError } from '@parley/kit';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RouterContext } from './context.js';
 import { plannedOperation } from './query-plans.js';
@@ -26,6 +27,47 @@ function newCachePolicy() {
   };
 }
 
+/** Runs one operation through the gateway: plan (cached by document and operation), then subgraph calls. */
+export function executeThroughGateway(
+  gateway: ApolloGateway,
+  request: {
+    schema: GraphQLSchema;
+    document: DocumentNode;
+    operationName?: string | null;
+    variables?: Record<string, unknown>;
+    context: RouterContext;
+  },
+): Promise<ExecutionResult> {
+  const planned = plannedOperation(request.document, request.operationName);
+  if (!planned) {
+    return Promise.resolve({
+      errors: [
+        codedError(
+          'BAD_REQUEST',
+          'Unknown operation name, or operationName missing for a document with several operations',
+        ),
+      ],
+    });
+  }
+  const { context, variables } = request;
+  return gateway.executor({
+    document: request.document,
+    source: planned.source,
+    queryHash: planned.queryHash,
+    operation: planned.operation,
+    operationName: planned.operationName ?? null,
+    request: { query: planned.source, operationName: planned.operationName, variables },
+    schema: request.schema,
+    context,
+    logger: context.logger,
+    metrics: {},
+    overallCachePolicy: newCachePolicy(),
+    // Used by Apollo's usage reporting and response cache, neither of which runs here.
+    cache: undefined as never,
+    schemaHash: undefined as never,
+  }) as Promise<ExecutionResult>;
+}
+
 /**
  * Executes queries and mutations through @apollo/gateway: yoga parses and validates (with its caches),
  * the gateway plans (plans cached by document and operation, see query-plans.ts) and calls subgraphs.
@@ -33,37 +75,15 @@ function newCachePolicy() {
 export function useGateway(gateway: ApolloGateway): Plugin<RouterContext> {
   return {
     onExecute({ args, setExecuteFn }) {
-      setExecuteFn(async (executionArgs) => {
-        const planned = plannedOperation(executionArgs.document, executionArgs.operationName);
-        if (!planned) {
-          return {
-            errors: [
-              codedError(
-                'BAD_REQUEST',
-                'Unknown operation name, or operationName missing for a document with several operations',
-              ),
-            ],
-          };
-        }
-        const context = executionArgs.contextValue as RouterContext;
-        const variables = (executionArgs.variableValues ?? undefined) as Record<string, unknown> | undefined;
-        return gateway.executor({
-          document: executionArgs.document,
-          source: planned.source,
-          queryHash: planned.queryHash,
-          operation: planned.operation,
-          operationName: planned.operationName ?? null,
-          request: { query: planned.source, operationName: planned.operationName, variables },
+      setExecuteFn((executionArgs) =>
+        executeThroughGateway(gateway, {
           schema: args.schema,
-          context,
-          logger: context.logger,
-          metrics: {},
-          overallCachePolicy: newCachePolicy(),
-          // Used by Apollo's usage reporting and response cache, neither of which runs here.
-          cache: undefined as never,
-          schemaHash: undefined as never,
-        });
-      });
+          document: executionArgs.document,
+          operationName: executionArgs.operationName,
+          variables: (executionArgs.variableValues ?? undefined) as Record<string, unknown> | undefined,
+          context: executionArgs.contextValue as RouterContext,
+        }),
+      );
     },
   };
 }

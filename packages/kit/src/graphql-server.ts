@@ -193,8 +193,8 @@ export function createGraphQLServer<TContext extends BaseContext>(
       ...useMetrics(options.metrics),
     ],
     context: async ({ request, req }) => {
-      // requestLog runs first, so every request has its record by now.
-      const requestId = requests.get(request)!.id;
+      // requestLog runs first for HTTP requests; an operation over a WebSocket (getEnveloped) has no record.
+      const requestId = requests.get(request)?.id ?? requestIdFrom(request.headers);
       const base: BaseContext = {
         requestId,
         logger: logger.child({ requestId }),

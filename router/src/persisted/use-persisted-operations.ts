@@ -32,12 +32,13 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
 const refuse = (code: ErrorCode, message = MESSAGES[code] ?? code) => codedError(code, message);
 
 /**
- * Persisted operations, all three ways a client can send one:
+ * Resolves how an operation was sent to the query text to run, all three ways a client can send one:
  * - APQ (Apollo): `extensions.persistedQuery.sha256Hash`, with or without the query text;
  * - trusted documents from manifests, by `documentId` (GraphQL over HTTP; `sha256:<hex>` or a manifest id);
  * - in persisted-only mode, only the calling client's registered documents run, whichever way they come.
+ * Returns the query to run (undefined: none sent), or throws the coded error the client gets.
  */
-export function usePersistedOperations(options: PersistedOperationsOptions): Plugin {
+export function createPersistedOperationResolver(options: PersistedOperationsOptions) {
   const { documents, apq, persistedOnly } = options;
 
   async function registered(client: string | null, id: string): Promise<string | null> {
@@ -46,6 +47,60 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
     return (await documents.find(client, id)) ?? (bare === id ? null : documents.find(client, bare));
   }
 
+  return async function resolveQuery(request: {
+    query: unknown;
+    documentId: unknown;
+    extensions: unknown;
+    client: string | null;
+  }): Promise<string | undefined> {
+    const { query, documentId, client } = request;
+    const persisted = apqExtension(request.extensions);
+
+    if (documentId !== undefined && documentId !== null) {
+      if (typeof documentId !== 'string' || documentId.length > 200) {
+        throw refuse('BAD_REQUEST', '`documentId` must be a string of at most 200 characters');
+      }
+      if (query !== undefined && query !== null && query !== '') {
+        throw refuse('BAD_REQUEST', 'Send either `query` or `documentId`, not both');
+      }
+      const body = await registered(client, documentId);
+      if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
+      return body;
+    }
+
+    if (typeof query === 'string' && query !== '') {
+      const hash = persisted || persistedOnly ? sha256Hex(query) : null;
+      if (persisted && persisted.sha256Hash.toLowerCase() !== hash) throw refuse('PERSISTED_QUERY_MISMATCH');
+      if (persistedOnly) {
+        if ((await registered(client, hash!)) === null) {
+          throw refuse(
+            'PERSISTED_QUERY_NOT_IN_LIST',
+            client
+              ? `Only operations registered for client "${client}" may run here`
+              : 'Only registered operations may run here; send the graphql-client-name header',
+          );
+        }
+      } else if (persisted) {
+        await apq.set(hash!, query);
+      }
+      return query;
+    }
+
+    if (persisted) {
+      const hash = persisted.sha256Hash.toLowerCase();
+      const body = (await registered(client, hash)) ?? (persistedOnly ? null : await apq.get(hash));
+      if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
+      return body;
+    }
+    if (persistedOnly)
+      throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'Send a registered `documentId` or APQ hash');
+    return typeof query === 'string' ? query : undefined;
+  };
+}
+
+/** Persisted operations over HTTP (see createPersistedOperationResolver). */
+export function usePersistedOperations(options: PersistedOperationsOptions): Plugin {
+  const resolveQuery = createPersistedOperationResolver(options);
   return {
     async onParams({ params, request, setParams }) {
       const {
@@ -56,48 +111,13 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
       // yoga reads only query, operationName, variables and extensions from a GET's search parameters.
       const documentId =
         request.method === 'GET' ? new URL(request.url).searchParams.get('documentId') : bodyDocumentId;
-      const persisted = apqExtension(params.extensions);
-      const client = clientNameOf(request.headers);
-
-      if (documentId !== undefined && documentId !== null) {
-        if (typeof documentId !== 'string' || documentId.length > 200) {
-          throw refuse('BAD_REQUEST', '`documentId` must be a string of at most 200 characters');
-        }
-        if (query !== undefined && query !== null) {
-          throw refuse('BAD_REQUEST', 'Send either `query` or `documentId`, not both');
-        }
-        const body = await registered(client, documentId);
-        if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
-        return setParams({ ...rest, query: body });
-      }
-
-      if (typeof query === 'string') {
-        const hash = persisted || persistedOnly ? sha256Hex(query) : null;
-        if (persisted && persisted.sha256Hash.toLowerCase() !== hash)
-          throw refuse('PERSISTED_QUERY_MISMATCH');
-        if (persistedOnly) {
-          if ((await registered(client, hash!)) === null) {
-            throw refuse(
-              'PERSISTED_QUERY_NOT_IN_LIST',
-              client
-                ? `Only operations registered for client "${client}" may run here`
-                : 'Only registered operations may run here; send the graphql-client-name header',
-            );
-          }
-        } else if (persisted) {
-          await apq.set(hash!, query);
-        }
-        return;
-      }
-
-      if (persisted) {
-        const hash = persisted.sha256Hash.toLowerCase();
-        const body = (await registered(client, hash)) ?? (persistedOnly ? null : await apq.get(hash));
-        if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
-        return setParams({ ...rest, query: body });
-      }
-      if (persistedOnly)
-        throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'Send a registered `documentId` or APQ hash');
+      const resolved = await resolveQuery({
+        query,
+        documentId,
+        extensions: params.extensions,
+        client: clientNameOf(request.headers),
+      });
+      if (resolved !== query) setParams({ ...rest, query: resolved });
     },
   };
 }

@@ -5,6 +5,7 @@ import {
   type Logger,
   type MembershipProjection,
   type PubSub,
+  type RealtimeLog,
   type Registry,
   type SessionRevocations,
   type SubgraphHttpConfig,
@@ -27,6 +28,8 @@ export interface ConversationsServerDeps {
   prisma: PrismaClient;
   projection: MembershipProjection;
   events: PubSub;
+  /** Where subscriptions read committed events from (see data/outbox.ts). */
+  log: RealtimeLog;
   users: UserRelationsClient;
   revocations: SessionRevocations;
   logger: Logger;
@@ -49,6 +52,7 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
     conversations,
     projection: deps.projection,
     events: deps.events,
+    log: deps.log,
     logger: deps.logger,
   });
   const services: ConversationsServices = {

@@ -39,11 +39,12 @@ export async function startConversationsService(
     });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, projection, revocations } = openServiceRedis(resources, env);
+    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
 
     const { yoga, relay, conversations } = createConversationsServer({
       prisma,
       events,
+      log,
       projection,
       users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
       revocations,

@@ -1,5 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, createMemoryMembershipProjection, type PubSub } from '@parley/kit';
+import {
+  createLogger,
+  createMemoryMembershipProjection,
+  createMemoryRealtimeLog,
+  type PubSub,
+} from '@parley/kit';
 import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConversationStore } from '../src/data/conversation-store.js';
@@ -24,14 +29,16 @@ afterAll(async () => {
 
 function relayWith(events: PubSub) {
   const projection = createMemoryMembershipProjection({ prefix: 'outbox-test:' });
+  const log = createMemoryRealtimeLog({ prefix: 'outbox-test:' });
   const relay = createOutboxRelay({
     prisma,
     conversations: createConversationStore(prisma),
     projection,
     events,
+    log,
     logger,
   });
-  return { relay, projection };
+  return { relay, projection, log };
 }
 
 async function createGroupRow(ownerId: string) {
@@ -49,7 +56,8 @@ async function createGroupRow(ownerId: string) {
 describe('outbox relay', () => {
   it('delivers an event whose first publish failed after commit, exactly once, and syncs the projection', async () => {
     const events = createFlakyPubSub(1);
-    const { relay, projection } = relayWith(events);
+    const { relay, projection, log } = relayWith(events);
+    const start = await log.head();
     const ownerId = randomUUID();
     const conversation = await createGroupRow(ownerId);
     const received = await events.subscribe<{ conversationId: string }>(conversationEvents.memberAdded);
@@ -75,6 +83,15 @@ describe('outbox relay', () => {
     expect(await prisma.outboxEvent.count({ where: { conversationId: conversation.id } })).toBe(0);
     expect(await projection.membershipsOf(ownerId, [conversation.id])).toEqual([
       { role: 'OWNER', kind: 'GROUP' },
+    ]);
+
+    // The realtime log got the batch twice (before the failed publish, and again) and stored it once.
+    const logged = await log.readAfter(start, 10);
+    expect(logged.expired ? null : logged.events.map(({ topic, payload }) => ({ topic, payload }))).toEqual([
+      {
+        topic: conversationEvents.memberAdded,
+        payload: { conversationId: conversation.id, userId: ownerId, byUserId: ownerId },
+      },
     ]);
 
     // Nothing left to deliver: a further flush publishes nothing more.

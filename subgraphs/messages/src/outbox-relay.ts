@@ -1,19 +1,21 @@
-import { createRelayLoop, type EventStream, type Logger, type PubSub } from '@parley/kit';
+import { createRelayLoop, type EventStream, type Logger, type PubSub, type RealtimeLog } from '@parley/kit';
 import type { MessageStore } from './data/message-store.js';
 import { messageEvents } from './events.js';
 
 const BATCH = 100;
 
 /**
- * Delivers the events the store recorded with each change, after commit: publishes each on the event bus
- * (live subscribers) and appends `messages.added` to its durable stream (the conversations subgraph),
- * then lets the store forget them. A failure (Redis down, process killed) leaves them for the next
+ * Delivers the events the store recorded with each change, after commit: appends them to the realtime log
+ * (subscriptions, by outbox id, so a batch delivered twice is stored once), publishes each on the event bus
+ * and appends `messages.added` to its durable stream (the conversations subgraph), then lets the store
+ * forget them. A failure (Redis down, process killed) leaves them for the next
  * flush, so every event is delivered at least once; replicas' relays take disjoint events.
  */
 export function createOutboxRelay(deps: {
   messages: MessageStore;
   events: PubSub;
   stream: EventStream;
+  log: RealtimeLog;
   logger: Logger;
 }) {
   return createRelayLoop({
@@ -21,6 +23,9 @@ export function createOutboxRelay(deps: {
     logger: deps.logger,
     deliverBatch: () =>
       deps.messages.deliverEvents(BATCH, async (batch) => {
+        await deps.log.append(
+          batch.map(({ id, topic, payload }) => ({ id: `messages:${id}`, topic, payload: { ...payload } })),
+        );
         for (const event of batch) {
           if (event.topic === messageEvents.added) await deps.stream.append(event.topic, event.payload);
           await deps.events.publish(event.topic, event.payload);

@@ -6,6 +6,7 @@ import {
   type Logger,
   type MembershipProjection,
   type PubSub,
+  type RealtimeLog,
   type Registry,
   type SessionRevocations,
   type SubgraphHttpConfig,
@@ -32,6 +33,8 @@ export interface MessagesServerDeps {
   projection: MembershipProjection;
   events: PubSub;
   stream: EventStream;
+  /** Where subscriptions read committed events from (see outbox-relay.ts). */
+  log: RealtimeLog;
   users: UserRelationsClient;
   conversations: ConversationsClient;
   revocations: SessionRevocations;
@@ -51,6 +54,7 @@ export function createMessagesServer(deps: MessagesServerDeps) {
     messages: deps.messages,
     events: deps.events,
     stream: deps.stream,
+    log: deps.log,
     logger: deps.logger,
   });
   const services: MessagesServices = {

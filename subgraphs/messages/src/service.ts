@@ -34,13 +34,14 @@ export async function startMessagesService(
     const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, projection, revocations } = openServiceRedis(resources, env);
+    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
 
     const { yoga, relay } = createMessagesServer({
       messages: createPostgresMessageStore(prisma),
       projection,
       events,
       stream,
+      log,
       users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.SUBGRAPH_TIMEOUT_MS }),
       conversations: createConversationsClient({
         url: env.CONVERSATIONS_SUBGRAPH_URL,

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createLogger, createMemoryEventStream } from '@parley/kit';
+import { createLogger, createMemoryEventStream, createMemoryRealtimeLog } from '@parley/kit';
 import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
@@ -41,7 +41,9 @@ describe('messages outbox relay', () => {
   it('retries an event whose publish failed after commit until it is delivered, once', async () => {
     const events = createFlakyPubSub(1);
     const stream = createMemoryEventStream({ prefix: 'messages-outbox-test:' });
-    const relay = createOutboxRelay({ messages, events, stream, logger });
+    const log = createMemoryRealtimeLog({ prefix: 'messages-outbox-test:' });
+    const start = await log.head();
+    const relay = createOutboxRelay({ messages, events, stream, log, logger });
     const appended: MessageAddedEvent[] = [];
     const stopConsumer = await stream.consume(messageEvents.added, 'test', async (payload) => {
       appended.push(payload as MessageAddedEvent);
@@ -66,6 +68,11 @@ describe('messages outbox relay', () => {
     // The durable stream has it too (conversations' unread counts); appends are at least once, and
     // applying one twice changes nothing there.
     await expect.poll(() => appended.at(-1)).toEqual(expected);
+    // The realtime log got the batch twice (before the failed publish, and again) and stored it once.
+    const logged = await log.readAfter(start, 10);
+    expect(logged.expired ? null : logged.events.map(({ topic, payload }) => ({ topic, payload }))).toEqual([
+      { topic: messageEvents.added, payload: expected },
+    ]);
 
     // Nothing is left: later flushes deliver nothing more.
     await relay.flush();
@@ -85,6 +92,7 @@ describe('messages outbox relay', () => {
       messages,
       events,
       stream: createMemoryEventStream({ prefix: 'messages-outbox-test:' }),
+      log: createMemoryRealtimeLog({ prefix: 'messages-outbox-test:' }),
       logger,
     });
     await relay.flush();

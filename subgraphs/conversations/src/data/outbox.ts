@@ -1,4 +1,10 @@
-import { createRelayLoop, type Logger, type MembershipProjection, type PubSub } from '@parley/kit';
+import {
+  createRelayLoop,
+  type Logger,
+  type MembershipProjection,
+  type PubSub,
+  type RealtimeLog,
+} from '@parley/kit';
 import type { ConversationEventPayloads, ConversationEventTopic } from '../events.js';
 import type { ConversationStore } from './conversation-store.js';
 import type { PrismaClient, Transaction } from './database.js';
@@ -23,7 +29,9 @@ const BATCH = 100;
 
 /**
  * Delivers outbox events after their transaction committed: first rewrites the membership projection of
- * conversations whose membership changed, then publishes, then deletes the rows. A failure (Redis down,
+ * conversations whose membership changed (so the router filters the events that follow by the new
+ * membership), then appends them to the realtime log (by outbox id: a batch delivered twice is stored
+ * once), publishes them, then deletes the rows. A failure (Redis down,
  * process killed) leaves the rows for the next `flush`, so every event is delivered at least once and
  * the projection always catches up. Concurrent relays (replicas) take disjoint rows.
  */
@@ -32,6 +40,7 @@ export function createOutboxRelay(deps: {
   conversations: ConversationStore;
   projection: MembershipProjection;
   events: PubSub;
+  log: RealtimeLog;
   logger: Logger;
 }) {
   /**
@@ -64,8 +73,15 @@ export function createOutboxRelay(deps: {
           synced.add(row.conversation_id);
           await syncProjection(row.conversation_id, tx);
         }
-        await deps.events.publish(row.topic, row.payload);
       }
+      await deps.log.append(
+        rows.map((row) => ({
+          id: `conversations:${row.id}`,
+          topic: row.topic,
+          payload: row.payload as Record<string, unknown>,
+        })),
+      );
+      for (const row of rows) await deps.events.publish(row.topic, row.payload);
       if (rows.length > 0)
         await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
       return rows.length;

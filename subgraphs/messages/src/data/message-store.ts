@@ -138,6 +138,7 @@ export interface SearchHit {
   rank: number;
 }
 
+/** `id` is the outbox row's, unique in this service: the realtime log stores each event once by it. */
 export type RecordedEvent = {
-  [Topic in MessageEventTopic]: { topic: Topic; payload: MessageEventPayloads[Topic] };
+  [Topic in MessageEventTopic]: { id: string; topic: Topic; payload: MessageEventPayloads[Topic] };
 }[MessageEventTopic];

@@ -355,7 +355,9 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           const rows = await tx.$queryRaw<{ id: bigint; topic: string; payload: unknown }[]>`
             SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
           if (rows.length === 0) return 0;
-          await deliver(rows.map(({ topic, payload }) => ({ topic, payload }) as RecordedEvent));
+          await deliver(
+            rows.map(({ id, topic, payload }) => ({ id: String(id), topic, payload }) as RecordedEvent),
+          );
           await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
           return rows.length;
         },

@@ -1,0 +1,381 @@
+import {
+  codedError,
+  InvalidCursorError,
+  isUuid,
+  type Caller,
+  type Logger,
+  type LoggedEvent,
+  type MembershipProjection,
+  type RealtimeLog,
+  type Registry,
+} from '@parley/kit';
+import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import { Counter, Gauge } from 'prom-client';
+import { decodeEvent, resyncEvent, type DecodedEvent, type EventValue } from './event-types.js';
+import { executeEvent, type GatewayExecute } from './hydration.js';
+import { SubscriberQueue } from './subscriber-queue.js';
+
+/** What one subscription asked for; subscribers with equal `key`s share one execution per event. */
+export interface Selection {
+  document: DocumentNode;
+  operationName: string | undefined;
+  variableValues: Record<string, unknown>;
+  /** The root field's response name (its alias, if any). */
+  responseKey: string;
+  /** The selection reaches a `@perViewer` field: executed once per viewer, never shared between viewers. */
+  perViewer: boolean;
+  /** Equal for subscriptions whose results are equal for equal viewers (document, operation, variables). */
+  key: string;
+}
+
+export interface SubscribeRequest {
+  userId: string;
+  /** Null for the viewer's whole stream (`events`). */
+  conversationId: string | null;
+  after: string | null;
+  selection: Selection;
+  /** Runs hydration queries with this subscriber's rights. */
+  gateway: GatewayExecute;
+  caller: Caller;
+}
+
+interface Subscriber {
+  request: SubscribeRequest;
+  queue: SubscriberQueue;
+  /** Live events kept while the backlog after `after` is replayed, delivered after it (those not replayed). */
+  buffered: Array<{ cursor: string; result: ExecutionResult; ends: boolean }> | null;
+  /** The cursor of the last event this subscriber was given (or dropped for it, when lagging). */
+  lastCursor: string | null;
+}
+
+export interface RealtimeEngineOptions {
+  log: RealtimeLog;
+  projection: MembershipProjection;
+  /** Makes the conversations service rewrite lost projection entries (as any subgraph would). */
+  repairMembership(conversationIds: string[], caller: Caller): Promise<void>;
+  /** The hydration schema (see hydration.ts). */
+  schema: GraphQLSchema;
+  metrics: Registry;
+  logger: Logger;
+  /** Results waiting for one subscriber before they are dropped for a LAGGING resync. */
+  maxQueuedEvents: number;
+  /** Events read per page when replaying after a cursor. */
+  replayPageSize?: number;
+}
+
+/** Events executed at the same time while following the log; delivered in log order regardless. */
+const CONCURRENT_EVENTS = 16;
+
+/** Orders cursors of one log (`<epoch>:<ms>-<seq>`). */
+function cursorPosition(cursor: string): [bigint, bigint] {
+  const match = /:(\d+)-(\d+)$/.exec(cursor);
+  return match ? [BigInt(match[1]!), BigInt(match[2]!)] : [0n, 0n];
+}
+function isAfter(cursor: string, other: string): boolean {
+  const [ms, seq] = cursorPosition(cursor);
+  const [otherMs, otherSeq] = cursorPosition(other);
+  return ms > otherMs || (ms === otherMs && seq > otherSeq);
+}
+
+/** A per-conversation subscription ends after the viewer's removal or the deletion; the whole stream goes on. */
+const endsFor = (subscriber: Subscriber, decoded: DecodedEvent) =>
+  subscriber.request.conversationId !== null && decoded.endsConversationFor(subscriber.request.userId);
+
+/**
+ * Realtime subscriptions: follows the realtime log (every router instance reads all of it), decides who may
+ * see each event now (membership projection), executes it once per shared selection and hands the result to
+ * every subscriber of that selection; replays the events after a client's cursor before it goes live.
+ */
+export function createRealtimeEngine(options: RealtimeEngineOptions) {
+  const { log, projection, logger } = options;
+  const replayPageSize = options.replayPageSize ?? 500;
+  const byUser = new Map<string, Set<Subscriber>>();
+  let followed: { stop(): Promise<void> } | null = null;
+
+  const active = new Gauge({
+    name: 'router_active_subscriptions',
+    help: 'Subscriptions open on this router',
+    registers: [options.metrics],
+  });
+  const hydrations = new Counter({
+    name: 'router_subscription_hydrations_total',
+    help: 'Gateway queries that filled in subscription events (one per event per shared selection)',
+    registers: [options.metrics],
+  });
+  const deliveries = new Counter({
+    name: 'router_subscription_deliveries_total',
+    help: 'Subscription events handed to subscribers',
+    registers: [options.metrics],
+  });
+  const skipped = new Counter({
+    name: 'router_realtime_events_skipped_total',
+    help: 'Realtime log entries that could not be delivered (unknown topic or malformed payload)',
+    registers: [options.metrics],
+  });
+
+  const anyCaller = (): Caller | null => {
+    for (const subscribers of byUser.values())
+      for (const subscriber of subscribers) return subscriber.request.caller;
+    return null;
+  };
+
+  /** The conversation's members now; repaired through the conversations service when the projection lost it. */
+  async function membersOf(conversationId: string, caller: Caller | null): Promise<ReadonlySet<string>> {
+    let snapshot = await projection.snapshot(conversationId);
+    if (snapshot === undefined && caller) {
+      await options.repairMembership([conversationId], caller);
+      snapshot = await projection.snapshot(conversationId);
+    }
+    if (!snapshot || snapshot.deleted) return new Set();
+    return new Set(snapshot.members.keys());
+  }
+
+  /** Whether `userId` may see the event now. */
+  async function mayReceive(decoded: DecodedEvent, userId: string, caller: Caller): Promise<boolean> {
+    const { audience, value } = decoded;
+    if (audience.kind === 'users') return audience.userIds.includes(userId);
+    if (audience.kind === 'members-and' && audience.userId === userId) return true;
+    return (await membersOf(value.conversationId!, caller)).has(userId);
+  }
+
+  function execute(subscriber: Subscriber, value: EventValue): Promise<ExecutionResult> {
+    const { selection, gateway } = subscriber.request;
+    return executeEvent({
+      schema: options.schema,
+      document: selection.document,
+      operationName: selection.operationName,
+      variableValues: selection.variableValues,
+      responseKey: selection.responseKey,
+      event: value,
+      gateway,
+      onHydrate: () => hydrations.inc(),
+    });
+  }
+
+  function deliver(subscriber: Subscriber, cursor: string, result: ExecutionResult, ends: boolean) {
+    if (subscriber.buffered) {
+      subscriber.buffered.push({ cursor, result, ends });
+      return;
+    }
+    subscriber.lastCursor = cursor;
+    subscriber.queue.push(result);
+    deliveries.inc();
+    if (ends) {
+      subscriber.queue.end();
+      remove(subscriber);
+    }
+  }
+
+  /** The subscribers this event goes to, grouped by what they share, each group executed once. */
+  async function prepare(event: LoggedEvent) {
+    let decoded: DecodedEvent;
+    try {
+      decoded = decodeEvent(event);
+    } catch (error) {
+      skipped.inc();
+      logger.error({ err: error, cursor: event.cursor }, 'realtime event skipped');
+      return [];
+    }
+    const { audience, value } = decoded;
+    let recipients: string[];
+    if (audience.kind === 'users') {
+      recipients = audience.userIds.filter((userId) => byUser.has(userId));
+    } else {
+      const members = await membersOf(value.conversationId!, anyCaller());
+      recipients = [...byUser.keys()].filter(
+        (userId) => members.has(userId) || (audience.kind === 'members-and' && audience.userId === userId),
+      );
+    }
+    const groups = new Map<string, Subscriber[]>();
+    for (const userId of recipients) {
+      for (const subscriber of byUser.get(userId) ?? []) {
+        const { conversationId, selection } = subscriber.request;
+        if (conversationId !== null && conversationId !== value.conversationId) continue;
+        const key = selection.perViewer ? `${selection.key}\n${userId}` : selection.key;
+        const group = groups.get(key);
+        if (group) group.push(subscriber);
+        else groups.set(key, [subscriber]);
+      }
+    }
+    return Promise.all(
+      [...groups.values()].map(async (group) => ({
+        group,
+        result: await execute(group[0]!, value),
+        decoded,
+      })),
+    );
+  }
+
+  async function onEvents(events: LoggedEvent[]) {
+    if (byUser.size === 0) return;
+    for (let start = 0; start < events.length; start += CONCURRENT_EVENTS) {
+      const chunk = events.slice(start, start + CONCURRENT_EVENTS);
+      const prepared = await Promise.all(
+        chunk.map((event) =>
+          prepare(event).catch((error: unknown) => {
+            logger.error({ err: error, cursor: event.cursor }, 'realtime event could not be delivered');
+            return [];
+          }),
+        ),
+      );
+      prepared.forEach((groups, index) => {
+        const { cursor } = chunk[index]!;
+        for (const { group, result, decoded } of groups) {
+          for (const subscriber of group) {
+            if (subscriber.queue.done) continue;
+            deliver(subscriber, cursor, result, endsFor(subscriber, decoded));
+          }
+        }
+      });
+    }
+  }
+
+  async function onReset() {
+    const cursor = await log.head();
+    logger.warn({ cursor }, 'realtime log was reset; subscribers are told to resync');
+    for (const subscribers of byUser.values()) {
+      for (const subscriber of subscribers) {
+        deliver(subscriber, cursor, await execute(subscriber, resyncEvent(cursor, 'LOG_RESET')), false);
+      }
+    }
+  }
+
+  function add(subscriber: Subscriber) {
+    const { userId } = subscriber.request;
+    const subscribers = byUser.get(userId) ?? new Set();
+    subscribers.add(subscriber);
+    byUser.set(userId, subscribers);
+    active.inc();
+  }
+
+  function remove(subscriber: Subscriber) {
+    const { userId } = subscriber.request;
+    const subscribers = byUser.get(userId);
+    if (!subscribers?.delete(subscriber)) return;
+    if (subscribers.size === 0) byUser.delete(userId);
+    active.dec();
+  }
+
+  /** Replays the events after `after` that the subscriber may see, then what arrived live meanwhile. */
+  async function replay(subscriber: Subscriber, after: string) {
+    const { request } = subscriber;
+    let cursor = after;
+    for (;;) {
+      const page = await log.readAfter(cursor, replayPageSize);
+      if (page.expired) {
+        const head = await log.head();
+        subscriber.queue.push(await execute(subscriber, resyncEvent(head, 'CURSOR_EXPIRED')));
+        cursor = head;
+        break;
+      }
+      if (page.events.length === 0) break;
+      for (const event of page.events) {
+        if (subscriber.queue.done) return;
+        cursor = event.cursor;
+        let decoded: DecodedEvent;
+        try {
+          decoded = decodeEvent(event);
+        } catch {
+          continue;
+        }
+        if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
+          continue;
+        if (!(await mayReceive(decoded, request.userId, request.caller))) continue;
+        const ends = endsFor(subscriber, decoded);
+        await subscriber.queue.waitForRoom();
+        subscriber.queue.push(await execute(subscriber, decoded.value));
+        subscriber.lastCursor = event.cursor;
+        deliveries.inc();
+        if (ends) {
+          subscriber.queue.end();
+          return;
+        }
+      }
+    }
+    const buffered = subscriber.buffered ?? [];
+    subscriber.buffered = null;
+    for (const entry of buffered) {
+      if (!isAfter(entry.cursor, cursor)) continue;
+      deliver(subscriber, entry.cursor, entry.result, entry.ends);
+      if (subscriber.queue.done) return;
+    }
+  }
+
+  return {
+    /** Starts following the log from its end; events appended before are reached by replay only. */
+    async start() {
+      const head = await log.head();
+      followed = log.follow(head, {
+        onEvents,
+        onReset,
+        onError: (error) => logger.warn({ err: error }, 'realtime log unavailable; retrying'),
+      });
+    },
+
+    async stop() {
+      await followed?.stop();
+      followed = null;
+      for (const subscribers of [...byUser.values()]) {
+        for (const subscriber of [...subscribers]) {
+          subscriber.queue.end();
+          remove(subscriber);
+        }
+      }
+    },
+
+    /**
+     * Opens a subscription: an error result when it cannot start (not a member, a cursor that is not one),
+     * otherwise the stream of its results.
+     */
+    async subscribe(
+      request: SubscribeRequest,
+    ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+      const { conversationId, userId, caller } = request;
+      if (conversationId !== null) {
+        const members = isUuid(conversationId) ? await membersOf(conversationId, caller) : new Set<string>();
+        if (!members.has(userId)) {
+          return { errors: [codedError('NOT_FOUND', 'Conversation not found', { conversationId })] };
+        }
+      }
+      if (request.after !== null) {
+        try {
+          await log.readAfter(request.after, 1);
+        } catch (error) {
+          if (!(error instanceof InvalidCursorError)) throw error;
+          return {
+            errors: [
+              codedError('BAD_USER_INPUT', '`after` is not a cursor of this stream', { field: 'after' }),
+            ],
+          };
+        }
+      }
+      const subscriber: Subscriber = {
+        request,
+        buffered: request.after === null ? null : [],
+        lastCursor: request.after,
+        queue: new SubscriberQueue(
+          options.maxQueuedEvents,
+          () => {
+            const cursor = subscriber.lastCursor ?? '';
+            return () => execute(subscriber, resyncEvent(cursor, 'LAGGING'));
+          },
+          () => remove(subscriber),
+        ),
+      };
+      add(subscriber);
+      if (request.after !== null) {
+        replay(subscriber, request.after).catch((error: unknown) => {
+          logger.error({ err: error }, 'replay failed; the subscription ends');
+          subscriber.queue.push({
+            errors: [codedError('SERVICE_UNAVAILABLE', 'Missed events could not be read; resubscribe')],
+          });
+          subscriber.queue.end();
+          remove(subscriber);
+        });
+      }
+      return subscriber.queue;
+    },
+  };
+}
+
+export type RealtimeEngine = ReturnType<typeof createRealtimeEngine>;

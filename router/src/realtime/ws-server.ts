@@ -1,0 +1,226 @@
+import type { Server } from 'node:http';
+import {
+  bearerToken,
+  codedError,
+  type Logger,
+  type PubSub,
+  type SessionRevocations,
+  type TokenVerifier,
+  type Viewer,
+} from '@parley/kit';
+import { GraphQLError, type ExecutionArgs } from 'graphql';
+import { CloseCode } from 'graphql-ws';
+import { useServer } from 'graphql-ws/use/ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { GraphQLServer } from '@parley/kit';
+import { WEBSOCKET } from './use-realtime.js';
+
+/**
+ * Close codes beyond the protocol's own (4400 bad request, 4408 init timeout, 4409 duplicate subscription
+ * id, 4499 terminated, 1009 message too big): documented in router/README.md.
+ */
+export const CLOSE_CODES = {
+  /** No valid access token in `connection_init`, or it expired while connected: refresh and reconnect. */
+  unauthorized: CloseCode.Unauthorized,
+  /** The session was revoked (logout, revokeSession, password change): sign in again. */
+  sessionRevoked: CloseCode.Forbidden,
+  /** More messages than WS_RATE_LIMIT_PER_MINUTE from one socket. */
+  tooManyMessages: 4429,
+  /** The router is shutting down: reconnect (to another instance). */
+  goingAway: 1001,
+} as const;
+
+export interface WebSocketLimits {
+  maxSubscriptions: number;
+  maxMessageBytes: number;
+  ratePerMinute: number;
+  keepAliveMs: number;
+  /** How often each socket re-checks its session, besides the revocation events it listens to. */
+  revocationCheckMs: number;
+}
+
+interface Connection {
+  viewer: Viewer;
+  authorization: string;
+  clientName: string | null;
+  timers: NodeJS.Timeout[];
+}
+
+const SESSION_REVOKED_TOPIC = 'users.sessions-revoked';
+
+/** The header a client sends in `connection_init`: `{ authorization: "Bearer …" }` (or `Authorization`). */
+function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {
+  const value = params?.['authorization'] ?? params?.['Authorization'];
+  return typeof value === 'string' ? value : null;
+}
+
+/**
+ * graphql-ws on the router's HTTP server, at `/graphql`: authenticated in `connection_init`, closed when the
+ * access token expires or its session is revoked; operations run through the router's yoga (the same
+ * persisted-operation rules, limits and plugins as HTTP), subscriptions through the realtime engine.
+ */
+export async function attachWebSocketServer(options: {
+  server: Server;
+  yoga: GraphQLServer;
+  verifyToken: TokenVerifier;
+  revocations: SessionRevocations;
+  events: PubSub;
+  /** Resolves persisted-operation references in a subscribe message to query text (see persisted/). */
+  resolveQuery(
+    payload: { query: string; extensions?: Record<string, unknown> | null },
+    clientName: string | null,
+  ): Promise<string>;
+  corsOrigins: readonly string[];
+  limits: WebSocketLimits;
+  logger: Logger;
+}) {
+  const { logger, limits } = options;
+  const wss = new WebSocketServer({
+    server: options.server,
+    path: '/graphql',
+    maxPayload: limits.maxMessageBytes,
+    // Tokens travel in connection_init, not cookies, so a foreign page cannot ride a user's session; an
+    // allowlist, when set, still keeps other sites' pages out.
+    verifyClient: ({ origin }: { origin?: string }) =>
+      options.corsOrigins.length === 0 || !origin || options.corsOrigins.includes(origin),
+  });
+  const connections = new WeakMap<WebSocket, Connection>();
+  const sockets = new Set<WebSocket>();
+
+  const closeSocket = (socket: WebSocket, code: number, reason: string) => {
+    if (socket.readyState === socket.OPEN) socket.close(code, reason);
+  };
+
+  // Runs before graphql-ws's own listener: counts messages per minute and ends flooding sockets.
+  wss.on('connection', (socket) => {
+    sockets.add(socket);
+    let windowStart = Date.now();
+    let count = 0;
+    socket.on('message', () => {
+      const now = Date.now();
+      if (now - windowStart >= 60_000) {
+        windowStart = now;
+        count = 0;
+      }
+      count += 1;
+      if (count > limits.ratePerMinute) closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many messages');
+    });
+    socket.once('close', () => {
+      sockets.delete(socket);
+      for (const timer of connections.get(socket)?.timers ?? []) clearTimeout(timer);
+    });
+  });
+
+  const revoked = await options.events.subscribe<{ sessionIds?: unknown }>(SESSION_REVOKED_TOPIC);
+  void (async () => {
+    for await (const event of revoked) {
+      const ids = new Set(Array.isArray(event.sessionIds) ? event.sessionIds : []);
+      for (const socket of sockets) {
+        const connection = connections.get(socket);
+        if (connection && ids.has(connection.viewer.sessionId)) {
+          closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked');
+        }
+      }
+    }
+  })().catch((error: unknown) => logger.error({ err: error }, 'session revocation events stopped'));
+
+  const server = useServer<Record<string, unknown>, { connection: Connection }>(
+    {
+      connectionInitWaitTimeout: 10_000,
+      async onConnect(context) {
+        const { socket, request } = context.extra;
+        const authorization = authorizationOf(context.connectionParams);
+        let viewer: Viewer;
+        try {
+          const token = bearerToken(authorization);
+          if (!token) throw codedError('UNAUTHENTICATED', 'No access token');
+          viewer = await options.verifyToken(token);
+        } catch (error) {
+          if (!(error instanceof GraphQLError)) logger.error({ err: error }, 'token check failed');
+          closeSocket(socket, CLOSE_CODES.unauthorized, 'Unauthorized');
+          return false;
+        }
+        const expiresIn = viewer.expiresAt.getTime() - Date.now();
+        const timers = [
+          setTimeout(
+            () => closeSocket(socket, CLOSE_CODES.unauthorized, 'Unauthorized: access token expired'),
+            Math.max(0, expiresIn),
+          ),
+          setInterval(() => {
+            options.revocations.isRevoked(viewer.sessionId).then(
+              (isRevoked) => isRevoked && closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked'),
+              (error: unknown) => logger.warn({ err: error }, 'session check failed'),
+            );
+          }, limits.revocationCheckMs),
+        ];
+        const params = context.connectionParams ?? {};
+        const clientName =
+          typeof params['clientName'] === 'string'
+            ? params['clientName']
+            : ((request.headers['graphql-client-name'] as string | undefined) ?? null);
+        const connection = { viewer, authorization, clientName, timers };
+        connections.set(socket, connection);
+        context.extra.connection = connection;
+        return true;
+      },
+      async onSubscribe(context, _id, payload) {
+        const { connection, request } = context.extra;
+        if (!connection) return [codedError('UNAUTHENTICATED', 'Not signed in')];
+        const open = Object.values(context.subscriptions).length;
+        if (open >= limits.maxSubscriptions) {
+          return [
+            codedError('BAD_REQUEST', `At most ${limits.maxSubscriptions} subscriptions per connection`),
+          ];
+        }
+        let query: string;
+        try {
+          query = await options.resolveQuery(payload, connection.clientName);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const headers = new Headers({ authorization: connection.authorization });
+        for (const name of ['user-agent', 'x-forwarded-for', 'x-request-id', 'traceparent', 'tracestate']) {
+          const value = request.headers[name];
+          if (typeof value === 'string') headers.set(name, value);
+        }
+        if (connection.clientName) headers.set('graphql-client-name', connection.clientName);
+        const httpRequest = new Request('http://router.internal/graphql', { method: 'POST', headers });
+        const enveloped = options.yoga.getEnveloped({ request: httpRequest, req: request, params: payload });
+        let document;
+        try {
+          document = enveloped.parse(query);
+        } catch (error) {
+          if (error instanceof GraphQLError) return [error];
+          throw error;
+        }
+        const errors = enveloped.validate(enveloped.schema, document);
+        if (errors.length > 0) return errors;
+        const contextValue = await enveloped.contextFactory();
+        Object.assign(contextValue, { [WEBSOCKET]: true });
+        return {
+          schema: enveloped.schema,
+          document,
+          operationName: payload.operationName,
+          variableValues: payload.variables,
+          contextValue,
+          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+        } satisfies ExecutionArgs;
+      },
+      execute: (args) => (args.rootValue as { execute: (args: ExecutionArgs) => never }).execute(args),
+      subscribe: (args) => (args.rootValue as { subscribe: (args: ExecutionArgs) => never }).subscribe(args),
+    },
+    wss,
+    limits.keepAliveMs,
+  );
+
+  return {
+    /** Closes every socket (1001, going away) and stops listening for upgrades. */
+    async close() {
+      await revoked.unsubscribe();
+      for (const socket of sockets) closeSocket(socket, CLOSE_CODES.goingAway, 'Server shutting down');
+      await server.dispose();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}
