@@ -1,4 +1,4 @@
-import type { BaseContext } from '@parley/kit';
+import type { BaseContext, RealtimeLog } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
 import type { ConversationStore, ConversationView, MemberMarkers } from './data/conversation-store.js';
@@ -8,6 +8,7 @@ export interface ConversationsServices {
   conversations: ConversationStore;
   service: ConversationService;
   relay: OutboxRelay;
+  log: RealtimeLog;
   config: { listCursorTtlSeconds: number; receiptsMaxMembers: number };
 }
 

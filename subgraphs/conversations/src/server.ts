@@ -58,6 +58,7 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
   const services: ConversationsServices = {
     conversations,
     relay,
+    log: deps.log,
     service: createConversationService({
       conversations,
       relay,

@@ -13,5 +13,9 @@ export const queryResolvers: Resolvers = {
     },
     viewerConversationIds: (_, __, context: ConversationsContext) =>
       context.conversations.idsForMember(requireViewer(context).userId),
+    async realtimeCursor(_, __, context: ConversationsContext) {
+      requireViewer(context);
+      return context.log.head();
+    },
   },
 };

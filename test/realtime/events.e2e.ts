@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createGroup, ok } from '../conversations/operations.js';
+import { ADD_REACTION, DELETE, EDIT, REMOVE_REACTION, send } from '../messages/operations.js';
+import {
+  codesOf,
+  eventOf,
+  nextEvent,
+  removeMember,
+  useRealtime,
+  type EventSubscription,
+} from './operations.js';
+
+let parley: Parley;
+let ann: SignedInUser;
+let bob: SignedInUser;
+let cy: SignedInUser;
+
+beforeAll(async () => {
+  parley = await startParley({ label: 'realtime_events' });
+  [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
+});
+
+afterAll(async () => {
+  await parley?.stop();
+});
+
+const realtime = useRealtime(() => parley);
+
+/** Every event type with the fields its publisher's payload fills and the references hydration fills. */
+const ALL_EVENTS = `subscription ($conversationId: ID!) {
+  conversationEvents(conversationId: $conversationId) {
+    __typename conversationId
+    ... on ConversationUpdated { conversation { id title } actor { id } }
+    ... on MemberAdded { user { id } conversation { id memberCount } actor { id } }
+    ... on MemberRoleChanged { user { id } role actor { id } }
+    ... on MessageAdded { message { id body } }
+    ... on MessageEdited { message { id body } }
+    ... on ReactionChanged { message { id reactions { emoji count } } user { id } emoji added }
+    ... on MessageDeleted { message { id body } actor { id } }
+    ... on ReadReceipt { user { id } lastReadSeq }
+    ... on DeliveryReceipt { user { id } lastDeliveredSeq }
+    ... on MemberRemoved { user { id } actor { id } }
+    ... on ConversationDeleted { actor { id } }
+  }
+}`;
+
+/** The next event of the given type; receipts of the sender's own sends may come first and are skipped. */
+async function nextOf(subscription: EventSubscription, typename: string) {
+  for (;;) {
+    const event = await nextEvent(subscription);
+    if (event.__typename === typename) return event;
+    expect(
+      ['ReadReceipt', 'DeliveryReceipt'],
+      `${typename} expected, got ${JSON.stringify(event)}`,
+    ).toContain(event.__typename);
+  }
+}
+
+describe('event types', () => {
+  it('delivers every kind of conversation and message event with its fields filled in', async () => {
+    const [dan] = await parley.registerUsers('dan');
+    const group = await createGroup(ann, [bob, cy], 'Events');
+    const id = group.id;
+    const events = (await realtime.connect(bob)).subscribe(ALL_EVENTS, {
+      conversationId: id,
+    }) as EventSubscription;
+    await realtime.live(1);
+    const at = { conversationId: id };
+
+    await ok(ann, `mutation ($id: ID!) { updateGroup(id: $id, input: { title: "Renamed" }) { id } }`, { id });
+    expect(await nextOf(events, 'ConversationUpdated')).toEqual({
+      __typename: 'ConversationUpdated',
+      ...at,
+      conversation: { id, title: 'Renamed' },
+      actor: { id: ann.id },
+    });
+
+    await ok(ann, `mutation ($id: ID!, $u: [ID!]!) { addMembers(conversationId: $id, userIds: $u) { id } }`, {
+      id,
+      u: [dan!.id],
+    });
+    expect(await nextOf(events, 'MemberAdded')).toEqual({
+      __typename: 'MemberAdded',
+      ...at,
+      user: { id: dan!.id },
+      conversation: { id, memberCount: 4 },
+      actor: { id: ann.id },
+    });
+
+    await ok(
+      ann,
+      `mutation ($id: ID!, $u: ID!) { setMemberRole(conversationId: $id, userId: $u, role: ADMIN) { role } }`,
+      {
+        id,
+        u: cy.id,
+      },
+    );
+    expect(await nextOf(events, 'MemberRoleChanged')).toEqual({
+      __typename: 'MemberRoleChanged',
+      ...at,
+      user: { id: cy.id },
+      role: 'ADMIN',
+      actor: { id: ann.id },
+    });
+
+    const message = await send(ann, id, 'first');
+    expect(await nextOf(events, 'MessageAdded')).toEqual({
+      __typename: 'MessageAdded',
+      ...at,
+      message: { id: message.id, body: 'first' },
+    });
+
+    await ok(ann, EDIT, { input: { id: message.id, body: 'edited' } });
+    expect(await nextOf(events, 'MessageEdited')).toEqual({
+      __typename: 'MessageEdited',
+      ...at,
+      message: { id: message.id, body: 'edited' },
+    });
+
+    await ok(cy, ADD_REACTION, { id: message.id, emoji: '👍' });
+    expect(await nextOf(events, 'ReactionChanged')).toEqual({
+      __typename: 'ReactionChanged',
+      ...at,
+      message: { id: message.id, reactions: [{ emoji: '👍', count: 1 }] },
+      user: { id: cy.id },
+      emoji: '👍',
+      added: true,
+    });
+    await ok(cy, REMOVE_REACTION, { id: message.id, emoji: '👍' });
+    expect(await nextOf(events, 'ReactionChanged')).toMatchObject({
+      message: { reactions: [] },
+      added: false,
+    });
+
+    await ok(cy, `mutation ($id: ID!) { markRead(conversationId: $id, upToSeq: 1) { id } }`, { id });
+    expect(await nextOf(events, 'ReadReceipt')).toEqual({
+      __typename: 'ReadReceipt',
+      ...at,
+      user: { id: cy.id },
+      lastReadSeq: 1,
+    });
+    await ok(dan!, `mutation ($id: ID!) { markDelivered(conversationId: $id, upToSeq: 1) { id } }`, { id });
+    let delivered = await nextEvent(events);
+    while (delivered.__typename !== 'DeliveryReceipt' || delivered.user?.id !== dan!.id) {
+      delivered = await nextEvent(events);
+    }
+    expect(delivered).toEqual({
+      __typename: 'DeliveryReceipt',
+      ...at,
+      user: { id: dan!.id },
+      lastDeliveredSeq: 1,
+    });
+
+    await ok(ann, DELETE, { id: message.id });
+    expect(await nextOf(events, 'MessageDeleted')).toEqual({
+      __typename: 'MessageDeleted',
+      ...at,
+      message: { id: message.id, body: null },
+      actor: { id: ann.id },
+    });
+
+    await removeMember(ann, id, dan!);
+    expect(await nextOf(events, 'MemberRemoved')).toEqual({
+      __typename: 'MemberRemoved',
+      ...at,
+      user: { id: dan!.id },
+      actor: { id: ann.id },
+    });
+
+    await ok(ann, `mutation ($id: ID!) { deleteConversation(id: $id) }`, { id });
+    expect(await nextOf(events, 'ConversationDeleted')).toEqual({
+      __typename: 'ConversationDeleted',
+      ...at,
+      actor: { id: ann.id },
+    });
+    // The conversation is gone, so is its subscription.
+    await events.completed;
+  });
+});
+
+describe('selections', () => {
+  it('answers with the subscriber’s own aliases, fragments, variables and directives', async () => {
+    const group = await createGroup(ann, [bob], 'Shapes');
+    const socket = await realtime.connect(bob);
+    const feed = socket.subscribe(
+      `subscription Feed($n: Int!, $withBody: Boolean!) { feed: events { ...Event } }
+       fragment Event on RealtimeEvent {
+         kind: __typename
+         at: cursor
+         ... on MessageAdded { msg: message { ...Message text: body @include(if: $withBody) } }
+       }
+       fragment Message on Message { id who: sender { name: displayName } thread: latestReplies(last: $n) { id } }`,
+      { n: 2, withBody: true },
+    );
+    await realtime.live(1);
+
+    const message = await send(ann, group.id, 'shaped');
+
+    const result = await feed.next();
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      feed: {
+        kind: 'MessageAdded',
+        at: expect.any(String),
+        msg: { id: message.id, who: { name: ann.username }, thread: [], text: 'shaped' },
+      },
+    });
+  });
+
+  it('gives each viewer their own value of a per-viewer field, in one shared subscription document', async () => {
+    const group = await createGroup(ann, [bob], 'Private');
+    const SELECTION = `subscription ($id: ID!) {
+      conversationEvents(conversationId: $id) { ... on MessageAdded { message { id clientMutationId } } }
+    }`;
+    const annEvents = (await realtime.connect(ann)).subscribe(SELECTION, { id: group.id });
+    const bobEvents = (await realtime.connect(bob)).subscribe(SELECTION, { id: group.id });
+    await realtime.live(2);
+
+    const clientMutationId = randomUUID();
+    const message = await send(ann, group.id, 'mine', { clientMutationId });
+
+    // Only the sender sees the idempotency key: bob's result is not ann's.
+    expect((await annEvents.next()).data).toEqual({
+      conversationEvents: { message: { id: message.id, clientMutationId } },
+    });
+    expect((await bobEvents.next()).data).toEqual({
+      conversationEvents: { message: { id: message.id, clientMutationId: null } },
+    });
+  });
+});
+
+describe('cursors', () => {
+  it('loses nothing between loading state and subscribing, from Query.realtimeCursor', async () => {
+    const group = await createGroup(ann, [bob], 'Gapless');
+    const { realtimeCursor } = await ok<{ realtimeCursor: string }>(bob, `query { realtimeCursor }`);
+    // Sent after the client read its state and cursor, before it subscribed.
+    const missed = await send(ann, group.id, 'in between');
+
+    const events = (await realtime.connect(bob)).subscribe(
+      `subscription ($after: String) { events(after: $after) { __typename ... on MessageAdded { message { id } } } }`,
+      { after: realtimeCursor },
+    ) as EventSubscription;
+
+    expect(await nextEvent(events)).toEqual({ __typename: 'MessageAdded', message: { id: missed.id } });
+  });
+
+  it('tells live subscribers and stale cursors to resync when the log is lost', async () => {
+    const group = await createGroup(ann, [bob], 'Lost');
+    const socket = await realtime.connect(bob);
+    const live = socket.subscribe(
+      `subscription { events { __typename cursor ... on StreamResync { reason } ... on MessageAdded { message { body } } } }`,
+    ) as EventSubscription;
+    await realtime.live(1);
+    await send(ann, group.id, 'before the loss');
+    const { cursor: stale } = await nextEvent(live);
+
+    // What Redis restarting without persistence does to the log: its epoch (and entries) are gone.
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      await redis.del(`${parley.redisPrefix}realtime:epoch`, `${parley.redisPrefix}realtime:log`);
+    } finally {
+      redis.disconnect();
+    }
+    await send(ann, group.id, 'after the loss');
+
+    // The live subscriber is told, then goes on with the new log.
+    const afterLoss = [await nextEvent(live, 15_000), await nextEvent(live, 15_000)];
+    expect(afterLoss.map((event) => event.reason ?? event.message?.body)).toEqual([
+      'LOG_RESET',
+      'after the loss',
+    ]);
+
+    // A client coming back with a cursor of the lost log is told too, then gets live events.
+    const resumed = socket.subscribe(
+      `subscription ($after: String) { events(after: $after) { __typename ... on StreamResync { reason } } }`,
+      { after: stale },
+    );
+    expect(eventOf(await resumed.next())).toEqual({ __typename: 'StreamResync', reason: 'CURSOR_EXPIRED' });
+  });
+});
+
+describe('transport', () => {
+  it('refuses subscriptions over HTTP and runs queries over the socket', async () => {
+    const response = await bob.client.request(`subscription { events { cursor } }`);
+    expect(codesOf(response.errors ?? [])).toEqual(['BAD_REQUEST']);
+
+    const socket = await realtime.connect(bob);
+    const me = socket.subscribe(`query { me { id } }`);
+    expect((await me.next()).data).toEqual({ me: { id: bob.id } });
+    await me.completed;
+  });
+
+  it('refuses a removed member at once, also when resubscribing', async () => {
+    const group = await createGroup(ann, [bob, cy], 'Gone');
+    await removeMember(ann, group.id, cy);
+    const socket = await realtime.connect(cy);
+    const refused = socket.subscribe(
+      `subscription ($id: ID!) { conversationEvents(conversationId: $id) { cursor } }`,
+      { id: group.id },
+    );
+    expect(codesOf(await refused.error)).toEqual(['NOT_FOUND']);
+  });
+});
