@@ -83,3 +83,26 @@ describe('per-socket limits', () => {
     expect(await within(socket.closed, 10_000, 'the close after a burst')).toMatchObject({ code: 4429 });
   });
 });
+
+describe('graphql-ws protocol errors', () => {
+  it('closes a socket that sends something other than a protocol message with 4400', async () => {
+    const socket = await realtime.connect(bob);
+
+    socket.send('not json');
+
+    expect(await within(socket.closed, 10_000, 'the close after an invalid message')).toMatchObject({
+      code: 4400,
+    });
+  });
+
+  it('closes a socket that reuses the id of a running subscription with 4409', async () => {
+    const socket = await realtime.connect(bob);
+
+    socket.send({ id: 'twice', type: 'subscribe', payload: { query: EVENTS } });
+    socket.send({ id: 'twice', type: 'subscribe', payload: { query: EVENTS } });
+
+    expect(await within(socket.closed, 10_000, 'the close after a duplicate id')).toMatchObject({
+      code: 4409,
+    });
+  });
+});

@@ -51,15 +51,12 @@ export const subscribeConversation = (
   after?: string,
 ): EventSubscription => socket.subscribe(CONVERSATION_EVENTS, { conversationId, after });
 
-/** The event of one result, which must have no errors. */
-export function eventOf(result: {
-  data?: Record<string, EventFields> | null;
-  errors?: unknown;
-}): EventFields {
+/** The event of one result (of any selection: the fields asked for), which must have no errors. */
+export function eventOf(result: { data?: Record<string, unknown> | null; errors?: unknown }): EventFields {
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   const [event] = Object.values(result.data ?? {});
   expect(event, `a result without an event: ${JSON.stringify(result)}`).toBeDefined();
-  return event!;
+  return event as EventFields;
 }
 
 export const nextEvent = async (subscription: EventSubscription, timeoutMs?: number) =>
@@ -131,7 +128,18 @@ export function useRealtime(defaultRouter: () => RouterTarget) {
      * an event published before the router has the subscription is (rightly) not delivered to it.
      */
     async live(count: number, router: RouterTarget = defaultRouter()) {
-      await expect.poll(() => activeSubscriptions(router.routerUrl), { timeout: 10_000 }).toBe(count);
+      try {
+        await expect.poll(() => activeSubscriptions(router.routerUrl), { timeout: 10_000 }).toBe(count);
+      } catch (error) {
+        const ended = sockets.flatMap((socket) =>
+          socket.subscriptions.map((subscription) => subscription.ended),
+        );
+        throw new Error(
+          `router_active_subscriptions of ${router.routerUrl} did not reach ${count}: ${(error as Error).message}; ` +
+            `this test's subscriptions: ${ended.map((how) => how ?? 'running').join(', ')}`,
+          { cause: error },
+        );
+      }
     },
   };
 }

@@ -2,6 +2,7 @@ import { createLogger } from '@parley/kit';
 import { readRouterEnv, subgraphUrlVariable } from '@parley/router/env';
 import { startRouterService, type RunningRouter } from '@parley/router/service';
 import { createGraphQLClient, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
@@ -10,6 +11,7 @@ import {
   nextEvent,
   subscribeConversation,
   subscribeEvents,
+  summaryOf,
   takeEvents,
   useRealtime,
   type RouterTarget,
@@ -58,6 +60,35 @@ describe('resuming with after', () => {
       message: { seq: live.seq },
     });
     expect(resumed.results).toHaveLength(21);
+  });
+
+  it('starts a resume from a cursor older than the log keeps with StreamResync CURSOR_EXPIRED, then live events', async () => {
+    const group = await createGroup(ann, [bob], 'Expired');
+    const away = await realtime.connect(bob);
+    const first = subscribeEvents(away);
+    await realtime.live(1);
+    await send(ann, group.id, 'old');
+    const { cursor } = await nextEvent(first);
+    await away.close();
+    await send(ann, group.id, 'trimmed away');
+    await send(ann, group.id, 'kept');
+    // Retention, at once: the kit's Redis realtime log is the stream `<prefix>realtime:log`; keep its last entry.
+    const redis = new Redis(parley.redisUrl);
+    try {
+      await redis.xtrim(`${parley.redisPrefix}realtime:log`, 'MAXLEN', 1);
+    } finally {
+      redis.disconnect();
+    }
+
+    const resumed = subscribeEvents(await realtime.connect(bob), cursor);
+
+    expect(await nextEvent(resumed)).toMatchObject({
+      __typename: 'StreamResync',
+      reason: 'CURSOR_EXPIRED',
+      conversationId: null,
+    });
+    await send(ann, group.id, 'live again');
+    expect(summaryOf([await nextEvent(resumed)])).toEqual(['MessageAdded live again']);
   });
 
   it('refuses an after that is not a cursor with BAD_USER_INPUT, on both subscriptions, and keeps the socket', async () => {

@@ -33,6 +33,8 @@ export interface RealtimeSubscription<TData> {
   readonly error: Promise<readonly GraphQLFormattedError[]>;
   /** Resolves when the server completes it (or `unsubscribe`); rejects if it ended with an error or a close. */
   readonly completed: Promise<void>;
+  /** How it ended ("completed", "ended with errors [...]", ...), undefined while it runs. */
+  readonly ended: string | undefined;
   unsubscribe(): void;
 }
 
@@ -41,6 +43,8 @@ export interface RealtimeConnection {
     query: string,
     variables?: Record<string, unknown>,
   ): RealtimeSubscription<TData>;
+  /** Every subscription made on this socket, in order. */
+  readonly subscriptions: readonly RealtimeSubscription<unknown>[];
   /** Resolves when the socket closes, for whatever reason. */
   readonly closed: Promise<CloseInfo>;
   /** Closes the socket (1000) and resolves once it is closed. */
@@ -71,6 +75,11 @@ const describeEnd = (end: unknown): string => {
   if (end instanceof Error) return `failed: ${end.message}`;
   const { code, reason } = closeInfoOf(end);
   return `ended by the socket closing with ${code}${reason ? ` (${reason})` : ''}`;
+};
+
+const briefly = (query: string) => {
+  const line = query.replace(/\s+/g, ' ');
+  return line.length > 80 ? `${line.slice(0, 80)}…` : line;
 };
 
 /** Fails with `what ... did not happen within` unless `promise` settles in time. */
@@ -128,13 +137,14 @@ export async function connectRealtime(
     throw error;
   }
 
+  const subscriptions: RealtimeSubscription<unknown>[] = [];
   function subscribe<TData>(
     query: string,
     variables: Record<string, unknown> = {},
   ): RealtimeSubscription<TData> {
     const results: FormattedExecutionResult<TData>[] = [];
     let taken = 0;
-    let ended: { how: 'completed' } | { how: 'failed'; error: unknown } | undefined;
+    let ended: string | undefined;
     const listeners = new Set<() => void>();
     const changed = () => listeners.forEach((listener) => listener());
 
@@ -166,15 +176,14 @@ export async function connectRealtime(
           changed();
         },
         error(failure) {
-          ended = { how: 'failed', error: failure };
+          ended = describeEnd(failure);
           if (Array.isArray(failure)) settleError(failure as GraphQLFormattedError[]);
-          else
-            failError(new Error(`expected an error message, but the subscription ${describeEnd(failure)}`));
-          failCompleted(new Error(`expected completion, but the subscription ${describeEnd(failure)}`));
+          else failError(new Error(`expected an error message, but the subscription ${ended}`));
+          failCompleted(new Error(`expected completion, but the subscription ${ended}`));
           changed();
         },
         complete() {
-          ended = { how: 'completed' };
+          ended = 'completed';
           settleCompleted();
           failError(new Error(`expected an error message, but the subscription completed; ${arrivals()}`));
           changed();
@@ -195,31 +204,37 @@ export async function connectRealtime(
             resolve(results.slice(taken - count, taken));
           } else if (ended) {
             finish();
-            const how = ended.how === 'completed' ? 'completed' : describeEnd(ended.error);
-            reject(new Error(`waiting for ${count} result(s), the subscription ${how}; ${arrivals()}`));
+            reject(new Error(`waiting for ${count} result(s), the subscription ${ended}; ${arrivals()}`));
           }
         }
         const timer = setTimeout(() => {
           finish();
-          reject(new Error(`waited ${timeoutMs} ms for ${count} result(s) of ${query}; ${arrivals()}`));
+          reject(
+            new Error(`waited ${timeoutMs} ms for ${count} result(s) of ${briefly(query)}; ${arrivals()}`),
+          );
         }, timeoutMs);
         listeners.add(check);
         check();
       });
     }
 
-    return {
+    const subscription: RealtimeSubscription<TData> = {
       results,
       take,
       next: async (timeoutMs) => (await take(1, timeoutMs))[0]!,
       error,
       completed,
+      get ended() {
+        return ended;
+      },
       unsubscribe,
     };
+    subscriptions.push(subscription);
+    return subscription;
   }
 
   const send = (message: object | string) =>
     socket!.send(typeof message === 'string' ? message : JSON.stringify(message));
 
-  return { subscribe, closed, close, send, client };
+  return { subscribe, subscriptions, closed, close, send, client };
 }
