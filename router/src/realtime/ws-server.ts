@@ -129,7 +129,7 @@ export async function attachWebSocketServer(options: {
       connectionInitWaitTimeout: 10_000,
       async onConnect(context) {
         const { socket, request } = context.extra;
-        const authorization = authorizationOf(context.connectionParams);
+        const authorization = authorizationOf(context.connectionParams) ?? '';
         let viewer: Viewer;
         try {
           const token = bearerToken(authorization);
@@ -166,8 +166,9 @@ export async function attachWebSocketServer(options: {
       async onSubscribe(context, _id, payload) {
         const { connection, request } = context.extra;
         if (!connection) return [codedError('UNAUTHENTICATED', 'Not signed in')];
-        const open = Object.values(context.subscriptions).length;
-        if (open >= limits.maxSubscriptions) {
+        // graphql-ws has already registered this one (as null) when it asks.
+        const open = Object.keys(context.subscriptions).length;
+        if (open > limits.maxSubscriptions) {
           return [
             codedError('BAD_REQUEST', `At most ${limits.maxSubscriptions} subscriptions per connection`),
           ];
