@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGraphQLClient } from '@parley/testkit';
+import { connectRealtime, createGraphQLClient } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
@@ -101,11 +101,29 @@ describe('npm start on embedded defaults', () => {
     );
     expect(group.errors).toBeUndefined();
     const conversationId = group.data!.createGroup.id;
+    // Subscriptions run on the in-process realtime log: the message arrives over graphql-ws.
+    const socket = await connectRealtime(url.replace(/^http/, 'ws'), {
+      token: login.data!.login.accessToken,
+    });
+    const events = socket.subscribe<{ events: { __typename: string; message: { body: string } } }>(
+      `subscription { events { __typename ... on MessageAdded { message { body } } } }`,
+    );
+    await expect
+      .poll(
+        async () =>
+          (await (await fetch(`${baseUrl}/metrics`)).text()).match(
+            /^router_active_subscriptions\S* (\d+)/m,
+          )?.[1],
+      )
+      .toBe('1');
     const sent = await member.request<{ sendMessage: { seq: number } }>(
       `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { seq } }`,
       { input: { conversationId, body: 'first note', clientMutationId: 'note-1' } },
     );
     expect(sent.data?.sendMessage).toEqual({ seq: 1 });
+    expect((await events.next()).data).toEqual({
+      events: { __typename: 'MessageAdded', message: { body: 'first note' } },
+    });
     await expect
       .poll(async () => {
         const read = await member.request<{
@@ -126,6 +144,8 @@ describe('npm start on embedded defaults', () => {
 
     const authed = createGraphQLClient({ url, token: refreshed.data!.refreshSession.accessToken });
     expect((await authed.request<{ logout: boolean }>('mutation { logout }')).data?.logout).toBe(true);
+    // The revocation reaches the router through the in-process bus: the session's socket is closed.
+    expect((await socket.closed).code).toBe(4403);
     const afterLogout = await authed.request('{ me { id } }');
     expect(afterLogout.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
 
