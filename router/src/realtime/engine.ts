@@ -44,6 +44,8 @@ interface Subscriber {
   queue: SubscriberQueue;
   /** Live events kept while the backlog after `after` is replayed, delivered after it (those not replayed). */
   buffered: Array<{ cursor: string; result: ExecutionResult; ends: boolean }> | null;
+  /** More arrived live during the replay than `maxQueuedEvents`: they were dropped, the replay reads them from the log. */
+  bufferOverflowed: boolean;
   /** The cursor of the last event this subscriber was given (or dropped for it, when lagging). */
   lastCursor: string | null;
 }
@@ -130,12 +132,23 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     return new Set(snapshot.members.keys());
   }
 
-  /** Whether `userId` may see the event now. */
-  async function mayReceive(decoded: DecodedEvent, userId: string, caller: Caller): Promise<boolean> {
+  /** Whether `userId` may see the event now; `members` caches membership over one replay page. */
+  async function mayReceive(
+    decoded: DecodedEvent,
+    userId: string,
+    caller: Caller,
+    members: Map<string, Promise<ReadonlySet<string>>>,
+  ): Promise<boolean> {
     const { audience, value } = decoded;
     if (audience.kind === 'users') return audience.userIds.includes(userId);
     if (audience.kind === 'members-and' && audience.userId === userId) return true;
-    return (await membersOf(value.conversationId!, caller)).has(userId);
+    const conversationId = value.conversationId!;
+    let current = members.get(conversationId);
+    if (!current) {
+      current = membersOf(conversationId, caller);
+      members.set(conversationId, current);
+    }
+    return (await current).has(userId);
   }
 
   function execute(subscriber: Subscriber, value: EventValue): Promise<ExecutionResult> {
@@ -154,6 +167,10 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
 
   function deliver(subscriber: Subscriber, cursor: string, result: ExecutionResult, ends: boolean) {
     if (subscriber.buffered) {
+      if (subscriber.buffered.length >= options.maxQueuedEvents) {
+        subscriber.buffered.length = 0;
+        subscriber.bufferOverflowed = true;
+      }
       subscriber.buffered.push({ cursor, result, ends });
       return;
     }
@@ -268,7 +285,12 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         cursor = head;
         break;
       }
-      if (page.events.length === 0) break;
+      if (page.events.length === 0) {
+        if (!subscriber.bufferOverflowed) break;
+        subscriber.bufferOverflowed = false;
+        continue;
+      }
+      const members = new Map<string, Promise<ReadonlySet<string>>>();
       for (const event of page.events) {
         if (subscriber.queue.done) return;
         cursor = event.cursor;
@@ -280,7 +302,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         }
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
-        if (!(await mayReceive(decoded, request.userId, request.caller))) continue;
+        if (!(await mayReceive(decoded, request.userId, request.caller, members))) continue;
         const ends = endsFor(subscriber, decoded);
         await subscriber.queue.waitForRoom();
         subscriber.queue.push(await execute(subscriber, decoded.value));
@@ -352,6 +374,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       const subscriber: Subscriber = {
         request,
         buffered: request.after === null ? null : [],
+        bufferOverflowed: false,
         lastCursor: request.after,
         queue: new SubscriberQueue(
           options.maxQueuedEvents,
