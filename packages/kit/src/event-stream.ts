@@ -26,9 +26,14 @@ export interface EventStream {
 /** Entries each topic's stream keeps by default; older ones are dropped, delivered or not. */
 export const DEFAULT_STREAM_MAX_LENGTH = 100_000;
 
-function checkOptions(prefix: string, numbers: Record<string, number>): void {
+/** Shared by the realtime log, whose options follow the same rules; `what` names the thing in the error. */
+export function checkOptions(
+  prefix: string,
+  numbers: Record<string, number>,
+  what = 'An event stream',
+): void {
   if (!KEY_PREFIX.test(prefix)) {
-    throw new Error(`An event stream key prefix is required and must end with ":" (got "${prefix}")`);
+    throw new Error(`${what} key prefix is required and must end with ":" (got "${prefix}")`);
   }
   for (const [name, value] of Object.entries(numbers)) {
     if (!Number.isSafeInteger(value) || value <= 0) {
@@ -37,7 +42,7 @@ function checkOptions(prefix: string, numbers: Record<string, number>): void {
   }
 }
 
-function serialize(topic: string, payload: unknown): string {
+export function serialize(topic: string, payload: unknown): string {
   const message = JSON.stringify(payload) as string | undefined;
   // `undefined` (or a function) has no JSON form: stored anyway, it could never be delivered.
   if (message === undefined) throw new TypeError(`Event payload for ${topic} is not representable as JSON`);
@@ -45,7 +50,7 @@ function serialize(topic: string, payload: unknown): string {
 }
 
 /** A consumer's stop switch; `until` waits for something that stopping cuts short. */
-function createStopSignal() {
+export function createStopSignal() {
   let stopped = false;
   const wakers = new Set<() => void>();
   return {
@@ -73,16 +78,16 @@ function createStopSignal() {
   };
 }
 
-type StopSignal = ReturnType<typeof createStopSignal>;
+export type StopSignal = ReturnType<typeof createStopSignal>;
 
-const pause = (signal: StopSignal, ms: number) =>
+export const pause = (signal: StopSignal, ms: number) =>
   signal.until((wake) => {
     const timer = setTimeout(wake, ms);
     return () => clearTimeout(timer);
   });
 
 /** 100 ms after the first failure, doubling up to 5 s: a database that is down is not hammered. */
-const retryDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
+export const retryDelayMs = (attempt: number) => Math.min(100 * 2 ** attempt, 5_000);
 
 /**
  * Calls `handler` until it resolves. Retrying here, before any later entry, is what keeps entries in
@@ -106,10 +111,19 @@ async function handleUntilDone(
   }
 }
 
-const once = (stop: () => Promise<void>) => {
+export const once = (stop: () => Promise<void>) => {
   let stopping: Promise<void> | undefined;
   return () => (stopping ??= stop());
 };
+
+/** Trimmed in chunks, as Redis does for MAXLEN ~: one splice per maxLength / 10 appends, not per append. */
+export function trimInChunks(log: { entries: unknown[]; dropped: number }, maxLength: number): void {
+  if (log.entries.length >= maxLength + Math.ceil(maxLength / 10)) {
+    const excess = log.entries.length - maxLength;
+    log.entries.splice(0, excess);
+    log.dropped += excess;
+  }
+}
 
 interface MemoryGroup {
   /** Position (counted from the first entry ever appended) of the next entry never delivered. */
@@ -163,12 +177,7 @@ export function createMemoryEventStream({
     async append(name, payload) {
       const topic = topicOf(name);
       topic.entries.push(serialize(name, payload));
-      // Trimmed in chunks, as Redis does for MAXLEN ~: one splice per maxLength / 10 appends, not per append.
-      if (topic.entries.length >= maxLength + Math.ceil(maxLength / 10)) {
-        const excess = topic.entries.length - maxLength;
-        topic.entries.splice(0, excess);
-        topic.dropped += excess;
-      }
+      trimInChunks(topic, maxLength);
       wakeAll(topic);
     },
     async consume(name, groupName, handler) {

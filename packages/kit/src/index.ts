@@ -2,12 +2,20 @@ export * from './auth.js';
 export * from './client-ip.js';
 export * from './env.js';
 export * from './errors.js';
-export * from './event-stream.js';
+// Listed rather than `*`: the rest of event-stream.ts are helpers the realtime log shares, not kit API.
+export {
+  createMemoryEventStream,
+  createRedisEventStream,
+  DEFAULT_STREAM_MAX_LENGTH,
+  type EventStream,
+  type RedisEventStreamOptions,
+} from './event-stream.js';
 export * from './http.js';
 export * from './logger.js';
 export * from './membership.js';
 export * from './metrics.js';
 export * from './pubsub.js';
+export * from './realtime-log.js';
 export * from './request-id.js';
 export * from './session-revocations.js';
 export * from './resources.js';

@@ -11,6 +11,7 @@ import {
 } from './membership.js';
 import { applyMigrations } from './migrations.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
+import { createMemoryRealtimeLog, createRedisRealtimeLog, type RealtimeLog } from './realtime-log.js';
 import type { Resources } from './resources.js';
 import {
   createMemorySessionRevocations,
@@ -87,6 +88,8 @@ export interface ServiceRedis {
   events: PubSub;
   /** Work between services that must survive a consumer being down (`messages.added`). */
   stream: EventStream;
+  /** Committed domain events in order, which realtime subscriptions follow and replay from a cursor. */
+  log: RealtimeLog;
   /** Who belongs to each conversation (written by the conversations service, read by the others). */
   projection: MembershipProjection;
   /** Sessions revoked before their access tokens expire (written by the users service, checked by all). */
@@ -96,8 +99,8 @@ export interface ServiceRedis {
 type InProcessClients = Omit<ServiceRedis, 'redis'>;
 
 /**
- * Without Redis, the services of one process (`npm start`) must share their bus, streams and projection,
- * or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
+ * Without Redis, the services of one process (`npm start`) must share their bus, streams, realtime log and
+ * projection, or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
  */
 const inProcess = new Map<string, { clients: InProcessClients; users: number }>();
 
@@ -108,6 +111,7 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
       clients: {
         events: createMemoryPubSub({ prefix }),
         stream: createMemoryEventStream({ prefix }),
+        log: createMemoryRealtimeLog({ prefix }),
         projection: createMemoryMembershipProjection({ prefix }),
         revocations: createMemorySessionRevocations(),
       },
@@ -145,7 +149,8 @@ export function isUniqueViolation(error: unknown): boolean {
 
 /**
  * A service's Redis command connection, event bus (its own publisher and subscriber connections), event
- * streams, membership projection and session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
+ * streams, realtime log (on the command connection; each follower opens its own), membership projection and
+ * session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
  * by every service of this process with the same REDIS_PREFIX. Registers them with `resources`.
  */
 export function openServiceRedis(
@@ -167,6 +172,7 @@ export function openServiceRedis(
     redis,
     events,
     stream: createRedisEventStream({ redis, prefix }),
+    log: createRedisRealtimeLog({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
     revocations: createRedisSessionRevocations(redis, prefix),
   };

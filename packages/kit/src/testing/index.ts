@@ -13,6 +13,17 @@ export {
   type EventStreamContractFactory,
   type EventStreamContractInstance,
 } from './event-stream-contract.js';
+export {
+  describeRealtimeLogContract,
+  expectDeliveredOnce,
+  followInto,
+  numberedEvent,
+  numberRange,
+  numbersOf,
+  readAllAfter,
+  type RealtimeLogContractFactory,
+  type RealtimeLogContractInstance,
+} from './realtime-log-contract.js';
 export * from './databases.js';
 export * from './graphql-client.js';
 export * from './flaky-pubsub.js';
