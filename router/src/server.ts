@@ -30,7 +30,7 @@ import {
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
 import { createHydrationSchema } from './realtime/hydration.js';
-import { perViewerFields } from './realtime/per-viewer.js';
+import { eventUserReferences, perViewerFields } from './realtime/per-viewer.js';
 import { useRealtime } from './realtime/use-realtime.js';
 import { attachWebSocketServer, type WebSocketLimits } from './realtime/ws-server.js';
 import { executeThroughGateway, useGateway } from './use-gateway.js';
@@ -75,8 +75,11 @@ export interface Router {
   planStore: QueryPlanStore;
   /** Every subgraph the router calls, with the URL it uses. */
   subgraphs: { name: string; url: string }[];
-  /** Serves graphql-ws on the HTTP server the router listens on (same port, `/graphql`). */
-  attachWebSocket(server: Server): Promise<void>;
+  /**
+   * Serves graphql-ws on the HTTP server the router listens on (same port, `/graphql`). Close it before the
+   * HTTP server: an open WebSocket keeps `server.close()` from ever finishing.
+   */
+  attachWebSocket(server: Server): Promise<{ close(): Promise<void> }>;
   stop(): Promise<void>;
 }
 
@@ -196,7 +199,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
       useRealtime({
         engine,
         apiSchema: schema,
-        perViewer: perViewerFields(deps.supergraphSdl),
+        perViewer: new Set([...perViewerFields(deps.supergraphSdl), ...eventUserReferences(schema)]),
         gateway: gatewayFor,
       }),
       useGateway(gateway),
@@ -208,14 +211,12 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     apq: deps.apq,
     persistedOnly: deps.persistedOnly,
   });
-  let webSocket: Awaited<ReturnType<typeof attachWebSocketServer>> | null = null;
-
   return {
     yoga,
     planStore,
     subgraphs,
-    async attachWebSocket(server) {
-      webSocket = await attachWebSocketServer({
+    attachWebSocket(server) {
+      return attachWebSocketServer({
         server,
         yoga,
         verifyToken: deps.verifyToken,
@@ -227,14 +228,13 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
             documentId: payload.extensions?.['documentId'],
             extensions: payload.extensions,
             client,
-          })) ?? '',
+          })) ?? payload.query,
         corsOrigins: deps.corsOrigins,
         limits: deps.realtime.webSocket,
         logger: deps.logger,
       });
     },
     async stop() {
-      await webSocket?.close();
       await engine.stop();
       await gateway.stop();
     },

@@ -121,7 +121,9 @@ export async function startRouterService(
 
     const server = await listen(router.yoga, env.PORT, env.HOST);
     resources.add(() => server.close());
-    await router.attachWebSocket(server.server);
+    // Registered last, so it closes first: open sockets would keep the HTTP server from closing.
+    const webSocket = await router.attachWebSocket(server.server);
+    resources.add(() => webSocket.close());
     logger.info(
       { url: `${server.url}/graphql`, subgraphs: router.subgraphs, manifests: clients, planned },
       'router ready',

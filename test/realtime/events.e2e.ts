@@ -29,6 +29,9 @@ afterAll(async () => {
 
 const realtime = useRealtime(() => parley);
 
+const subscribeEventsOf = (socket: Awaited<ReturnType<typeof realtime.connect>>) =>
+  socket.subscribe(`subscription { events { __typename } }`) as EventSubscription;
+
 /** Every event type with the fields its publisher's payload fills and the references hydration fills. */
 const ALL_EVENTS = `subscription ($conversationId: ID!) {
   conversationEvents(conversationId: $conversationId) {
@@ -232,7 +235,73 @@ describe('selections', () => {
   });
 });
 
+describe('sharing', () => {
+  it('keeps apart subscribers whose fragments use different variable values', async () => {
+    const group = await createGroup(ann, [bob], 'Variables');
+    const DOCUMENT = `subscription ($withBody: Boolean!) { events { ...Event } }
+      fragment Event on RealtimeEvent { ... on MessageAdded { message { id body @include(if: $withBody) } } }`;
+    const socket = await realtime.connect(bob);
+    const withBody = socket.subscribe(DOCUMENT, { withBody: true });
+    const without = socket.subscribe(DOCUMENT, { withBody: false });
+    await realtime.live(2);
+
+    const message = await send(ann, group.id, 'variable');
+
+    expect((await withBody.next()).data).toEqual({
+      events: { message: { id: message.id, body: 'variable' } },
+    });
+    expect((await without.next()).data).toEqual({ events: { message: { id: message.id } } });
+  });
+
+  it('fills in user references as each viewer may see them: not a user who blocked that viewer', async () => {
+    const [dan] = await parley.registerUsers('dan');
+    const group = await createGroup(ann, [bob, dan!], 'Blocks');
+    const message = await send(ann, group.id, 'react to me');
+    await ok(dan!, `mutation ($id: ID!) { blockUser(userId: $id) }`, { id: bob.id });
+    const DOCUMENT = `subscription ($id: ID!) {
+      conversationEvents(conversationId: $id) { ... on ReactionChanged { emoji user { id } } }
+    }`;
+    const annEvents = (await realtime.connect(ann)).subscribe(DOCUMENT, { id: group.id });
+    const bobEvents = (await realtime.connect(bob)).subscribe(DOCUMENT, { id: group.id });
+    await realtime.live(2);
+
+    await ok(dan!, ADD_REACTION, { id: message.id, emoji: '🎉' });
+
+    expect((await annEvents.next()).data).toEqual({
+      conversationEvents: { emoji: '🎉', user: { id: dan!.id } },
+    });
+    const forBob = await bobEvents.next();
+    expect(forBob.data).toEqual({ conversationEvents: { emoji: '🎉', user: null } });
+    expect(codesOf(forBob.errors ?? [])).toEqual(['NOT_FOUND']);
+  });
+});
+
 describe('cursors', () => {
+  it('keeps following a conversation whose old removal of the viewer is replayed after they were added back', async () => {
+    const group = await createGroup(ann, [bob, cy], 'Back again');
+    const { realtimeCursor } = await ok<{ realtimeCursor: string }>(cy, `query { realtimeCursor }`);
+    await removeMember(ann, group.id, cy);
+    await ok(ann, `mutation ($id: ID!, $u: [ID!]!) { addMembers(conversationId: $id, userIds: $u) { id } }`, {
+      id: group.id,
+      u: [cy.id],
+    });
+
+    const events = (await realtime.connect(cy)).subscribe(
+      `subscription ($id: ID!, $after: String) {
+        conversationEvents(conversationId: $id, after: $after) { __typename ... on MessageAdded { message { body } } }
+      }`,
+      { id: group.id, after: realtimeCursor },
+    ) as EventSubscription;
+    expect((await nextEvent(events)).__typename).toBe('MemberRemoved');
+    expect((await nextEvent(events)).__typename).toBe('MemberAdded');
+    await realtime.live(1);
+    await send(ann, group.id, 'welcome back');
+    expect(await nextEvent(events)).toEqual({
+      __typename: 'MessageAdded',
+      message: { body: 'welcome back' },
+    });
+  });
+
   it('loses nothing between loading state and subscribing, from Query.realtimeCursor', async () => {
     const group = await createGroup(ann, [bob], 'Gapless');
     const { realtimeCursor } = await ok<{ realtimeCursor: string }>(bob, `query { realtimeCursor }`);
@@ -291,6 +360,21 @@ describe('transport', () => {
     const me = socket.subscribe(`query { me { id } }`);
     expect((await me.next()).data).toEqual({ me: { id: bob.id } });
     await me.completed;
+  });
+
+  it('refuses variables of the wrong type with BAD_USER_INPUT, and keeps the socket and its subscriptions', async () => {
+    const group = await createGroup(ann, [bob], 'Types');
+    const socket = await realtime.connect(bob);
+    const working = subscribeEventsOf(socket);
+    const DOCUMENT = `subscription ($id: ID!) { conversationEvents(conversationId: $id) { cursor } }`;
+    const wrongType = socket.subscribe(DOCUMENT, { id: { not: 'an id' } });
+    const missing = socket.subscribe(DOCUMENT, {});
+    expect(codesOf(await wrongType.error)).toEqual(['BAD_USER_INPUT']);
+    expect(codesOf(await missing.error)).toEqual(['BAD_USER_INPUT']);
+
+    await realtime.live(1);
+    await send(ann, group.id, 'still here');
+    expect((await nextEvent(working)).__typename).toBe('MessageAdded');
   });
 
   it('refuses a removed member at once, also when resubscribing', async () => {

@@ -143,7 +143,7 @@ describe('Redis RealtimeLog beyond the contract', () => {
     const prefix = testRedisPrefix('realtime');
     const { log, redis } = open(prefix, { blockMs: 100 });
     const start = await log.head();
-    const { timeline } = follow(log, start);
+    const { timeline, resets } = follow(log, start);
     await log.append([numberedEvent(1)]);
     await eventually(() => timeline).toEqual([1]);
     const old = await log.head();
@@ -155,6 +155,8 @@ describe('Redis RealtimeLog beyond the contract', () => {
     await eventually(() => timeline).toEqual([1, 'reset', 2]);
     await log.append([numberedEvent(3)]);
     await eventually(() => timeline).toEqual([1, 'reset', 2, 3]);
+    // The reset names where the follower went on: reading after it gives what it delivered since.
+    expect(numbersOf(await readAllAfter(log, resets[0]!))).toEqual([2, 3]);
   });
 
   it('resets a follower of a lost log even before anything is appended to the new one', async () => {

@@ -54,9 +54,9 @@ export interface RealtimeLog {
    * Calls `onEvents` with every batch appended after `cursor`, in order, one call at a time (awaits it), until stopped.
    * Connection errors are retried with backoff (reported to `onError`), continuing after the last delivered event, so
    * nothing is skipped or delivered twice while Redis is briefly down. When the log itself was lost (its epoch changed),
-   * calls `onReset()` and continues from the start of the new log; likewise when events after the last delivered one
-   * were trimmed (the cursor was older than retention, or the follower fell that far behind), continuing with the
-   * oldest event retained. A batch whose `onEvents` throws is reported to `onError` and counts as delivered: retrying
+   * calls `onReset(cursor)` and continues from the start of the new log; likewise when events after the last delivered
+   * one were trimmed (the cursor was older than retention, or the follower fell that far behind), continuing with the
+   * oldest event retained. `cursor` is where it continues: every event after it is delivered next. A batch whose `onEvents` throws is reported to `onError` and counts as delivered: retrying
    * it would hold back every later event. `stop()` waits for the batch in progress.
    * Throws InvalidCursorError at once for a string that is not a cursor.
    */
@@ -64,7 +64,7 @@ export interface RealtimeLog {
     cursor: string,
     handlers: {
       onEvents(events: LoggedEvent[]): void | Promise<void>;
-      onReset?(): void | Promise<void>;
+      onReset?(cursor: string): void | Promise<void>;
       onError?(error: unknown): void;
     },
   ): { stop(): Promise<void> };
@@ -249,7 +249,7 @@ function createLog(backend: LogBackend): RealtimeLog {
         if (snapshot.epoch !== epoch || isBefore(after, snapshot.trimmed)) {
           epoch = snapshot.epoch;
           after = snapshot.trimmed;
-          await settle(() => handlers.onReset?.());
+          await settle(() => handlers.onReset?.(`${epoch}:${after}`));
           return;
         }
         if (snapshot.entries.length === 0) return void (await unlessStopped(signal, waiter.wait(after)));

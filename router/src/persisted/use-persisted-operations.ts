@@ -36,7 +36,8 @@ const refuse = (code: ErrorCode, message = MESSAGES[code] ?? code) => codedError
  * - APQ (Apollo): `extensions.persistedQuery.sha256Hash`, with or without the query text;
  * - trusted documents from manifests, by `documentId` (GraphQL over HTTP; `sha256:<hex>` or a manifest id);
  * - in persisted-only mode, only the calling client's registered documents run, whichever way they come.
- * Returns the query to run (undefined: none sent), or throws the coded error the client gets.
+ * Returns the query to run (undefined: leave what was sent, e.g. no query or one that is not a string, for
+ * the server to refuse), or throws the coded error the client gets.
  */
 export function createPersistedOperationResolver(options: PersistedOperationsOptions) {
   const { documents, apq, persistedOnly } = options;
@@ -94,7 +95,7 @@ export function createPersistedOperationResolver(options: PersistedOperationsOpt
     }
     if (persistedOnly)
       throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'Send a registered `documentId` or APQ hash');
-    return typeof query === 'string' ? query : undefined;
+    return undefined;
   };
 }
 
@@ -117,7 +118,7 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
         extensions: params.extensions,
         client: clientNameOf(request.headers),
       });
-      if (resolved !== query) setParams({ ...rest, query: resolved });
+      if (resolved !== undefined && resolved !== query) setParams({ ...rest, query: resolved });
     },
   };
 }

@@ -68,16 +68,24 @@ export interface RealtimeEngineOptions {
 /** Events executed at the same time while following the log; delivered in log order regardless. */
 const CONCURRENT_EVENTS = 16;
 
-/** Orders cursors of one log (`<epoch>:<ms>-<seq>`). */
-function cursorPosition(cursor: string): [bigint, bigint] {
-  const match = /:(\d+)-(\d+)$/.exec(cursor);
-  return match ? [BigInt(match[1]!), BigInt(match[2]!)] : [0n, 0n];
+/** A cursor's log and position (`<epoch>:<ms>-<seq>`). */
+function cursorPosition(cursor: string): { epoch: string; ms: bigint; seq: bigint } {
+  const match = /^(.*):(\d+)-(\d+)$/.exec(cursor);
+  return match
+    ? { epoch: match[1]!, ms: BigInt(match[2]!), seq: BigInt(match[3]!) }
+    : { epoch: '', ms: 0n, seq: 0n };
 }
-function isAfter(cursor: string, other: string): boolean {
-  const [ms, seq] = cursorPosition(cursor);
-  const [otherMs, otherSeq] = cursorPosition(other);
-  return ms > otherMs || (ms === otherMs && seq > otherSeq);
+/** Whether `cursor` comes after `other`; a cursor of another log (one that replaced a lost log) always does. */
+function isAfter(cursor: string, other: string | null): boolean {
+  if (other === null) return true;
+  const a = cursorPosition(cursor);
+  const b = cursorPosition(other);
+  if (a.epoch !== b.epoch) return true;
+  return a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
 }
+
+/** Attempts at reading an event's audience before its subscribers are told they missed it. */
+const PREPARE_ATTEMPTS = 3;
 
 /** A per-conversation subscription ends after the viewer's removal or the deletion; the whole stream goes on. */
 const endsFor = (subscriber: Subscriber, decoded: DecodedEvent) =>
@@ -166,6 +174,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
   }
 
   function deliver(subscriber: Subscriber, cursor: string, result: ExecutionResult, ends: boolean) {
+    // Replay already gave it, or the subscriber started after it: the follower can trail the replay.
+    if (!isAfter(cursor, subscriber.lastCursor)) return;
     if (subscriber.buffered) {
       if (subscriber.buffered.length >= options.maxQueuedEvents) {
         subscriber.buffered.length = 0;
@@ -227,16 +237,10 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     if (byUser.size === 0) return;
     for (let start = 0; start < events.length; start += CONCURRENT_EVENTS) {
       const chunk = events.slice(start, start + CONCURRENT_EVENTS);
-      const prepared = await Promise.all(
-        chunk.map((event) =>
-          prepare(event).catch((error: unknown) => {
-            logger.error({ err: error, cursor: event.cursor }, 'realtime event could not be delivered');
-            return [];
-          }),
-        ),
-      );
+      const prepared = await Promise.all(chunk.map((event) => prepareWithRetries(event)));
       prepared.forEach((groups, index) => {
         const { cursor } = chunk[index]!;
+        if (groups === 'failed') return void tellMissed(chunk[index]!);
         for (const { group, result, decoded } of groups) {
           for (const subscriber of group) {
             if (subscriber.queue.done) continue;
@@ -247,8 +251,39 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     }
   }
 
-  async function onReset() {
-    const cursor = await log.head();
+  async function prepareWithRetries(event: LoggedEvent) {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await prepare(event);
+      } catch (error) {
+        if (attempt >= PREPARE_ATTEMPTS) {
+          logger.error({ err: error, cursor: event.cursor }, 'realtime event could not be delivered');
+          return 'failed' as const;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+      }
+    }
+  }
+
+  /**
+   * An event whose audience could not be read (Redis or the conversations service down): everyone who might
+   * have been in it is told events were lost, rather than silently missing one.
+   */
+  function tellMissed(event: LoggedEvent) {
+    const conversationId = (event.payload as { conversationId?: unknown }).conversationId;
+    for (const subscribers of byUser.values()) {
+      for (const subscriber of subscribers) {
+        const wanted = subscriber.request.conversationId;
+        if (wanted !== null && wanted !== conversationId) continue;
+        const resync = resyncEvent(event.cursor, 'LAGGING');
+        subscriber.queue.push(() => execute(subscriber, resync));
+        subscriber.lastCursor = event.cursor;
+      }
+    }
+  }
+
+  /** The log was lost (or trimmed past where this router read): everyone is told, at the cursor it goes on from. */
+  async function onReset(cursor: string) {
     logger.warn({ cursor }, 'realtime log was reset; subscribers are told to resync');
     for (const subscribers of byUser.values()) {
       for (const subscriber of subscribers) {
@@ -282,8 +317,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       if (page.expired) {
         const head = await log.head();
         subscriber.queue.push(await execute(subscriber, resyncEvent(head, 'CURSOR_EXPIRED')));
+        subscriber.lastCursor = head;
         cursor = head;
-        break;
+        continue;
       }
       if (page.events.length === 0) {
         if (!subscriber.bufferOverflowed) break;
@@ -303,17 +339,26 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
         if (!(await mayReceive(decoded, request.userId, request.caller, members))) continue;
-        const ends = endsFor(subscriber, decoded);
+        // A removal replayed after the viewer was added back does not end what they may still follow.
+        const ends =
+          endsFor(subscriber, decoded) &&
+          !(
+            decoded.audience.kind === 'members-and' &&
+            (await membersOf(decoded.value.conversationId!, request.caller)).has(request.userId)
+          );
         await subscriber.queue.waitForRoom();
         subscriber.queue.push(await execute(subscriber, decoded.value));
         subscriber.lastCursor = event.cursor;
         deliveries.inc();
         if (ends) {
           subscriber.queue.end();
+          remove(subscriber);
           return;
         }
       }
     }
+    // Everything up to `cursor` was considered: the follower may still bring some of it, which is not given again.
+    if (isAfter(cursor, subscriber.lastCursor)) subscriber.lastCursor = cursor;
     const buffered = subscriber.buffered ?? [];
     subscriber.buffered = null;
     for (const entry of buffered) {

@@ -82,7 +82,10 @@ interface Pending {
 }
 
 /** The fragments and variables a selection uses, transitively through fragment spreads. */
-function usedBy(selections: readonly SelectionNode[], fragments: Record<string, FragmentDefinitionNode>) {
+export function usedBy(
+  selections: readonly SelectionNode[],
+  fragments: Record<string, FragmentDefinitionNode>,
+) {
   const fragmentNames = new Set<string>();
   const variableNames = new Set<string>();
   const queue: readonly SelectionNode[][] = [[...selections]];

@@ -1,5 +1,6 @@
 import {
   getNamedType,
+  isInterfaceType,
   parse,
   TypeInfo,
   visit,
@@ -43,4 +44,21 @@ export function selectsPerViewerField(
     }),
   );
   return found;
+}
+
+/**
+ * The `User` references of event types (`actor`, `user`). They are filled in through `Query.user`, which
+ * answers per viewer (a user who blocked the viewer is NOT_FOUND to them), so a selection of one is never
+ * shared between viewers either.
+ */
+export function eventUserReferences(apiSchema: GraphQLSchema): ReadonlySet<string> {
+  const fields = new Set<string>();
+  const eventInterface = apiSchema.getType('RealtimeEvent');
+  if (!isInterfaceType(eventInterface)) return fields;
+  for (const type of apiSchema.getImplementations(eventInterface).objects) {
+    for (const field of Object.values(type.getFields())) {
+      if (getNamedType(field.type).name === 'User') fields.add(`${type.name}.${field.name}`);
+    }
+  }
+  return fields;
 }

@@ -1,6 +1,8 @@
 import { codedError, requireViewer, type Caller } from '@parley/kit';
 import {
   getArgumentValues,
+  getVariableValues,
+  GraphQLError,
   getDirectiveValues,
   getOperationAST,
   GraphQLIncludeDirective,
@@ -10,13 +12,14 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FieldNode,
+  type FragmentDefinitionNode,
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { RouterContext } from '../context.js';
 import type { RealtimeEngine, Selection } from './engine.js';
-import type { GatewayExecute } from './hydration.js';
+import { usedBy, type GatewayExecute } from './hydration.js';
 import { selectsPerViewerField } from './per-viewer.js';
 
 /** Set on the context of operations that arrive over graphql-ws (see ws-server.ts). */
@@ -72,6 +75,70 @@ export function useRealtime(options: {
   perViewer: ReadonlySet<string>;
   gateway: (context: RouterContext) => GatewayExecute;
 }): Plugin<RealtimeContext> {
+  async function open(
+    args: ExecutionArgs,
+    context: RealtimeContext,
+  ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+    const viewer = requireViewer(context);
+    const operation = getOperationAST(args.document, args.operationName);
+    const subscriptionType = options.apiSchema.getSubscriptionType();
+    if (!operation || !subscriptionType) {
+      return { errors: [codedError('BAD_REQUEST', 'Unknown operation name')] };
+    }
+    const raw = (args.variableValues ?? {}) as Record<string, unknown>;
+    const coerced = getVariableValues(options.apiSchema, operation.variableDefinitions ?? [], raw);
+    if (coerced.errors) {
+      return { errors: coerced.errors.map((error) => codedError('BAD_USER_INPUT', error.message)) };
+    }
+    const variables = coerced.coerced;
+    const fragments = new Map<string, SelectionSetNode>();
+    const fragmentDefinitions: Record<string, FragmentDefinitionNode> = {};
+    for (const definition of args.document.definitions) {
+      if (definition.kind !== 'FragmentDefinition') continue;
+      fragments.set(definition.name.value, definition.selectionSet);
+      fragmentDefinitions[definition.name.value] = definition;
+    }
+    const field = rootField(operation.selectionSet, fragments, variables);
+    const definition = field && subscriptionType.getFields()[field.name.value];
+    if (!field || !definition) {
+      return { errors: [codedError('BAD_REQUEST', 'No subscription field selected')] };
+    }
+    const fieldArgs = getArgumentValues(definition, field, variables) as {
+      after?: string | null;
+      conversationId?: string;
+    };
+
+    let perViewer = perViewerDocuments.get(args.document);
+    if (perViewer === undefined) {
+      perViewer = selectsPerViewerField(options.apiSchema, args.document, options.perViewer);
+      perViewerDocuments.set(args.document, perViewer);
+    }
+    // Two subscribers whose `after` (or conversation) differ still share results when what they select is the
+    // same: only the variables the selection itself uses (its fragments included) tell selections apart.
+    const { variableNames } = usedBy(field.selectionSet?.selections ?? [], fragmentDefinitions);
+    const selectionVariables = [...variableNames].sort().map((name) => [name, variables[name] ?? null]);
+    const selection: Selection = {
+      document: args.document,
+      operationName: args.operationName ?? undefined,
+      variableValues: raw,
+      responseKey: field.alias?.value ?? field.name.value,
+      perViewer,
+      key: JSON.stringify([print(args.document), args.operationName ?? null, selectionVariables]),
+    };
+    const authorization = context.subgraphHeaders['authorization'];
+    const caller: Caller = { authorization: authorization ?? '', requestId: context.requestId };
+    return options.engine.subscribe({
+      userId: viewer.userId,
+      conversationId:
+        field.name.value === 'conversationEvents' ? (fieldArgs.conversationId ?? '').toLowerCase() : null,
+      after: fieldArgs.after ?? null,
+      selection,
+      gateway: options.gateway(context),
+      caller,
+    });
+  }
+
+  /** Every way a subscription can fail to start is an `error` message with a code, never a closed socket. */
   async function subscribe(
     args: ExecutionArgs,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
@@ -83,56 +150,16 @@ export function useRealtime(options: {
         ],
       };
     }
-    const viewer = requireViewer(context);
-    const operation = getOperationAST(args.document, args.operationName);
-    const subscriptionType = options.apiSchema.getSubscriptionType();
-    if (!operation || !subscriptionType) {
-      return { errors: [codedError('BAD_REQUEST', 'Unknown operation name')] };
+    try {
+      const stream = await open(args, context);
+      return Symbol.asyncIterator in stream ? stream : refusal(stream);
+    } catch (error) {
+      if (error instanceof GraphQLError) return refusal({ errors: [error] });
+      context.logger.error({ err: error }, 'subscription could not start');
+      return refusal({
+        errors: [codedError('SERVICE_UNAVAILABLE', 'Subscriptions are unavailable; retry later')],
+      });
     }
-    const fragments = new Map<string, SelectionSetNode>();
-    for (const definition of args.document.definitions) {
-      if (definition.kind === 'FragmentDefinition')
-        fragments.set(definition.name.value, definition.selectionSet);
-    }
-    const variables = (args.variableValues ?? {}) as Record<string, unknown>;
-    const field = rootField(operation.selectionSet, fragments, variables);
-    const definition = field && subscriptionType.getFields()[field.name.value];
-    if (!field || !definition)
-      return { errors: [codedError('BAD_REQUEST', 'No subscription field selected')] };
-    const fieldArgs = getArgumentValues(definition, field, variables) as {
-      after?: string | null;
-      conversationId?: string;
-    };
-
-    let perViewer = perViewerDocuments.get(args.document);
-    if (perViewer === undefined) {
-      perViewer = selectsPerViewerField(options.apiSchema, args.document, options.perViewer);
-      perViewerDocuments.set(args.document, perViewer);
-    }
-    const selection: Selection = {
-      document: args.document,
-      operationName: args.operationName ?? undefined,
-      variableValues: variables,
-      responseKey: field.alias?.value ?? field.name.value,
-      perViewer,
-      key: JSON.stringify([
-        print(args.document),
-        args.operationName ?? null,
-        variablesBelow(field, variables),
-      ]),
-    };
-    const authorization = context.subgraphHeaders['authorization'];
-    const caller: Caller = { authorization: authorization ?? '', requestId: context.requestId };
-    const stream = await options.engine.subscribe({
-      userId: viewer.userId,
-      conversationId:
-        field.name.value === 'conversationEvents' ? (fieldArgs.conversationId ?? '').toLowerCase() : null,
-      after: fieldArgs.after ?? null,
-      selection,
-      gateway: options.gateway(context),
-      caller,
-    });
-    return Symbol.asyncIterator in stream ? stream : refusal(stream);
   }
 
   return {
@@ -140,17 +167,4 @@ export function useRealtime(options: {
       setSubscribeFn(subscribe as never);
     },
   };
-}
-
-/**
- * The variables the root field's selection uses: two subscribers whose `after` (or conversation) differ
- * still share results, as long as what they select is the same.
- */
-function variablesBelow(field: FieldNode, variables: Record<string, unknown>): Record<string, unknown> {
-  const used: Record<string, unknown> = {};
-  const text = field.selectionSet ? print(field.selectionSet) : '';
-  for (const [name, value] of Object.entries(variables)) {
-    if (new RegExp(`\\$${name}\\b`).test(text)) used[name] = value;
-  }
-  return used;
 }

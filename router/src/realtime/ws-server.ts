@@ -140,6 +140,8 @@ export async function attachWebSocketServer(options: {
           closeSocket(socket, CLOSE_CODES.unauthorized, 'Unauthorized');
           return false;
         }
+        // Closed while the token was being checked: no timers for a socket that is gone.
+        if (socket.readyState !== socket.OPEN) return false;
         const expiresIn = viewer.expiresAt.getTime() - Date.now();
         const timers = [
           setTimeout(
@@ -221,6 +223,8 @@ export async function attachWebSocketServer(options: {
       await revoked.unsubscribe();
       for (const socket of sockets) closeSocket(socket, CLOSE_CODES.goingAway, 'Server shutting down');
       await server.dispose();
+      // The close frames are sent; a client that does not answer them must not hold the shutdown.
+      for (const socket of sockets) socket.terminate();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };

@@ -63,20 +63,23 @@ export function followInto(
   const events: LoggedEvent[] = [];
   const timeline: unknown[] = [];
   const errors: unknown[] = [];
+  /** The cursor each reset said the follower continues after. */
+  const resets: string[] = [];
   const { stop } = log.follow(cursor, {
     async onEvents(batch) {
       await handle(batch);
       events.push(...batch);
       timeline.push(...numbersOf(batch));
     },
-    onReset() {
+    onReset(from) {
+      resets.push(from);
       timeline.push('reset');
     },
     onError(error) {
       errors.push(error);
     },
   });
-  return { events, timeline, errors, stop };
+  return { events, timeline, errors, resets, stop };
 }
 
 /** Every event after `cursor`, which must be current. */

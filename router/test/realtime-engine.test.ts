@@ -1,0 +1,146 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  createLogger,
+  createMemoryMembershipProjection,
+  createMemoryRealtimeLog,
+  type MembershipProjection,
+  type RealtimeLog,
+} from '@parley/kit';
+import { schemaDir } from '@parley/schema';
+import { buildSchema, parse, type ExecutionResult } from 'graphql';
+import { Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { createRealtimeEngine, type RealtimeEngine, type Selection } from '../src/realtime/engine.js';
+import { createHydrationSchema } from '../src/realtime/hydration.js';
+
+const CONVERSATION = '0195f2a4-5c2b-7000-8000-000000000001';
+const [ANN, BOB] = ['0195f2a4-5c2b-7000-8000-0000000000a1', '0195f2a4-5c2b-7000-8000-0000000000b1'];
+const apiSchema = buildSchema(await readFile(join(schemaDir, 'api.graphql'), 'utf8'));
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+/** A selection without references: its results need no gateway. */
+const selection: Selection = {
+  document: parse(`subscription { events { cursor ... on MessageAdded { conversationId } } }`),
+  operationName: undefined,
+  variableValues: {},
+  responseKey: 'events',
+  perViewer: false,
+  key: 'cursors',
+};
+
+const added = (n: number) => ({
+  id: `test:${n}`,
+  topic: 'messages.added',
+  payload: { conversationId: CONVERSATION, messageId: `m${n}`, seq: n },
+});
+
+/**
+ * The memory projection, whose membership reads can be held: the engine's follower reads it for every
+ * event, so holding it holds the follower at a chosen event while a subscriber replays.
+ */
+function holdableProjection(projection: MembershipProjection) {
+  let held = 0;
+  let release = () => {};
+  let released = Promise.resolve();
+  let allHeld = () => {};
+  return {
+    projection: {
+      ...projection,
+      async snapshot(conversationId: string) {
+        if (held > 0) {
+          held -= 1;
+          if (held === 0) allHeld();
+          await released;
+        }
+        return projection.snapshot(conversationId);
+      },
+    } satisfies MembershipProjection,
+    /** The next `reads` membership reads wait until `release()`; `reached` resolves once they all wait. */
+    hold(reads: number) {
+      held = reads;
+      released = new Promise((resolve) => (release = resolve));
+      const reached = new Promise<void>((resolve) => (allHeld = resolve));
+      return { reached, release: () => release() };
+    },
+  };
+}
+
+let engine: RealtimeEngine | undefined;
+const releases: Array<() => void> = [];
+afterEach(async () => {
+  for (const release of releases.splice(0)) release();
+  await engine?.stop();
+});
+
+async function start(log: RealtimeLog, projection: MembershipProjection) {
+  engine = createRealtimeEngine({
+    log,
+    projection,
+    repairMembership: async () => {
+      throw new Error('the projection knows every conversation here');
+    },
+    schema: createHydrationSchema(apiSchema),
+    metrics: new Registry(),
+    logger,
+    maxQueuedEvents: 100,
+  });
+  await engine.start();
+  return engine;
+}
+
+const subscribe = async (engine: RealtimeEngine, userId: string, after: string | null) => {
+  const stream = await engine.subscribe({
+    userId,
+    conversationId: null,
+    after,
+    selection,
+    gateway: async () => ({ errors: [] }),
+    caller: { authorization: 'Bearer test', requestId: 'test' },
+  });
+  if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
+  return stream;
+};
+
+const cursorOf = (result: ExecutionResult) => (result.data as { events: { cursor: string } }).events.cursor;
+
+describe('realtime engine', () => {
+  it('gives a resuming subscriber each event once, in order, when the follower trails its replay', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const memory = createMemoryMembershipProjection({ prefix: 'engine-test:' });
+    await memory.replace(CONVERSATION, 1, {
+      kind: 'GROUP',
+      members: new Map([
+        [ANN, 'OWNER'],
+        [BOB, 'MEMBER'],
+      ]),
+    });
+    const { projection, hold } = holdableProjection(memory);
+    const engine = await start(log, projection);
+    // Ann is live, so the follower works on every event of the conversation.
+    const annStream = await subscribe(engine, ANN, null);
+    const start0 = await log.head();
+    await log.append([added(0)]);
+    expect(cursorOf((await annStream.next()).value)).toBeDefined();
+    const read = await log.readAfter(start0, 10);
+    if (read.expired) throw new Error('fresh log expired');
+    const after = read.events[0]!.cursor;
+
+    // The follower is held on 1 and 2 while Bob resumes after 0: his replay reads them from the log first.
+    const held = hold(2);
+    releases.push(held.release);
+    await log.append([added(1), added(2)]);
+    await held.reached;
+    const bobStream = await subscribe(engine, BOB, after);
+    const replayed = [(await bobStream.next()).value, (await bobStream.next()).value].map(cursorOf);
+    held.release();
+    await expect.poll(async () => cursorOf((await annStream.next()).value)).toBe(replayed[1]);
+    await log.append([added(3)]);
+
+    // Then only what came after: 3, not 1 and 2 again from the follower.
+    const next = cursorOf((await bobStream.next()).value);
+    const all = await log.readAfter(after, 10);
+    if (all.expired) throw new Error('fresh log expired');
+    expect([...replayed, next]).toEqual(all.events.map((event) => event.cursor));
+  });
+});
