@@ -1,12 +1,19 @@
 import { createLogger } from '@parley/kit';
 import { readRouterEnv, subgraphUrlVariable } from '@parley/router/env';
 import { startRouterService, type RunningRouter } from '@parley/router/service';
-import { createGraphQLClient, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import {
+  connectRealtime,
+  createGraphQLClient,
+  startParley,
+  type Parley,
+  type SignedInUser,
+} from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
 import {
+  activeSubscriptions,
   codesOf,
   nextEvent,
   subscribeConversation,
@@ -116,21 +123,23 @@ describe('two routers on one Redis', () => {
     client: createGraphQLClient({ url: `${second.url}/graphql`, token: user.accessToken }),
   });
 
-  beforeAll(async () => {
-    const subgraphs = Object.entries(parley.subgraphUrls).map(([name, url]) => [
-      subgraphUrlVariable(name),
-      url,
-    ]);
-    second = await startRouterService(
+  /** Another router on the platform's subgraphs and Redis. */
+  const startRouter = (name: string) =>
+    startRouterService(
       readRouterEnv({
         NODE_ENV: 'test',
         PORT: '0',
         REDIS_URL: parley.redisUrl,
         REDIS_PREFIX: parley.redisPrefix,
-        ...Object.fromEntries(subgraphs),
+        ...Object.fromEntries(
+          Object.entries(parley.subgraphUrls).map(([subgraph, url]) => [subgraphUrlVariable(subgraph), url]),
+        ),
       }),
-      createLogger({ service: 'router-2', level: 'silent' }),
+      createLogger({ service: name, level: 'silent' }),
     );
+
+  beforeAll(async () => {
+    second = await startRouter('router-2');
     secondTarget = { wsUrl: `${second.wsUrl}/graphql`, routerUrl: second.url };
   });
 
@@ -169,5 +178,22 @@ describe('two routers on one Redis', () => {
     expect(replayed.map((event) => event.message?.body)).toEqual(['missed 1', 'missed 2']);
     await send(ann, group.id, 'live');
     expect(await nextEvent(onFirst)).toMatchObject({ message: { body: 'live' } });
+  });
+
+  it('closes its sockets with 1001 when a router stops, and the client resumes elsewhere missing nothing', async () => {
+    const group = await createGroup(ann, [bob], 'Restart');
+    const leaving = await startRouter('router-3');
+    const socket = await connectRealtime(`${leaving.wsUrl}/graphql`, { token: bob.accessToken });
+    const events = subscribeEvents(socket);
+    await expect.poll(() => activeSubscriptions(leaving.url)).toBe(1);
+    await send(ann, group.id, 'before the restart');
+    const { cursor } = await nextEvent(events);
+
+    await leaving.stop();
+    expect((await socket.closed).code).toBe(1001);
+    await send(ann, group.id, 'during the restart');
+
+    const resumed = subscribeEvents(await realtime.connect(bob), cursor);
+    expect((await nextEvent(resumed)).message?.body).toBe('during the restart');
   });
 });
