@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -7,31 +6,14 @@ import {
   type EventStream,
   type RedisEventStreamOptions,
 } from './event-stream.js';
-import {
-  deleteRedisKeys,
-  describeEventStreamContract,
-  testRedisPrefix,
-  testRedisUrl,
-} from './testing/index.js';
+import { describeEventStreamContract, openTestRedis, testRedisPrefix } from './testing/index.js';
 
 /** A Redis event stream on its own connection, as in one process; cleanup deletes its keys and disconnects. */
 function openRedisStream(prefix: string, options: Partial<RedisEventStreamOptions> = {}) {
-  const connectionName = `stream-test-${randomUUID()}`;
-  const redis = new Redis(testRedisUrl(), { connectionName });
-  try {
-    return {
-      stream: createRedisEventStream({ redis, prefix, ...options }),
-      redis,
-      connectionName,
-      cleanup: async () => {
-        if (redis.status === 'ready') await deleteRedisKeys(redis, prefix);
-        redis.disconnect();
-      },
-    };
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
+  const { built: stream, ...rest } = openTestRedis(prefix, (redis) =>
+    createRedisEventStream({ redis, prefix, ...options }),
+  );
+  return { stream, ...rest };
 }
 
 describeEventStreamContract('memory', async ({ prefix }) => ({

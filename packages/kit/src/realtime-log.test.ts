@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
@@ -7,8 +6,6 @@ import {
   type RealtimeLog,
   type RedisRealtimeLogOptions,
 } from './realtime-log.js';
-import { startWithResources } from './resources.js';
-import { openServiceRedis } from './service-clients.js';
 import {
   deleteRedisKeys,
   describeRealtimeLogContract,
@@ -17,9 +14,9 @@ import {
   numberedEvent,
   numberRange,
   numbersOf,
+  openTestRedis,
   readAllAfter,
   testRedisPrefix,
-  testRedisUrl,
 } from './testing/index.js';
 
 /** A Redis realtime log on its own named connection, as in one process; cleanup deletes its keys and disconnects. */
@@ -28,22 +25,12 @@ function openRedisLog(
   options: Partial<RedisRealtimeLogOptions> = {},
   redisOptions: RedisOptions = {},
 ) {
-  const connectionName = `realtime-test-${randomUUID()}`;
-  const redis = new Redis(testRedisUrl(), { connectionName, ...redisOptions });
-  try {
-    return {
-      log: createRedisRealtimeLog({ redis, prefix, ...options }),
-      redis,
-      connectionName,
-      cleanup: async () => {
-        if (redis.status === 'ready') await deleteRedisKeys(redis, prefix);
-        redis.disconnect();
-      },
-    };
-  } catch (error) {
-    redis.disconnect();
-    throw error;
-  }
+  const { built: log, ...rest } = openTestRedis(
+    prefix,
+    (redis) => createRedisRealtimeLog({ redis, prefix, ...options }),
+    redisOptions,
+  );
+  return { log, ...rest };
 }
 
 describeRealtimeLogContract('memory', async (options) => ({ log: createMemoryRealtimeLog(options) }));
@@ -241,36 +228,5 @@ describe('Redis RealtimeLog beyond the contract', () => {
     ['blockMs', 1.5],
   ] as const)('refuses %s %s', (option, value) => {
     expect(() => open(testRedisPrefix('realtime'), { [option]: value })).toThrow(RangeError);
-  });
-});
-
-describe('openServiceRedis realtime log', () => {
-  const openService = async (env: { REDIS_URL?: string; REDIS_PREFIX: string }) => {
-    const service = await startWithResources(async (resources) => openServiceRedis(resources, env));
-    cleanups.push(service.stop);
-    return service;
-  };
-
-  it('without REDIS_URL, shares one in-process log between the services of a process with one prefix', async () => {
-    const prefix = testRedisPrefix('in-process');
-    const messages = await openService({ REDIS_PREFIX: prefix });
-    const router = await openService({ REDIS_PREFIX: prefix });
-    expect(router.log).toBe(messages.log);
-    expect((await openService({ REDIS_PREFIX: testRedisPrefix('in-process') })).log).not.toBe(messages.log);
-  });
-
-  it('with REDIS_URL, keeps the log in Redis under the prefix', async () => {
-    const prefix = testRedisPrefix('service');
-    const messages = await openService({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
-    cleanups.push(async () => {
-      const redis = new Redis(testRedisUrl());
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    });
-    const router = await openService({ REDIS_URL: testRedisUrl(), REDIS_PREFIX: prefix });
-    const start = await router.log.head();
-    await messages.log.append([numberedEvent(1)]);
-    expect(await readAll(router.log, start)).toEqual([1]);
-    expect(await messages.redis?.exists(`${prefix}realtime:log`)).toBe(1);
   });
 });

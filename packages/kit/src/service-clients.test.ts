@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { startWithResources } from './resources.js';
 import { openServiceRedis } from './service-clients.js';
-import { testRedisPrefix, testRedisUrl } from './testing/index.js';
+import { deleteRedisKeys, testRedisPrefix, testRedisUrl } from './testing/index.js';
 
 /** One service's clients, as its `start` opens them; `stop` is what stopping the service runs. */
 const openService = (env: { REDIS_URL?: string; REDIS_PREFIX: string }) =>
@@ -27,9 +27,11 @@ describe('openServiceRedis', () => {
     expect(conversations.events).toBe(users.events);
     expect(conversations.stream).toBe(users.stream);
     expect(conversations.projection).toBe(users.projection);
+    expect(conversations.log).toBe(users.log);
     expect(elsewhere.events).not.toBe(users.events);
     expect(elsewhere.stream).not.toBe(users.stream);
     expect(elsewhere.projection).not.toBe(users.projection);
+    expect(elsewhere.log).not.toBe(users.log);
 
     const received: unknown[] = [];
     stops.push(
@@ -71,5 +73,16 @@ describe('openServiceRedis', () => {
     await producer.stream.append('work', 'through Redis');
     await expect.poll(() => received).toEqual(['through Redis']);
     await producer.redis?.del(`${env.REDIS_PREFIX}stream:work`);
+  });
+
+  it('with REDIS_URL, shares the realtime log of services in different processes through Redis', async () => {
+    const env = { REDIS_URL: testRedisUrl(), REDIS_PREFIX: testRedisPrefix('service-redis') };
+    const messages = await open(env);
+    const router = await open(env);
+    const start = await router.log.head();
+    await messages.log.append([{ id: 'test:1', topic: 'messages.added', payload: { n: 1 } }]);
+    const read = await router.log.readAfter(start, 10);
+    expect(read.expired ? null : read.events.map(({ id }) => id)).toEqual(['test:1']);
+    await deleteRedisKeys(messages.redis!, env.REDIS_PREFIX);
   });
 });

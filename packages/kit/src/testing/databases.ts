@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import { createLogger } from '../logger.js';
 import { applyMigrations } from '../migrations.js';
@@ -72,6 +72,33 @@ export async function deleteRedisKeys(redis: Redis, prefix: string): Promise<voi
     if (keys.length > 0) await redis.del(...keys);
     cursor = next;
   } while (cursor !== '0');
+}
+
+/**
+ * A Redis connection of its own, named so a test can find (or kill) it, for something built on it under
+ * `prefix`; `cleanup` deletes the prefix's keys and disconnects. A `build` that throws disconnects at once.
+ */
+export function openTestRedis<T>(
+  prefix: string,
+  build: (redis: Redis) => T,
+  redisOptions: RedisOptions = {},
+): { built: T; redis: Redis; connectionName: string; cleanup(): Promise<void> } {
+  const connectionName = `test-${randomBytes(6).toString('hex')}`;
+  const redis = new Redis(testRedisUrl(), { connectionName, ...redisOptions });
+  try {
+    return {
+      built: build(redis),
+      redis,
+      connectionName,
+      cleanup: async () => {
+        if (redis.status === 'ready') await deleteRedisKeys(redis, prefix);
+        redis.disconnect();
+      },
+    };
+  } catch (error) {
+    redis.disconnect();
+    throw error;
+  }
 }
 
 /** A Redis key and channel prefix no other test uses. */
