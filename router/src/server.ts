@@ -2,7 +2,7 @@ import type { Server } from 'node:http';
 import { Supergraph } from '@apollo/federation-internals';
 import {
   createGraphQLServer,
-  createSubgraphCall,
+  createMembershipRepair,
   errorCodeOf,
   isOriginalGraphQLError,
   type GraphQLServer,
@@ -17,7 +17,6 @@ import {
 } from '@parley/kit';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Redis } from 'ioredis';
-import { z } from 'zod';
 import type { DocumentNode } from 'graphql';
 import { createRouterContext, type RouterContext } from './context.js';
 import { createGateway } from './gateway.js';
@@ -123,22 +122,10 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
 
   const conversationsUrl = subgraphUrls['conversations'];
   if (!conversationsUrl) throw new Error('The supergraph has no conversations subgraph');
-  const callConversations = createSubgraphCall({
-    service: 'conversations',
-    url: conversationsUrl,
-    timeoutMs: deps.subgraphTimeoutMs,
-  });
   const engine = createRealtimeEngine({
     log: deps.realtime.log,
     projection: deps.realtime.projection,
-    repairMembership: async (conversationIds, caller) => {
-      await callConversations(
-        `mutation SyncMembershipProjection($ids: [ID!]!) { syncMembershipProjection(conversationIds: $ids) }`,
-        { ids: conversationIds },
-        caller,
-        z.object({ syncMembershipProjection: z.literal(true) }),
-      );
-    },
+    repairMembership: createMembershipRepair({ url: conversationsUrl, timeoutMs: deps.subgraphTimeoutMs }),
     schema: createHydrationSchema(schema),
     metrics: deps.metrics,
     logger: deps.logger,

@@ -377,6 +377,23 @@ describe('transport', () => {
     expect((await nextEvent(working)).__typename).toBe('MessageAdded');
   });
 
+  it('rebuilds a lost membership entry through the conversations service before deciding', async () => {
+    const group = await createGroup(ann, [bob], 'Rebuilt');
+    const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');
+    try {
+      expect(await redis.del(`${parley.redisPrefix}membership:${group.id}`)).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    const events = (await realtime.connect(bob)).subscribe(
+      `subscription ($id: ID!) { conversationEvents(conversationId: $id) { __typename } }`,
+      { id: group.id },
+    ) as EventSubscription;
+    await realtime.live(1);
+    await send(ann, group.id, 'after the rebuild');
+    expect((await nextEvent(events)).__typename).toBe('MessageAdded');
+  });
+
   it('refuses a removed member at once, also when resubscribing', async () => {
     const group = await createGroup(ann, [bob, cy], 'Gone');
     await removeMember(ann, group.id, cy);

@@ -6,6 +6,7 @@ import {
   type Logger,
   type LoggedEvent,
   type MembershipProjection,
+  type MembershipRepair,
   type RealtimeLog,
   type Registry,
 } from '@parley/kit';
@@ -54,7 +55,7 @@ export interface RealtimeEngineOptions {
   log: RealtimeLog;
   projection: MembershipProjection;
   /** Makes the conversations service rewrite lost projection entries (as any subgraph would). */
-  repairMembership(conversationIds: string[], caller: Caller): Promise<void>;
+  repairMembership: MembershipRepair;
   /** The hydration schema (see hydration.ts). */
   schema: GraphQLSchema;
   metrics: Registry;

@@ -1,9 +1,9 @@
-import { createSubgraphCall, type Caller } from '@parley/kit';
+import { createMembershipRepair, createSubgraphCall, type Caller, type MembershipRepair } from '@parley/kit';
 import { z } from 'zod';
 
 export interface ConversationsClient {
   /** Makes the conversations service rewrite the membership projection of these conversations. */
-  syncMembershipProjection(conversationIds: readonly string[], caller: Caller): Promise<void>;
+  syncMembershipProjection: MembershipRepair;
   /** Every conversation the caller belongs to (archived ones too). */
   viewerConversationIds(caller: Caller): Promise<string[]>;
 }
@@ -11,14 +11,7 @@ export interface ConversationsClient {
 export function createConversationsClient(options: { url: string; timeoutMs: number }): ConversationsClient {
   const call = createSubgraphCall({ service: 'conversations', ...options });
   return {
-    async syncMembershipProjection(conversationIds, caller) {
-      await call(
-        `mutation SyncMembershipProjection($ids: [ID!]!) { syncMembershipProjection(conversationIds: $ids) }`,
-        { ids: conversationIds },
-        caller,
-        z.object({ syncMembershipProjection: z.literal(true) }),
-      );
-    },
+    syncMembershipProjection: createMembershipRepair(options),
     async viewerConversationIds(caller) {
       const data = await call(
         `query ViewerConversationIds { viewerConversationIds }`,
