@@ -21,7 +21,9 @@ const logger = createLogger({ service: 'test', level: 'silent' });
 
 /** A selection without references: its results need no gateway. */
 const selection: Selection = {
-  document: parse(`subscription { events { cursor ... on MessageAdded { conversationId } } }`),
+  document: parse(
+    `subscription { events { __typename cursor ... on MessageAdded { conversationId } ... on StreamResync { reason } } }`,
+  ),
   operationName: undefined,
   variableValues: {},
   responseKey: 'events',
@@ -73,7 +75,7 @@ afterEach(async () => {
   await engine?.stop();
 });
 
-async function start(log: RealtimeLog, projection: MembershipProjection) {
+async function start(log: RealtimeLog, projection: MembershipProjection, maxQueuedEvents = 100) {
   engine = createRealtimeEngine({
     log,
     projection,
@@ -83,7 +85,7 @@ async function start(log: RealtimeLog, projection: MembershipProjection) {
     schema: createHydrationSchema(apiSchema),
     metrics: new Registry(),
     logger,
-    maxQueuedEvents: 100,
+    maxQueuedEvents,
   });
   await engine.start();
   return engine;
@@ -104,18 +106,46 @@ const subscribe = async (engine: RealtimeEngine, userId: string, after: string |
 
 const cursorOf = (result: ExecutionResult) => (result.data as { events: { cursor: string } }).events.cursor;
 
+async function groupOfAnnAndBob() {
+  const memory = createMemoryMembershipProjection({ prefix: 'engine-test:' });
+  await memory.replace(CONVERSATION, 1, {
+    kind: 'GROUP',
+    members: new Map([
+      [ANN, 'OWNER'],
+      [BOB, 'MEMBER'],
+    ]),
+  });
+  return memory;
+}
+
 describe('realtime engine', () => {
+  it('tells a subscriber that stopped reading it lagged, at the last event dropped, then goes on', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const engine = await start(log, await groupOfAnnAndBob(), 3);
+    const reading = await subscribe(engine, ANN, null);
+    const stalled = await subscribe(engine, BOB, null);
+    const head = await log.head();
+
+    // Ann reads each; Bob reads none of the first four (the queue holds three).
+    for (let n = 1; n <= 4; n += 1) {
+      await log.append([added(n)]);
+      await reading.next();
+    }
+    await log.append([added(5)]);
+    await reading.next();
+    const read = await log.readAfter(head, 10);
+    if (read.expired) throw new Error('fresh log expired');
+    const cursors = read.events.map((event) => event.cursor);
+
+    expect((await stalled.next()).value.data).toEqual({
+      events: { __typename: 'StreamResync', cursor: cursors[3], reason: 'LAGGING' },
+    });
+    expect(cursorOf((await stalled.next()).value)).toBe(cursors[4]);
+  });
+
   it('gives a resuming subscriber each event once, in order, when the follower trails its replay', async () => {
     const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
-    const memory = createMemoryMembershipProjection({ prefix: 'engine-test:' });
-    await memory.replace(CONVERSATION, 1, {
-      kind: 'GROUP',
-      members: new Map([
-        [ANN, 'OWNER'],
-        [BOB, 'MEMBER'],
-      ]),
-    });
-    const { projection, hold } = holdableProjection(memory);
+    const { projection, hold } = holdableProjection(await groupOfAnnAndBob());
     const engine = await start(log, projection);
     // Ann is live, so the follower works on every event of the conversation.
     const annStream = await subscribe(engine, ANN, null);
