@@ -1,6 +1,7 @@
 import { errorCodes } from '@parley/kit';
 import { startParley, within, type Parley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { createGroup } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
 import {
@@ -27,6 +28,7 @@ beforeAll(async () => {
       WS_MAX_SUBSCRIPTIONS: String(MAX_SUBSCRIPTIONS),
       WS_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
       WS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT_PER_MINUTE),
+      WS_KEEPALIVE_SECONDS: '1',
     },
   });
   [ann, bob] = await parley.registerUsers('ann', 'bob');
@@ -81,6 +83,29 @@ describe('per-socket limits', () => {
     }
 
     expect(await within(socket.closed, 10_000, 'the close after a burst')).toMatchObject({ code: 4429 });
+  });
+});
+
+describe('keep-alive', () => {
+  it('pings every WS_KEEPALIVE_SECONDS and ends a socket that stops answering them', async () => {
+    const socket = new WebSocket(parley.wsUrl, 'graphql-transport-ws', { autoPong: false });
+    let pings = 0;
+    socket.on('ping', () => (pings += 1));
+    const closed = new Promise<number>((resolve) => socket.once('close', (code) => resolve(code)));
+    const acknowledged = new Promise<void>((resolve) =>
+      socket.on('message', (data) => {
+        if (JSON.parse(String(data)).type === 'connection_ack') resolve();
+      }),
+    );
+    await new Promise((resolve) => socket.once('open', resolve));
+    socket.send(
+      JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${bob.accessToken}` } }),
+    );
+    await within(acknowledged, 10_000, 'connection_ack');
+
+    // No close frame: the router drops the connection (1006) after a ping went unanswered.
+    expect(await within(closed, 10_000, 'the end of an unresponsive socket')).toBe(1006);
+    expect(pings).toBeGreaterThanOrEqual(1);
   });
 });
 

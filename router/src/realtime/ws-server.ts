@@ -11,6 +11,7 @@ import {
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLServer } from '@parley/kit';
 import { WEBSOCKET } from './use-realtime.js';
@@ -91,19 +92,17 @@ export async function attachWebSocketServer(options: {
     if (socket.readyState === socket.OPEN) socket.close(code, reason);
   };
 
-  // Runs before graphql-ws's own listener: counts messages per minute and ends flooding sockets.
+  const messageBudget = new RateLimiterMemory({ points: limits.ratePerMinute, duration: 60 });
+  let socketCount = 0;
+
+  // Runs before graphql-ws's own listener: counts each socket's messages and ends flooding sockets.
   wss.on('connection', (socket) => {
     sockets.add(socket);
-    let windowStart = Date.now();
-    let count = 0;
+    const key = String((socketCount += 1));
     socket.on('message', () => {
-      const now = Date.now();
-      if (now - windowStart >= 60_000) {
-        windowStart = now;
-        count = 0;
-      }
-      count += 1;
-      if (count > limits.ratePerMinute) closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many messages');
+      messageBudget
+        .consume(key)
+        .catch(() => closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many messages'));
     });
     socket.once('close', () => {
       sockets.delete(socket);
