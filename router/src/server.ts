@@ -219,6 +219,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
         corsOrigins: deps.corsOrigins,
         limits: deps.realtime.webSocket,
         logger: deps.logger,
+        metrics: deps.metrics,
       });
     },
     async stop() {

@@ -4,6 +4,7 @@ import {
   codedError,
   type Logger,
   type PubSub,
+  type Registry,
   type SessionRevocations,
   type TokenVerifier,
   type Viewer,
@@ -11,6 +12,7 @@ import {
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
+import { Gauge } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLServer } from '@parley/kit';
@@ -74,6 +76,7 @@ export async function attachWebSocketServer(options: {
   corsOrigins: readonly string[];
   limits: WebSocketLimits;
   logger: Logger;
+  metrics: Registry;
 }) {
   const { logger, limits } = options;
   const wss = new WebSocketServer({
@@ -92,21 +95,39 @@ export async function attachWebSocketServer(options: {
     if (socket.readyState === socket.OPEN) socket.close(code, reason);
   };
 
+  const openSockets = new Gauge({
+    name: 'router_websocket_connections',
+    help: 'graphql-ws connections open on this router',
+    registers: [options.metrics],
+  });
   const messageBudget = new RateLimiterMemory({ points: limits.ratePerMinute, duration: 60 });
   let socketCount = 0;
 
   // Runs before graphql-ws's own listener: counts each socket's messages and ends flooding sockets.
   wss.on('connection', (socket) => {
     sockets.add(socket);
+    openSockets.inc();
+    const openedAt = performance.now();
     const key = String((socketCount += 1));
     socket.on('message', () => {
       messageBudget
         .consume(key)
         .catch(() => closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many messages'));
     });
-    socket.once('close', () => {
+    socket.once('close', (code, reason) => {
       sockets.delete(socket);
-      for (const timer of connections.get(socket)?.timers ?? []) clearTimeout(timer);
+      openSockets.dec();
+      const connection = connections.get(socket);
+      for (const timer of connection?.timers ?? []) clearTimeout(timer);
+      logger.info(
+        {
+          userId: connection?.viewer.userId,
+          code,
+          reason: reason.toString().slice(0, 100),
+          durationMs: Math.round(performance.now() - openedAt),
+        },
+        'websocket closed',
+      );
     });
   });
 
