@@ -51,6 +51,10 @@ export const routerEnvSchema = z.object({
   MAX_COST: positiveIntSchema.default(5_000),
   QUERY_PLAN_CACHE_SIZE: positiveIntSchema.default(2_000),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(10_000),
+  /** graphql-ws connections one user may hold open on one router (more close with 4429). */
+  WS_MAX_CONNECTIONS_PER_USER: positiveIntSchema.default(20),
+  /** graphql-ws connections one client address may hold open on one router (more are refused, 429). */
+  WS_MAX_CONNECTIONS_PER_IP: positiveIntSchema.default(500),
   /** Subscriptions one graphql-ws connection may hold open. */
   WS_MAX_SUBSCRIPTIONS: positiveIntSchema.default(25),
   /** Larger graphql-ws messages close the socket (1009). */

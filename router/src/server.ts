@@ -217,6 +217,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
             client,
           })) ?? payload.query,
         corsOrigins: deps.corsOrigins,
+        trustProxy: deps.trustProxy,
         limits: deps.realtime.webSocket,
         logger: deps.logger,
         metrics: deps.metrics,

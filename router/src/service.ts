@@ -103,6 +103,8 @@ export async function startRouterService(
           ratePerMinute: env.WS_RATE_LIMIT_PER_MINUTE,
           keepAliveMs: env.WS_KEEPALIVE_SECONDS * 1000,
           revocationCheckMs: env.WS_SESSION_CHECK_SECONDS * 1000,
+          maxConnectionsPerUser: env.WS_MAX_CONNECTIONS_PER_USER,
+          maxConnectionsPerIp: env.WS_MAX_CONNECTIONS_PER_IP,
         },
       },
     });

@@ -174,3 +174,33 @@ describe('realtime engine', () => {
     expect([...replayed, next]).toEqual(all.events.map((event) => event.cursor));
   });
 });
+
+describe('realtime engine when membership cannot be read', () => {
+  it('tells the subscribers who might be in the audience that they lagged, at that event, then goes on', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const memory = await groupOfAnnAndBob();
+    let down = false;
+    const projection: MembershipProjection = {
+      ...memory,
+      async snapshot(conversationId) {
+        if (down) throw new Error('Redis is down');
+        return memory.snapshot(conversationId);
+      },
+    };
+    const engine = await start(log, projection);
+    const stream = await subscribe(engine, ANN, null);
+    const head = await log.head();
+
+    down = true; // for every attempt at the first event
+    await log.append([added(1)]);
+    const lagged = (await stream.next()).value;
+    down = false;
+    await log.append([added(2)]);
+    const read = await log.readAfter(head, 10);
+    if (read.expired) throw new Error('fresh log expired');
+    const [first, second] = read.events.map((event) => event.cursor);
+
+    expect(lagged.data).toEqual({ events: { __typename: 'StreamResync', cursor: first, reason: 'LAGGING' } });
+    expect(cursorOf((await stream.next()).value)).toBe(second);
+  });
+});

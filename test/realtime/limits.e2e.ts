@@ -16,6 +16,7 @@ import {
 const MAX_SUBSCRIPTIONS = 3;
 const MAX_MESSAGE_BYTES = 16_384;
 const RATE_LIMIT_PER_MINUTE = 40;
+const MAX_CONNECTIONS_PER_USER = 2;
 
 let parley: Parley;
 let ann: SignedInUser;
@@ -29,6 +30,7 @@ beforeAll(async () => {
       WS_MAX_MESSAGE_BYTES: String(MAX_MESSAGE_BYTES),
       WS_RATE_LIMIT_PER_MINUTE: String(RATE_LIMIT_PER_MINUTE),
       WS_KEEPALIVE_SECONDS: '1',
+      WS_MAX_CONNECTIONS_PER_USER: String(MAX_CONNECTIONS_PER_USER),
     },
   });
   [ann, bob] = await parley.registerUsers('ann', 'bob');
@@ -83,6 +85,26 @@ describe('per-socket limits', () => {
     }
 
     expect(await within(socket.closed, 10_000, 'the close after a burst')).toMatchObject({ code: 4429 });
+  });
+});
+
+describe('connections per user', () => {
+  it('closes a connection past WS_MAX_CONNECTIONS_PER_USER with 4429, and counts closed ones out', async () => {
+    const first = await realtime.connect(ann);
+    await realtime.connect(ann);
+
+    await expect(realtime.connect(ann)).rejects.toMatchObject({ code: 4429 });
+    await expect(realtime.connect(bob)).resolves.toBeDefined();
+
+    await first.close();
+    await expect
+      .poll(() =>
+        realtime.connect(ann).then(
+          () => 'connected',
+          (error) => error.code,
+        ),
+      )
+      .toBe('connected');
   });
 });
 

@@ -146,6 +146,31 @@ describe('Redis RealtimeLog beyond the contract', () => {
     expect(numbersOf(await readAllAfter(log, resets[0]!))).toEqual([2, 3]);
   });
 
+  it('treats a log that went back in time (Redis came back with older data) as expired, and a follower resets', async () => {
+    const prefix = testRedisPrefix('realtime');
+    const { log, redis } = open(prefix, { blockMs: 100 });
+    const start = await log.head();
+    await log.append([numberedEvent(1)]);
+    const kept = await log.head();
+    const { timeline, resets } = follow(log, kept);
+    await log.append([numberedEvent(2), numberedEvent(3)]);
+    await eventually(() => timeline).toEqual([2, 3]);
+    const lost = await log.head();
+
+    // What an AOF synced every second leaves after a crash: the last entries gone, the stream's last id back.
+    const key = `${prefix}realtime:log`;
+    const entries = (await redis.xrange(key, '-', '+')).map(([id]) => id);
+    await redis.xdel(key, ...entries.slice(1));
+    await redis.xsetid(key, entries[0]!);
+
+    expect(await log.readAfter(lost, 10)).toEqual({ expired: true });
+    await eventually(() => timeline).toEqual([2, 3, 'reset']);
+    await log.append([numberedEvent(4)]);
+    await eventually(() => timeline).toEqual([2, 3, 'reset', 4]);
+    expect(resets).toEqual([kept]);
+    expect(numbersOf(await readAllAfter(log, start))).toEqual([1, 4]);
+  });
+
   it('resets a follower of a lost log even before anything is appended to the new one', async () => {
     const prefix = testRedisPrefix('realtime');
     const { log, redis } = open(prefix, { blockMs: 100 });

@@ -46,7 +46,9 @@ export interface RealtimeLog {
   head(): Promise<string>;
   /**
    * Up to `limit` events after `cursor` (exclusive), oldest first. `expired: true` when events after the cursor may have
-   * been dropped: trimmed by retention, or the log the cursor came from was lost (e.g. Redis restarted empty).
+   * been dropped: trimmed by retention, the log the cursor came from was lost (e.g. Redis restarted empty), or the
+   * cursor is past the log's newest entry (Redis came back with older data). Entries lost from the end of the log
+   * before a cursor older than the newest one kept cannot be seen: run Redis with `appendfsync always`.
    * Throws InvalidCursorError for a string that is not a cursor of this log's format.
    */
   readAfter(cursor: string, limit: number): Promise<RealtimeLogRead>;
@@ -56,7 +58,9 @@ export interface RealtimeLog {
    * nothing is skipped or delivered twice while Redis is briefly down. When the log itself was lost (its epoch changed),
    * calls `onReset(cursor)` and continues from the start of the new log; likewise when events after the last delivered
    * one were trimmed (the cursor was older than retention, or the follower fell that far behind), continuing with the
-   * oldest event retained. `cursor` is where it continues: every event after it is delivered next. A batch whose `onEvents` throws is reported to `onError` and counts as delivered: retrying
+   * oldest event retained; likewise when the log went back in time (Redis came back with older data: entries
+   * after the newest it has are lost), continuing after that newest one. `cursor` is where it continues: every
+   * event after it is delivered next. A batch whose `onEvents` throws is reported to `onError` and counts as delivered: retrying
    * it would hold back every later event. `stop()` waits for the batch in progress.
    * Throws InvalidCursorError at once for a string that is not a cursor.
    */
@@ -214,7 +218,10 @@ function createLog(backend: LogBackend): RealtimeLog {
       while (events.length < limit) {
         const requested = limit - events.length;
         const snapshot = await backend.snapshot(after, requested);
-        if (snapshot.epoch !== from.epoch || isBefore(after, snapshot.trimmed)) return { expired: true };
+        // A cursor past the newest entry comes from entries the log no longer has: Redis came back with older
+        // data (an AOF synced every second, a restored snapshot, a failover to a lagging replica).
+        const lost = snapshot.epoch !== from.epoch || isBefore(snapshot.newest, after);
+        if (lost || isBefore(after, snapshot.trimmed)) return { expired: true };
         for (const { id, event } of snapshot.entries) {
           if (event) events.push({ ...event, cursor: `${from.epoch}:${id}` });
           after = id;
@@ -246,9 +253,11 @@ function createLog(backend: LogBackend): RealtimeLog {
       const step = async () => {
         const snapshot = await unlessStopped(signal, backend.snapshot(after, FOLLOW_BATCH));
         if (!snapshot || signal.stopped) return;
-        if (snapshot.epoch !== epoch || isBefore(after, snapshot.trimmed)) {
+        // As in readAfter: another epoch, entries trimmed past the position, or a log that went back in time.
+        const wentBack = snapshot.epoch === epoch && isBefore(snapshot.newest, after);
+        if (snapshot.epoch !== epoch || isBefore(after, snapshot.trimmed) || wentBack) {
           epoch = snapshot.epoch;
-          after = snapshot.trimmed;
+          after = wentBack ? snapshot.newest : snapshot.trimmed;
           await settle(() => handlers.onReset?.(`${epoch}:${after}`));
           return;
         }

@@ -76,14 +76,20 @@ function cursorPosition(cursor: string): { epoch: string; ms: bigint; seq: bigin
     ? { epoch: match[1]!, ms: BigInt(match[2]!), seq: BigInt(match[3]!) }
     : { epoch: '', ms: 0n, seq: 0n };
 }
-/** Whether `cursor` comes after `other`; a cursor of another log (one that replaced a lost log) always does. */
-function isAfter(cursor: string, other: string | null): boolean {
+/**
+ * Whether `cursor` comes after `other`. Of two logs (one replaced a lost one), the one followed now,
+ * `currentEpoch`, comes after the other.
+ */
+function isAfter(cursor: string, other: string | null, currentEpoch: string): boolean {
   if (other === null) return true;
   const a = cursorPosition(cursor);
   const b = cursorPosition(other);
-  if (a.epoch !== b.epoch) return true;
+  if (a.epoch !== b.epoch) return a.epoch === currentEpoch;
   return a.ms > b.ms || (a.ms === b.ms && a.seq > b.seq);
 }
+
+const hasCode = (result: ExecutionResult, code: string) =>
+  result.errors?.some((error) => error.extensions['code'] === code) ?? false;
 
 /** Attempts at reading an event's audience before its subscribers are told they missed it. */
 const PREPARE_ATTEMPTS = 3;
@@ -102,6 +108,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
   const replayPageSize = options.replayPageSize ?? 500;
   const byUser = new Map<string, Set<Subscriber>>();
   let followed: { stop(): Promise<void> } | null = null;
+  /** The epoch of the log the follower reads now. */
+  let currentEpoch = '';
+  const comesAfter = (cursor: string, other: string | null) => isAfter(cursor, other, currentEpoch);
 
   const active = new Gauge({
     name: 'router_active_subscriptions',
@@ -176,7 +185,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
 
   function deliver(subscriber: Subscriber, cursor: string, result: ExecutionResult, ends: boolean) {
     // Replay already gave it, or the subscriber started after it: the follower can trail the replay.
-    if (!isAfter(cursor, subscriber.lastCursor)) return;
+    if (!comesAfter(cursor, subscriber.lastCursor)) return;
     if (subscriber.buffered) {
       if (subscriber.buffered.length >= options.maxQueuedEvents) {
         subscriber.buffered.length = 0;
@@ -228,7 +237,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     return Promise.all(
       [...groups.values()].map(async (group) => ({
         group,
-        result: await execute(group[0]!, value),
+        result: await executeForGroup(group, value),
         decoded,
       })),
     );
@@ -276,6 +285,12 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       for (const subscriber of subscribers) {
         const wanted = subscriber.request.conversationId;
         if (wanted !== null && wanted !== conversationId) continue;
+        if (!comesAfter(event.cursor, subscriber.lastCursor)) continue;
+        // A replay in progress reads it from the log itself (where its audience may be readable again).
+        if (subscriber.buffered) {
+          subscriber.bufferOverflowed = true;
+          continue;
+        }
         const resync = resyncEvent(event.cursor, 'LAGGING');
         subscriber.queue.push(() => execute(subscriber, resync));
         subscriber.lastCursor = event.cursor;
@@ -283,8 +298,22 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     }
   }
 
+  /**
+   * One execution for a group, with its first member's rights; if that member's token stopped working (its
+   * socket is closing), with the next one's, so one leaving subscriber does not blank the event for the rest.
+   */
+  async function executeForGroup(group: Subscriber[], value: EventValue): Promise<ExecutionResult> {
+    let result = await execute(group[0]!, value);
+    for (const next of group.slice(1, 3)) {
+      if (!hasCode(result, 'UNAUTHENTICATED')) break;
+      result = await execute(next, value);
+    }
+    return result;
+  }
+
   /** The log was lost (or trimmed past where this router read): everyone is told, at the cursor it goes on from. */
   async function onReset(cursor: string) {
+    currentEpoch = cursorPosition(cursor).epoch;
     logger.warn({ cursor }, 'realtime log was reset; subscribers are told to resync');
     for (const subscribers of byUser.values()) {
       for (const subscriber of subscribers) {
@@ -359,11 +388,11 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       }
     }
     // Everything up to `cursor` was considered: the follower may still bring some of it, which is not given again.
-    if (isAfter(cursor, subscriber.lastCursor)) subscriber.lastCursor = cursor;
+    if (comesAfter(cursor, subscriber.lastCursor)) subscriber.lastCursor = cursor;
     const buffered = subscriber.buffered ?? [];
     subscriber.buffered = null;
     for (const entry of buffered) {
-      if (!isAfter(entry.cursor, cursor)) continue;
+      if (!comesAfter(entry.cursor, cursor)) continue;
       deliver(subscriber, entry.cursor, entry.result, entry.ends);
       if (subscriber.queue.done) return;
     }
@@ -373,6 +402,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     /** Starts following the log from its end; events appended before are reached by replay only. */
     async start() {
       const head = await log.head();
+      currentEpoch = cursorPosition(head).epoch;
       followed = log.follow(head, {
         onEvents,
         onReset,

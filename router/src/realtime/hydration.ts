@@ -223,16 +223,18 @@ export async function executeEvent(options: {
     try {
       const { document, variables } = hydrationDocument(pending);
       const result = await options.gateway({ document, variables });
+      // Errors without a path (the caller's token refused, a subgraph down) concern every reference.
+      const unplaced = (result.errors ?? []).filter((error) => typeof error.path?.[0] !== 'string');
       pending.forEach(({ info, resolve, reject }, index) => {
         const key = `_e${index}`;
         const errors = (result.errors ?? []).filter((error) => error.path?.[0] === key);
         const data = (result.data as Record<string, unknown> | null | undefined)?.[key] ?? null;
-        if (data === null && errors[0]) return reject(relocate(errors[0]));
+        const failure = errors[0] ?? unplaced[0];
+        if (data === null && failure) return reject(relocate(failure));
         relocatedErrors.push(...errors.map((error) => relocate(error, pathOf(info))));
         resolve(data);
       });
-      const unplaced = (result.errors ?? []).filter((error) => typeof error.path?.[0] !== 'string');
-      if (unplaced[0]) for (const { reject } of pending) reject(relocate(unplaced[0]));
+      if (result.data) relocatedErrors.push(...unplaced.map((error) => relocate(error)));
     } catch (error) {
       for (const { reject } of pending) reject(error);
     }

@@ -1,6 +1,7 @@
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server } from 'node:http';
 import {
   bearerToken,
+  clientIp,
   codedError,
   type Logger,
   type PubSub,
@@ -10,7 +11,7 @@ import {
   type Viewer,
 } from '@parley/kit';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
-import { CloseCode } from 'graphql-ws';
+import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
 import { Gauge } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
@@ -27,7 +28,7 @@ export const CLOSE_CODES = {
   unauthorized: CloseCode.Unauthorized,
   /** The session was revoked (logout, revokeSession, password change): sign in again. */
   sessionRevoked: CloseCode.Forbidden,
-  /** More messages than WS_RATE_LIMIT_PER_MINUTE from one socket. */
+  /** More messages than WS_RATE_LIMIT_PER_MINUTE from one socket, or more sockets than a user may open. */
   tooManyMessages: 4429,
   /** The router is shutting down: reconnect (to another instance). */
   goingAway: 1001,
@@ -40,6 +41,10 @@ export interface WebSocketLimits {
   keepAliveMs: number;
   /** How often each socket re-checks its session, besides the revocation events it listens to. */
   revocationCheckMs: number;
+  /** Sockets one signed-in user may hold open on this router. */
+  maxConnectionsPerUser: number;
+  /** Sockets one client address may hold open on this router (signed in or not yet). */
+  maxConnectionsPerIp: number;
 }
 
 interface Connection {
@@ -74,25 +79,62 @@ export async function attachWebSocketServer(options: {
     clientName: string | null,
   ): Promise<string>;
   corsOrigins: readonly string[];
+  /** Take the client address from X-Forwarded-For (behind a load balancer). */
+  trustProxy: boolean;
   limits: WebSocketLimits;
   logger: Logger;
   metrics: Registry;
 }) {
   const { logger, limits } = options;
+  /** Sockets per client address and per user, counted while open. */
+  const perIp = new Map<string, number>();
+  const perUser = new Map<string, number>();
+  const count = (counts: Map<string, number>, key: string, delta: 1 | -1) => {
+    const next = (counts.get(key) ?? 0) + delta;
+    if (next > 0) counts.set(key, next);
+    else counts.delete(key);
+  };
+  const addressOf = (request: IncomingMessage) =>
+    clientIp(
+      new Headers(
+        request.headers['x-forwarded-for']
+          ? { 'x-forwarded-for': String(request.headers['x-forwarded-for']) }
+          : {},
+      ),
+      request.socket.remoteAddress,
+      options.trustProxy,
+    ) ?? 'unknown';
+
   const wss = new WebSocketServer({
     server: options.server,
     path: '/graphql',
     maxPayload: limits.maxMessageBytes,
-    // Tokens travel in connection_init, not cookies, so a foreign page cannot ride a user's session; an
-    // allowlist, when set, still keeps other sites' pages out.
-    verifyClient: ({ origin }: { origin?: string }) =>
-      options.corsOrigins.length === 0 || !origin || options.corsOrigins.includes(origin),
+    verifyClient: (
+      { origin, req }: { origin?: string; req: IncomingMessage },
+      done: (allowed: boolean, code?: number, message?: string) => void,
+    ) => {
+      // Tokens travel in connection_init, not cookies, so a foreign page cannot ride a user's session; an
+      // allowlist, when set, still keeps other sites' pages out.
+      if (options.corsOrigins.length > 0 && origin && !options.corsOrigins.includes(origin)) {
+        return done(false, 403, 'Origin not allowed');
+      }
+      if ((perIp.get(addressOf(req)) ?? 0) >= limits.maxConnectionsPerIp) {
+        return done(false, 429, 'Too many connections from this address');
+      }
+      done(true);
+    },
   });
   const connections = new WeakMap<WebSocket, Connection>();
   const sockets = new Set<WebSocket>();
 
+  /**
+   * Closes with a code; a client that does not answer the close frame within a second is dropped, so its
+   * subscriptions (and the token they hydrate with) end at once.
+   */
   const closeSocket = (socket: WebSocket, code: number, reason: string) => {
-    if (socket.readyState === socket.OPEN) socket.close(code, reason);
+    if (socket.readyState !== socket.OPEN) return;
+    socket.close(code, reason);
+    setTimeout(() => socket.terminate(), 1_000).unref();
   };
 
   const openSockets = new Gauge({
@@ -104,8 +146,10 @@ export async function attachWebSocketServer(options: {
   let socketCount = 0;
 
   // Runs before graphql-ws's own listener: counts each socket's messages and ends flooding sockets.
-  wss.on('connection', (socket) => {
+  wss.on('connection', (socket, request) => {
     sockets.add(socket);
+    const address = addressOf(request);
+    count(perIp, address, 1);
     openSockets.inc();
     const openedAt = performance.now();
     const key = String((socketCount += 1));
@@ -119,6 +163,8 @@ export async function attachWebSocketServer(options: {
       openSockets.dec();
       const connection = connections.get(socket);
       for (const timer of connection?.timers ?? []) clearTimeout(timer);
+      count(perIp, address, -1);
+      if (connection) count(perUser, connection.viewer.userId, -1);
       logger.info(
         {
           userId: connection?.viewer.userId,
@@ -144,6 +190,45 @@ export async function attachWebSocketServer(options: {
     }
   })().catch((error: unknown) => logger.error({ err: error }, 'session revocation events stopped'));
 
+  /**
+   * The execution of one subscribe message, through the router's yoga (persisted-operation rules, parse and
+   * validation limits, context); GraphQL errors it throws are answered as an `error` message.
+   */
+  async function prepareOperation(
+    extra: { connection?: Connection; request: IncomingMessage },
+    subscriptions: Readonly<Record<string, unknown>>,
+    payload: SubscribePayload,
+  ): Promise<ExecutionArgs | readonly GraphQLError[]> {
+    const { connection, request } = extra;
+    if (!connection) return [codedError('UNAUTHENTICATED', 'Not signed in')];
+    // graphql-ws has already registered this one (as null) when it asks.
+    if (Object.keys(subscriptions).length > limits.maxSubscriptions) {
+      return [codedError('BAD_REQUEST', `At most ${limits.maxSubscriptions} subscriptions per connection`)];
+    }
+    const query = await options.resolveQuery(payload, connection.clientName);
+    const headers = new Headers({ authorization: connection.authorization });
+    for (const name of ['user-agent', 'x-forwarded-for', 'x-request-id', 'traceparent', 'tracestate']) {
+      const value = request.headers[name];
+      if (typeof value === 'string') headers.set(name, value);
+    }
+    if (connection.clientName) headers.set('graphql-client-name', connection.clientName);
+    const httpRequest = new Request('http://router.internal/graphql', { method: 'POST', headers });
+    const enveloped = options.yoga.getEnveloped({ request: httpRequest, req: request, params: payload });
+    const document = enveloped.parse(query);
+    const errors = enveloped.validate(enveloped.schema, document);
+    if (errors.length > 0) return errors;
+    const contextValue = await enveloped.contextFactory();
+    Object.assign(contextValue, { [WEBSOCKET]: true });
+    return {
+      schema: enveloped.schema,
+      document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue,
+      rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
+    };
+  }
+
   const server = useServer<Record<string, unknown>, { connection: Connection }>(
     {
       connectionInitWaitTimeout: 10_000,
@@ -162,6 +247,10 @@ export async function attachWebSocketServer(options: {
         }
         // Closed while the token was being checked: no timers for a socket that is gone.
         if (socket.readyState !== socket.OPEN) return false;
+        if ((perUser.get(viewer.userId) ?? 0) >= limits.maxConnectionsPerUser) {
+          closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many connections for this user');
+          return false;
+        }
         const expiresIn = viewer.expiresAt.getTime() - Date.now();
         const timers = [
           setTimeout(
@@ -182,53 +271,23 @@ export async function attachWebSocketServer(options: {
             : ((request.headers['graphql-client-name'] as string | undefined) ?? null);
         const connection = { viewer, authorization, clientName, timers };
         connections.set(socket, connection);
+        count(perUser, viewer.userId, 1);
         context.extra.connection = connection;
+        // A revocation announced while the token was being checked found no connection to close.
+        if (await options.revocations.isRevoked(viewer.sessionId)) {
+          closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked');
+          return false;
+        }
         return true;
       },
-      async onSubscribe(context, _id, payload) {
-        const { connection, request } = context.extra;
-        if (!connection) return [codedError('UNAUTHENTICATED', 'Not signed in')];
-        // graphql-ws has already registered this one (as null) when it asks.
-        const open = Object.keys(context.subscriptions).length;
-        if (open > limits.maxSubscriptions) {
-          return [
-            codedError('BAD_REQUEST', `At most ${limits.maxSubscriptions} subscriptions per connection`),
-          ];
-        }
-        let query: string;
+      async onSubscribe(context, id, payload) {
         try {
-          query = await options.resolveQuery(payload, connection.clientName);
+          return await prepareOperation(context.extra, context.subscriptions, payload);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
-          throw error;
+          logger.error({ err: error, operationId: id }, 'operation could not start');
+          return [codedError('SERVICE_UNAVAILABLE', 'The operation could not start; retry later')];
         }
-        const headers = new Headers({ authorization: connection.authorization });
-        for (const name of ['user-agent', 'x-forwarded-for', 'x-request-id', 'traceparent', 'tracestate']) {
-          const value = request.headers[name];
-          if (typeof value === 'string') headers.set(name, value);
-        }
-        if (connection.clientName) headers.set('graphql-client-name', connection.clientName);
-        const httpRequest = new Request('http://router.internal/graphql', { method: 'POST', headers });
-        const enveloped = options.yoga.getEnveloped({ request: httpRequest, req: request, params: payload });
-        let document;
-        try {
-          document = enveloped.parse(query);
-        } catch (error) {
-          if (error instanceof GraphQLError) return [error];
-          throw error;
-        }
-        const errors = enveloped.validate(enveloped.schema, document);
-        if (errors.length > 0) return errors;
-        const contextValue = await enveloped.contextFactory();
-        Object.assign(contextValue, { [WEBSOCKET]: true });
-        return {
-          schema: enveloped.schema,
-          document,
-          operationName: payload.operationName,
-          variableValues: payload.variables,
-          contextValue,
-          rootValue: { execute: enveloped.execute, subscribe: enveloped.subscribe },
-        } satisfies ExecutionArgs;
       },
       execute: (args) => (args.rootValue as { execute: (args: ExecutionArgs) => never }).execute(args),
       subscribe: (args) => (args.rootValue as { subscribe: (args: ExecutionArgs) => never }).subscribe(args),

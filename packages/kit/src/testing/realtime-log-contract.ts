@@ -269,12 +269,13 @@ export function describeRealtimeLogContract(name: string, create: RealtimeLogCon
       expect(() => log.follow(cursor, { onEvents() {} })).toThrow(InvalidCursorError);
     });
 
-    it('accepts the largest position, after which nothing can follow, and refuses a limit below 1', async () => {
+    it('reads a position past its newest entry as expired (entries it no longer has), and refuses a limit below 1', async () => {
       const log = await open();
       const head = await log.head();
       await log.append([numberedEvent(1)]);
       const largest = `${head.slice(0, 16)}:18446744073709551615-18446744073709551615`;
-      expect(await log.readAfter(largest, 10)).toEqual({ expired: false, events: [] });
+      expect(await log.readAfter(largest, 10)).toEqual({ expired: true });
+      expect(await log.readAfter(await log.head(), 10)).toEqual({ expired: false, events: [] });
       await expect(log.readAfter(head, 0)).rejects.toThrow(RangeError);
       await expect(log.readAfter(head, 1.5)).rejects.toThrow(RangeError);
     });
