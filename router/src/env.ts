@@ -1,8 +1,8 @@
 import {
   booleanFromString,
   commonEnvShape,
+  httpServiceEnvShape,
   parseEnv,
-  portSchema,
   positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
@@ -25,8 +25,7 @@ export const subgraphUrlVariable = (name: string) => `SUBGRAPH_${name.toUpperCas
 
 export const routerEnvSchema = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('127.0.0.1'),
-  PORT: portSchema.default(4000),
+  ...httpServiceEnvShape(4000),
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
   ...Object.fromEntries(subgraphs.map(({ name }) => [subgraphUrlVariable(name), z.url().optional()])),
@@ -44,7 +43,6 @@ export const routerEnvSchema = z.object({
   RATE_LIMIT_PER_USER: positiveIntSchema.default(600),
   /** GraphQL requests per window from one address (IPv6: one /64), signed in or not. */
   RATE_LIMIT_PER_IP: positiveIntSchema.default(1_200),
-  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
   MAX_DEPTH: positiveIntSchema.default(12),
   MAX_ALIASES: positiveIntSchema.default(30),
   MAX_TOKENS: positiveIntSchema.default(4_000),
@@ -69,7 +67,6 @@ export const routerEnvSchema = z.object({
   WS_MAX_QUEUED_EVENTS: positiveIntSchema.default(1_000),
   /** Schema introspection; off in production unless set. */
   INTROSPECTION: booleanFromString.optional(),
-  GRAPHIQL: booleanFromString.optional(),
 });
 
 export type RouterEnv = z.output<typeof routerEnvSchema> & Record<string, unknown>;

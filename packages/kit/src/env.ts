@@ -58,6 +58,17 @@ export const jsonFromString = <T extends z.ZodType>(schema: T) =>
 /** A count, size or duration from the environment: a whole number above zero. */
 export const positiveIntSchema = z.coerce.number().int().positive();
 
+/**
+ * What every HTTP service reads about its server: where it listens (`defaultPort` is its `npm start` port),
+ * its request body limit, and GraphiQL (see `subgraphHttpConfig`).
+ */
+export const httpServiceEnvShape = (defaultPort: number) => ({
+  HOST: z.string().default('127.0.0.1'),
+  PORT: portSchema.default(defaultPort),
+  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
+  GRAPHIQL: booleanFromString.optional(),
+});
+
 /** PostgreSQL: unset DATABASE_URL means the embedded PGlite database (development, `npm start`). */
 export const databaseEnvShape = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),

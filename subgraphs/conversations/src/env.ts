@@ -1,9 +1,8 @@
 import {
-  booleanFromString,
   commonEnvShape,
   databaseEnvShape,
+  httpServiceEnvShape,
   parseEnv,
-  portSchema,
   positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
@@ -12,8 +11,7 @@ import { z } from 'zod';
 
 export const conversationsEnvSchema = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('127.0.0.1'),
-  PORT: portSchema.default(4002),
+  ...httpServiceEnvShape(4002),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
@@ -26,8 +24,6 @@ export const conversationsEnvSchema = z.object({
   LIST_CURSOR_TTL_SECONDS: positiveIntSchema.default(3_600),
   /** Groups up to this size list who read and received each message (Message.readBy); larger ones count. */
   RECEIPTS_MAX_MEMBERS: positiveIntSchema.max(100_000).default(100),
-  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
-  GRAPHIQL: booleanFromString.optional(),
 });
 
 export type ConversationsEnv = z.output<typeof conversationsEnvSchema>;

@@ -1,9 +1,8 @@
 import {
-  booleanFromString,
   commonEnvShape,
   databaseEnvShape,
+  httpServiceEnvShape,
   parseEnv,
-  portSchema,
   positiveIntSchema,
   redisEnvShape,
   tokenVerificationEnvShape,
@@ -12,8 +11,7 @@ import { z } from 'zod';
 
 export const messagesEnvSchema = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('127.0.0.1'),
-  PORT: portSchema.default(4003),
+  ...httpServiceEnvShape(4003),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
@@ -30,8 +28,6 @@ export const messagesEnvSchema = z.object({
   MAX_REACTION_EMOJI: positiveIntSchema.max(1_000).default(20),
   /** Reactions of one member on one message. */
   MAX_REACTIONS_PER_USER: positiveIntSchema.max(1_000).default(10),
-  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
-  GRAPHIQL: booleanFromString.optional(),
 });
 
 export type MessagesEnv = z.output<typeof messagesEnvSchema>;

@@ -1,11 +1,10 @@
 import {
-  booleanFromString,
   commonEnvShape,
   EnvError,
   databaseEnvShape,
   jsonFromString,
+  httpServiceEnvShape,
   parseEnv,
-  portSchema,
   positiveIntSchema,
   redisEnvShape,
 } from '@parley/kit';
@@ -14,8 +13,7 @@ import { signingKeysSchema } from './auth/keyring.js';
 
 export const usersEnvSchema = z.object({
   ...commonEnvShape,
-  HOST: z.string().default('127.0.0.1'),
-  PORT: portSchema.default(4001),
+  ...httpServiceEnvShape(4001),
   ...databaseEnvShape,
   ...redisEnvShape,
   AUTH_ISSUER: z.string().default('parley'),
@@ -36,9 +34,6 @@ export const usersEnvSchema = z.object({
   LOGIN_FAILURE_WINDOW_SECONDS: positiveIntSchema.default(900),
   REGISTER_MAX_PER_IP: positiveIntSchema.default(20),
   REGISTER_WINDOW_SECONDS: positiveIntSchema.default(3600),
-
-  MAX_BODY_BYTES: positiveIntSchema.default(100_000),
-  GRAPHIQL: booleanFromString.optional(),
 });
 
 export type UsersEnv = z.output<typeof usersEnvSchema>;
