@@ -1,5 +1,8 @@
 import type { Logger } from './logger.js';
 
+/** How often a relay looks for events a failed or interrupted delivery left behind. */
+export const RELAY_INTERVAL_MS = 1_000;
+
 /**
  * The delivery loop of an outbox relay: `flush` runs `deliverBatch` until a batch comes back short (the
  * outbox is drained); `start` also flushes on a timer, for events a failure or another process left.
@@ -36,7 +39,7 @@ export function createRelayLoop(options: {
   return {
     flush,
     /** Flushes every `intervalMs`; returns a stop function. */
-    start(intervalMs: number) {
+    start(intervalMs = RELAY_INTERVAL_MS) {
       const timer = setInterval(() => {
         flush().catch((error: unknown) =>
           options.logger.warn({ err: error }, 'outbox relay failed; retrying'),

@@ -19,9 +19,6 @@ import { createConversationsServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
-/** How often the outbox relay looks for events a failed or interrupted delivery left behind. */
-const RELAY_INTERVAL_MS = 1_000;
-
 /**
  * Builds every client the conversations subgraph needs from its environment, applies migrations, and
  * listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
@@ -65,7 +62,7 @@ export async function startConversationsService(
     });
 
     resources.add(await startMessageActivity({ stream, conversations, logger }));
-    const stopRelay = relay.start(RELAY_INTERVAL_MS);
+    const stopRelay = relay.start();
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({
       conversations,

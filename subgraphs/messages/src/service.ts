@@ -19,9 +19,6 @@ import { createConversationsClient } from './conversations-client.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
-/** How often the outbox relay looks for events a failed or interrupted delivery left behind. */
-const RELAY_INTERVAL_MS = 1_000;
-
 /**
  * Builds every client the messages subgraph needs from its environment, applies migrations, and listens.
  * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
@@ -68,7 +65,7 @@ export async function startMessagesService(
       },
     });
 
-    const stopRelay = relay.start(RELAY_INTERVAL_MS);
+    const stopRelay = relay.start();
     resources.add(async () => stopRelay());
 
     const server = await listen(yoga, env.PORT, env.HOST);
