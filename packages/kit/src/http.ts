@@ -1,5 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Logger } from './logger.js';
+import type { Resources, RunningService } from './resources.js';
 
 export interface RunningServer {
   server: Server;
@@ -31,4 +33,19 @@ export async function listen(
         server.closeIdleConnections();
       }),
   };
+}
+
+/**
+ * The last step of a service's start: listens on its PORT and HOST, closes with its other resources, and
+ * logs "<name> ready" with its GraphQL URL.
+ */
+export async function listenService(
+  resources: Resources,
+  handler: RequestListener,
+  options: { env: { PORT: number; HOST: string }; logger: Logger; name: string },
+): Promise<Omit<RunningService, 'stop'>> {
+  const server = await listen(handler, options.env.PORT, options.env.HOST);
+  resources.add(() => server.close());
+  options.logger.info({ url: `${server.url}/graphql` }, `${options.name} ready`);
+  return { url: server.url, port: server.port };
 }

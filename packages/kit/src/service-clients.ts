@@ -209,3 +209,18 @@ export function runMigrateCommand(options: {
     process.exit(1);
   });
 }
+
+/**
+ * A subgraph's readiness: its database answers a query and, when it has one, its Redis a PING (a failure
+ * of either makes `/ready` answer 503).
+ */
+export function databaseAndRedisReady(
+  prisma: { $queryRaw(query: TemplateStringsArray): PromiseLike<unknown> },
+  redis: Redis | null,
+): () => Promise<boolean> {
+  return async () => {
+    await prisma.$queryRaw`SELECT 1`;
+    if (redis) await redis.ping();
+    return true;
+  };
+}

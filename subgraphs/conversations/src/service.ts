@@ -1,8 +1,9 @@
 import {
   createLogger,
   createMetricsRegistry,
+  databaseAndRedisReady,
   createUserRelationsClient,
-  listen,
+  listenService,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
@@ -54,11 +55,7 @@ export async function startConversationsService(
         listCursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,
         receiptsMaxMembers: env.RECEIPTS_MAX_MEMBERS,
       },
-      async ready() {
-        await prisma.$queryRaw`SELECT 1`;
-        if (redis) await redis.ping();
-        return true;
-      },
+      ready: databaseAndRedisReady(prisma, redis),
     });
 
     resources.add(await startMessageActivity({ stream, conversations, logger }));
@@ -71,9 +68,6 @@ export async function startConversationsService(
     });
     resources.add(async () => stopPrune());
 
-    const server = await listen(yoga, env.PORT, env.HOST);
-    resources.add(() => server.close());
-    logger.info({ url: `${server.url}/graphql` }, 'conversations subgraph ready');
-    return { url: server.url, port: server.port };
+    return listenService(resources, yoga, { env, logger, name: 'conversations subgraph' });
   });
 }

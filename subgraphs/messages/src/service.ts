@@ -1,8 +1,9 @@
 import {
   createLogger,
   createMetricsRegistry,
+  databaseAndRedisReady,
   createUserRelationsClient,
-  listen,
+  listenService,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
@@ -58,19 +59,12 @@ export async function startMessagesService(
           maxReactionsPerUser: env.MAX_REACTIONS_PER_USER,
         },
       },
-      async ready() {
-        await prisma.$queryRaw`SELECT 1`;
-        if (redis) await redis.ping();
-        return true;
-      },
+      ready: databaseAndRedisReady(prisma, redis),
     });
 
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
 
-    const server = await listen(yoga, env.PORT, env.HOST);
-    resources.add(() => server.close());
-    logger.info({ url: `${server.url}/graphql` }, 'messages subgraph ready');
-    return { url: server.url, port: server.port };
+    return listenService(resources, yoga, { env, logger, name: 'messages subgraph' });
   });
 }

@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import {
   createLogger,
   createMetricsRegistry,
-  listen,
+  databaseAndRedisReady,
+  listenService,
   openServiceDatabase,
   openServiceRedis,
   startWithResources,
@@ -77,15 +78,8 @@ export async function startUsersService(
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
         http: subgraphHttpConfig(env),
       },
-      async ready() {
-        await prisma.$queryRaw`SELECT 1`;
-        if (redis) await redis.ping();
-        return true;
-      },
+      ready: databaseAndRedisReady(prisma, redis),
     });
-    const server = await listen(yoga, env.PORT, env.HOST);
-    resources.add(() => server.close());
-    logger.info({ url: `${server.url}/graphql` }, 'users subgraph ready');
-    return { url: server.url, port: server.port };
+    return listenService(resources, yoga, { env, logger, name: 'users subgraph' });
   });
 }
