@@ -115,9 +115,8 @@ describe('Redis EventStream beyond the contract', () => {
     expect(new Set([...first.received, ...second.received]).size).toBe(numbers.length);
   });
 
-  it('redelivers to another consumer, after claimIdleMs, an entry a crashed consumer never acknowledged', async () => {
-    const prefix = testRedisPrefix('stream');
-    const crashed = open(prefix);
+  /** A consumer of group `workers` that takes "in flight" from `work` and dies before acknowledging it. */
+  async function crashWhileHandling(crashed: ReturnType<typeof open>) {
     let delivered = false;
     const stopCrashed = await crashed.stream.consume('work', 'workers', async () => {
       delivered = true;
@@ -128,6 +127,11 @@ describe('Redis EventStream beyond the contract', () => {
     // Never settles (the handler never resolves): it only drops the blocking connection, as a crash would.
     void stopCrashed();
     crashed.redis.disconnect();
+  }
+
+  it('redelivers to another consumer, after claimIdleMs, an entry a crashed consumer never acknowledged', async () => {
+    const prefix = testRedisPrefix('stream');
+    await crashWhileHandling(open(prefix));
 
     const { stream, redis } = open(prefix, { claimIdleMs: 50, blockMs: 100 });
     const survivor = await collect(stream);
@@ -139,16 +143,7 @@ describe('Redis EventStream beyond the contract', () => {
 
   it('gives a consumer restarted under the same name what it held unacknowledged at once', async () => {
     const prefix = testRedisPrefix('stream');
-    const crashed = open(prefix, { consumerName: 'worker-1' });
-    let delivered = false;
-    const stopCrashed = await crashed.stream.consume('work', 'workers', async () => {
-      delivered = true;
-      await new Promise<never>(() => {});
-    });
-    await crashed.stream.append('work', 'in flight');
-    await eventually(() => delivered).toBe(true);
-    void stopCrashed();
-    crashed.redis.disconnect();
+    await crashWhileHandling(open(prefix, { consumerName: 'worker-1' }));
 
     // The default claimIdleMs (a minute) is far beyond this test's timeout: only the name brings it back.
     const restarted = await collect(open(prefix, { consumerName: 'worker-1' }).stream);
