@@ -150,23 +150,29 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     return new Set(snapshot.members.keys());
   }
 
-  /** Whether `userId` may see the event now; `members` caches membership over one replay page. */
+  /** `membersOf`, each conversation read once for as long as the returned function is used (a replay page). */
+  function cachedMembersOf(caller: Caller) {
+    const members = new Map<string, Promise<ReadonlySet<string>>>();
+    return (conversationId: string) => {
+      let current = members.get(conversationId);
+      if (!current) {
+        current = membersOf(conversationId, caller);
+        members.set(conversationId, current);
+      }
+      return current;
+    };
+  }
+
+  /** Whether `userId` may see the event now. */
   async function mayReceive(
     decoded: DecodedEvent,
     userId: string,
-    caller: Caller,
-    members: Map<string, Promise<ReadonlySet<string>>>,
+    members: (conversationId: string) => Promise<ReadonlySet<string>>,
   ): Promise<boolean> {
     const { audience, value } = decoded;
     if (audience.kind === 'users') return audience.userIds.includes(userId);
     if (audience.kind === 'members-and' && audience.userId === userId) return true;
-    const conversationId = value.conversationId!;
-    let current = members.get(conversationId);
-    if (!current) {
-      current = membersOf(conversationId, caller);
-      members.set(conversationId, current);
-    }
-    return (await current).has(userId);
+    return (await members(value.conversationId!)).has(userId);
   }
 
   function execute(subscriber: Subscriber, value: EventValue): Promise<ExecutionResult> {
@@ -356,7 +362,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         subscriber.bufferOverflowed = false;
         continue;
       }
-      const members = new Map<string, Promise<ReadonlySet<string>>>();
+      const members = cachedMembersOf(request.caller);
       for (const event of page.events) {
         if (subscriber.queue.done) return;
         cursor = event.cursor;
@@ -368,13 +374,13 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         }
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
-        if (!(await mayReceive(decoded, request.userId, request.caller, members))) continue;
+        if (!(await mayReceive(decoded, request.userId, members))) continue;
         // A removal replayed after the viewer was added back does not end what they may still follow.
         const ends =
           endsFor(subscriber, decoded) &&
           !(
             decoded.audience.kind === 'members-and' &&
-            (await membersOf(decoded.value.conversationId!, request.caller)).has(request.userId)
+            (await members(decoded.value.conversationId!)).has(request.userId)
           );
         await subscriber.queue.waitForRoom();
         subscriber.queue.push(await execute(subscriber, decoded.value));
@@ -391,8 +397,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     if (comesAfter(cursor, subscriber.lastCursor)) subscriber.lastCursor = cursor;
     const buffered = subscriber.buffered ?? [];
     subscriber.buffered = null;
+    // deliver() passes over what the replay covered: lastCursor is at least `cursor` now.
     for (const entry of buffered) {
-      if (!comesAfter(entry.cursor, cursor)) continue;
       deliver(subscriber, entry.cursor, entry.result, entry.ends);
       if (subscriber.queue.done) return;
     }

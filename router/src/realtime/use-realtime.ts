@@ -62,8 +62,8 @@ function refusal(result: ExecutionResult): AsyncIterableIterator<ExecutionResult
   };
 }
 
-/** Documents already checked for per-viewer fields (yoga hands the same DocumentNode for the same text). */
-const perViewerDocuments = new WeakMap<DocumentNode, boolean>();
+/** What a document's subscriptions share, worked out once (yoga hands the same DocumentNode for the same text). */
+const documentFacts = new WeakMap<DocumentNode, { perViewer: boolean; printed: string }>();
 
 /**
  * Subscriptions are resolved here, not by the gateway: `events` and `conversationEvents` open a stream on
@@ -108,10 +108,13 @@ export function useRealtime(options: {
       conversationId?: string;
     };
 
-    let perViewer = perViewerDocuments.get(args.document);
-    if (perViewer === undefined) {
-      perViewer = selectsPerViewerField(options.apiSchema, args.document, options.perViewer);
-      perViewerDocuments.set(args.document, perViewer);
+    let facts = documentFacts.get(args.document);
+    if (!facts) {
+      facts = {
+        perViewer: selectsPerViewerField(options.apiSchema, args.document, options.perViewer),
+        printed: print(args.document),
+      };
+      documentFacts.set(args.document, facts);
     }
     // Two subscribers whose `after` (or conversation) differ still share results when what they select is the
     // same: only the variables the selection itself uses (its fragments included) tell selections apart.
@@ -122,8 +125,8 @@ export function useRealtime(options: {
       operationName: args.operationName ?? undefined,
       variableValues: raw,
       responseKey: field.alias?.value ?? field.name.value,
-      perViewer,
-      key: JSON.stringify([print(args.document), args.operationName ?? null, selectionVariables]),
+      perViewer: facts.perViewer,
+      key: JSON.stringify([facts.printed, args.operationName ?? null, selectionVariables]),
     };
     const authorization = context.subgraphHeaders['authorization'];
     const caller: Caller = { authorization: authorization ?? '', requestId: context.requestId };
