@@ -10,6 +10,14 @@ import {
   type MembershipProjection,
 } from './membership.js';
 import { applyMigrations } from './migrations.js';
+import {
+  createMemoryPresenceData,
+  createMemoryPresenceStore,
+  createRedisPresenceStore,
+  type MemoryPresenceData,
+  type PresenceStore,
+  type PresenceTimings,
+} from './presence.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import { createMemoryRealtimeLog, createRedisRealtimeLog, type RealtimeLog } from './realtime-log.js';
 import type { Resources } from './resources.js';
@@ -94,9 +102,16 @@ export interface ServiceRedis {
   projection: MembershipProjection;
   /** Sessions revoked before their access tokens expire (written by the users service, checked by all). */
   revocations: SessionRevocations;
+  /** Live presence and typing (written by the router for its sockets and by the presence service, read by it). */
+  presence(timings?: Partial<PresenceTimings>): PresenceStore;
 }
 
 type InProcessClients = Omit<ServiceRedis, 'redis'>;
+
+const presenceOn =
+  (data: MemoryPresenceData) =>
+  (timings?: Partial<PresenceTimings>): PresenceStore =>
+    createMemoryPresenceStore({ data, ...(timings && { timings }) });
 
 /**
  * Without Redis, the services of one process (`npm start`) must share their bus, streams, realtime log and
@@ -114,6 +129,7 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
         log: createMemoryRealtimeLog({ prefix }),
         projection: createMemoryMembershipProjection({ prefix }),
         revocations: createMemorySessionRevocations(),
+        presence: presenceOn(createMemoryPresenceData()),
       },
       users: 0,
     };
@@ -175,6 +191,7 @@ export function openServiceRedis(
     log: createRedisRealtimeLog({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
     revocations: createRedisSessionRevocations(redis, prefix),
+    presence: (timings) => createRedisPresenceStore({ redis, prefix, timings }),
   };
 }
 

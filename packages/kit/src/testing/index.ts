@@ -27,3 +27,8 @@ export {
 export * from './databases.js';
 export * from './graphql-client.js';
 export * from './flaky-pubsub.js';
+export {
+  describePresenceStoreContract,
+  type PresenceContractFactory,
+  type PresenceContractInstance,
+} from './presence-contract.js';

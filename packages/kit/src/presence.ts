@@ -1,0 +1,510 @@
+import type { Redis } from 'ioredis';
+import { KEY_PREFIX } from './env.js';
+
+export type PresenceStatus = 'ONLINE' | 'AWAY' | 'OFFLINE';
+
+/** What the store knows of one user now. Times are epoch milliseconds. */
+export interface PresenceState {
+  status: PresenceStatus;
+  /** The last sign of life from any device (a connect, heartbeat, refresh or disconnect); null if never seen (or forgotten). */
+  lastSeenAt: number | null;
+}
+
+/** A user whose status changed and settled, to be published once. */
+export interface PresenceChange extends PresenceState {
+  userId: string;
+}
+
+export interface PresenceTimings {
+  /** A device is online this long after its last connect, heartbeat or refresh. */
+  deviceTtlMs: number;
+  /** Online devices but no activity for this long: AWAY. */
+  awayAfterMs: number;
+  /** A typing indicator lasts this long unless renewed. */
+  typingTtlMs: number;
+  /** A status change is published once it has held this long (a flapping connection makes one event, not fifty). */
+  settleMs: number;
+}
+
+export const DEFAULT_PRESENCE_TIMINGS: PresenceTimings = {
+  deviceTtlMs: 60_000,
+  awayAfterMs: 300_000,
+  typingTtlMs: 6_000,
+  settleMs: 1_000,
+};
+
+export interface DeviceTouch {
+  userId: string;
+  /** Unique per device of the user: `ws:<connection>` for a router socket, `session:<id>` for heartbeats. */
+  deviceId: string;
+  /** The user did something (connected, typed, clicked): resets the AWAY clock. A new device always counts. */
+  active: boolean;
+}
+
+/**
+ * Live presence and typing, kept in Redis (written by the router for its sockets and by the presence
+ * subgraph for heartbeats and typing; read by the presence subgraph). A user is ONLINE while any device is,
+ * AWAY when online without activity for `awayAfterMs`, OFFLINE when every device disconnected or expired.
+ * Status changes are not published by the writer: they are marked, and `claimChanges` hands each settled
+ * change to exactly one caller (several presence instances may sweep at once). Clock: Redis `TIME`.
+ */
+export interface PresenceStore {
+  readonly timings: PresenceTimings;
+  /** Marks devices alive for `deviceTtlMs` (one round trip for the whole list). */
+  touch(devices: readonly DeviceTouch[]): Promise<void>;
+  /** The device went away (its socket closed); the user stays online while another device is. */
+  disconnect(userId: string, deviceId: string): Promise<void>;
+  /** Each user's state, in the order asked: one round trip (one command) for the whole list. */
+  read(userIds: readonly string[]): Promise<PresenceState[]>;
+  /** Finds devices that expired and users who went AWAY, and marks them changed. Returns how many users it looked at. */
+  sweep(limit: number): Promise<number>;
+  /** Settled changes not yet published, each returned once across every caller; the caller publishes them. */
+  claimChanges(limit: number): Promise<PresenceChange[]>;
+  /** Starts or renews the user's typing indicator; `started` is false for a renewal of one still running. */
+  startTyping(conversationId: string, userId: string): Promise<{ started: boolean; expiresAt: number }>;
+  /** Whether the user was typing (an indicator was stopped). */
+  stopTyping(conversationId: string, userId: string): Promise<boolean>;
+  /** Who is typing in the conversation now, with when each indicator ends, soonest first. */
+  typingIn(conversationId: string): Promise<Array<{ userId: string; expiresAt: number }>>;
+  /** Indicators that ended without stopTyping, each returned once across every caller. */
+  claimExpiredTyping(limit: number): Promise<Array<{ conversationId: string; userId: string }>>;
+}
+
+function checkPrefix(prefix: string): void {
+  if (!KEY_PREFIX.test(prefix)) {
+    throw new Error(`A presence key prefix is required and must end with ":" (got "${prefix}")`);
+  }
+}
+
+function timingsWith(overrides: Partial<PresenceTimings>): PresenceTimings {
+  const timings = { ...DEFAULT_PRESENCE_TIMINGS, ...overrides };
+  for (const [name, value] of Object.entries(timings)) {
+    if (!Number.isSafeInteger(value) || value <= 0) {
+      throw new RangeError(`Presence timing ${name} must be a positive integer (got ${value})`);
+    }
+  }
+  return timings;
+}
+
+/** How long a user's record outlives their last sign of life (then only the durable last seen remains). */
+const USER_RETENTION_MS = 30 * 86_400_000;
+
+interface MemoryUser {
+  devices: Map<string, number>;
+  activeAt: number | null;
+  seenAt: number | null;
+  published: PresenceStatus;
+}
+
+/** The data the in-process stores of one process share (every service of `npm start` with the same prefix). */
+export interface MemoryPresenceData {
+  users: Map<string, MemoryUser>;
+  /** Users marked changed, with when the first unpublished change happened. */
+  dirty: Map<string, number>;
+  /** conversationId → userId → when the indicator ends. */
+  typing: Map<string, Map<string, number>>;
+}
+
+export const createMemoryPresenceData = (): MemoryPresenceData => ({
+  users: new Map(),
+  dirty: new Map(),
+  typing: new Map(),
+});
+
+/** For the embedded single-process mode and tests: the same rules as Redis, on `data`. */
+export function createMemoryPresenceStore(options: {
+  data: MemoryPresenceData;
+  timings?: Partial<PresenceTimings>;
+}): PresenceStore {
+  const { data } = options;
+  const timings = timingsWith(options.timings ?? {});
+
+  function statusOf(user: MemoryUser | undefined, now: number): PresenceStatus {
+    if (!user) return 'OFFLINE';
+    for (const [deviceId, expiresAt] of user.devices) if (expiresAt <= now) user.devices.delete(deviceId);
+    if (user.devices.size === 0) return 'OFFLINE';
+    return user.activeAt !== null && now - user.activeAt < timings.awayAfterMs ? 'ONLINE' : 'AWAY';
+  }
+  function settle(userId: string, now: number) {
+    const user = data.users.get(userId);
+    if (statusOf(user, now) !== (user?.published ?? 'OFFLINE') && !data.dirty.has(userId)) {
+      data.dirty.set(userId, now);
+    }
+  }
+  function userOf(userId: string): MemoryUser {
+    let user = data.users.get(userId);
+    if (!user) {
+      user = { devices: new Map(), activeAt: null, seenAt: null, published: 'OFFLINE' };
+      data.users.set(userId, user);
+    }
+    return user;
+  }
+  const typingOf = (conversationId: string) => {
+    let typing = data.typing.get(conversationId);
+    if (!typing) {
+      typing = new Map();
+      data.typing.set(conversationId, typing);
+    }
+    return typing;
+  };
+
+  return {
+    timings,
+    async touch(devices) {
+      const now = Date.now();
+      for (const { userId, deviceId, active } of devices) {
+        const user = userOf(userId);
+        if (active || !user.devices.has(deviceId)) user.activeAt = now;
+        user.devices.set(deviceId, now + timings.deviceTtlMs);
+        user.seenAt = now;
+        settle(userId, now);
+      }
+    },
+    async disconnect(userId, deviceId) {
+      const now = Date.now();
+      const user = userOf(userId);
+      user.devices.delete(deviceId);
+      user.seenAt = now;
+      settle(userId, now);
+    },
+    async read(userIds) {
+      const now = Date.now();
+      return userIds.map((userId) => {
+        const user = data.users.get(userId);
+        return { status: statusOf(user, now), lastSeenAt: user?.seenAt ?? null };
+      });
+    },
+    async sweep(limit) {
+      const now = Date.now();
+      let looked = 0;
+      for (const userId of data.users.keys()) {
+        if (looked >= limit) break;
+        looked += 1;
+        settle(userId, now);
+      }
+      return looked;
+    },
+    async claimChanges(limit) {
+      const now = Date.now();
+      const changes: PresenceChange[] = [];
+      for (const [userId, since] of [...data.dirty]) {
+        if (changes.length >= limit) break;
+        if (since > now - timings.settleMs) continue;
+        data.dirty.delete(userId);
+        const user = data.users.get(userId);
+        const status = statusOf(user, now);
+        if (!user || status === user.published) continue;
+        user.published = status;
+        changes.push({ userId, status, lastSeenAt: user.seenAt });
+      }
+      return changes;
+    },
+    async startTyping(conversationId, userId) {
+      const now = Date.now();
+      const typing = typingOf(conversationId);
+      const previous = typing.get(userId);
+      const expiresAt = now + timings.typingTtlMs;
+      typing.set(userId, expiresAt);
+      return { started: previous === undefined || previous <= now, expiresAt };
+    },
+    async stopTyping(conversationId, userId) {
+      const typing = data.typing.get(conversationId);
+      const previous = typing?.get(userId);
+      typing?.delete(userId);
+      return previous !== undefined && previous > Date.now();
+    },
+    async typingIn(conversationId) {
+      const now = Date.now();
+      return [...(data.typing.get(conversationId) ?? [])]
+        .filter(([, expiresAt]) => expiresAt > now)
+        .map(([userId, expiresAt]) => ({ userId, expiresAt }))
+        .sort((a, b) => a.expiresAt - b.expiresAt);
+    },
+    async claimExpiredTyping(limit) {
+      const now = Date.now();
+      const expired: Array<{ conversationId: string; userId: string }> = [];
+      for (const [conversationId, typing] of data.typing) {
+        for (const [userId, expiresAt] of typing) {
+          if (expired.length >= limit) return expired;
+          if (expiresAt > now) continue;
+          typing.delete(userId);
+          expired.push({ conversationId, userId });
+        }
+        if (typing.size === 0) data.typing.delete(conversationId);
+      }
+      return expired;
+    },
+  };
+}
+
+// Shared by every script. A user's hash `<P>u:<id>`: `d:<device>` → expiry, `a` last activity, `s` last
+// sign of life, `p` the last published status. `<P>due`: users by when a device of theirs expires.
+// `<P>active`: users by their last activity (AWAY comes from it). `<P>dirty`: users by their first
+// unpublished change.
+const LUA_COMMON = `
+local function now_ms()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+-- The user's status now; with prune, expired devices are deleted. Also the earliest live expiry and 's'.
+local function state(key, now, away_after, prune)
+  local fields = redis.call('HGETALL', key)
+  local alive, next_expiry, active, seen, published = 0, false, false, false, 'OFFLINE'
+  local expired = {}
+  for i = 1, #fields, 2 do
+    local f, v = fields[i], fields[i + 1]
+    if string.sub(f, 1, 2) == 'd:' then
+      local e = tonumber(v)
+      if e > now then
+        alive = alive + 1
+        if not next_expiry or e < next_expiry then next_expiry = e end
+      else
+        expired[#expired + 1] = f
+      end
+    elseif f == 'a' then active = tonumber(v)
+    elseif f == 's' then seen = tonumber(v)
+    elseif f == 'p' then published = v end
+  end
+  if prune and #expired > 0 then redis.call('HDEL', key, unpack(expired)) end
+  local status = 'OFFLINE'
+  if alive > 0 then
+    if active and now - active < away_after then status = 'ONLINE' else status = 'AWAY' end
+  end
+  return status, next_expiry, seen, published
+end
+-- After a change: reschedule the next expiry, mark the user changed if the status differs from the published one.
+local function settle(P, user, now, away_after)
+  local key = P .. 'u:' .. user
+  local status, next_expiry, seen, published = state(key, now, away_after, true)
+  if next_expiry then redis.call('ZADD', P .. 'due', next_expiry, user) else redis.call('ZREM', P .. 'due', user) end
+  if status ~= published then redis.call('ZADD', P .. 'dirty', 'NX', now, user) end
+  redis.call('PEXPIRE', key, ${USER_RETENTION_MS})
+end
+`;
+
+// ARGV: P, away_after, ttl, then triples user, device, active ('1'/'0').
+const TOUCH_SCRIPT = `${LUA_COMMON}
+local P, away_after, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = now_ms()
+for i = 4, #ARGV, 3 do
+  local user, field, active = ARGV[i], 'd:' .. ARGV[i + 1], ARGV[i + 2]
+  local key = P .. 'u:' .. user
+  if active == '1' or redis.call('HEXISTS', key, field) == 0 then
+    redis.call('HSET', key, 'a', now)
+    redis.call('ZADD', P .. 'active', now, user)
+  end
+  redis.call('HSET', key, field, now + ttl, 's', now)
+  settle(P, user, now, away_after)
+end
+return 1
+`;
+
+// ARGV: P, away_after, user, device.
+const DISCONNECT_SCRIPT = `${LUA_COMMON}
+local P, away_after, user = ARGV[1], tonumber(ARGV[2]), ARGV[3]
+local now = now_ms()
+local key = P .. 'u:' .. user
+redis.call('HDEL', key, 'd:' .. ARGV[4])
+redis.call('HSET', key, 's', now)
+settle(P, user, now, away_after)
+return 1
+`;
+
+// KEYS: the users' hashes. ARGV: away_after. Returns status and last seen ('' if none) per key.
+const READ_SCRIPT = `${LUA_COMMON}
+local away_after = tonumber(ARGV[1])
+local now = now_ms()
+local out = {}
+for i = 1, #KEYS do
+  local status, _, seen = state(KEYS[i], now, away_after, false)
+  out[#out + 1] = status
+  out[#out + 1] = seen and tostring(seen) or ''
+end
+return out
+`;
+
+// ARGV: P, away_after, limit. Users whose device expired, then users whose last activity is older than away_after.
+const SWEEP_SCRIPT = `${LUA_COMMON}
+local P, away_after, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
+local now = now_ms()
+local due = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, limit)
+for _, user in ipairs(due) do settle(P, user, now, away_after) end
+local idle = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now - away_after, 'LIMIT', 0, limit)
+for _, user in ipairs(idle) do
+  redis.call('ZREM', P .. 'active', user)
+  settle(P, user, now, away_after)
+end
+return #due + #idle
+`;
+
+// ARGV: P, away_after, settle, limit. Returns user, status, last seen ('' if none) per published change.
+const CLAIM_SCRIPT = `${LUA_COMMON}
+local P, away_after, settle_ms, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local now = now_ms()
+local users = redis.call('ZRANGEBYSCORE', P .. 'dirty', '-inf', now - settle_ms, 'LIMIT', 0, limit)
+local out = {}
+for _, user in ipairs(users) do
+  redis.call('ZREM', P .. 'dirty', user)
+  local key = P .. 'u:' .. user
+  local status, _, seen, published = state(key, now, away_after, false)
+  if status ~= published then
+    redis.call('HSET', key, 'p', status)
+    out[#out + 1] = user
+    out[#out + 1] = status
+    out[#out + 1] = seen and tostring(seen) or ''
+  end
+end
+return out
+`;
+
+// KEYS[1]: the conversation's typing set. ARGV: P, conversation, user, ttl. Returns started (1/0), expiry.
+const START_TYPING_SCRIPT = `${LUA_COMMON}
+local P, conversation, user, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
+local now = now_ms()
+local previous = redis.call('ZSCORE', KEYS[1], user)
+local expires = now + ttl
+redis.call('ZADD', KEYS[1], expires, user)
+redis.call('PEXPIRE', KEYS[1], ttl * 2)
+redis.call('ZADD', P .. 'typing-due', expires, conversation .. ' ' .. user)
+if previous and tonumber(previous) > now then return {0, expires} end
+return {1, expires}
+`;
+
+// KEYS[1]: the conversation's typing set. ARGV: P, conversation, user. Returns 1 if an indicator was running.
+const STOP_TYPING_SCRIPT = `${LUA_COMMON}
+local P, conversation, user = ARGV[1], ARGV[2], ARGV[3]
+local previous = redis.call('ZSCORE', KEYS[1], user)
+redis.call('ZREM', KEYS[1], user)
+redis.call('ZREM', P .. 'typing-due', conversation .. ' ' .. user)
+if previous and tonumber(previous) > now_ms() then return 1 end
+return 0
+`;
+
+// KEYS[1]: the conversation's typing set. Returns user, expiry pairs still running.
+const TYPING_IN_SCRIPT = `${LUA_COMMON}
+return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now_ms(), '+inf', 'WITHSCORES')
+`;
+
+// ARGV: P, limit. Returns conversation, user pairs whose indicator ended.
+const CLAIM_TYPING_SCRIPT = `${LUA_COMMON}
+local P, limit = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+local ended = redis.call('ZRANGEBYSCORE', P .. 'typing-due', '-inf', now, 'LIMIT', 0, limit)
+local out = {}
+for _, entry in ipairs(ended) do
+  redis.call('ZREM', P .. 'typing-due', entry)
+  local space = string.find(entry, ' ', 1, true)
+  local conversation, user = string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
+  redis.call('ZREM', P .. 't:' .. conversation, user)
+  out[#out + 1] = conversation
+  out[#out + 1] = user
+end
+return out
+`;
+
+const SCRIPTS = {
+  parleyPresenceTouch: { numberOfKeys: 0, lua: TOUCH_SCRIPT },
+  parleyPresenceDisconnect: { numberOfKeys: 0, lua: DISCONNECT_SCRIPT },
+  parleyPresenceRead: { lua: READ_SCRIPT },
+  parleyPresenceSweep: { numberOfKeys: 0, lua: SWEEP_SCRIPT },
+  parleyPresenceClaim: { numberOfKeys: 0, lua: CLAIM_SCRIPT },
+  parleyTypingStart: { numberOfKeys: 1, lua: START_TYPING_SCRIPT },
+  parleyTypingStop: { numberOfKeys: 1, lua: STOP_TYPING_SCRIPT },
+  parleyTypingIn: { numberOfKeys: 1, lua: TYPING_IN_SCRIPT },
+  parleyTypingClaim: { numberOfKeys: 0, lua: CLAIM_TYPING_SCRIPT },
+} as const;
+
+type ScriptCommand = (...args: Array<string | number | string[]>) => Promise<unknown>;
+
+/**
+ * The Redis store: every operation is one Lua script (one command, one round trip), so concurrent writers
+ * (router instances, presence instances) never interleave within a user's record. Keys are built inside the
+ * scripts for sweep and claim (fine on a single Redis; a cluster would need hash tags).
+ */
+export function createRedisPresenceStore(options: {
+  redis: Redis;
+  prefix: string;
+  timings?: Partial<PresenceTimings>;
+}): PresenceStore {
+  const { redis } = options;
+  checkPrefix(options.prefix);
+  const timings = timingsWith(options.timings ?? {});
+  const P = `${options.prefix}presence:`;
+  for (const [name, definition] of Object.entries(SCRIPTS)) {
+    // defineCommand sends EVALSHA and falls back to EVAL once when Redis has not cached the script yet.
+    if (!(name in redis)) redis.defineCommand(name, definition);
+  }
+  const run = (name: keyof typeof SCRIPTS, ...args: Array<string | number | string[]>) =>
+    (redis as unknown as Record<string, ScriptCommand>)[name]!.call(redis, ...args);
+  const typingKey = (conversationId: string) => `${P}t:${conversationId}`;
+  const seen = (value: string) => (value === '' ? null : Number(value));
+
+  return {
+    timings,
+    async touch(devices) {
+      if (devices.length === 0) return;
+      const args = devices.flatMap(({ userId, deviceId, active }) => [userId, deviceId, active ? '1' : '0']);
+      await run('parleyPresenceTouch', P, timings.awayAfterMs, timings.deviceTtlMs, args);
+    },
+    async disconnect(userId, deviceId) {
+      await run('parleyPresenceDisconnect', P, timings.awayAfterMs, userId, deviceId);
+    },
+    async read(userIds) {
+      if (userIds.length === 0) return [];
+      const keys = userIds.map((userId) => `${P}u:${userId}`);
+      const flat = (await run('parleyPresenceRead', keys.length, keys, timings.awayAfterMs)) as string[];
+      return userIds.map((_, index) => ({
+        status: flat[index * 2] as PresenceStatus,
+        lastSeenAt: seen(flat[index * 2 + 1]!),
+      }));
+    },
+    async sweep(limit) {
+      return (await run('parleyPresenceSweep', P, timings.awayAfterMs, limit)) as number;
+    },
+    async claimChanges(limit) {
+      const flat = (await run(
+        'parleyPresenceClaim',
+        P,
+        timings.awayAfterMs,
+        timings.settleMs,
+        limit,
+      )) as string[];
+      const changes: PresenceChange[] = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        changes.push({
+          userId: flat[i]!,
+          status: flat[i + 1] as PresenceStatus,
+          lastSeenAt: seen(flat[i + 2]!),
+        });
+      }
+      return changes;
+    },
+    async startTyping(conversationId, userId) {
+      const [started, expiresAt] = (await run(
+        'parleyTypingStart',
+        typingKey(conversationId),
+        P,
+        conversationId,
+        userId,
+        timings.typingTtlMs,
+      )) as [number, number];
+      return { started: started === 1, expiresAt };
+    },
+    async stopTyping(conversationId, userId) {
+      return (await run('parleyTypingStop', typingKey(conversationId), P, conversationId, userId)) === 1;
+    },
+    async typingIn(conversationId) {
+      const flat = (await run('parleyTypingIn', typingKey(conversationId))) as string[];
+      const typing: Array<{ userId: string; expiresAt: number }> = [];
+      for (let i = 0; i < flat.length; i += 2)
+        typing.push({ userId: flat[i]!, expiresAt: Number(flat[i + 1]) });
+      return typing;
+    },
+    async claimExpiredTyping(limit) {
+      const flat = (await run('parleyTypingClaim', P, limit)) as string[];
+      const ended: Array<{ conversationId: string; userId: string }> = [];
+      for (let i = 0; i < flat.length; i += 2) ended.push({ conversationId: flat[i]!, userId: flat[i + 1]! });
+      return ended;
+    },
+  };
+}

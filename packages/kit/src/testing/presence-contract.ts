@@ -1,0 +1,189 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { PresenceStore, PresenceTimings } from '../presence.js';
+
+export interface PresenceContractInstance {
+  store: PresenceStore;
+  /** Releases the store's connections and whatever it stored. */
+  cleanup?: () => Promise<void>;
+}
+
+/**
+ * Builds a store with the given key prefix and timings. Stores built with the same prefix during one test
+ * must share their data (two router or presence instances on one Redis).
+ */
+export type PresenceContractFactory = (options: {
+  prefix: string;
+  timings: Partial<PresenceTimings>;
+}) => Promise<PresenceContractInstance>;
+
+/** Short enough for tests to wait through, long enough that a slow machine does not cross them by accident. */
+const TIMINGS: PresenceTimings = { deviceTtlMs: 400, awayAfterMs: 600, typingTtlMs: 400, settleMs: 150 };
+const WAIT = { timeout: 5_000, interval: 25 };
+
+/** The one behavioural contract every PresenceStore implementation must meet. */
+export function describePresenceStoreContract(name: string, create: PresenceContractFactory): void {
+  describe(`PresenceStore contract: ${name}`, () => {
+    const cleanups: Array<() => Promise<void>> = [];
+    afterEach(async () => {
+      for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    });
+
+    let prefix = '';
+    async function open(timings: Partial<PresenceTimings> = {}, samePrefix = false): Promise<PresenceStore> {
+      if (!samePrefix) prefix = `parley-test:presence:${randomUUID()}:`;
+      const instance = await create({ prefix, timings: { ...TIMINGS, ...timings } });
+      if (instance.cleanup) cleanups.push(instance.cleanup);
+      return instance.store;
+    }
+    /**
+     * Claims until two claims in a row, one settle time apart, find nothing: then every change made before
+     * the call has settled and was claimed (asserting that nothing more comes needs that bounded wait).
+     */
+    async function claimAll(store: PresenceStore) {
+      const changes = [];
+      for (let quiet = 0; quiet < 2;) {
+        const claimed = await store.claimChanges(100);
+        changes.push(...claimed);
+        quiet = claimed.length > 0 ? 0 : quiet + 1;
+        await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+      }
+      return changes;
+    }
+
+    it('keeps a user online while any device is; offline with the last sign of life when the last one goes', async () => {
+      const store = await open({ deviceTtlMs: 60_000 });
+      const before = Date.now();
+      await store.touch([
+        { userId: 'ann', deviceId: 'phone', active: true },
+        { userId: 'ann', deviceId: 'laptop', active: true },
+      ]);
+      expect(await store.read(['ann'])).toEqual([{ status: 'ONLINE', lastSeenAt: expect.any(Number) }]);
+      await store.disconnect('ann', 'phone');
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      await store.disconnect('ann', 'laptop');
+      const [ann] = await store.read(['ann']);
+      expect(ann!.status).toBe('OFFLINE');
+      expect(ann!.lastSeenAt).toBeGreaterThanOrEqual(before - 1_000);
+      expect(ann!.lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
+    });
+
+    it('reads many users in the order asked; a user never seen is OFFLINE with no last seen', async () => {
+      const store = await open();
+      await store.touch([{ userId: 'bob', deviceId: 'd', active: true }]);
+      expect(await store.read(['nobody', 'bob', 'nobody'])).toEqual([
+        { status: 'OFFLINE', lastSeenAt: null },
+        { status: 'ONLINE', lastSeenAt: expect.any(Number) },
+        { status: 'OFFLINE', lastSeenAt: null },
+      ]);
+      expect(await store.read([])).toEqual([]);
+    });
+
+    it('lets a device expire without a disconnect; a heartbeat before then keeps it', async () => {
+      const store = await open();
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      await store.touch([{ userId: 'bob', deviceId: 'tab', active: true }]);
+      const renew = setInterval(
+        () => void store.touch([{ userId: 'bob', deviceId: 'tab', active: true }]),
+        TIMINGS.deviceTtlMs / 4,
+      );
+      try {
+        await vi.waitFor(async () => expect((await store.read(['ann']))[0]!.status).toBe('OFFLINE'), WAIT);
+        expect((await store.read(['bob']))[0]!.status).toBe('ONLINE');
+      } finally {
+        clearInterval(renew);
+      }
+    });
+
+    it('turns AWAY after inactivity while connected, and ONLINE again on activity; a refresh is not activity', async () => {
+      const store = await open({ deviceTtlMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      await vi.waitFor(async () => {
+        await store.touch([{ userId: 'ann', deviceId: 'tab', active: false }]);
+        expect((await store.read(['ann']))[0]!.status).toBe('AWAY');
+      }, WAIT);
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      // A device it has not seen before counts as activity, even when touched as a refresh.
+      await store.touch([{ userId: 'cy', deviceId: 'new', active: false }]);
+      expect((await store.read(['cy']))[0]!.status).toBe('ONLINE');
+    });
+
+    it('hands a settled change out once: 50 flaps in a row make at most one change per user', async () => {
+      const store = await open({ deviceTtlMs: 60_000 });
+      for (let flap = 0; flap < 50; flap += 1) {
+        await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+        await store.disconnect('ann', 'tab');
+      }
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      expect(await store.claimChanges(100)).toEqual([]); // not settled yet
+      expect(await claimAll(store)).toEqual([
+        { userId: 'ann', status: 'ONLINE', lastSeenAt: expect.any(Number) },
+      ]);
+      // Flapping that ends where it started publishes nothing.
+      for (let flap = 0; flap < 50; flap += 1) {
+        await store.disconnect('ann', 'tab');
+        await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      }
+      expect(await claimAll(store)).toEqual([]);
+      await store.disconnect('ann', 'tab');
+      expect(await claimAll(store)).toEqual([
+        { userId: 'ann', status: 'OFFLINE', lastSeenAt: expect.any(Number) },
+      ]);
+    });
+
+    it('finds expired devices on a sweep, and two stores on the same data claim each change once', async () => {
+      const first = await open();
+      const second = await open({}, true);
+      await first.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      await first.touch([
+        { userId: 'bob', deviceId: 'tab', active: true },
+        { userId: 'bob', deviceId: 'other', active: true },
+      ]);
+      const changes = await claimAll(first);
+      expect(changes.map((change) => change.userId).sort()).toEqual(['ann', 'bob']);
+      const seen: string[] = [];
+      await vi.waitFor(async () => {
+        await Promise.all([first.sweep(100), second.sweep(100)]);
+        const claimed = await Promise.all([first.claimChanges(100), second.claimChanges(100)]);
+        seen.push(...claimed.flat().map((change) => `${change.userId}:${change.status}`));
+        expect(seen.filter((entry) => entry.endsWith('OFFLINE')).sort()).toEqual([
+          'ann:OFFLINE',
+          'bob:OFFLINE',
+        ]);
+      }, WAIT);
+      expect(new Set(seen).size).toBe(seen.length);
+    });
+
+    it('starts typing once, renews silently, stops it, and lets an unrenewed one end and be claimed once', async () => {
+      const store = await open();
+      expect((await store.startTyping('c1', 'ann')).started).toBe(true);
+      const renewed = await store.startTyping('c1', 'ann');
+      expect(renewed.started).toBe(false);
+      expect(renewed.expiresAt).toBeGreaterThan(Date.now() - 1_000);
+      await store.startTyping('c1', 'bob');
+      expect((await store.typingIn('c1')).map((entry) => entry.userId)).toEqual(['ann', 'bob']);
+      expect(await store.stopTyping('c1', 'ann')).toBe(true);
+      expect(await store.stopTyping('c1', 'ann')).toBe(false);
+      expect((await store.typingIn('c1')).map((entry) => entry.userId)).toEqual(['bob']);
+      expect(await store.typingIn('c2')).toEqual([]);
+      const ended: Array<{ conversationId: string; userId: string }> = [];
+      await vi.waitFor(async () => {
+        ended.push(...(await store.claimExpiredTyping(100)));
+        expect(ended).toEqual([{ conversationId: 'c1', userId: 'bob' }]);
+      }, WAIT);
+      expect(await store.typingIn('c1')).toEqual([]);
+      expect(await store.claimExpiredTyping(100)).toEqual([]);
+      expect((await store.startTyping('c1', 'bob')).started).toBe(true);
+    });
+
+    it('keeps prefixes apart', async () => {
+      const first = await open({ deviceTtlMs: 60_000 });
+      const second = await open({ deviceTtlMs: 60_000 });
+      await first.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      await first.startTyping('c1', 'ann');
+      expect(await second.read(['ann'])).toEqual([{ status: 'OFFLINE', lastSeenAt: null }]);
+      expect(await second.typingIn('c1')).toEqual([]);
+    });
+  });
+}
