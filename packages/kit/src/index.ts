@@ -18,6 +18,7 @@ export * from './presence.js';
 export * from './pubsub.js';
 export * from './realtime-log.js';
 export * from './request-id.js';
+export * from './service-auth.js';
 export * from './session-revocations.js';
 export * from './resources.js';
 export * from './shutdown.js';
