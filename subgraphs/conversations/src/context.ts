@@ -1,4 +1,4 @@
-import type { BaseContext, RealtimeLog } from '@parley/kit';
+import type { BaseContext, RealtimeLog, ServiceAuth } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
 import type { ConversationStore, ConversationView, MemberMarkers } from './data/conversation-store.js';
@@ -9,6 +9,8 @@ export interface ConversationsServices {
   service: ConversationService;
   relay: OutboxRelay;
   log: RealtimeLog;
+  /** Verifies the service tokens of service-only fields. */
+  serviceAuth: ServiceAuth;
   config: { listCursorTtlSeconds: number; receiptsMaxMembers: number };
 }
 

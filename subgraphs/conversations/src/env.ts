@@ -5,6 +5,7 @@ import {
   parseEnv,
   positiveIntSchema,
   redisEnvShape,
+  serviceAuthEnvShape,
   tokenVerificationEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
@@ -15,6 +16,7 @@ export const conversationsEnvSchema = z.object({
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
+  ...serviceAuthEnvShape,
   /** The users subgraph, asked whether users exist and who blocked whom (with the caller's token). */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   USERS_TIMEOUT_MS: positiveIntSchema.default(5_000),

@@ -7,6 +7,7 @@ import {
   type PubSub,
   type RealtimeLog,
   type Registry,
+  type ServiceAuth,
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
@@ -34,6 +35,8 @@ export interface ConversationsServerDeps {
   revocations: SessionRevocations;
   logger: Logger;
   metrics: Registry;
+  /** Signs and verifies service-to-service tokens (`coMembersOf` accepts nothing else). */
+  serviceAuth: ServiceAuth;
   config: {
     token: TokenVerification;
     http: SubgraphHttpConfig;
@@ -59,6 +62,7 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
     conversations,
     relay,
     log: deps.log,
+    serviceAuth: deps.serviceAuth,
     service: createConversationService({
       conversations,
       relay,

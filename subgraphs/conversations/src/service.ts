@@ -1,11 +1,13 @@
 import {
   createLogger,
   createMetricsRegistry,
+  createServiceAuth,
   databaseAndRedisReady,
   createUserRelationsClient,
   listenService,
   openServiceDatabase,
   openServiceRedis,
+  serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
   tokenVerificationFromEnv,
@@ -28,6 +30,8 @@ export async function startConversationsService(
   env: ConversationsEnv,
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
 ): Promise<RunningService> {
+  // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
+  const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'conversations' });
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, {
       name: 'conversations',
@@ -46,6 +50,7 @@ export async function startConversationsService(
       projection,
       users: createUserRelationsClient({ url: env.USERS_SUBGRAPH_URL, timeoutMs: env.USERS_TIMEOUT_MS }),
       revocations,
+      serviceAuth,
       logger,
       metrics: createMetricsRegistry('conversations'),
       config: {

@@ -1,4 +1,4 @@
-import type { BaseContext, PubSub } from '@parley/kit';
+import type { BaseContext, PubSub, ServiceAuth } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { AuthService } from './auth/auth-service.js';
 import type { ContactStore } from './data/contact-store.js';
@@ -13,9 +13,13 @@ export interface UsersServices {
   devices: DeviceStore;
   auth: AuthService;
   events: PubSub;
+  /** Verifies the service tokens of service-only fields. */
+  serviceAuth: ServiceAuth;
 }
 
 export interface UsersContext extends BaseContext, UsersServices {
+  /** The request's Authorization header, for the service-only fields (`requireService`). */
+  authorization: string | null;
   loaders: UsersLoaders;
 }
 

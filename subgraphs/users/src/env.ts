@@ -7,6 +7,7 @@ import {
   parseEnv,
   positiveIntSchema,
   redisEnvShape,
+  serviceAuthEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
 import { signingKeysSchema } from './auth/keyring.js';
@@ -16,6 +17,7 @@ export const usersEnvSchema = z.object({
   ...httpServiceEnvShape(4001),
   ...databaseEnvShape,
   ...redisEnvShape,
+  ...serviceAuthEnvShape,
   AUTH_ISSUER: z.string().default('parley'),
   AUTH_AUDIENCE: z.string().default('parley'),
   /** JSON array of private Ed25519 JWKs, each with a `kid`. Unset outside production: generated once and kept in EMBEDDED_DATA_DIR. */

@@ -6,6 +6,7 @@ import {
   type Plugin,
   type PubSub,
   type Registry,
+  type ServiceAuth,
   type SessionRevocations,
   type SubgraphHttpConfig,
 } from '@parley/kit';
@@ -33,6 +34,8 @@ export interface UsersServerDeps {
   events: PubSub;
   logger: Logger;
   metrics: Registry;
+  /** Signs and verifies service-to-service tokens (`presenceAudienceOf` accepts nothing else). */
+  serviceAuth: ServiceAuth;
   config: {
     issuer: string;
     audience: string;
@@ -69,6 +72,7 @@ export function createUsersServer(deps: UsersServerDeps) {
     contacts: createContactStore(deps.prisma),
     devices: createDeviceStore(deps.prisma),
     events: deps.events,
+    serviceAuth: deps.serviceAuth,
     auth: createAuthService({
       users,
       sessions,
@@ -94,9 +98,10 @@ export function createUsersServer(deps: UsersServerDeps) {
       revocations: deps.revocations,
     }),
     plugins: [useJwks(deps.keyring)],
-    extendContext: (base) => ({
+    extendContext: (base, request) => ({
       ...base,
       ...services,
+      authorization: request.headers.get('authorization'),
       loaders: createLoaders(services, base.viewer?.userId ?? null),
     }),
   });

@@ -2,10 +2,12 @@ import { join } from 'node:path';
 import {
   createLogger,
   createMetricsRegistry,
+  createServiceAuth,
   databaseAndRedisReady,
   listenService,
   openServiceDatabase,
   openServiceRedis,
+  serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
   type Logger,
@@ -29,6 +31,8 @@ export async function startUsersService(
   env: UsersEnv,
   logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
 ): Promise<RunningService> {
+  // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
+  const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'users' });
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
@@ -60,6 +64,7 @@ export async function startUsersService(
       logger,
       metrics: createMetricsRegistry('users'),
       revocations,
+      serviceAuth,
       throttle: createLoginThrottle({
         redis: redis ?? undefined,
         prefix: env.REDIS_PREFIX,

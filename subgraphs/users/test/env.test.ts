@@ -2,6 +2,7 @@ import { EnvError } from '@parley/kit';
 import { describe, expect, it } from 'vitest';
 import { generateSigningKey } from '../src/auth/keyring.js';
 import { readUsersEnv } from '../src/env.js';
+import { startUsersService } from '../src/service.js';
 
 describe('users environment', () => {
   it('runs on embedded defaults with nothing set', () => {
@@ -44,5 +45,20 @@ describe('users environment', () => {
 
   it('requires AUTH_SIGNING_KEYS in production', () => {
     expect(() => readUsersEnv({ NODE_ENV: 'production' })).toThrow(/AUTH_SIGNING_KEYS/);
+  });
+
+  it('takes SERVICE_TOKEN_SECRET of at least 32 characters', () => {
+    const secret = 'a-service-token-secret-of-32-chars!';
+    expect(readUsersEnv({ SERVICE_TOKEN_SECRET: secret }).SERVICE_TOKEN_SECRET).toBe(secret);
+    expect(() => readUsersEnv({ SERVICE_TOKEN_SECRET: 'short' })).toThrow(/SERVICE_TOKEN_SECRET/);
+  });
+
+  it('refuses to start in production without SERVICE_TOKEN_SECRET, before opening anything', async () => {
+    const env = readUsersEnv({
+      NODE_ENV: 'production',
+      AUTH_SIGNING_KEYS: JSON.stringify([await generateSigningKey('k1')]),
+      DATABASE_URL: 'postgresql://nobody@127.0.0.1:1/none',
+    });
+    await expect(startUsersService(env)).rejects.toThrow(EnvError);
   });
 });

@@ -3,6 +3,7 @@ import {
   createMetricsRegistry,
   createRedisPubSub,
   createRedisSessionRevocations,
+  createServiceAuth,
   type PubSub,
 } from '@parley/kit';
 import {
@@ -24,6 +25,7 @@ import { migrationsDir } from '../src/service.js';
 
 export const ISSUER = 'parley-test';
 export const AUDIENCE = 'parley-test';
+export const SERVICE_TOKEN_SECRET = 'users-test-service-token-secret-0123456789';
 
 export interface UsersTestServerOptions {
   signingKeys?: JWK[];
@@ -79,6 +81,7 @@ export async function startUsersTestServer(
     }),
     metrics: createMetricsRegistry('users'),
     revocations: createRedisSessionRevocations(redis, prefix),
+    serviceAuth: createServiceAuth({ secret: SERVICE_TOKEN_SECRET, service: 'users' }),
     throttle: createLoginThrottle({
       redis,
       prefix,
@@ -106,6 +109,12 @@ export async function startUsersTestServer(
       headers: { 'user-agent': 'vitest', 'x-forwarded-for': '203.0.113.7', ...headers },
     });
 
+  /** A client calling as another service (`Authorization: Service <token>`), as the presence subgraph does. */
+  const serviceClient = async (service = 'presence') =>
+    client(undefined, {
+      authorization: await createServiceAuth({ secret: SERVICE_TOKEN_SECRET, service }).authorization(),
+    });
+
   /** Direct SQL on the service's database, for assertions about what is stored. */
   const sql = async <Row extends pg.QueryResultRow = Record<string, unknown>>(
     text: string,
@@ -131,6 +140,7 @@ export async function startUsersTestServer(
     events,
     queries,
     client,
+    serviceClient,
     sql,
     /** Signs `user` in again (a new session); throws if the login is refused. */
     async login(user: { input: { email: string; password: string } }, headers: Record<string, string> = {}) {

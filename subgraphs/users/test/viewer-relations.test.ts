@@ -10,7 +10,7 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 
 const RELATIONS = `query($ids: [ID!]!) {
-  viewerRelations(userIds: $ids) { userId exists blockedByViewer hasBlockedViewer }
+  viewerRelations(userIds: $ids) { userId exists blockedByViewer hasBlockedViewer listsViewerAsContact }
 }`;
 
 interface Relation {
@@ -18,6 +18,7 @@ interface Relation {
   exists: boolean;
   blockedByViewer: boolean;
   hasBlockedViewer: boolean;
+  listsViewerAsContact: boolean;
 }
 
 type Api = Awaited<ReturnType<UsersTestServer['register']>>['api'];
@@ -30,21 +31,27 @@ async function relations(api: Api, ids: string[]): Promise<Relation[]> {
 
 const block = (api: Api, id: string) => api.request('mutation($id: ID!) { blockUser(userId: $id) }', { id });
 
-const relation = (userId: string, exists: boolean, blockedByViewer = false, hasBlockedViewer = false) => ({
-  userId,
-  exists,
-  blockedByViewer,
-  hasBlockedViewer,
-});
+const addContact = (api: Api, id: string) =>
+  api.request('mutation($id: ID!) { addContact(userId: $id) { id } }', { id });
+
+const relation = (
+  userId: string,
+  exists: boolean,
+  blockedByViewer = false,
+  hasBlockedViewer = false,
+  listsViewerAsContact = false,
+) => ({ userId, exists, blockedByViewer, hasBlockedViewer, listsViewerAsContact });
 
 describe('viewerRelations', () => {
-  it('answers each id in the order asked, duplicates included, with three queries for the whole list', async () => {
+  it('answers each id in the order asked, duplicates included, with four queries for the whole list', async () => {
     const viewer = await server.register('rel_viewer');
     const normal = await server.register('rel_normal');
     const blocked = await server.register('rel_blocked');
     const blocker = await server.register('rel_blocker');
     const deleted = await server.register('rel_deleted');
+    const lister = await server.register('rel_lister');
     await block(viewer.api, blocked.user.id);
+    expect((await addContact(lister.api, viewer.user.id)).errors).toBeUndefined();
     await block(blocker.api, viewer.user.id);
     const erased = await deleted.api.request(
       'mutation($p: String!) { deleteAccount(input: { password: $p }) }',
@@ -65,6 +72,7 @@ describe('viewerRelations', () => {
       viewer.user.id,
       normal.user.id.toUpperCase(),
       blocker.user.id,
+      lister.user.id.toUpperCase(),
     ];
     server.queries.length = 0;
     expect(await relations(viewer.api, ids)).toEqual([
@@ -77,11 +85,14 @@ describe('viewerRelations', () => {
       relation(viewer.user.id, true),
       relation(normal.user.id.toUpperCase(), true),
       relation(blocker.user.id, true, false, true),
+      relation(lister.user.id.toUpperCase(), true, false, false, true),
     ]);
     const from = (table: string) =>
       server.queries.filter(({ sql }) => sql.includes(`FROM "public"."${table}"`));
     expect(from('users')).toHaveLength(1);
     expect(from('blocks')).toHaveLength(2);
+    expect(from('contacts')).toHaveLength(1);
+    expect(server.queries).toHaveLength(4);
     expect(server.queries.some(({ params }) => params.includes('not-a-uuid'))).toBe(false);
   });
 
@@ -107,6 +118,40 @@ describe('viewerRelations', () => {
       relation('1', false),
     ]);
     expect(server.queries).toEqual([]);
+  });
+
+  it('listsViewerAsContact: whether the user has the viewer in their contacts, not the other way round', async () => {
+    const viewer = await server.register('rel_lists_viewer');
+    const listsViewer = await server.register('rel_lists_a');
+    const listedByViewer = await server.register('rel_lists_b');
+    const mutual = await server.register('rel_lists_c');
+    const stranger = await server.register('rel_lists_d');
+    for (const [api, id] of [
+      [listsViewer.api, viewer.user.id],
+      [viewer.api, listedByViewer.user.id],
+      [viewer.api, mutual.user.id],
+      [mutual.api, viewer.user.id],
+      // A contact of someone else does not count.
+      [stranger.api, listsViewer.user.id],
+    ] as const)
+      expect((await addContact(api, id)).errors).toBeUndefined();
+    const ids = [listsViewer, listedByViewer, mutual, stranger].map((user) => user.user.id);
+    expect((await relations(viewer.api, ids)).map((answer) => answer.listsViewerAsContact)).toEqual([
+      true,
+      false,
+      true,
+      false,
+    ]);
+
+    // Removed, or dropped by a block, it no longer counts.
+    await listsViewer.api.request('mutation($id: ID!) { removeContact(userId: $id) }', {
+      id: viewer.user.id,
+    });
+    await block(viewer.api, mutual.user.id);
+    expect(await relations(viewer.api, [listsViewer.user.id, mutual.user.id])).toEqual([
+      relation(listsViewer.user.id, true),
+      relation(mutual.user.id, true, true),
+    ]);
   });
 
   it('accepts 1000 ids and refuses 1001 with BAD_USER_INPUT', async () => {

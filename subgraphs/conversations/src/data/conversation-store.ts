@@ -223,6 +223,37 @@ export function createConversationStore(prisma: PrismaClient) {
       return rows.map((row) => row.conversationId);
     },
 
+    /**
+     * Of `userIds`, those who share at least one conversation with `userId` (never `userId` itself), in one
+     * query. A deleted conversation has no member rows left (deletion cascades), so it never counts.
+     */
+    async coMembersAmong(userId: string, userIds: readonly string[]): Promise<Set<string>> {
+      const rows = await prisma.$queryRaw<{ user_id: string }[]>`
+        SELECT DISTINCT other.user_id::text AS user_id
+        FROM conversation_members me
+        JOIN conversation_members other ON other.conversation_id = me.conversation_id
+        WHERE me.user_id = ${userId}::uuid
+          AND other.user_id = ANY(${[...userIds]}::uuid[])
+          AND other.user_id <> me.user_id`;
+      return new Set(rows.map((row) => row.user_id));
+    },
+
+    /**
+     * For each of `userIds`, every other member of the conversations they belong to, once each and in id
+     * order, in one query; users in no conversation with anyone else are absent.
+     */
+    async coMembersOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
+      const rows = await prisma.$queryRaw<{ user_id: string; member_ids: string[] }[]>`
+        SELECT me.user_id::text AS user_id,
+          array_agg(DISTINCT other.user_id::text ORDER BY other.user_id::text) AS member_ids
+        FROM conversation_members me
+        JOIN conversation_members other
+          ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id
+        WHERE me.user_id = ANY(${[...userIds]}::uuid[])
+        GROUP BY me.user_id`;
+      return new Map(rows.map((row) => [row.user_id, row.member_ids]));
+    },
+
     findDirectId: async (directKey: string) =>
       (await prisma.conversation.findUnique({ where: { directKey }, select: { id: true } }))?.id ?? null,
 

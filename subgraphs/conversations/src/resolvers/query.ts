@@ -1,7 +1,18 @@
-import { isUuid, requireViewer } from '@parley/kit';
+import { badUserInput, isUuid, requireService, requireViewer } from '@parley/kit';
 import { conversationNotFound } from '../conversation-service.js';
 import type { ConversationsContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+
+export const MAX_USER_IDS = 1000;
+
+/**
+ * The distinct ids worth a query among those asked, lower-case as stored: a non-UUID would fail
+ * PostgreSQL's uuid cast and matches no one anyway. BAD_USER_INPUT past MAX_USER_IDS.
+ */
+function storedIds(userIds: readonly string[]): string[] {
+  if (userIds.length > MAX_USER_IDS) throw badUserInput(`At most ${MAX_USER_IDS} ids`, { field: 'userIds' });
+  return [...new Set(userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+}
 
 export const queryResolvers: Resolvers = {
   Query: {
@@ -13,6 +24,23 @@ export const queryResolvers: Resolvers = {
     },
     viewerConversationIds: (_, __, context: ConversationsContext) =>
       context.conversations.idsForMember(requireViewer(context).userId),
+    /** For the presence subgraph's read path: whose presence the viewer may see through a conversation. */
+    async viewerCoMemberIds(_, { userIds }, context: ConversationsContext) {
+      const viewer = requireViewer(context);
+      const ids = storedIds(userIds);
+      if (ids.length === 0) return [];
+      const coMembers = await context.conversations.coMembersAmong(viewer.userId, ids);
+      return ids.filter((id) => coMembers.has(id));
+    },
+    /** Service-only: the presence subgraph's sweeper reports users gone offline with no user token at hand. */
+    async coMembersOf(_, { userIds }, context: ConversationsContext) {
+      await requireService(context.authorization, context.serviceAuth);
+      const ids = storedIds(userIds);
+      const coMembers = ids.length
+        ? await context.conversations.coMembersOf(ids)
+        : new Map<string, string[]>();
+      return userIds.map((userId) => ({ userId, memberIds: coMembers.get(userId.toLowerCase()) ?? [] }));
+    },
     async realtimeCursor(_, __, context: ConversationsContext) {
       requireViewer(context);
       return context.log.head();

@@ -34,6 +34,45 @@ export function createContactStore(prisma: PrismaClient) {
       return new Set(rows.map((row) => row.contactId));
     },
 
+    /** Of `userIds`, those who have `contactId` in their contacts (one query for a whole list). */
+    async contactOwnersAmong(contactId: string, userIds: readonly string[]): Promise<Set<string>> {
+      const rows = await prisma.contact.findMany({
+        where: { contactId, ownerId: { in: [...userIds] } },
+        select: { ownerId: true },
+      });
+      return new Set(rows.map((row) => row.ownerId));
+    },
+
+    /** Each owner's contacts, in id order (one query for the whole list); owners without any are absent. */
+    async contactIdsOf(ownerIds: readonly string[]): Promise<Map<string, string[]>> {
+      const rows = await prisma.contact.findMany({
+        where: { ownerId: { in: [...ownerIds] } },
+        select: { ownerId: true, contactId: true },
+      });
+      return groupSorted(rows.map((row) => [row.ownerId, row.contactId] as const));
+    },
+
+    /**
+     * For each of `userIds`, everyone on the other side of a block with them, whichever way it goes, once
+     * each and in id order (one query for the whole list); users without any block are absent.
+     */
+    async blockRelationsOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
+      const ids = [...userIds];
+      const rows = await prisma.block.findMany({
+        where: { OR: [{ blockerId: { in: ids } }, { blockedId: { in: ids } }] },
+        select: { blockerId: true, blockedId: true },
+      });
+      const asked = new Set(ids);
+      return groupSorted(
+        rows
+          .flatMap((row) => [
+            [row.blockerId, row.blockedId] as const,
+            [row.blockedId, row.blockerId] as const,
+          ])
+          .filter(([userId]) => asked.has(userId)),
+      );
+    },
+
     /** Blocking also drops the contact entries between the two users, in both directions. */
     async block(blockerId: string, blockedId: string): Promise<void> {
       await prisma.$transaction([
@@ -84,6 +123,16 @@ export function createContactStore(prisma: PrismaClient) {
       return new Set(rows.map((row) => row.blockerId));
     },
   };
+}
+
+/** Values by key, each once, sorted. */
+function groupSorted(pairs: Iterable<readonly [string, string]>): Map<string, string[]> {
+  const groups = new Map<string, Set<string>>();
+  for (const [key, value] of pairs) {
+    const group = groups.get(key) ?? new Set<string>();
+    groups.set(key, group.add(value));
+  }
+  return new Map([...groups].map(([key, values]) => [key, [...values].sort()]));
 }
 
 export type ContactStore = ReturnType<typeof createContactStore>;

@@ -1,6 +1,7 @@
 import { authMutationResolvers } from './auth-mutations.js';
 import { contactMutationResolvers } from './contact-mutations.js';
 import { deviceMutationResolvers } from './device-mutations.js';
+import { presenceAudienceResolvers } from './presence-audience-of.js';
 import { profileMutationResolvers } from './profile-mutations.js';
 import { queryResolvers } from './query.js';
 import { scalarResolvers } from './scalars.js';
@@ -14,6 +15,7 @@ export const resolvers = {
   Query: {
     ...queryResolvers.Query,
     ...viewerRelationResolvers.Query,
+    ...presenceAudienceResolvers.Query,
   },
   Mutation: {
     ...authMutationResolvers.Mutation,

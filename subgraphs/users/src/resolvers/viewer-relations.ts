@@ -6,7 +6,8 @@ export const MAX_VIEWER_RELATIONS = 1000;
 
 /**
  * Internal (`@inaccessible`): the conversations subgraph asks, with the viewer's own token, before it
- * creates a DM or adds group members. Three queries for the whole list, whatever its length.
+ * creates a DM or adds group members, and the presence subgraph, to learn whose presence the viewer may
+ * see. Four queries for the whole list, whatever its length.
  */
 export const viewerRelationResolvers: Resolvers = {
   Query: {
@@ -18,10 +19,12 @@ export const viewerRelationResolvers: Resolvers = {
       // Stored ids are lowercase, asked ones may not be; anything else would fail PostgreSQL's uuid cast.
       const ids = [...new Set(args.userIds.filter(isUuid).map((id) => id.toLowerCase()))];
       const others = ids.filter((id) => id !== viewer.userId);
-      const [users, blocked, blockers] = await Promise.all([
+      const none = new Set<string>();
+      const [users, blocked, blockers, listingViewer] = await Promise.all([
         ids.length ? context.users.findByIds(ids) : [],
-        others.length ? context.contacts.blockedAmong(viewer.userId, others) : new Set<string>(),
-        others.length ? context.contacts.blockersAmong(viewer.userId, others) : new Set<string>(),
+        others.length ? context.contacts.blockedAmong(viewer.userId, others) : none,
+        others.length ? context.contacts.blockersAmong(viewer.userId, others) : none,
+        others.length ? context.contacts.contactOwnersAmong(viewer.userId, others) : none,
       ]);
       const live = new Set(users.flatMap((user) => (user && user.deletedAt === null ? [user.id] : [])));
       return args.userIds.map((userId) => {
@@ -31,6 +34,7 @@ export const viewerRelationResolvers: Resolvers = {
           exists: live.has(id),
           blockedByViewer: blocked.has(id),
           hasBlockedViewer: blockers.has(id),
+          listsViewerAsContact: listingViewer.has(id),
         };
       });
     },

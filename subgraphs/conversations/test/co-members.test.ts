@@ -1,0 +1,198 @@
+import { randomUUID } from 'node:crypto';
+import { createServiceAuth } from '@parley/kit';
+import { codeOf } from '@parley/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startConversationsTestServer,
+  type ConversationsTestServer,
+  type TestUser,
+} from './conversations-test-server.js';
+
+let server: ConversationsTestServer;
+beforeAll(async () => {
+  server = await startConversationsTestServer('co_members');
+});
+afterAll(() => server?.stop());
+
+const VIEWER_CO_MEMBERS = `query($ids: [ID!]!) { viewerCoMemberIds(userIds: $ids) }`;
+const CO_MEMBERS = `query($ids: [ID!]!) { coMembersOf(userIds: $ids) { userId memberIds } }`;
+
+interface CoMembers {
+  userId: string;
+  memberIds: string[];
+}
+
+async function ok<T>(response: Promise<{ data?: T | null; errors?: unknown }>): Promise<T> {
+  const { data, errors } = await response;
+  expect(errors).toBeUndefined();
+  return data!;
+}
+
+const createGroup = async (owner: TestUser, members: TestUser[]) =>
+  (
+    await ok<{ createGroup: { id: string } }>(
+      owner.api.request('mutation($input: CreateGroupInput!) { createGroup(input: $input) { id } }', {
+        input: { title: 'Presence', memberIds: members.map((member) => member.id) },
+      }),
+    )
+  ).createGroup.id;
+
+const createDm = (viewer: TestUser, other: TestUser) =>
+  ok(
+    viewer.api.request('mutation($id: ID!) { createDirectConversation(userId: $id) { id } }', {
+      id: other.id,
+    }),
+  );
+
+const viewerCoMemberIds = async (viewer: TestUser, ids: string[]) =>
+  (await ok<{ viewerCoMemberIds: string[] }>(viewer.api.request(VIEWER_CO_MEMBERS, { ids })))
+    .viewerCoMemberIds;
+
+const coMembersOf = async (ids: string[]) =>
+  (await ok<{ coMembersOf: CoMembers[] }>((await server.serviceClient()).request(CO_MEMBERS, { ids })))
+    .coMembersOf;
+
+const sorted = (...users: TestUser[]) => users.map((user) => user.id).sort();
+
+/**
+ * Vic is in a group with Ann and Ben and in a DM with Cal; Dee and Eve share a group without Vic; Vic's
+ * group with Dee was deleted; Fay left Vic's group and owns a group of her own with nobody else in it.
+ */
+async function seed() {
+  const [vic, ann, ben, cal, dee, eve, fay] = (await Promise.all(
+    Array.from({ length: 7 }, () => server.user()),
+  )) as [TestUser, TestUser, TestUser, TestUser, TestUser, TestUser, TestUser];
+  await createGroup(vic, [ann, ben]);
+  await createDm(vic, cal);
+  await createGroup(dee, [eve]);
+  const deleted = await createGroup(vic, [dee]);
+  await ok(vic.api.request('mutation($id: ID!) { deleteConversation(id: $id) }', { id: deleted }));
+  const left = await createGroup(vic, [fay]);
+  await ok(fay.api.request('mutation($id: ID!) { leaveConversation(id: $id) }', { id: left }));
+  await createGroup(fay, []);
+  return { vic, ann, ben, cal, dee, eve, fay };
+}
+
+describe('viewerCoMemberIds', () => {
+  it('keeps the users who share a conversation with the viewer, once each, as stored, in the order asked, with one query', async () => {
+    const { vic, ann, ben, cal, dee, eve, fay } = await seed();
+    server.queries.length = 0;
+    const ids = [
+      eve.id,
+      ben.id.toUpperCase(),
+      'not-a-uuid',
+      randomUUID(),
+      cal.id,
+      vic.id,
+      ann.id,
+      ben.id,
+      dee.id,
+      fay.id,
+    ];
+    expect(await viewerCoMemberIds(vic, ids)).toEqual([ben.id, cal.id, ann.id]);
+    expect(server.queries).toHaveLength(1);
+    expect(server.queries[0]!.params).not.toContain('not-a-uuid');
+    // Seen from the other side.
+    expect(await viewerCoMemberIds(ann, [cal.id, vic.id, ben.id])).toEqual([vic.id, ben.id]);
+    expect(await viewerCoMemberIds(fay, [vic.id, fay.id])).toEqual([]);
+  });
+
+  it('answers an empty list, and only malformed ids, without a query', async () => {
+    const viewer = await server.user();
+    server.queries.length = 0;
+    expect(await viewerCoMemberIds(viewer, [])).toEqual([]);
+    expect(await viewerCoMemberIds(viewer, ['', 'x'])).toEqual([]);
+    expect(server.queries).toEqual([]);
+  });
+
+  it('accepts 1000 ids and refuses 1001 with BAD_USER_INPUT', async () => {
+    const viewer = await server.user();
+    const ids = Array.from({ length: 1000 }, () => randomUUID());
+    expect(await viewerCoMemberIds(viewer, ids)).toEqual([]);
+    const tooMany = await viewer.api.request(VIEWER_CO_MEMBERS, { ids: [...ids, randomUUID()] });
+    expect(codeOf(tooMany)).toBe('BAD_USER_INPUT');
+    expect(tooMany.data).toBeNull();
+  });
+
+  it('needs a viewer: UNAUTHENTICATED without one, a service token included', async () => {
+    for (const caller of [server.client(), await server.serviceClient()]) {
+      const refused = await caller.request(VIEWER_CO_MEMBERS, { ids: [randomUUID()] });
+      expect(codeOf(refused)).toBe('UNAUTHENTICATED');
+      expect(refused.data).toBeNull();
+    }
+  });
+});
+
+describe('coMembersOf', () => {
+  it('lists every other member of each user’s conversations, once each, in the order asked, with one query', async () => {
+    const { vic, ann, ben, cal, dee, eve, fay } = await seed();
+    const unknown = randomUUID();
+    server.queries.length = 0;
+    expect(
+      await coMembersOf([
+        ann.id,
+        vic.id.toUpperCase(),
+        'not-a-uuid',
+        unknown,
+        eve.id,
+        dee.id,
+        fay.id,
+        ann.id,
+      ]),
+    ).toEqual([
+      { userId: ann.id, memberIds: sorted(vic, ben) },
+      { userId: vic.id.toUpperCase(), memberIds: sorted(ann, ben, cal) },
+      { userId: 'not-a-uuid', memberIds: [] },
+      { userId: unknown, memberIds: [] },
+      { userId: eve.id, memberIds: [dee.id] },
+      // Not Vic: their group was deleted.
+      { userId: dee.id, memberIds: [eve.id] },
+      // Left Vic's group; alone in her own.
+      { userId: fay.id, memberIds: [] },
+      { userId: ann.id, memberIds: sorted(vic, ben) },
+    ]);
+    expect(server.queries).toHaveLength(1);
+    expect(server.queries[0]!.params).not.toContain('not-a-uuid');
+  });
+
+  it('answers an empty list, and only malformed ids, without a query', async () => {
+    server.queries.length = 0;
+    expect(await coMembersOf([])).toEqual([]);
+    expect(await coMembersOf(['x'])).toEqual([{ userId: 'x', memberIds: [] }]);
+    expect(server.queries).toEqual([]);
+  });
+
+  it('accepts 1000 ids and refuses 1001 with BAD_USER_INPUT', async () => {
+    const ids = Array.from({ length: 1000 }, () => randomUUID());
+    expect((await coMembersOf(ids)).map((answer) => answer.userId)).toEqual(ids);
+    const tooMany = await (await server.serviceClient()).request(CO_MEMBERS, { ids: [...ids, randomUUID()] });
+    expect(codeOf(tooMany)).toBe('BAD_USER_INPUT');
+    expect(tooMany.data).toBeNull();
+  });
+
+  it('is FORBIDDEN to a user’s token, to no token and to anything but a valid service token', async () => {
+    const user = await server.user();
+    const otherSecret = createServiceAuth({
+      secret: 'not-the-shared-service-token-secret-0123456789',
+      service: 'presence',
+    });
+    const callers = [
+      user.api,
+      server.client(),
+      server.client({ authorization: await otherSecret.authorization() }),
+      server.client({ authorization: `Service ${user.token}` }),
+      server.client({ authorization: 'Service x.y.z' }),
+    ];
+    server.queries.length = 0;
+    for (const caller of callers) {
+      const refused = await caller.request(CO_MEMBERS, { ids: [user.id] });
+      expect(codeOf(refused)).toBe('FORBIDDEN');
+      expect(refused.data).toBeNull();
+    }
+    const tooMany = await user.api.request(CO_MEMBERS, {
+      ids: Array.from({ length: 1001 }, () => randomUUID()),
+    });
+    expect(codeOf(tooMany)).toBe('FORBIDDEN');
+    expect(server.queries).toEqual([]);
+  });
+});
