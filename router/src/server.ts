@@ -7,6 +7,7 @@ import {
   isOriginalGraphQLError,
   type GraphQLServer,
   type Logger,
+  type PresenceStore,
   type MembershipProjection,
   type PubSub,
   type QueryLimits,
@@ -59,6 +60,8 @@ export interface RouterDeps {
   queryPlanCacheSize: number;
   /** What subscriptions run on: the realtime log, membership, the event bus (revocations). */
   realtime: {
+    /** Where the router reports its sockets: each one is a device keeping its user online. */
+    presence: PresenceStore;
     log: RealtimeLog;
     projection: MembershipProjection;
     events: PubSub;
@@ -209,6 +212,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
         verifyToken: deps.verifyToken,
         revocations: deps.realtime.revocations,
         events: deps.realtime.events,
+        presence: deps.realtime.presence,
         resolveQuery: async (payload, client) =>
           (await resolvePersisted({
             query: payload.query,

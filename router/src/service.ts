@@ -44,7 +44,8 @@ export async function startRouterService(
 
     // Shared with the subgraphs of this process when there is no REDIS_URL (`npm start`), so logouts and
     // events reach the router there too.
-    const { redis, events, log, projection, revocations } = openServiceRedis(resources, env);
+    const services = openServiceRedis(resources, env);
+    const { redis, events, log, projection, revocations } = services;
 
     const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';
     const keys = verificationKeysFromEnv({
@@ -96,6 +97,7 @@ export async function startRouterService(
         projection,
         events,
         revocations,
+        presence: services.presence(),
         maxQueuedEvents: env.WS_MAX_QUEUED_EVENTS,
         webSocket: {
           maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,

@@ -129,6 +129,31 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
     payload: z.object({ conversationId: id, userId: id, deliveredSeq: z.number().int().nonnegative() }),
     fields: (p) => ({ user: ref('User', p.userId), lastDeliveredSeq: p.deliveredSeq }),
   }),
+  'presence.changed': eventType({
+    typename: 'PresenceChanged',
+    payload: z.object({
+      userId: id,
+      status: z.enum(['ONLINE', 'AWAY', 'OFFLINE']),
+      lastSeenAt: z.iso.datetime().nullable(),
+      audience: z.array(id).max(1_000_000),
+    }),
+    fields: (p) => ({
+      user: ref('User', p.userId),
+      presence: { status: p.status, lastSeenAt: p.lastSeenAt },
+    }),
+    // Decided by the presence service when it happened (who may see the user: users and conversations know).
+    audience: (p) => ({ kind: 'users', userIds: p.audience }),
+  }),
+  'presence.typing': eventType({
+    typename: 'TypingChanged',
+    payload: z.object({
+      conversationId: id,
+      userId: id,
+      typing: z.boolean(),
+      expiresAt: z.iso.datetime().nullable(),
+    }),
+    fields: (p) => ({ user: ref('User', p.userId), typing: p.typing, expiresAt: p.expiresAt }),
+  }),
 };
 
 export const realtimeTopics = Object.keys(eventTypes);
@@ -146,12 +171,12 @@ export function decodeEvent(event: { topic: string; payload: unknown; cursor: st
   if (!type) throw new UnknownEventError(event.topic, 'unknown topic');
   const parsed = type.payload.safeParse(event.payload);
   if (!parsed.success) throw new UnknownEventError(event.topic, parsed.error.message);
-  const payload = parsed.data as { conversationId: string };
+  const payload = parsed.data as { conversationId?: string };
   return {
     value: {
       __typename: type.typename,
       cursor: event.cursor,
-      conversationId: payload.conversationId.toLowerCase(),
+      conversationId: payload.conversationId?.toLowerCase() ?? null,
       ...type.fields(payload),
     },
     audience: type.audience?.(payload) ?? { kind: 'members' },

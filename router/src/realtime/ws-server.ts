@@ -1,9 +1,11 @@
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import {
   bearerToken,
   clientIp,
   codedError,
   type Logger,
+  type PresenceStore,
   type PubSub,
   type Registry,
   type SessionRevocations,
@@ -49,6 +51,8 @@ export interface WebSocketLimits {
 
 interface Connection {
   viewer: Viewer;
+  /** The device this socket is in presence: its user is online while it is open. */
+  deviceId: string;
   authorization: string;
   clientName: string | null;
   timers: NodeJS.Timeout[];
@@ -73,6 +77,8 @@ export async function attachWebSocketServer(options: {
   verifyToken: TokenVerifier;
   revocations: SessionRevocations;
   events: PubSub;
+  /** Told when a signed-in socket opens and closes, and that open ones are still there (see refreshPresence). */
+  presence: PresenceStore;
   /** Resolves persisted-operation references in a subscribe message to query text (see persisted/). */
   resolveQuery(
     payload: { query: string; extensions?: Record<string, unknown> | null },
@@ -164,7 +170,12 @@ export async function attachWebSocketServer(options: {
       const connection = connections.get(socket);
       for (const timer of connection?.timers ?? []) clearTimeout(timer);
       count(perIp, address, -1);
-      if (connection) count(perUser, connection.viewer.userId, -1);
+      if (connection) {
+        count(perUser, connection.viewer.userId, -1);
+        reportPresence('disconnect', () =>
+          options.presence.disconnect(connection.viewer.userId, connection.deviceId),
+        );
+      }
       logger.info(
         {
           userId: connection?.viewer.userId,
@@ -176,6 +187,30 @@ export async function attachWebSocketServer(options: {
       );
     });
   });
+
+  /** Presence is a side matter for a socket: a failure to report it is logged, never closes anything. */
+  const reportPresence = (what: string, report: () => Promise<void>) => {
+    report().catch((error: unknown) => logger.warn({ err: error, what }, 'presence report failed'));
+  };
+  /**
+   * Open sockets keep their devices alive, a third of the device TTL apart (a missed refresh or two does
+   * not take anyone offline); a router that dies stops refreshing, and its sockets' devices expire.
+   */
+  const refreshPresence = setInterval(
+    () => {
+      const devices = [...sockets].flatMap((socket) => {
+        const connection = connections.get(socket);
+        return connection
+          ? [{ userId: connection.viewer.userId, deviceId: connection.deviceId, active: false }]
+          : [];
+      });
+      for (let start = 0; start < devices.length; start += 500) {
+        reportPresence('refresh', () => options.presence.touch(devices.slice(start, start + 500)));
+      }
+    },
+    Math.max(1_000, Math.floor(options.presence.timings.deviceTtlMs / 3)),
+  );
+  refreshPresence.unref();
 
   const revoked = await options.events.subscribe<{ sessionIds?: unknown }>(SESSION_REVOKED_TOPIC);
   void (async () => {
@@ -269,9 +304,13 @@ export async function attachWebSocketServer(options: {
           typeof params['clientName'] === 'string'
             ? params['clientName']
             : ((request.headers['graphql-client-name'] as string | undefined) ?? null);
-        const connection = { viewer, authorization, clientName, timers };
+        const deviceId = `ws:${randomUUID()}`;
+        const connection = { viewer, deviceId, authorization, clientName, timers };
         connections.set(socket, connection);
         count(perUser, viewer.userId, 1);
+        reportPresence('connect', () =>
+          options.presence.touch([{ userId: viewer.userId, deviceId, active: true }]),
+        );
         context.extra.connection = connection;
         // A revocation announced while the token was being checked found no connection to close.
         if (await options.revocations.isRevoked(viewer.sessionId)) {
@@ -299,6 +338,7 @@ export async function attachWebSocketServer(options: {
   return {
     /** Closes every socket (1001, going away) and stops listening for upgrades. */
     async close() {
+      clearInterval(refreshPresence);
       await revoked.unsubscribe();
       for (const socket of sockets) closeSocket(socket, CLOSE_CODES.goingAway, 'Server shutting down');
       await server.dispose();
