@@ -52,6 +52,12 @@ const config: CodegenConfig = {
       User: '../resolvers/conversation.js#EntityReference',
       File: '../resolvers/conversation.js#EntityReference',
     }),
+    ...subgraphResolvers('presence', '../context.js#PresenceContext', {
+      User: '../resolvers/user.js#EntityReference',
+      Viewer: '../resolvers/user.js#EntityReference',
+      Conversation: '../resolvers/user.js#EntityReference',
+      Presence: '../presence-service.js#Presence as PresenceValue',
+    }),
     'web/src/generated/': {
       schema: 'schema/api.graphql',
       documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],

@@ -16,6 +16,7 @@ async function main() {
     usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
     conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
     messagesEnv: { PORT: process.env['MESSAGES_PORT'] ?? '4003' },
+    presenceEnv: { PORT: process.env['PRESENCE_PORT'] ?? '4004' },
     routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
     logger,
   });
@@ -29,6 +30,7 @@ async function main() {
   console.log(`  users subgraph  ${platform.subgraphs.users}`);
   console.log(`  conversations   ${platform.subgraphs.conversations}`);
   console.log(`  messages        ${platform.subgraphs.messages}`);
+  console.log(`  presence        ${platform.subgraphs.presence}`);
   console.log('Press Ctrl-C to stop.');
 }
 

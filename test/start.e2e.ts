@@ -48,6 +48,7 @@ beforeAll(async () => {
       USERS_PORT: '0',
       CONVERSATIONS_PORT: '0',
       MESSAGES_PORT: '0',
+      PRESENCE_PORT: '0',
       ROUTER_PORT: '0',
       EMBEDDED_DATA_DIR: dataDir,
       NODE_ENV: 'development',
@@ -69,6 +70,7 @@ describe('npm start on embedded defaults', () => {
   it('serves the graph through the router on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
     const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
     await waitForOutput(/messages\s+http:\/\/\S+\/graphql/, 5_000);
+    await waitForOutput(/presence\s+http:\/\/\S+\/graphql/, 5_000);
     expect(output).toContain('embedded PostgreSQL (PGlite)');
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });

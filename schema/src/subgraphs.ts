@@ -17,6 +17,7 @@ export const subgraphs: readonly SubgraphDefinition[] = [
   { name: 'users', url: 'http://localhost:4001/graphql', sdlFile: sdlFile('users') },
   { name: 'conversations', url: 'http://localhost:4002/graphql', sdlFile: sdlFile('conversations') },
   { name: 'messages', url: 'http://localhost:4003/graphql', sdlFile: sdlFile('messages') },
+  { name: 'presence', url: 'http://localhost:4004/graphql', sdlFile: sdlFile('presence') },
 ];
 
 export interface SubgraphSdl {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { readConversationsEnv } from '@parley/conversations/env';
 import { startConversationsService } from '@parley/conversations/service';
 import { startWithResources, type Logger, type RunningService } from '@parley/kit';
@@ -6,6 +7,8 @@ import { startMessagesService } from '@parley/messages/service';
 import { readRouterEnv } from '@parley/router/env';
 import { startRouterService } from '@parley/router/service';
 import { readUsersEnv } from '@parley/users/env';
+import { readPresenceEnv } from '@parley/presence/env';
+import { startPresenceService } from '@parley/presence/service';
 import { startUsersService } from '@parley/users/service';
 
 type Variables = Record<string, string | undefined>;
@@ -17,6 +20,7 @@ export interface PlatformOptions {
   usersEnv?: Variables;
   conversationsEnv?: Variables;
   messagesEnv?: Variables;
+  presenceEnv?: Variables;
   routerEnv?: Variables;
   logger: Logger;
 }
@@ -30,9 +34,12 @@ export function startPlatform({
   usersEnv = {},
   conversationsEnv = {},
   messagesEnv = {},
+  presenceEnv = {},
   routerEnv = {},
   logger,
 }: PlatformOptions) {
+  // The services of this process trust each other's service tokens: one secret for all, made up when unset.
+  const shared = { SERVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'), ...env };
   return startWithResources(async (resources) => {
     /**
      * Starts one subgraph with the shared variables, its own on top, registers its stop and returns its
@@ -45,7 +52,7 @@ export function startPlatform({
       variables: Variables,
     ) {
       const service = await start(
-        read({ ...env, TRUST_PROXY: 'true', ...variables }),
+        read({ ...shared, TRUST_PROXY: 'true', ...variables }),
         logger.child({ service: name }),
       );
       resources.add(() => service.stop());
@@ -67,13 +74,19 @@ export function startPlatform({
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
       ...messagesEnv,
     });
+    const presenceUrl = await subgraph('presence', readPresenceEnv, startPresenceService, {
+      USERS_SUBGRAPH_URL: usersUrl,
+      CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
+      ...presenceEnv,
+    });
 
     const router = await startRouterService(
       readRouterEnv({
-        ...env,
+        ...shared,
         SUBGRAPH_USERS_URL: usersUrl,
         SUBGRAPH_CONVERSATIONS_URL: conversationsUrl,
         SUBGRAPH_MESSAGES_URL: messagesUrl,
+        SUBGRAPH_PRESENCE_URL: presenceUrl,
         ...routerEnv,
       }),
       logger.child({ service: 'router' }),
@@ -83,7 +96,12 @@ export function startPlatform({
     return {
       /** The graph, for clients. */
       router: { url: `${router.url}/graphql`, wsUrl: `${router.wsUrl}/graphql`, baseUrl: router.url },
-      subgraphs: { users: usersUrl, conversations: conversationsUrl, messages: messagesUrl },
+      subgraphs: {
+        users: usersUrl,
+        conversations: conversationsUrl,
+        messages: messagesUrl,
+        presence: presenceUrl,
+      },
     };
   });
 }

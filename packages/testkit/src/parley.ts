@@ -24,6 +24,8 @@ export interface StartParleyOptions {
   conversationsEnv?: Record<string, string>;
   /** Extra messages-subgraph variables. */
   messagesEnv?: Record<string, string>;
+  /** Extra presence-subgraph variables. */
+  presenceEnv?: Record<string, string>;
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
   logger?: Logger;
@@ -68,6 +70,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => conversationsDatabase.drop());
     const messagesDatabase = await createTestDatabase(`${label}_messages`);
     resources.add(() => messagesDatabase.drop());
+    const presenceDatabase = await createTestDatabase(`${label}_presence`);
+    resources.add(() => presenceDatabase.drop());
 
     const platform = await startPlatform({
       env: { NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
@@ -80,6 +84,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       },
       conversationsEnv: { DATABASE_URL: conversationsDatabase.url, PORT: '0', ...options.conversationsEnv },
       messagesEnv: { DATABASE_URL: messagesDatabase.url, PORT: '0', ...options.messagesEnv },
+      presenceEnv: { DATABASE_URL: presenceDatabase.url, PORT: '0', ...options.presenceEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       logger,
     });

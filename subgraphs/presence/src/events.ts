@@ -1,0 +1,24 @@
+import type { PresenceStatus } from '@parley/kit';
+
+/** Topics this subgraph appends to the realtime log (the router's event-types.ts decodes them). */
+export const presenceEvents = {
+  changed: 'presence.changed',
+  typing: 'presence.typing',
+} as const;
+
+export interface PresenceChangedPayload {
+  userId: string;
+  status: PresenceStatus;
+  /** ISO time; null while not OFFLINE, when the user hides it, or never seen. */
+  lastSeenAt: string | null;
+  /** Who may see it when it happened: the user, their contacts and fellow members, minus blocks either way. */
+  audience: string[];
+}
+
+export interface TypingPayload {
+  conversationId: string;
+  userId: string;
+  typing: boolean;
+  /** ISO time the indicator ends unless renewed; null when it stopped. */
+  expiresAt: string | null;
+}

@@ -1,0 +1,99 @@
+import { randomUUID } from 'node:crypto';
+import { isUuid, type Logger, type PresenceStore, type RealtimeLog } from '@parley/kit';
+import type { PresenceRecordStore } from './data/presence-record-store.js';
+import { presenceEvents, type PresenceChangedPayload, type TypingPayload } from './events.js';
+import type { RelationsClient } from './relations.js';
+
+const BATCH = 200;
+
+/**
+ * The presence subgraph's background work, on a timer: finds expired devices, users gone AWAY and typing
+ * indicators that ended; claims settled status changes (each once, across replicas); keeps their last seen
+ * in PostgreSQL; and appends the events to the realtime log, each presence change addressed to who may see
+ * it then (the user, their contacts and fellow members, minus blocks either way).
+ *
+ * A claimed change whose audience cannot be asked (users or conversations down) is logged and not published:
+ * presence is a current state, and the next change (or a client's refetch) carries it.
+ */
+export function createPresencePublisher(deps: {
+  store: PresenceStore;
+  records: PresenceRecordStore;
+  relations: RelationsClient;
+  log: RealtimeLog;
+  logger: Logger;
+}) {
+  const { store, records, log } = deps;
+
+  async function publishChanges() {
+    await store.sweep(BATCH);
+    const changes = (await store.claimChanges(BATCH)).filter((change) => isUuid(change.userId));
+    if (changes.length === 0) return;
+    const userIds = changes.map((change) => change.userId);
+    await records.recordLastSeen(
+      changes.flatMap(({ userId, lastSeenAt }) =>
+        lastSeenAt === null ? [] : [{ userId, lastSeenAt: new Date(lastSeenAt) }],
+      ),
+    );
+    const [audiences, settings] = await Promise.all([
+      deps.relations.audiencesOf(userIds),
+      records.byUserIds(userIds),
+    ]);
+    await log.append(
+      changes.map(({ userId, status, lastSeenAt }) => {
+        const hidden = settings.get(userId)?.hideLastSeen ?? false;
+        const payload: PresenceChangedPayload = {
+          userId,
+          status,
+          lastSeenAt:
+            status === 'OFFLINE' && !hidden && lastSeenAt !== null
+              ? new Date(lastSeenAt).toISOString()
+              : null,
+          audience: audiences.get(userId) ?? [userId],
+        };
+        return { id: `presence:${randomUUID()}`, topic: presenceEvents.changed, payload: { ...payload } };
+      }),
+    );
+  }
+
+  async function publishEndedTyping() {
+    const ended = await store.claimExpiredTyping(BATCH);
+    if (ended.length === 0) return;
+    await log.append(
+      ended.map(({ conversationId, userId }) => {
+        const payload: TypingPayload = { conversationId, userId, typing: false, expiresAt: null };
+        return { id: `typing:${randomUUID()}`, topic: presenceEvents.typing, payload: { ...payload } };
+      }),
+    );
+  }
+
+  let running = false;
+  async function tick() {
+    if (running) return;
+    running = true;
+    try {
+      await Promise.all([
+        publishChanges().catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'presence changes could not be published'),
+        ),
+        publishEndedTyping().catch((error: unknown) =>
+          deps.logger.warn({ err: error }, 'ended typing could not be published'),
+        ),
+      ]);
+    } finally {
+      running = false;
+    }
+  }
+
+  return {
+    tick,
+    /** Runs every `intervalMs`; returns a stop function that waits for a tick in progress. */
+    start(intervalMs: number) {
+      const timer = setInterval(() => void tick(), intervalMs);
+      timer.unref();
+      return async () => {
+        clearInterval(timer);
+        while (running) await new Promise((resolve) => setTimeout(resolve, 10));
+      };
+    },
+  };
+}

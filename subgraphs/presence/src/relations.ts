@@ -1,0 +1,121 @@
+import { randomUUID } from 'node:crypto';
+import { createSubgraphCall, type Caller, type ServiceAuth } from '@parley/kit';
+import { z } from 'zod';
+
+/** How the viewer and another user relate, as far as presence is concerned. */
+export interface PresenceRelation {
+  /** False for unknown or deleted users. */
+  exists: boolean;
+  /** Either blocked the other. */
+  blocked: boolean;
+  /** The user has the viewer in their contacts. */
+  listsViewerAsContact: boolean;
+  /** They share a conversation. */
+  coMember: boolean;
+}
+
+/**
+ * What presence asks the users and conversations subgraphs, directly (internal fields):
+ * - `relationsOf`, with the viewer's own token: how the viewer relates to each user (a request's reads);
+ * - `audiencesOf`, as the presence service (no user is asking: a device expired): who may see each user.
+ */
+export interface RelationsClient {
+  relationsOf(userIds: readonly string[], caller: Caller): Promise<Map<string, PresenceRelation>>;
+  audiencesOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
+}
+
+const viewerRelations = z.object({
+  viewerRelations: z.array(
+    z.object({
+      userId: z.string(),
+      exists: z.boolean(),
+      blockedByViewer: z.boolean(),
+      hasBlockedViewer: z.boolean(),
+      listsViewerAsContact: z.boolean(),
+    }),
+  ),
+});
+const viewerCoMemberIds = z.object({ viewerCoMemberIds: z.array(z.string()) });
+const presenceAudienceOf = z.object({
+  presenceAudienceOf: z.array(
+    z.object({ userId: z.string(), contactIds: z.array(z.string()), blockedIds: z.array(z.string()) }),
+  ),
+});
+const coMembersOf = z.object({
+  coMembersOf: z.array(z.object({ userId: z.string(), memberIds: z.array(z.string()) })),
+});
+
+export function createRelationsClient(options: {
+  usersUrl: string;
+  conversationsUrl: string;
+  timeoutMs: number;
+  serviceAuth: ServiceAuth;
+}): RelationsClient {
+  const users = createSubgraphCall({ service: 'users', url: options.usersUrl, timeoutMs: options.timeoutMs });
+  const conversations = createSubgraphCall({
+    service: 'conversations',
+    url: options.conversationsUrl,
+    timeoutMs: options.timeoutMs,
+  });
+  return {
+    async relationsOf(userIds, caller) {
+      const [relations, shared] = await Promise.all([
+        users(
+          `query PresenceViewerRelations($userIds: [ID!]!) {
+            viewerRelations(userIds: $userIds) {
+              userId exists blockedByViewer hasBlockedViewer listsViewerAsContact
+            }
+          }`,
+          { userIds },
+          caller,
+          viewerRelations,
+        ),
+        conversations(
+          `query PresenceCoMembers($userIds: [ID!]!) { viewerCoMemberIds(userIds: $userIds) }`,
+          { userIds },
+          caller,
+          viewerCoMemberIds,
+        ),
+      ]);
+      const coMembers = new Set(shared.viewerCoMemberIds);
+      return new Map(
+        relations.viewerRelations.map((relation) => [
+          relation.userId,
+          {
+            exists: relation.exists,
+            blocked: relation.blockedByViewer || relation.hasBlockedViewer,
+            listsViewerAsContact: relation.listsViewerAsContact,
+            coMember: coMembers.has(relation.userId),
+          },
+        ]),
+      );
+    },
+    async audiencesOf(userIds) {
+      const caller = { authorization: await options.serviceAuth.authorization(), requestId: randomUUID() };
+      const [relations, members] = await Promise.all([
+        users(
+          `query PresenceAudience($userIds: [ID!]!) {
+            presenceAudienceOf(userIds: $userIds) { userId contactIds blockedIds }
+          }`,
+          { userIds },
+          caller,
+          presenceAudienceOf,
+        ),
+        conversations(
+          `query PresenceCoMembersOf($userIds: [ID!]!) { coMembersOf(userIds: $userIds) { userId memberIds } }`,
+          { userIds },
+          caller,
+          coMembersOf,
+        ),
+      ]);
+      const membersOf = new Map(members.coMembersOf.map((entry) => [entry.userId, entry.memberIds]));
+      return new Map(
+        relations.presenceAudienceOf.map(({ userId, contactIds, blockedIds }) => {
+          const blocked = new Set(blockedIds);
+          const audience = new Set([userId, ...contactIds, ...(membersOf.get(userId) ?? [])]);
+          return [userId, [...audience].filter((id) => !blocked.has(id))];
+        }),
+      );
+    },
+  };
+}

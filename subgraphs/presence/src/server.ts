@@ -1,0 +1,60 @@
+import { readFileSync } from 'node:fs';
+import {
+  createSubgraphServer,
+  createTokenVerifier,
+  type Logger,
+  type MembershipProjection,
+  type MembershipRepair,
+  type PresenceStore,
+  type RealtimeLog,
+  type Registry,
+  type SessionRevocations,
+  type SubgraphHttpConfig,
+  type TokenVerification,
+} from '@parley/kit';
+import { parse } from 'graphql';
+import { createLoaders, type PresenceContext } from './context.js';
+import type { PresenceRecordStore } from './data/presence-record-store.js';
+import { createPresencePublisher } from './publisher.js';
+import { createPresenceService } from './presence-service.js';
+import type { RelationsClient } from './relations.js';
+import { resolvers } from './resolvers/index.js';
+
+export const presenceTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+
+export interface PresenceServerDeps {
+  store: PresenceStore;
+  records: PresenceRecordStore;
+  relations: RelationsClient;
+  projection: MembershipProjection;
+  repairMembership: MembershipRepair;
+  log: RealtimeLog;
+  revocations: SessionRevocations;
+  logger: Logger;
+  metrics: Registry;
+  config: { token: TokenVerification; http: SubgraphHttpConfig };
+  ready?: () => Promise<boolean>;
+}
+
+/** The presence subgraph and its publisher (CONVENTIONS.md §1). */
+export function createPresenceServer(deps: PresenceServerDeps) {
+  const service = createPresenceService(deps);
+  const publisher = createPresencePublisher(deps);
+  const yoga = createSubgraphServer<PresenceContext>({
+    name: 'presence',
+    typeDefs: presenceTypeDefs,
+    resolvers,
+    logger: deps.logger,
+    metrics: deps.metrics,
+    ...deps.config.http,
+    ready: deps.ready,
+    verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
+    extendContext: (base, request) => {
+      const authorization = request.headers.get('authorization') ?? '';
+      const caller = { authorization, requestId: base.requestId };
+      const actor = base.viewer && { viewer: base.viewer, caller };
+      return { ...base, service, authorization, loaders: createLoaders(service, actor) };
+    },
+  });
+  return { yoga, publisher };
+}

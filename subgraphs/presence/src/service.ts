@@ -1,0 +1,75 @@
+import {
+  createLogger,
+  createMembershipRepair,
+  createMetricsRegistry,
+  createServiceAuth,
+  databaseAndRedisReady,
+  listenService,
+  openServiceDatabase,
+  openServiceRedis,
+  serviceTokenSecret,
+  startWithResources,
+  subgraphHttpConfig,
+  tokenVerificationFromEnv,
+  type Logger,
+  type RunningService,
+} from '@parley/kit';
+import { createPrismaClient } from './data/database.js';
+import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
+import type { PresenceEnv } from './env.js';
+import { createRelationsClient } from './relations.js';
+import { createPresenceServer } from './server.js';
+
+export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
+
+/**
+ * Builds every client the presence subgraph needs from its environment, applies migrations, starts the
+ * publisher and listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on the
+ * in-process presence store shared with the router of this process.
+ */
+export async function startPresenceService(
+  env: PresenceEnv,
+  logger: Logger = createLogger({ service: 'presence', level: env.LOG_LEVEL }),
+): Promise<RunningService> {
+  return startWithResources(async (resources) => {
+    const database = await openServiceDatabase(resources, { name: 'presence', env, migrationsDir, logger });
+    const prisma = createPrismaClient(database);
+    resources.add(() => prisma.$disconnect());
+    const services = openServiceRedis(resources, env);
+    const store = services.presence({
+      deviceTtlMs: env.PRESENCE_DEVICE_TTL_SECONDS * 1000,
+      awayAfterMs: env.PRESENCE_AWAY_AFTER_SECONDS * 1000,
+      typingTtlMs: env.TYPING_TTL_SECONDS * 1000,
+      settleMs: env.PRESENCE_SETTLE_MS,
+    });
+
+    const { yoga, publisher } = createPresenceServer({
+      store,
+      records: createPostgresPresenceRecordStore(prisma),
+      relations: createRelationsClient({
+        usersUrl: env.USERS_SUBGRAPH_URL,
+        conversationsUrl: env.CONVERSATIONS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+        serviceAuth: createServiceAuth({ secret: serviceTokenSecret(env), service: 'presence' }),
+      }),
+      projection: services.projection,
+      repairMembership: createMembershipRepair({
+        url: env.CONVERSATIONS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+      }),
+      log: services.log,
+      revocations: services.revocations,
+      logger,
+      metrics: createMetricsRegistry('presence'),
+      config: {
+        token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
+        http: subgraphHttpConfig(env),
+      },
+      ready: databaseAndRedisReady(prisma, services.redis),
+    });
+
+    resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
+
+    return listenService(resources, yoga, { env, logger, name: 'presence subgraph' });
+  });
+}

@@ -1,0 +1,300 @@
+import { connectRealtime, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { Redis } from 'ioredis';
+import { deleteRedisKeys } from '@parley/kit/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDm, createGroup, ok } from '../conversations/operations.js';
+import { codesOf, useRealtime } from '../realtime/operations.js';
+import {
+  expectStatus,
+  nextEventAbout,
+  presenceOf,
+  receivedEvents,
+  startTyping,
+  subscribePresence,
+  typingUsers,
+} from './operations.js';
+
+const SETTLE_MS = 300;
+
+let parley: Parley;
+
+beforeAll(async () => {
+  parley = await startParley({
+    label: 'presence',
+    // The 100-member lookup below is costlier than the default limit allows.
+    routerEnv: { MAX_COST: '20000' },
+    presenceEnv: {
+      PRESENCE_SETTLE_MS: String(SETTLE_MS),
+      PRESENCE_SWEEP_INTERVAL_MS: '100',
+      PRESENCE_DEVICE_TTL_SECONDS: '2',
+      TYPING_TTL_SECONDS: '1',
+    },
+  });
+});
+
+afterAll(async () => {
+  await parley?.stop();
+});
+
+const realtime = useRealtime(() => parley);
+
+/** Two users who may see each other's presence: they share a direct conversation. */
+async function acquaintances() {
+  const [ann, bob] = await parley.registerUsers('ann', 'bob');
+  const dm = await createDm(ann, bob);
+  return { ann, bob, dm };
+}
+
+const addContact = (user: SignedInUser, contact: SignedInUser) =>
+  ok(user, `mutation ($id: ID!) { addContact(userId: $id) { id } }`, { id: contact.id });
+const blockUser = (user: SignedInUser, blocked: SignedInUser) =>
+  ok(user, `mutation ($id: ID!) { blockUser(userId: $id) }`, { id: blocked.id });
+
+describe('devices', () => {
+  it('keeps a user online while one of two devices is connected; offline with lastSeenAt when both are gone', async () => {
+    const { ann, bob } = await acquaintances();
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: null });
+
+    const phone = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    const laptop = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    await expectStatus(bob, ann, 'ONLINE');
+    expect((await presenceOf(bob, ann))!.lastSeenAt).toBeNull();
+
+    await phone.close();
+    // The laptop is still connected: the status does not change, however long we look.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS * 2));
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
+
+    const beforeLeaving = Date.now();
+    await laptop.close();
+    await expectStatus(bob, ann, 'OFFLINE');
+    const lastSeenAt = Date.parse((await presenceOf(bob, ann))!.lastSeenAt!);
+    expect(lastSeenAt).toBeGreaterThanOrEqual(beforeLeaving - 1_000);
+    expect(lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
+  });
+
+  it('keeps a heartbeating session online until its heartbeats stop, then offline on its own', async () => {
+    const { ann, bob } = await acquaintances();
+    const beat = await ok<{ heartbeat: { status: string } }>(ann, `mutation { heartbeat { status } }`);
+    expect(beat.heartbeat.status).toBe('ONLINE');
+    expect((await presenceOf(bob, ann))!.status).toBe('ONLINE');
+    // PRESENCE_DEVICE_TTL_SECONDS is 2 here: without another heartbeat the session expires.
+    await expectStatus(bob, ann, 'OFFLINE');
+  });
+
+  it('turns an idle heartbeat into AWAY only after inactivity; an active one keeps ONLINE', async () => {
+    const { ann } = await acquaintances();
+    const idle = await ok<{ heartbeat: { status: string } }>(
+      ann,
+      `mutation { heartbeat(active: false) { status } }`,
+    );
+    // A device seen for the first time counts as activity.
+    expect(idle.heartbeat.status).toBe('ONLINE');
+    expect((await presenceOf(ann, ann))!.status).toBe('ONLINE');
+  });
+
+  it('keeps lastSeenAt when Redis loses every presence key (it is kept in PostgreSQL)', async () => {
+    const { ann, bob } = await acquaintances();
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    await nextEventAbout(bobEvents, 'PresenceChanged', ann.id);
+    await socket.close();
+    // Published once settled, after the last seen time was written to PostgreSQL.
+    expect((await nextEventAbout(bobEvents, 'PresenceChanged', ann.id)).presence!.status).toBe('OFFLINE');
+    const before = (await presenceOf(bob, ann))!.lastSeenAt;
+    expect(before).not.toBeNull();
+
+    const redis = new Redis(parley.redisUrl);
+    try {
+      await deleteRedisKeys(redis, `${parley.redisPrefix}presence:`);
+    } finally {
+      redis.disconnect();
+    }
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: before });
+  });
+});
+
+describe('privacy', () => {
+  it('shows presence to fellow members and to users in the contacts, and nothing to a stranger', async () => {
+    const [ann, bob, cy, dan] = await parley.registerUsers('ann', 'bob', 'cy', 'dan');
+    await createGroup(ann, [bob], 'Members');
+    await addContact(ann, dan);
+    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    try {
+      await expectStatus(bob, ann, 'ONLINE');
+      expect((await presenceOf(dan, ann))!.status).toBe('ONLINE'); // ann lists dan as a contact
+      expect(await presenceOf(cy, ann)).toBeNull(); // a stranger
+      // Contacts are one way: dan did not list ann, and they share no conversation.
+      expect(await presenceOf(ann, dan)).toBeNull();
+      expect((await presenceOf(ann, ann))!.status).toBe('ONLINE');
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('shows a blocked user nothing, in either direction, though they share a conversation', async () => {
+    const { ann, bob } = await acquaintances();
+    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    try {
+      await expectStatus(bob, ann, 'ONLINE');
+      await blockUser(ann, bob);
+      // Query.user hides a user who blocked the viewer; their presence must not show through an entity either.
+      expect(await presenceOf(ann, bob)).toBeNull();
+      const viaConversation = await ok<{ me: { user: { id: string } } }>(bob, `{ me { user { id } } }`);
+      expect(viaConversation.me.user.id).toBe(bob.id);
+    } finally {
+      await socket.close();
+    }
+  });
+
+  it('hides lastSeenAt from everyone once the user asks, and shows it again when they stop', async () => {
+    const { ann, bob } = await acquaintances();
+    const hide = `mutation ($hide: Boolean!) { updatePresenceSettings(hideLastSeen: $hide) { hideLastSeen } }`;
+    expect(await ok(ann, hide, { hide: true })).toEqual({ updatePresenceSettings: { hideLastSeen: true } });
+    await ok(ann, `mutation { heartbeat { status } }`);
+    await expectStatus(bob, ann, 'OFFLINE');
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: null });
+    expect(await ok(ann, `{ me { presenceSettings { hideLastSeen } } }`)).toEqual({
+      me: { presenceSettings: { hideLastSeen: true } },
+    });
+    await ok(ann, hide, { hide: false });
+    expect((await presenceOf(bob, ann))!.lastSeenAt).not.toBeNull();
+  });
+});
+
+describe('events', () => {
+  it('tells a fellow member when a user comes online and goes offline, and a stranger nothing', async () => {
+    const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
+    await createDm(ann, bob);
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    const cyEvents = subscribePresence(await realtime.connect(cy));
+    await realtime.live(2);
+
+    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    expect(await nextEventAbout(bobEvents, 'PresenceChanged', ann.id)).toMatchObject({
+      conversationId: null,
+      user: { id: ann.id },
+      presence: { status: 'ONLINE', lastSeenAt: null },
+    });
+    await socket.close();
+    const offline = await nextEventAbout(bobEvents, 'PresenceChanged', ann.id);
+    expect(offline).toMatchObject({ user: { id: ann.id }, presence: { status: 'OFFLINE' } });
+    expect(offline.presence!.lastSeenAt).not.toBeNull();
+    // cy's own socket opened before: cy's stream may only hold cy's own presence.
+    expect(receivedEvents(cyEvents).filter((event) => event.user?.id !== cy.id)).toEqual([]);
+  });
+
+  it('turns 50 connect/disconnect flaps within a second into at most a few presence events', async () => {
+    const { ann, bob } = await acquaintances();
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+
+    const started = Date.now();
+    for (let flap = 0; flap < 50; flap += 1) {
+      const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+      await socket.close();
+    }
+    const flapMs = Date.now() - started;
+    expect(flapMs).toBeLessThan(10_000); // a sanity bound on the machine, not a performance assertion
+    await expectStatus(bob, ann, 'OFFLINE');
+    // Every change settles within SETTLE_MS and is published on the next sweep: wait well past that.
+    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS * 4));
+    const about = receivedEvents(bobEvents).filter(
+      (event) => event.__typename === 'PresenceChanged' && event.user?.id === ann.id,
+    );
+    expect(about.length).toBeLessThanOrEqual(Math.ceil(flapMs / SETTLE_MS) + 2);
+    expect(about.length).toBeLessThanOrEqual(6);
+    if (about.length > 0) expect(about.at(-1)!.presence!.status).toBe('OFFLINE');
+  });
+});
+
+describe('typing', () => {
+  it('shows typing to the other member, renews without an event, and ends on its own without stopTyping', async () => {
+    const { ann, bob, dm } = await acquaintances();
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+
+    const { startTyping: until } = await startTyping(ann, dm.id);
+    expect(Date.parse(until)).toBeGreaterThan(Date.now());
+    expect(await typingUsers(bob, dm.id)).toEqual([ann.id]);
+    expect(await typingUsers(ann, dm.id)).toEqual([]); // the viewer is not listed
+    expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({
+      conversationId: dm.id,
+      typing: true,
+    });
+    await startTyping(ann, dm.id); // a renewal: no event
+    // TYPING_TTL_SECONDS is 1: the next event is the end, with no stopTyping.
+    expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({
+      conversationId: dm.id,
+      typing: false,
+      expiresAt: null,
+    });
+    expect(await typingUsers(bob, dm.id)).toEqual([]);
+  });
+
+  it('stops typing at stopTyping; refuses a non-member (NOT_FOUND) and a blocked DM (FORBIDDEN)', async () => {
+    const { ann, bob, dm } = await acquaintances();
+    const [cy] = await parley.registerUsers('cy');
+    await startTyping(ann, dm.id);
+    expect(await ok(ann, `mutation ($id: ID!) { stopTyping(conversationId: $id) }`, { id: dm.id })).toEqual({
+      stopTyping: true,
+    });
+    expect(await typingUsers(bob, dm.id)).toEqual([]);
+
+    const stranger = await cy.client.request(`mutation ($id: ID!) { startTyping(conversationId: $id) }`, {
+      id: dm.id,
+    });
+    expect(codesOf(stranger.errors ?? [])).toEqual(['NOT_FOUND']);
+    await blockUser(bob, ann);
+    const blocked = await ann.client.request(`mutation ($id: ID!) { startTyping(conversationId: $id) }`, {
+      id: dm.id,
+    });
+    expect(codesOf(blocked.errors ?? [])).toEqual(['FORBIDDEN']);
+  });
+});
+
+describe('batching', () => {
+  it('looks up the presence of 100 members with one Redis command', async () => {
+    const [owner, ...members] = await parley.registerUsers(
+      'owner',
+      ...Array.from({ length: 100 }, (_, index) => `m${index}`),
+    );
+    const group = await createGroup(owner!, members, 'Hundred');
+    await Promise.all(members.slice(0, 10).map((member) => ok(member, `mutation { heartbeat { status } }`)));
+
+    const monitor = await new Redis(parley.redisUrl).monitor();
+    const presenceCommands: string[][] = [];
+    monitor.on('monitor', (_time: string, args: string[], source: string) => {
+      // Reads name users' keys; the publisher's sweeps (every 100 ms here) and the router's refreshes do not.
+      if (source !== 'lua' && args.some((arg) => arg.startsWith(`${parley.redisPrefix}presence:u:`))) {
+        presenceCommands.push(args);
+      }
+    });
+    try {
+      const data = await ok<{
+        conversation: {
+          members: { edges: Array<{ node: { user: { id: string; presence: { status: string } } } }> };
+        };
+      }>(
+        owner!,
+        `query ($id: ID!) {
+          conversation(id: $id) { members(first: 100) { edges { node { user { id presence { status } } } } } }
+        }`,
+        { id: group.id },
+      );
+      const statuses = data.conversation.members.edges.map((edge) => edge.node.user.presence.status);
+      expect(statuses).toHaveLength(100);
+      expect(statuses.filter((status) => status === 'ONLINE')).toHaveLength(10);
+      // MONITOR shows a command after it ran; a round trip through it marks the end of what came before.
+      await expect.poll(() => presenceCommands.length, { timeout: 2_000 }).toBeGreaterThanOrEqual(1);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      expect(presenceCommands.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha']);
+      expect(
+        presenceCommands[0]!.filter((arg) => arg.startsWith(`${parley.redisPrefix}presence:u:`)),
+      ).toHaveLength(100);
+    } finally {
+      monitor.disconnect();
+    }
+  });
+});
