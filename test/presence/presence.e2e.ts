@@ -82,7 +82,7 @@ describe('devices', () => {
     await expectStatus(bob, ann, 'OFFLINE');
   });
 
-  it('turns an idle heartbeat into AWAY only after inactivity; an active one keeps ONLINE', async () => {
+  it('counts a first heartbeat as activity even when idle (AWAY needs inactivity after it)', async () => {
     const { ann } = await acquaintances();
     const idle = await ok<{ heartbeat: { status: string } }>(
       ann,

@@ -174,15 +174,11 @@ export function createMemoryPresenceStore(options: {
         return { status: statusOf(user, now), lastSeenAt: user?.seenAt ?? null };
       });
     },
-    async sweep(limit) {
+    // In process there is no schedule to read: every user is looked at (embedded mode has few).
+    async sweep() {
       const now = Date.now();
-      let looked = 0;
-      for (const userId of data.users.keys()) {
-        if (looked >= limit) break;
-        looked += 1;
-        settle(userId, now);
-      }
-      return looked;
+      for (const userId of data.users.keys()) settle(userId, now);
+      return data.users.size;
     },
     async claimChanges(limit) {
       const now = Date.now();

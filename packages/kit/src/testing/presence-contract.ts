@@ -155,6 +155,22 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(new Set(seen).size).toBe(seen.length);
     });
 
+    it('finds users gone AWAY on a sweep and hands the change out, then ONLINE again on activity', async () => {
+      const store = await open({ deviceTtlMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      expect(await claimAll(store)).toEqual([
+        { userId: 'ann', status: 'ONLINE', lastSeenAt: expect.any(Number) },
+      ]);
+      const changes: string[] = [];
+      await vi.waitFor(async () => {
+        await store.sweep(100);
+        changes.push(...(await store.claimChanges(100)).map((change) => `${change.userId}:${change.status}`));
+        expect(changes).toEqual(['ann:AWAY']);
+      }, WAIT);
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      expect((await claimAll(store)).map((change) => change.status)).toEqual(['ONLINE']);
+    });
+
     it('starts typing once, renews silently, stops it, and lets an unrenewed one end and be claimed once', async () => {
       const store = await open();
       expect((await store.startTyping('c1', 'ann')).started).toBe(true);
