@@ -3,6 +3,7 @@ import { Redis } from 'ioredis';
 import { deleteRedisKeys } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
+import { send } from '../messages/operations.js';
 import { codesOf, useRealtime } from '../realtime/operations.js';
 import {
   expectStatus,
@@ -230,6 +231,20 @@ describe('typing', () => {
       typing: false,
       expiresAt: null,
     });
+    expect(await typingUsers(bob, dm.id)).toEqual([]);
+  });
+
+  it('ends the indicator when its member sends a message there', async () => {
+    const { ann, bob, dm } = await acquaintances();
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+    const { startTyping: until } = await startTyping(ann, dm.id);
+    await nextEventAbout(bobEvents, 'TypingChanged', ann.id);
+
+    await send(ann, dm.id, 'done typing');
+    expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({ typing: false });
+    // Before the indicator would have ended by itself (TYPING_TTL_SECONDS): the send ended it, not the sweep.
+    expect(Date.now()).toBeLessThan(Date.parse(until));
     expect(await typingUsers(bob, dm.id)).toEqual([]);
   });
 

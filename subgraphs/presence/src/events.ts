@@ -22,3 +22,10 @@ export interface TypingPayload {
   /** ISO time the indicator ends unless renewed; null when it stopped. */
   expiresAt: string | null;
 }
+
+/** What this subgraph reads of the messages subgraph's `messages.added` (its events.ts has the whole shape). */
+export const MESSAGE_ADDED_TOPIC = 'messages.added';
+export interface MessageAddedEvent {
+  conversationId: string;
+  senderId: string;
+}

@@ -85,6 +85,13 @@ export function createPresenceService(deps: PresenceServiceDeps) {
     ]);
   }
 
+  /** Ends the user's indicator, if one is running, and tells the members. Whether one was running. */
+  async function endTyping(conversationId: string, userId: string): Promise<boolean> {
+    const stopped = await store.stopTyping(conversationId, userId);
+    if (stopped) await publishTyping({ conversationId, userId, typing: false, expiresAt: null });
+    return stopped;
+  }
+
   return {
     /**
      * Each user's presence as the viewer may see it: their own always; others' when the user lists the
@@ -137,18 +144,10 @@ export function createPresenceService(deps: PresenceServiceDeps) {
 
     async stopTyping(actor: Actor, conversationId: string): Promise<boolean> {
       if (!(await membershipOf(actor, conversationId))) throw conversationNotFound();
-      const id = conversationId.toLowerCase();
-      const stopped = await store.stopTyping(id, actor.viewer.userId);
-      if (stopped) {
-        await publishTyping({
-          conversationId: id,
-          userId: actor.viewer.userId,
-          typing: false,
-          expiresAt: null,
-        });
-      }
-      return stopped;
+      return endTyping(conversationId.toLowerCase(), actor.viewer.userId);
     },
+
+    endTyping,
 
     /** Members typing in a conversation of the viewer's (empty for one they are not in), the viewer excepted. */
     async typingUsers(actor: Actor, conversationId: string): Promise<string[]> {
@@ -166,8 +165,6 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       const record = await records.setHideLastSeen(actor.viewer.userId, hideLastSeen);
       return { hideLastSeen: record.hideLastSeen };
     },
-
-    publishTyping,
   };
 }
 

@@ -36,7 +36,7 @@ export interface PresenceServerDeps {
   ready?: () => Promise<boolean>;
 }
 
-/** The presence subgraph and its publisher (CONVENTIONS.md §1). */
+/** The presence subgraph, its rules (for the background work) and its publisher (CONVENTIONS.md §1). */
 export function createPresenceServer(deps: PresenceServerDeps) {
   const service = createPresenceService(deps);
   const publisher = createPresencePublisher(deps);
@@ -56,5 +56,5 @@ export function createPresenceServer(deps: PresenceServerDeps) {
       return { ...base, service, authorization, loaders: createLoaders(service, actor) };
     },
   });
-  return { yoga, publisher };
+  return { yoga, publisher, service };
 }

@@ -18,6 +18,7 @@ import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';
 import { createRelationsClient } from './relations.js';
+import { endTypingOnSend } from './sent-messages.js';
 import { createPresenceServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
@@ -43,7 +44,7 @@ export async function startPresenceService(
       settleMs: env.PRESENCE_SETTLE_MS,
     });
 
-    const { yoga, publisher } = createPresenceServer({
+    const { yoga, publisher, service } = createPresenceServer({
       store,
       records: createPostgresPresenceRecordStore(prisma),
       relations: createRelationsClient({
@@ -69,6 +70,7 @@ export async function startPresenceService(
     });
 
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
+    resources.add(await endTypingOnSend({ events: services.events, service, logger }));
 
     return listenService(resources, yoga, { env, logger, name: 'presence subgraph' });
   });
