@@ -1,4 +1,10 @@
-import { connectRealtime, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import {
+  connectRealtime,
+  createGraphQLClient,
+  startParley,
+  type Parley,
+  type SignedInUser,
+} from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { deleteRedisKeys } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -147,6 +153,35 @@ describe('privacy', () => {
     } finally {
       await socket.close();
     }
+  });
+
+  it('shows a stranger nothing through forged entity references sent to the presence subgraph directly', async () => {
+    const { ann, dm } = await acquaintances();
+    const [cy] = await parley.registerUsers('cy');
+    await ok(ann, `mutation { heartbeat { status } }`);
+    await startTyping(ann, dm.id);
+    const direct = createGraphQLClient({ url: parley.subgraphUrls.presence, token: cy.accessToken });
+    const forged = await direct.request<{ _entities: unknown[] }>(
+      `query ($representations: [_Any!]!) { _entities(representations: $representations) {
+        ... on User { presence { status lastSeenAt } }
+        ... on Conversation { typingUsers { id } }
+        ... on Viewer { presenceSettings { hideLastSeen } }
+      } }`,
+      {
+        representations: [
+          { __typename: 'User', id: ann.id },
+          { __typename: 'Conversation', id: dm.id },
+          { __typename: 'Viewer', id: ann.id },
+        ],
+      },
+    );
+    expect(forged.errors).toBeUndefined();
+    expect(forged.data?._entities).toEqual([{ presence: null }, { typingUsers: [] }, null]);
+    const anonymous = await createGraphQLClient({ url: parley.subgraphUrls.presence }).request(
+      `query ($r: [_Any!]!) { _entities(representations: $r) { ... on User { presence { status } } } }`,
+      { r: [{ __typename: 'User', id: ann.id }] },
+    );
+    expect(codesOf(anonymous.errors ?? [])).toEqual(['UNAUTHENTICATED']);
   });
 
   it('hides lastSeenAt from everyone once the user asks, and shows it again when they stop', async () => {
