@@ -141,18 +141,58 @@ describe('privacy', () => {
   });
 
   it('shows a blocked user nothing, in either direction, though they share a conversation', async () => {
-    const { ann, bob } = await acquaintances();
-    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    const { ann, bob, dm } = await acquaintances();
+    const [dan] = await parley.registerUsers('dan');
+    await send(bob, dm.id, 'hi Ann'); // bob takes part too: each sees the other
+    await addContact(ann, dan); // dan witnesses ann's changes
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    const danEvents = subscribePresence(await realtime.connect(dan));
+    await realtime.live(2);
+    const annSocket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
     try {
-      await expectStatus(bob, ann, 'ONLINE');
+      // Before the block, bob is told of ann's changes.
+      await nextEventAbout(bobEvents, 'PresenceChanged', ann.id);
+      await nextEventAbout(danEvents, 'PresenceChanged', ann.id);
+      await expectStatus(ann, bob, 'ONLINE');
+
       await blockUser(ann, bob);
-      // Query.user hides a user who blocked the viewer; their presence must not show through an entity either.
-      expect(await presenceOf(ann, bob)).toBeNull();
-      const viaConversation = await ok<{ me: { user: { id: string } } }>(bob, `{ me { user { id } } }`);
-      expect(viaConversation.me.user.id).toBe(bob.id);
+      expect(await presenceOf(ann, bob)).toBeNull(); // the blocker's view
+      // The blocked user's view, also through the conversation's members (Query.user hides the blocker).
+      const members = await ok<{
+        conversation: { members: { edges: Array<{ node: { user: { id: string; presence: unknown } } }> } };
+      }>(
+        bob,
+        `query ($id: ID!) { conversation(id: $id) { members { edges { node { user { id presence { status } } } } } } }`,
+        { id: dm.id },
+      );
+      expect(members.conversation.members.edges.map(({ node }) => node.user)).toEqual(
+        expect.arrayContaining([{ id: ann.id, presence: null }]),
+      );
+
+      // After it, ann's going offline reaches dan and not bob. Hydrated for bob, the event's user would be
+      // null (Query.user hides the blocker): any presence event not about bob himself counts.
+      const before = receivedEvents(bobEvents).length;
+      await annSocket.close();
+      expect((await nextEventAbout(danEvents, 'PresenceChanged', ann.id)).presence!.status).toBe('OFFLINE');
+      await new Promise((resolve) => setTimeout(resolve, 200)); // the same log entry, delivered to both
+      expect(
+        receivedEvents(bobEvents)
+          .slice(before)
+          .filter((event) => event.__typename === 'PresenceChanged' && event.user?.id !== bob.id),
+      ).toEqual([]);
     } finally {
-      await socket.close();
+      await annSocket.close();
     }
+  });
+
+  it('shows nothing to a stranger who started a DM, until the user writes or reads there', async () => {
+    const [ann, cy] = await parley.registerUsers('ann', 'cy');
+    await ok(ann, `mutation { heartbeat { status } }`);
+    const dm = await createDm(cy, ann); // anyone may start a DM with anyone
+    expect(await presenceOf(cy, ann)).toBeNull();
+    expect((await presenceOf(ann, cy))!.status).toBe('OFFLINE'); // cy took part: ann may see cy
+    await send(ann, dm.id, 'who are you?');
+    expect((await presenceOf(cy, ann))!.status).toBe('ONLINE');
   });
 
   it('shows a stranger nothing through forged entity references sent to the presence subgraph directly', async () => {
@@ -311,6 +351,8 @@ describe('batching', () => {
       ...Array.from({ length: 100 }, (_, index) => `m${index}`),
     );
     const group = await createGroup(owner!, members, 'Hundred');
+    // Put in the group by its owner, the members took no part: they show the owner presence as contacts.
+    await Promise.all(members.map((member) => addContact(member, owner!)));
     await Promise.all(members.slice(0, 10).map((member) => ok(member, `mutation { heartbeat { status } }`)));
 
     const monitor = await new Redis(parley.redisUrl).monitor();

@@ -37,12 +37,14 @@ const createGroup = async (owner: TestUser, members: TestUser[]) =>
     )
   ).createGroup.id;
 
-const createDm = (viewer: TestUser, other: TestUser) =>
-  ok(
-    viewer.api.request('mutation($id: ID!) { createDirectConversation(userId: $id) { id } }', {
-      id: other.id,
-    }),
-  );
+const createDm = async (viewer: TestUser, other: TestUser) =>
+  (
+    await ok<{ createDirectConversation: { id: string } }>(
+      viewer.api.request('mutation($id: ID!) { createDirectConversation(userId: $id) { id } }', {
+        id: other.id,
+      }),
+    )
+  ).createDirectConversation.id;
 
 const viewerCoMemberIds = async (viewer: TestUser, ids: string[]) =>
   (await ok<{ viewerCoMemberIds: string[] }>(viewer.api.request(VIEWER_CO_MEMBERS, { ids })))
@@ -55,15 +57,16 @@ const coMembersOf = async (ids: string[]) =>
 const sorted = (...users: TestUser[]) => users.map((user) => user.id).sort();
 
 /**
- * Vic is in a group with Ann and Ben and in a DM with Cal; Dee and Eve share a group without Vic; Vic's
- * group with Dee was deleted; Fay left Vic's group and owns a group of her own with nobody else in it.
+ * Vic is in a group with Ann and Ben (Ann wrote there, Ben never did) and in a DM with Cal (who answered);
+ * Dee and Eve share a group Dee made (Eve never wrote); Vic's group with Dee was deleted; Fay left Vic's
+ * group and owns a group of her own with nobody else in it. Creators took part in what they created.
  */
 async function seed() {
   const [vic, ann, ben, cal, dee, eve, fay] = (await Promise.all(
     Array.from({ length: 7 }, () => server.user()),
   )) as [TestUser, TestUser, TestUser, TestUser, TestUser, TestUser, TestUser];
-  await createGroup(vic, [ann, ben]);
-  await createDm(vic, cal);
+  await server.sent(await createGroup(vic, [ann, ben]), ann.id);
+  await server.sent(await createDm(vic, cal), cal.id);
   await createGroup(dee, [eve]);
   const deleted = await createGroup(vic, [dee]);
   await ok(vic.api.request('mutation($id: ID!) { deleteConversation(id: $id) }', { id: deleted }));
@@ -74,7 +77,7 @@ async function seed() {
 }
 
 describe('viewerCoMemberIds', () => {
-  it('keeps the users who share a conversation with the viewer, once each, as stored, in the order asked, with one query', async () => {
+  it('keeps the users who share with the viewer a conversation they took part in, once each, as stored, in the order asked, with one query', async () => {
     const { vic, ann, ben, cal, dee, eve, fay } = await seed();
     server.queries.length = 0;
     const ids = [
@@ -89,11 +92,14 @@ describe('viewerCoMemberIds', () => {
       dee.id,
       fay.id,
     ];
-    expect(await viewerCoMemberIds(vic, ids)).toEqual([ben.id, cal.id, ann.id]);
+    // Not Ben: put in the group by Vic, he never wrote or read there.
+    expect(await viewerCoMemberIds(vic, ids)).toEqual([cal.id, ann.id]);
     expect(server.queries).toHaveLength(1);
     expect(server.queries[0]!.params).not.toContain('not-a-uuid');
     // Seen from the other side.
-    expect(await viewerCoMemberIds(ann, [cal.id, vic.id, ben.id])).toEqual([vic.id, ben.id]);
+    expect(await viewerCoMemberIds(ann, [cal.id, vic.id, ben.id])).toEqual([vic.id]);
+    // One way: Ben sees those who took part, they do not see him.
+    expect(await viewerCoMemberIds(ben, [vic.id, ann.id])).toEqual([vic.id, ann.id]);
     expect(await viewerCoMemberIds(fay, [vic.id, fay.id])).toEqual([]);
   });
 
@@ -124,7 +130,7 @@ describe('viewerCoMemberIds', () => {
 });
 
 describe('coMembersOf', () => {
-  it('lists every other member of each user’s conversations, once each, in the order asked, with one query', async () => {
+  it('lists every other member of the conversations each user took part in, once each, in the order asked, with one query', async () => {
     const { vic, ann, ben, cal, dee, eve, fay } = await seed();
     const unknown = randomUUID();
     server.queries.length = 0;
@@ -144,7 +150,8 @@ describe('coMembersOf', () => {
       { userId: vic.id.toUpperCase(), memberIds: sorted(ann, ben, cal) },
       { userId: 'not-a-uuid', memberIds: [] },
       { userId: unknown, memberIds: [] },
-      { userId: eve.id, memberIds: [dee.id] },
+      // Put in Dee's group, she never wrote or read there.
+      { userId: eve.id, memberIds: [] },
       // Not Vic: their group was deleted.
       { userId: dee.id, memberIds: [eve.id] },
       // Left Vic's group; alone in her own.

@@ -13,6 +13,7 @@ import {
   type UserRelationsClient,
 } from '@parley/kit';
 import { createGraphQLClient, createTestDatabase, testRedisPrefix } from '@parley/kit/testing';
+import { createConversationStore } from '../src/data/conversation-store.js';
 import { createPrismaClient } from '../src/data/database.js';
 import { createConversationsServer } from '../src/server.js';
 import { migrationsDir } from '../src/service.js';
@@ -98,6 +99,17 @@ export async function startConversationsTestServer(label: string) {
       const id = randomUUID();
       const token = accessToken(privateKey, id);
       return { id, token, api: client({ authorization: `Bearer ${token}` }) };
+    },
+    /** Records a message `userId` sent in the conversation, as the messages subgraph's event would. */
+    async sent(conversationId: string, userId: string) {
+      const { lastSeq } = await prisma.conversation.findUniqueOrThrow({ where: { id: conversationId } });
+      await createConversationStore(prisma).applyMessageAdded({
+        conversationId,
+        messageId: randomUUID(),
+        seq: lastSeq + 1,
+        senderId: userId,
+        mentionedUserIds: [],
+      });
     },
     /** A client calling as another service (`Authorization: Service <token>`), as the presence subgraph does. */
     async serviceClient(service = 'presence') {
