@@ -24,6 +24,8 @@ export interface PresenceTimings {
   typingTtlMs: number;
   /** A status change is published once it has held this long (a flapping connection makes one event, not fifty). */
   settleMs: number;
+  /** A claimed change neither acknowledged nor released within this long (its publisher died) is handed out again. */
+  claimLeaseMs: number;
 }
 
 export const DEFAULT_PRESENCE_TIMINGS: PresenceTimings = {
@@ -31,6 +33,7 @@ export const DEFAULT_PRESENCE_TIMINGS: PresenceTimings = {
   awayAfterMs: 300_000,
   typingTtlMs: 6_000,
   settleMs: 1_000,
+  claimLeaseMs: 30_000,
 };
 
 export interface DeviceTouch {
@@ -58,14 +61,25 @@ export interface PresenceStore {
   read(userIds: readonly string[]): Promise<PresenceState[]>;
   /** Finds devices that expired and users who went AWAY, and marks them changed. Returns how many users it looked at. */
   sweep(limit: number): Promise<number>;
-  /** Settled changes not yet published, each returned once across every caller; the caller publishes them. */
+  /**
+   * Settled changes not yet published, each handed to one caller (several presence instances may sweep at
+   * once), who publishes them and then acknowledges or releases them. A user whose previous change is still
+   * claimed is not handed out again until it is acknowledged, released or its lease ends, so one user's
+   * changes are published in order.
+   */
   claimChanges(limit: number): Promise<PresenceChange[]>;
+  /** The claimed changes of these users were published. */
+  acknowledgeChanges(userIds: readonly string[]): Promise<void>;
+  /** The claimed changes of these users could not be published: they are handed out again. */
+  releaseChanges(userIds: readonly string[]): Promise<void>;
+  /** The users did something (typed, sent a message): resets their AWAY clock. */
+  markActive(userIds: readonly string[]): Promise<void>;
   /** Starts or renews the user's typing indicator; `started` is false for a renewal of one still running. */
   startTyping(conversationId: string, userId: string): Promise<{ started: boolean; expiresAt: number }>;
-  /** Whether the user was typing (an indicator was stopped). */
+  /** Whether an indicator was stopped (one that ended by itself but was not yet claimed counts: no end was told). */
   stopTyping(conversationId: string, userId: string): Promise<boolean>;
-  /** Who is typing in the conversation now, with when each indicator ends, soonest first. */
-  typingIn(conversationId: string): Promise<Array<{ userId: string; expiresAt: number }>>;
+  /** Who is typing in each conversation now, with when each indicator ends, soonest first: one round trip. */
+  typingIn(conversationIds: readonly string[]): Promise<Array<Array<{ userId: string; expiresAt: number }>>>;
   /** Indicators that ended without stopTyping, each returned once across every caller. */
   claimExpiredTyping(limit: number): Promise<Array<{ conversationId: string; userId: string }>>;
 }
@@ -101,6 +115,8 @@ export interface MemoryPresenceData {
   users: Map<string, MemoryUser>;
   /** Users marked changed, with when the first unpublished change happened. */
   dirty: Map<string, number>;
+  /** Users whose change is being published: until when, and the status published before it. */
+  claimed: Map<string, { until: number; previous: PresenceStatus }>;
   /** conversationId → userId → when the indicator ends. */
   typing: Map<string, Map<string, number>>;
 }
@@ -108,6 +124,7 @@ export interface MemoryPresenceData {
 export const createMemoryPresenceData = (): MemoryPresenceData => ({
   users: new Map(),
   dirty: new Map(),
+  claimed: new Map(),
   typing: new Map(),
 });
 
@@ -130,6 +147,14 @@ export function createMemoryPresenceStore(options: {
     if (statusOf(user, now) !== (user?.published ?? 'OFFLINE') && !data.dirty.has(userId)) {
       data.dirty.set(userId, now);
     }
+  }
+  function release(userId: string, now: number) {
+    const claim = data.claimed.get(userId);
+    if (!claim) return;
+    data.claimed.delete(userId);
+    const user = data.users.get(userId);
+    if (user) user.published = claim.previous;
+    if (!data.dirty.has(userId)) data.dirty.set(userId, now);
   }
   function userOf(userId: string): MemoryUser {
     let user = data.users.get(userId);
@@ -177,6 +202,7 @@ export function createMemoryPresenceStore(options: {
     // In process there is no schedule to read: every user is looked at (embedded mode has few).
     async sweep() {
       const now = Date.now();
+      for (const [userId, { until }] of data.claimed) if (until <= now) release(userId, now);
       for (const userId of data.users.keys()) settle(userId, now);
       return data.users.size;
     },
@@ -185,15 +211,30 @@ export function createMemoryPresenceStore(options: {
       const changes: PresenceChange[] = [];
       for (const [userId, since] of [...data.dirty]) {
         if (changes.length >= limit) break;
-        if (since > now - timings.settleMs) continue;
+        if (since > now - timings.settleMs || data.claimed.has(userId)) continue;
         data.dirty.delete(userId);
         const user = data.users.get(userId);
         const status = statusOf(user, now);
         if (!user || status === user.published) continue;
+        data.claimed.set(userId, { until: now + timings.claimLeaseMs, previous: user.published });
         user.published = status;
         changes.push({ userId, status, lastSeenAt: user.seenAt });
       }
       return changes;
+    },
+    async acknowledgeChanges(userIds) {
+      for (const userId of userIds) data.claimed.delete(userId);
+    },
+    async releaseChanges(userIds) {
+      const now = Date.now();
+      for (const userId of userIds) release(userId, now);
+    },
+    async markActive(userIds) {
+      const now = Date.now();
+      for (const userId of userIds) {
+        userOf(userId).activeAt = now;
+        settle(userId, now);
+      }
     },
     async startTyping(conversationId, userId) {
       const now = Date.now();
@@ -207,14 +248,17 @@ export function createMemoryPresenceStore(options: {
       const typing = data.typing.get(conversationId);
       const previous = typing?.get(userId);
       typing?.delete(userId);
-      return previous !== undefined && previous > Date.now();
+      if (typing?.size === 0) data.typing.delete(conversationId);
+      return previous !== undefined;
     },
-    async typingIn(conversationId) {
+    async typingIn(conversationIds) {
       const now = Date.now();
-      return [...(data.typing.get(conversationId) ?? [])]
-        .filter(([, expiresAt]) => expiresAt > now)
-        .map(([userId, expiresAt]) => ({ userId, expiresAt }))
-        .sort((a, b) => a.expiresAt - b.expiresAt);
+      return conversationIds.map((conversationId) =>
+        [...(data.typing.get(conversationId) ?? [])]
+          .filter(([, expiresAt]) => expiresAt > now)
+          .map(([userId, expiresAt]) => ({ userId, expiresAt }))
+          .sort((a, b) => a.expiresAt - b.expiresAt),
+      );
     },
     async claimExpiredTyping(limit) {
       const now = Date.now();
@@ -319,10 +363,26 @@ end
 return out
 `;
 
-// ARGV: P, away_after, limit. Users whose device expired, then users whose last activity is older than away_after.
-const SWEEP_SCRIPT = `${LUA_COMMON}
+// A claimed change that was not published goes back to be claimed again (with the status published before it).
+const LUA_RELEASE = `
+local function release(P, user, now)
+  if not redis.call('ZSCORE', P .. 'claimed', user) then return end
+  redis.call('ZREM', P .. 'claimed', user)
+  local key = P .. 'u:' .. user
+  local previous = redis.call('HGET', key, 'pp')
+  if previous then redis.call('HSET', key, 'p', previous) end
+  redis.call('HDEL', key, 'pp')
+  redis.call('ZADD', P .. 'dirty', 'NX', now, user)
+end
+`;
+
+// ARGV: P, away_after, limit. Leases that ended, users whose device expired, users whose last activity is
+// older than away_after.
+const SWEEP_SCRIPT = `${LUA_COMMON}${LUA_RELEASE}
 local P, away_after, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
+local lapsed = redis.call('ZRANGEBYSCORE', P .. 'claimed', '-inf', now, 'LIMIT', 0, limit)
+for _, user in ipairs(lapsed) do release(P, user, now) end
 local due = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, limit)
 for _, user in ipairs(due) do settle(P, user, now, away_after) end
 local idle = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now - away_after, 'LIMIT', 0, limit)
@@ -333,24 +393,58 @@ end
 return #due + #idle
 `;
 
-// ARGV: P, away_after, settle, limit. Returns user, status, last seen ('' if none) per published change.
+// ARGV: P, away_after, settle, limit, lease. Returns user, status, last seen ('' if none) per claimed change.
+// A user whose previous change is still claimed stays marked, for after it.
 const CLAIM_SCRIPT = `${LUA_COMMON}
-local P, away_after, settle_ms, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])
+local P, away_after, settle_ms, limit, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
 local users = redis.call('ZRANGEBYSCORE', P .. 'dirty', '-inf', now - settle_ms, 'LIMIT', 0, limit)
 local out = {}
 for _, user in ipairs(users) do
-  redis.call('ZREM', P .. 'dirty', user)
-  local key = P .. 'u:' .. user
-  local status, _, seen, published = state(key, now, away_after, false)
-  if status ~= published then
-    redis.call('HSET', key, 'p', status)
-    out[#out + 1] = user
-    out[#out + 1] = status
-    out[#out + 1] = seen and tostring(seen) or ''
+  if not redis.call('ZSCORE', P .. 'claimed', user) then
+    redis.call('ZREM', P .. 'dirty', user)
+    local key = P .. 'u:' .. user
+    local status, _, seen, published = state(key, now, away_after, false)
+    if status ~= published then
+      redis.call('HSET', key, 'p', status, 'pp', published)
+      redis.call('ZADD', P .. 'claimed', now + lease, user)
+      out[#out + 1] = user
+      out[#out + 1] = status
+      out[#out + 1] = seen and tostring(seen) or ''
+    end
   end
 end
 return out
+`;
+
+// ARGV: P, then users whose claimed change was published.
+const ACKNOWLEDGE_SCRIPT = `
+local P = ARGV[1]
+for i = 2, #ARGV do
+  redis.call('ZREM', P .. 'claimed', ARGV[i])
+  redis.call('HDEL', P .. 'u:' .. ARGV[i], 'pp')
+end
+return 1
+`;
+
+// ARGV: P, then users whose claimed change could not be published.
+const RELEASE_SCRIPT = `${LUA_COMMON}${LUA_RELEASE}
+local P = ARGV[1]
+local now = now_ms()
+for i = 2, #ARGV do release(P, ARGV[i], now) end
+return 1
+`;
+
+// ARGV: P, away_after, then users who did something.
+const MARK_ACTIVE_SCRIPT = `${LUA_COMMON}
+local P, away_after = ARGV[1], tonumber(ARGV[2])
+local now = now_ms()
+for i = 3, #ARGV do
+  redis.call('HSET', P .. 'u:' .. ARGV[i], 'a', now)
+  redis.call('ZADD', P .. 'active', now, ARGV[i])
+  settle(P, ARGV[i], now, away_after)
+end
+return 1
 `;
 
 // KEYS[1]: the conversation's typing set. ARGV: P, conversation, user, ttl. Returns started (1/0), expiry.
@@ -372,13 +466,19 @@ local P, conversation, user = ARGV[1], ARGV[2], ARGV[3]
 local previous = redis.call('ZSCORE', KEYS[1], user)
 redis.call('ZREM', KEYS[1], user)
 redis.call('ZREM', P .. 'typing-due', conversation .. ' ' .. user)
-if previous and tonumber(previous) > now_ms() then return 1 end
+-- One that ended by itself but was not claimed yet counts: nobody was told it ended.
+if previous then return 1 end
 return 0
 `;
 
-// KEYS[1]: the conversation's typing set. Returns user, expiry pairs still running.
+// KEYS: the conversations' typing sets. Returns, per key, its user/expiry pairs still running (one array each).
 const TYPING_IN_SCRIPT = `${LUA_COMMON}
-return redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. now_ms(), '+inf', 'WITHSCORES')
+local now = now_ms()
+local out = {}
+for i = 1, #KEYS do
+  out[i] = redis.call('ZRANGEBYSCORE', KEYS[i], '(' .. now, '+inf', 'WITHSCORES')
+end
+return out
 `;
 
 // ARGV: P, limit. Returns conversation, user pairs whose indicator ended.
@@ -404,9 +504,12 @@ const SCRIPTS = {
   parleyPresenceRead: { lua: READ_SCRIPT },
   parleyPresenceSweep: { numberOfKeys: 0, lua: SWEEP_SCRIPT },
   parleyPresenceClaim: { numberOfKeys: 0, lua: CLAIM_SCRIPT },
+  parleyPresenceAcknowledge: { numberOfKeys: 0, lua: ACKNOWLEDGE_SCRIPT },
+  parleyPresenceRelease: { numberOfKeys: 0, lua: RELEASE_SCRIPT },
+  parleyPresenceMarkActive: { numberOfKeys: 0, lua: MARK_ACTIVE_SCRIPT },
   parleyTypingStart: { numberOfKeys: 1, lua: START_TYPING_SCRIPT },
   parleyTypingStop: { numberOfKeys: 1, lua: STOP_TYPING_SCRIPT },
-  parleyTypingIn: { numberOfKeys: 1, lua: TYPING_IN_SCRIPT },
+  parleyTypingIn: { lua: TYPING_IN_SCRIPT },
   parleyTypingClaim: { numberOfKeys: 0, lua: CLAIM_TYPING_SCRIPT },
 } as const;
 
@@ -464,6 +567,7 @@ export function createRedisPresenceStore(options: {
         timings.awayAfterMs,
         timings.settleMs,
         limit,
+        timings.claimLeaseMs,
       )) as string[];
       const changes: PresenceChange[] = [];
       for (let i = 0; i < flat.length; i += 3) {
@@ -474,6 +578,15 @@ export function createRedisPresenceStore(options: {
         });
       }
       return changes;
+    },
+    async acknowledgeChanges(userIds) {
+      if (userIds.length > 0) await run('parleyPresenceAcknowledge', P, [...userIds]);
+    },
+    async releaseChanges(userIds) {
+      if (userIds.length > 0) await run('parleyPresenceRelease', P, [...userIds]);
+    },
+    async markActive(userIds) {
+      if (userIds.length > 0) await run('parleyPresenceMarkActive', P, timings.awayAfterMs, [...userIds]);
     },
     async startTyping(conversationId, userId) {
       const [started, expiresAt] = (await run(
@@ -489,12 +602,16 @@ export function createRedisPresenceStore(options: {
     async stopTyping(conversationId, userId) {
       return (await run('parleyTypingStop', typingKey(conversationId), P, conversationId, userId)) === 1;
     },
-    async typingIn(conversationId) {
-      const flat = (await run('parleyTypingIn', typingKey(conversationId))) as string[];
-      const typing: Array<{ userId: string; expiresAt: number }> = [];
-      for (let i = 0; i < flat.length; i += 2)
-        typing.push({ userId: flat[i]!, expiresAt: Number(flat[i + 1]) });
-      return typing;
+    async typingIn(conversationIds) {
+      if (conversationIds.length === 0) return [];
+      const keys = conversationIds.map(typingKey);
+      const perKey = (await run('parleyTypingIn', keys.length, keys)) as string[][];
+      return perKey.map((flat) => {
+        const typing: Array<{ userId: string; expiresAt: number }> = [];
+        for (let i = 0; i < flat.length; i += 2)
+          typing.push({ userId: flat[i]!, expiresAt: Number(flat[i + 1]) });
+        return typing;
+      });
     },
     async claimExpiredTyping(limit) {
       const flat = (await run('parleyTypingClaim', P, limit)) as string[];

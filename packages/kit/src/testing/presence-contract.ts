@@ -18,7 +18,13 @@ export type PresenceContractFactory = (options: {
 }) => Promise<PresenceContractInstance>;
 
 /** Short enough for tests to wait through, long enough that a slow machine does not cross them by accident. */
-const TIMINGS: PresenceTimings = { deviceTtlMs: 400, awayAfterMs: 600, typingTtlMs: 400, settleMs: 150 };
+const TIMINGS: PresenceTimings = {
+  deviceTtlMs: 400,
+  awayAfterMs: 600,
+  typingTtlMs: 400,
+  settleMs: 150,
+  claimLeaseMs: 500,
+};
 const WAIT = { timeout: 5_000, interval: 25 };
 
 /** The one behavioural contract every PresenceStore implementation must meet. */
@@ -37,13 +43,15 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       return instance.store;
     }
     /**
-     * Claims until two claims in a row, one settle time apart, find nothing: then every change made before
-     * the call has settled and was claimed (asserting that nothing more comes needs that bounded wait).
+     * Claims (and acknowledges, as a publisher would) until two claims in a row, one settle time apart, find
+     * nothing: then every change made before the call has settled and was claimed (asserting that nothing
+     * more comes needs that bounded wait).
      */
     async function claimAll(store: PresenceStore) {
       const changes = [];
       for (let quiet = 0; quiet < 2;) {
         const claimed = await store.claimChanges(100);
+        await store.acknowledgeChanges(claimed.map((change) => change.userId));
         changes.push(...claimed);
         quiet = claimed.length > 0 ? 0 : quiet + 1;
         await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
@@ -116,7 +124,6 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
         await store.disconnect('ann', 'tab');
       }
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
-      expect(await store.claimChanges(100)).toEqual([]); // not settled yet
       expect(await claimAll(store)).toEqual([
         { userId: 'ann', status: 'ONLINE', lastSeenAt: expect.any(Number) },
       ]);
@@ -146,6 +153,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await vi.waitFor(async () => {
         await Promise.all([first.sweep(100), second.sweep(100)]);
         const claimed = await Promise.all([first.claimChanges(100), second.claimChanges(100)]);
+        await first.acknowledgeChanges(claimed.flat().map((change) => change.userId));
         seen.push(...claimed.flat().map((change) => `${change.userId}:${change.status}`));
         expect(seen.filter((entry) => entry.endsWith('OFFLINE')).sort()).toEqual([
           'ann:OFFLINE',
@@ -164,12 +172,53 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const changes: string[] = [];
       await vi.waitFor(async () => {
         await store.sweep(100);
-        changes.push(...(await store.claimChanges(100)).map((change) => `${change.userId}:${change.status}`));
+        const claimed = await store.claimChanges(100);
+        await store.acknowledgeChanges(claimed.map((change) => change.userId));
+        changes.push(...claimed.map((change) => `${change.userId}:${change.status}`));
         expect(changes).toEqual(['ann:AWAY']);
       }, WAIT);
-      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      await store.markActive(['ann']); // typing or sending counts as activity too
       expect((await claimAll(store)).map((change) => change.status)).toEqual(['ONLINE']);
     });
+
+    it('hands a released change out again, and one whose lease ended without an answer (its publisher died)', async () => {
+      const store = await open({ deviceTtlMs: 60_000, awayAfterMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      const claim = async () => {
+        let claimed: Awaited<ReturnType<PresenceStore['claimChanges']>> = [];
+        await vi.waitFor(async () => {
+          await store.sweep(100);
+          claimed = await store.claimChanges(100);
+          expect(claimed).toHaveLength(1);
+        }, WAIT);
+        return claimed;
+      };
+      expect((await claim())[0]!.status).toBe('ONLINE');
+      await store.releaseChanges(['ann']); // publishing failed
+      expect((await claim())[0]!.status).toBe('ONLINE');
+      // Neither acknowledged nor released: after the lease, handed out again.
+      expect((await claim())[0]!.status).toBe('ONLINE');
+      await store.acknowledgeChanges(['ann']);
+      expect(await claimAll(store)).toEqual([]);
+    });
+
+    it("holds a user's next change until the claimed one is acknowledged, so they are published in order", async () => {
+      const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+      let first: Awaited<ReturnType<PresenceStore['claimChanges']>> = [];
+      await vi.waitFor(async () => {
+        first = await store.claimChanges(100);
+        expect(first).toHaveLength(1);
+      }, WAIT);
+      await store.disconnect('ann', 'tab');
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 100));
+      expect(await store.claimChanges(100)).toEqual([]); // ONLINE is still being published
+      await store.acknowledgeChanges(['ann']);
+      expect((await claimAll(store)).map((change) => change.status)).toEqual(['OFFLINE']);
+    });
+
+    const typers = async (store: PresenceStore, conversationId: string) =>
+      (await store.typingIn([conversationId]))[0]!.map((entry) => entry.userId);
 
     it('starts typing once, renews silently, stops it, and lets an unrenewed one end and be claimed once', async () => {
       const store = await open();
@@ -178,19 +227,25 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(renewed.started).toBe(false);
       expect(renewed.expiresAt).toBeGreaterThan(Date.now() - 1_000);
       await store.startTyping('c1', 'bob');
-      expect((await store.typingIn('c1')).map((entry) => entry.userId)).toEqual(['ann', 'bob']);
+      expect(await typers(store, 'c1')).toEqual(['ann', 'bob']);
+      const [c1, c2, again] = await store.typingIn(['c1', 'c2', 'c1']);
+      expect([c1!.length, c2, again!.length]).toEqual([2, [], 2]);
       expect(await store.stopTyping('c1', 'ann')).toBe(true);
       expect(await store.stopTyping('c1', 'ann')).toBe(false);
-      expect((await store.typingIn('c1')).map((entry) => entry.userId)).toEqual(['bob']);
-      expect(await store.typingIn('c2')).toEqual([]);
+      expect(await typers(store, 'c1')).toEqual(['bob']);
+      expect(await typers(store, 'c2')).toEqual([]);
       const ended: Array<{ conversationId: string; userId: string }> = [];
       await vi.waitFor(async () => {
         ended.push(...(await store.claimExpiredTyping(100)));
         expect(ended).toEqual([{ conversationId: 'c1', userId: 'bob' }]);
       }, WAIT);
-      expect(await store.typingIn('c1')).toEqual([]);
+      expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
       expect((await store.startTyping('c1', 'bob')).started).toBe(true);
+      // Ended by itself but not claimed yet: stopping it still counts (nobody was told it ended).
+      await vi.waitFor(async () => expect(await typers(store, 'c1')).toEqual([]), WAIT);
+      expect(await store.stopTyping('c1', 'bob')).toBe(true);
+      expect(await store.claimExpiredTyping(100)).toEqual([]);
     });
 
     it('keeps prefixes apart', async () => {
@@ -199,7 +254,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await first.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
       await first.startTyping('c1', 'ann');
       expect(await second.read(['ann'])).toEqual([{ status: 'OFFLINE', lastSeenAt: null }]);
-      expect(await second.typingIn('c1')).toEqual([]);
+      expect(await second.typingIn(['c1'])).toEqual([[]]);
     });
   });
 }
