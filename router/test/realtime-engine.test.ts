@@ -96,6 +96,7 @@ const subscribe = async (engine: RealtimeEngine, userId: string, after: string |
     userId,
     conversationId: null,
     after,
+    presence: false,
     selection,
     gateway: async () => ({ errors: [] }),
     caller: { authorization: 'Bearer test', requestId: 'test' },

@@ -9,7 +9,7 @@ export interface PresenceFields {
 }
 
 export const PRESENCE_EVENTS = `subscription {
-  events {
+  events(presence: true) {
     __typename cursor conversationId
     ... on PresenceChanged { user { id } presence { status lastSeenAt } }
     ... on TypingChanged { user { id } typing expiresAt }

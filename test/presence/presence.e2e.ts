@@ -89,6 +89,17 @@ describe('devices', () => {
     await expectStatus(bob, ann, 'OFFLINE');
   });
 
+  it('takes a heartbeating session offline at logout, before its heartbeat would expire', async () => {
+    const { ann, bob } = await acquaintances();
+    await ok(ann, `mutation { heartbeat { status } }`);
+    const beat = Date.now();
+    expect((await presenceOf(bob, ann))!.status).toBe('ONLINE');
+    await ok(ann, `mutation { logout }`);
+    await expectStatus(bob, ann, 'OFFLINE');
+    // PRESENCE_DEVICE_TTL_SECONDS is 2 here: the logout ended it, not the expiry.
+    expect(Date.now() - beat).toBeLessThan(2_000);
+  });
+
   it('counts a first heartbeat as activity even when idle (AWAY needs inactivity after it)', async () => {
     const { ann } = await acquaintances();
     const idle = await ok<{ heartbeat: { status: string } }>(
@@ -243,9 +254,12 @@ describe('events', () => {
   it('tells a fellow member when a user comes online and goes offline, and a stranger nothing', async () => {
     const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
     await createDm(ann, bob);
-    const bobEvents = subscribePresence(await realtime.connect(bob));
+    const bobSocket = await realtime.connect(bob);
+    const bobEvents = subscribePresence(bobSocket);
+    // Without `presence: true`, a subscription gets none of it.
+    const bobPlain = bobSocket.subscribe(`subscription { events { __typename } }`, {});
     const cyEvents = subscribePresence(await realtime.connect(cy));
-    await realtime.live(2);
+    await realtime.live(3);
 
     const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
     expect(await nextEventAbout(bobEvents, 'PresenceChanged', ann.id)).toMatchObject({
@@ -259,6 +273,7 @@ describe('events', () => {
     expect(offline.presence!.lastSeenAt).not.toBeNull();
     // cy's own socket opened before: cy's stream may only hold cy's own presence.
     expect(receivedEvents(cyEvents).filter((event) => event.user?.id !== cy.id)).toEqual([]);
+    expect(bobPlain.results).toEqual([]);
   });
 
   it('turns 50 connect/disconnect flaps within a second into at most a few presence events', async () => {
@@ -323,6 +338,23 @@ describe('typing', () => {
     expect(await typingUsers(bob, dm.id)).toEqual([]);
   });
 
+  it('shows a member typing in a group to the others, not to one in a block relation with them', async () => {
+    const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
+    const group = await createGroup(ann, [bob, cy], 'Blocks');
+    await blockUser(bob, ann);
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    const cyEvents = subscribePresence(await realtime.connect(cy));
+    await realtime.live(2);
+
+    await startTyping(ann, group.id);
+    expect(await typingUsers(cy, group.id)).toEqual([ann.id]);
+    expect(await typingUsers(bob, group.id)).toEqual([]);
+    await nextEventAbout(cyEvents, 'TypingChanged', ann.id);
+    await new Promise((resolve) => setTimeout(resolve, 200)); // the same log entry, delivered to both
+    // Hydrated for bob, the user would be null (Query.user hides the blocked): any typing event counts.
+    expect(receivedEvents(bobEvents).filter((event) => event.__typename === 'TypingChanged')).toEqual([]);
+  });
+
   it('stops typing at stopTyping; refuses a non-member (NOT_FOUND) and a blocked DM (FORBIDDEN)', async () => {
     const { ann, bob, dm } = await acquaintances();
     const [cy] = await parley.registerUsers('cy');
@@ -355,16 +387,8 @@ describe('batching', () => {
     await Promise.all(members.map((member) => addContact(member, owner!)));
     await Promise.all(members.slice(0, 10).map((member) => ok(member, `mutation { heartbeat { status } }`)));
 
-    const monitor = await new Redis(parley.redisUrl).monitor();
-    const presenceCommands: string[][] = [];
-    monitor.on('monitor', (_time: string, args: string[], source: string) => {
-      // Reads name users' keys; the publisher's sweeps (every 100 ms here) and the router's refreshes do not.
-      if (source !== 'lua' && args.some((arg) => arg.startsWith(`${parley.redisPrefix}presence:u:`))) {
-        presenceCommands.push(args);
-      }
-    });
-    try {
-      const data = await ok<{
+    const { result: data, commands } = await commandsNaming(`${parley.redisPrefix}presence:u:`, () =>
+      ok<{
         conversation: {
           members: { edges: Array<{ node: { user: { id: string; presence: { status: string } } } }> };
         };
@@ -374,19 +398,49 @@ describe('batching', () => {
           conversation(id: $id) { members(first: 100) { edges { node { user { id presence { status } } } } } }
         }`,
         { id: group.id },
-      );
-      const statuses = data.conversation.members.edges.map((edge) => edge.node.user.presence.status);
-      expect(statuses).toHaveLength(100);
-      expect(statuses.filter((status) => status === 'ONLINE')).toHaveLength(10);
-      // MONITOR shows a command after it ran; a round trip through it marks the end of what came before.
-      await expect.poll(() => presenceCommands.length, { timeout: 2_000 }).toBeGreaterThanOrEqual(1);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-      expect(presenceCommands.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha']);
-      expect(
-        presenceCommands[0]!.filter((arg) => arg.startsWith(`${parley.redisPrefix}presence:u:`)),
-      ).toHaveLength(100);
-    } finally {
-      monitor.disconnect();
-    }
+      ),
+    );
+    const statuses = data.conversation.members.edges.map((edge) => edge.node.user.presence.status);
+    expect(statuses).toHaveLength(100);
+    expect(statuses.filter((status) => status === 'ONLINE')).toHaveLength(10);
+    expect(commands.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha']);
+    expect(commands[0]!.filter((arg) => arg.startsWith(`${parley.redisPrefix}presence:u:`))).toHaveLength(
+      100,
+    );
+  });
+
+  it("reads who is typing in a page of the viewer's conversations with one Redis command", async () => {
+    const [viewer, ...others] = await parley.registerUsers('viewer', 'a', 'b', 'c');
+    const dms = await Promise.all(others.map((other) => createDm(viewer!, other)));
+    await Promise.all(dms.map((dm, index) => startTyping(others[index]!, dm.id)));
+    const { result, commands } = await commandsNaming(`${parley.redisPrefix}presence:t:`, () =>
+      ok<{
+        me: { conversations: { edges: Array<{ node: { id: string; typingUsers: Array<{ id: string }> } }> } };
+      }>(viewer!, `{ me { conversations(first: 10) { edges { node { id typingUsers { id } } } } } }`),
+    );
+    const typing = new Map(result.me.conversations.edges.map(({ node }) => [node.id, node.typingUsers]));
+    dms.forEach((dm, index) => expect(typing.get(dm.id)).toEqual([{ id: others[index]!.id }]));
+    expect(commands.map((args) => args[0]!.toLowerCase())).toEqual(['evalsha']);
   });
 });
+
+/**
+ * The Redis commands sent while `run` ran that name a key starting with `keyPrefix` (Redis MONITOR; commands
+ * scripts run inside themselves are left out: a script is one command, one round trip).
+ */
+async function commandsNaming<T>(keyPrefix: string, run: () => Promise<T>) {
+  const monitor = await new Redis(parley.redisUrl).monitor();
+  const commands: string[][] = [];
+  monitor.on('monitor', (_time: string, args: string[], source: string) => {
+    if (source !== 'lua' && args.some((arg) => arg.startsWith(keyPrefix))) commands.push(args);
+  });
+  try {
+    const result = await run();
+    // MONITOR reports a command after it ran, so the last ones may still be on their way.
+    await expect.poll(() => commands.length, { timeout: 2_000 }).toBeGreaterThanOrEqual(1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    return { result, commands };
+  } finally {
+    monitor.disconnect();
+  }
+}

@@ -34,6 +34,8 @@ export interface SubscribeRequest {
   /** Null for the viewer's whole stream (`events`). */
   conversationId: string | null;
   after: string | null;
+  /** Presence and typing events too (`presence: true`). */
+  presence: boolean;
   selection: Selection;
   /** Runs hydration queries with this subscriber's rights. */
   gateway: GatewayExecute;
@@ -172,6 +174,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     const { audience, value } = decoded;
     if (audience.kind === 'users') return audience.userIds.includes(userId);
     if (audience.kind === 'members-and' && audience.userId === userId) return true;
+    if (audience.kind === 'members' && audience.except?.includes(userId)) return false;
     return (await members(value.conversationId!)).has(userId);
   }
 
@@ -225,8 +228,11 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       recipients = audience.userIds.filter((userId) => byUser.has(userId));
     } else {
       const members = await membersOf(value.conversationId!, anyCaller());
+      const except = new Set(audience.kind === 'members' ? audience.except : []);
       recipients = [...byUser.keys()].filter(
-        (userId) => members.has(userId) || (audience.kind === 'members-and' && audience.userId === userId),
+        (userId) =>
+          (members.has(userId) && !except.has(userId)) ||
+          (audience.kind === 'members-and' && audience.userId === userId),
       );
     }
     const groups = new Map<string, Subscriber[]>();
@@ -234,6 +240,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       for (const subscriber of byUser.get(userId) ?? []) {
         const { conversationId, selection } = subscriber.request;
         if (conversationId !== null && conversationId !== value.conversationId) continue;
+        if (decoded.presence && !subscriber.request.presence) continue;
         const key = selection.perViewer ? `${selection.key}\n${userId}` : selection.key;
         const group = groups.get(key);
         if (group) group.push(subscriber);
@@ -374,6 +381,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         }
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
+        if (decoded.presence && !request.presence) continue;
         if (!(await mayReceive(decoded, request.userId, members))) continue;
         // A removal replayed after the viewer was added back does not end what they may still follow.
         const ends =

@@ -8,8 +8,8 @@ export interface EntityRef {
 
 /** Who may receive an event, decided when it is delivered (membership at that moment). */
 export type Audience =
-  /** The conversation's members now. */
-  | { kind: 'members' }
+  /** The conversation's members now, but for `except` (e.g. those in a block relation with a typing user). */
+  | { kind: 'members'; except?: readonly string[] }
   /** The members now, and one more user (a removed member receives their own removal). */
   | { kind: 'members-and'; userId: string }
   /** Exactly these users (a deleted conversation has no members left to ask about). */
@@ -28,6 +28,8 @@ export interface DecodedEvent {
   audience: Audience;
   /** A per-conversation subscription of this user ends after this event (they left, or it was deleted). */
   endsConversationFor: (userId: string) => boolean;
+  /** A presence or typing event: only for subscriptions that asked for them (`presence: true`). */
+  presence: boolean;
 }
 
 const id = z.string().min(1).max(100);
@@ -39,6 +41,8 @@ interface EventType<Schema extends z.ZodType> {
   payload: Schema;
   fields(payload: z.output<Schema>): Record<string, unknown>;
   audience?(payload: z.output<Schema>): Audience;
+  /** See DecodedEvent.presence. */
+  presence?: true;
   endsConversationFor?(payload: z.output<Schema>): (userId: string) => boolean;
 }
 
@@ -143,6 +147,7 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
     }),
     // Decided by the presence service when it happened (who may see the user: users and conversations know).
     audience: (p) => ({ kind: 'users', userIds: p.audience }),
+    presence: true,
   }),
   'presence.typing': eventType({
     typename: 'TypingChanged',
@@ -151,8 +156,12 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
       userId: id,
       typing: z.boolean(),
       expiresAt: z.iso.datetime().nullable(),
+      excludedUserIds: z.array(id).max(100_000),
     }),
     fields: (p) => ({ user: ref('User', p.userId), typing: p.typing, expiresAt: p.expiresAt }),
+    // Blocks either way with the typing user, decided by the presence service when it happened.
+    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
+    presence: true,
   }),
 };
 
@@ -181,6 +190,7 @@ export function decodeEvent(event: { topic: string; payload: unknown; cursor: st
     },
     audience: type.audience?.(payload) ?? { kind: 'members' },
     endsConversationFor: type.endsConversationFor?.(payload) ?? never,
+    presence: type.presence ?? false,
   };
 }
 

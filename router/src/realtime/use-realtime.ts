@@ -106,6 +106,7 @@ export function useRealtime(options: {
     const fieldArgs = getArgumentValues(definition, field, variables) as {
       after?: string | null;
       conversationId?: string;
+      presence?: boolean;
     };
 
     let facts = documentFacts.get(args.document);
@@ -135,6 +136,7 @@ export function useRealtime(options: {
       conversationId:
         field.name.value === 'conversationEvents' ? (fieldArgs.conversationId ?? '').toLowerCase() : null,
       after: fieldArgs.after ?? null,
+      presence: fieldArgs.presence === true,
       selection,
       gateway: options.gateway(context),
       caller,

@@ -19,15 +19,25 @@ export function actorOf(context: PresenceContext): Actor {
 
 /**
  * Per-request batching: every `User.presence` of one request (a page of 100 members) is answered together,
- * one Redis command and one relations check for all of them.
+ * one Redis command and one relations check for all of them; so is every `Conversation.typingUsers`.
  */
 export function createLoaders(service: PresenceService, actor: Actor | null) {
   return {
-    presence: new DataLoader<string, Presence | null>(async (userIds) => {
-      if (!actor) return userIds.map(() => null);
-      const found = await service.presenceOf(actor, userIds);
-      return userIds.map((id) => found.get(id) ?? null);
-    }),
+    presence: new DataLoader<string, Presence | null>(
+      async (userIds) => {
+        if (!actor) return userIds.map(() => null);
+        const found = await service.presenceOf(actor, userIds);
+        return userIds.map((id) => found.get(id) ?? null);
+      },
+      // The most users the users and conversations subgraphs answer about at once.
+      { maxBatchSize: 1000 },
+    ),
+    /** `Conversation.typingUsers` of a page of conversations, together. */
+    typingUsers: new DataLoader<string, string[]>(
+      async (conversationIds) =>
+        actor ? service.typingUsers(actor, conversationIds) : conversationIds.map(() => []),
+      { maxBatchSize: 1000 },
+    ),
   };
 }
 

@@ -21,11 +21,20 @@ export interface TypingPayload {
   typing: boolean;
   /** ISO time the indicator ends unless renewed; null when it stopped. */
   expiresAt: string | null;
+  /** Members who are not told: a block either way between them and the typing user. */
+  excludedUserIds: string[];
 }
 
-/** What this subgraph reads of the messages subgraph's `messages.added` (its events.ts has the whole shape). */
-export const MESSAGE_ADDED_TOPIC = 'messages.added';
+/** What this subgraph reads of other subgraphs' events on the bus (their events.ts have the whole shapes). */
+export const followedEvents = {
+  messageAdded: 'messages.added',
+  sessionsRevoked: 'users.sessions-revoked',
+} as const;
 export interface MessageAddedEvent {
   conversationId: string;
   senderId: string;
+}
+export interface SessionsRevokedEvent {
+  userId: string;
+  sessionIds: string[];
 }

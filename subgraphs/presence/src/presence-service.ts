@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import {
   createMembershipReader,
   forbidden,
@@ -69,19 +70,28 @@ export function createPresenceService(deps: PresenceServiceDeps) {
     );
   }
 
-  async function membershipOf(actor: Actor, conversationId: string) {
-    if (!isUuid(conversationId)) return null;
+  /** The viewer's membership of each conversation (null: not a member, or not an id), one read for all. */
+  async function membershipsOf(actor: Actor, conversationIds: readonly string[]) {
+    const ids = conversationIds.map((id) => (isUuid(id) ? id.toLowerCase() : null));
     const reader = createMembershipReader({
       projection: deps.projection,
-      repair: (ids) => deps.repairMembership(ids, actor.caller),
+      repair: (unknown) => deps.repairMembership(unknown, actor.caller),
     });
-    const [membership] = await reader.membershipsOf(actor.viewer.userId, [conversationId.toLowerCase()]);
-    return membership ?? null;
+    const known = ids.filter((id): id is string => id !== null);
+    const found = known.length > 0 ? await reader.membershipsOf(actor.viewer.userId, known) : [];
+    const byId = new Map(known.map((id, index) => [id, found[index] ?? null]));
+    return ids.map((id) => (id === null ? null : (byId.get(id) ?? null)));
   }
 
-  async function publishTyping(payload: TypingPayload) {
+  const membershipOf = async (actor: Actor, conversationId: string) =>
+    (await membershipsOf(actor, [conversationId]))[0] ?? null;
+
+  /** Appends a typing event for the conversation's members, except those in a block relation with the typer. */
+  async function publishTyping(payload: Omit<TypingPayload, 'excludedUserIds'>) {
+    const excludedUserIds = (await deps.relations.blockedOf([payload.userId])).get(payload.userId) ?? [];
+    const event: TypingPayload = { ...payload, excludedUserIds };
     await deps.log.append([
-      { id: `typing:${crypto.randomUUID()}`, topic: presenceEvents.typing, payload: { ...payload } },
+      { id: `typing:${randomUUID()}`, topic: presenceEvents.typing, payload: { ...event } },
     ]);
   }
 
@@ -124,12 +134,12 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       if (membership.kind === 'DIRECT') {
         const snapshot = await deps.projection.snapshot(id);
         const other = [...(snapshot?.members.keys() ?? [])].find((userId) => userId !== actor.viewer.userId);
-        if (other) {
-          const relation = (await deps.relations.relationsOf([other], actor.caller)).get(other);
-          if (relation?.blocked) throw forbidden('You cannot type to a user you blocked or who blocked you');
+        if (other && (await deps.relations.blockedAmong([other], actor.caller)).has(other)) {
+          throw forbidden('You cannot type to a user you blocked or who blocked you');
         }
       }
       const { started, expiresAt } = await store.startTyping(id, actor.viewer.userId);
+      await store.markActive([actor.viewer.userId]);
       const until = new Date(expiresAt);
       if (started) {
         await publishTyping({
@@ -149,11 +159,21 @@ export function createPresenceService(deps: PresenceServiceDeps) {
 
     endTyping,
 
-    /** Members typing in a conversation of the viewer's (empty for one they are not in), the viewer excepted. */
-    async typingUsers(actor: Actor, conversationId: string): Promise<string[]> {
-      if (!(await membershipOf(actor, conversationId))) return [];
-      const typing = await store.typingIn(conversationId.toLowerCase());
-      return typing.map((entry) => entry.userId).filter((userId) => userId !== actor.viewer.userId);
+    /**
+     * Members typing in each conversation of the viewer's (empty for one they are not in), the viewer and
+     * users in a block relation with them excepted: one membership read, one Redis command and one blocks
+     * check for all of them.
+     */
+    async typingUsers(actor: Actor, conversationIds: readonly string[]): Promise<string[][]> {
+      const memberships = await membershipsOf(actor, conversationIds);
+      const mine = conversationIds.filter((_, index) => memberships[index]);
+      const typing = await store.typingIn(mine.map((id) => id.toLowerCase()));
+      const typers = new Map(mine.map((id, index) => [id, typing[index]!.map((entry) => entry.userId)]));
+      const others = [...new Set([...typers.values()].flat())].filter((id) => id !== actor.viewer.userId);
+      const blocked = others.length > 0 ? await deps.relations.blockedAmong(others, actor.caller) : new Set();
+      return conversationIds.map((id) =>
+        (typers.get(id) ?? []).filter((userId) => userId !== actor.viewer.userId && !blocked.has(userId)),
+      );
     },
 
     async settings(actor: Actor) {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isUuid, type Logger, type PresenceStore, type RealtimeLog } from '@parley/kit';
+import { isUuid, type Logger, type PresenceChange, type PresenceStore, type RealtimeLog } from '@parley/kit';
 import type { PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type PresenceChangedPayload, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';
@@ -12,8 +12,8 @@ const BATCH = 200;
  * in PostgreSQL; and appends the events to the realtime log, each presence change addressed to who may see
  * it then (the user, their contacts and fellow members, minus blocks either way).
  *
- * A claimed change whose audience cannot be asked (users or conversations down) is logged and not published:
- * presence is a current state, and the next change (or a client's refetch) carries it.
+ * A claimed change that cannot be published (users, conversations, PostgreSQL or Redis down) is released and
+ * claimed again later; a user's next change waits for the one being published, so they stay in order.
  */
 export function createPresencePublisher(deps: {
   store: PresenceStore;
@@ -26,7 +26,19 @@ export function createPresencePublisher(deps: {
 
   async function publishChanges() {
     await store.sweep(BATCH);
-    const changes = (await store.claimChanges(BATCH)).filter((change) => isUuid(change.userId));
+    const claimed = await store.claimChanges(BATCH);
+    if (claimed.length === 0) return;
+    try {
+      await publish(claimed.filter((change) => isUuid(change.userId)));
+    } catch (error) {
+      // Handed out again on a later tick (here or on another instance), once what failed is back.
+      await store.releaseChanges(claimed.map((change) => change.userId));
+      throw error;
+    }
+    await store.acknowledgeChanges(claimed.map((change) => change.userId));
+  }
+
+  async function publish(changes: PresenceChange[]) {
     if (changes.length === 0) return;
     const userIds = changes.map((change) => change.userId);
     await records.recordLastSeen(
@@ -58,9 +70,17 @@ export function createPresencePublisher(deps: {
   async function publishEndedTyping() {
     const ended = await store.claimExpiredTyping(BATCH);
     if (ended.length === 0) return;
+    // An ended indicator whose end cannot be told now is not told later: clients end it at its expiresAt.
+    const blocked = await deps.relations.blockedOf([...new Set(ended.map((entry) => entry.userId))]);
     await log.append(
       ended.map(({ conversationId, userId }) => {
-        const payload: TypingPayload = { conversationId, userId, typing: false, expiresAt: null };
+        const payload: TypingPayload = {
+          conversationId,
+          userId,
+          typing: false,
+          expiresAt: null,
+          excludedUserIds: blocked.get(userId) ?? [],
+        };
         return { id: `typing:${randomUUID()}`, topic: presenceEvents.typing, payload: { ...payload } };
       }),
     );

@@ -21,7 +21,11 @@ export interface PresenceRelation {
  */
 export interface RelationsClient {
   relationsOf(userIds: readonly string[], caller: Caller): Promise<Map<string, PresenceRelation>>;
+  /** Of these users, those in a block relation with the viewer (either way): users only. */
+  blockedAmong(userIds: readonly string[], caller: Caller): Promise<Set<string>>;
   audiencesOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
+  /** For each user, everyone in a block relation with them (either way), as the presence service. */
+  blockedOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
 const viewerRelations = z.object({
@@ -57,19 +61,37 @@ export function createRelationsClient(options: {
     url: options.conversationsUrl,
     timeoutMs: options.timeoutMs,
   });
+  const serviceCaller = async () => ({
+    authorization: await options.serviceAuth.authorization(),
+    requestId: randomUUID(),
+  });
+  const relationsWithViewer = (userIds: readonly string[], caller: Caller) =>
+    users(
+      `query PresenceViewerRelations($userIds: [ID!]!) {
+        viewerRelations(userIds: $userIds) {
+          userId exists blockedByViewer hasBlockedViewer listsViewerAsContact
+        }
+      }`,
+      { userIds },
+      caller,
+      viewerRelations,
+    );
+  const audienceOf = async (userIds: readonly string[], caller: Caller) =>
+    (
+      await users(
+        `query PresenceAudience($userIds: [ID!]!) {
+          presenceAudienceOf(userIds: $userIds) { userId contactIds blockedIds }
+        }`,
+        { userIds },
+        caller,
+        presenceAudienceOf,
+      )
+    ).presenceAudienceOf;
+
   return {
     async relationsOf(userIds, caller) {
       const [relations, shared] = await Promise.all([
-        users(
-          `query PresenceViewerRelations($userIds: [ID!]!) {
-            viewerRelations(userIds: $userIds) {
-              userId exists blockedByViewer hasBlockedViewer listsViewerAsContact
-            }
-          }`,
-          { userIds },
-          caller,
-          viewerRelations,
-        ),
+        relationsWithViewer(userIds, caller),
         conversations(
           `query PresenceCoMembers($userIds: [ID!]!) { viewerCoMemberIds(userIds: $userIds) }`,
           { userIds },
@@ -90,17 +112,22 @@ export function createRelationsClient(options: {
         ]),
       );
     },
-    async audiencesOf(userIds) {
-      const caller = { authorization: await options.serviceAuth.authorization(), requestId: randomUUID() };
-      const [relations, members] = await Promise.all([
-        users(
-          `query PresenceAudience($userIds: [ID!]!) {
-            presenceAudienceOf(userIds: $userIds) { userId contactIds blockedIds }
-          }`,
-          { userIds },
-          caller,
-          presenceAudienceOf,
+    async blockedAmong(userIds, caller) {
+      const { viewerRelations: relations } = await relationsWithViewer(userIds, caller);
+      return new Set(
+        relations.flatMap((relation) =>
+          relation.blockedByViewer || relation.hasBlockedViewer ? [relation.userId] : [],
         ),
+      );
+    },
+    async blockedOf(userIds) {
+      const audiences = await audienceOf(userIds, await serviceCaller());
+      return new Map(audiences.map(({ userId, blockedIds }) => [userId, blockedIds]));
+    },
+    async audiencesOf(userIds) {
+      const caller = await serviceCaller();
+      const [relations, members] = await Promise.all([
+        audienceOf(userIds, caller),
         conversations(
           `query PresenceCoMembersOf($userIds: [ID!]!) { coMembersOf(userIds: $userIds) { userId memberIds } }`,
           { userIds },
@@ -110,7 +137,7 @@ export function createRelationsClient(options: {
       ]);
       const membersOf = new Map(members.coMembersOf.map((entry) => [entry.userId, entry.memberIds]));
       return new Map(
-        relations.presenceAudienceOf.map(({ userId, contactIds, blockedIds }) => {
+        relations.map(({ userId, contactIds, blockedIds }) => {
           const blocked = new Set(blockedIds);
           const audience = new Set([userId, ...contactIds, ...(membersOf.get(userId) ?? [])]);
           return [userId, [...audience].filter((id) => !blocked.has(id))];

@@ -18,7 +18,7 @@ import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';
 import { createRelationsClient } from './relations.js';
-import { endTypingOnSend } from './sent-messages.js';
+import { followEvents } from './followed-events.js';
 import { createPresenceServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
@@ -70,7 +70,7 @@ export async function startPresenceService(
     });
 
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
-    resources.add(await endTypingOnSend({ events: services.events, service, logger }));
+    resources.add(await followEvents({ events: services.events, store, service, logger }));
 
     return listenService(resources, yoga, { env, logger, name: 'presence subgraph' });
   });

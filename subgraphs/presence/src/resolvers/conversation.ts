@@ -7,7 +7,8 @@ export const conversationResolvers: Resolvers = {
     __resolveReference: (reference: { id?: unknown }) =>
       typeof reference.id === 'string' ? { id: reference.id } : null,
     async typingUsers(conversation, _args, context: PresenceContext) {
-      const userIds = await context.service.typingUsers(actorOf(context), conversation.id);
+      actorOf(context); // UNAUTHENTICATED without a viewer
+      const userIds = await context.loaders.typingUsers.load(conversation.id);
       return userIds.map((id) => ({ id }));
     },
   },
