@@ -131,6 +131,22 @@ describe('devices', () => {
     }
     expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: before });
   });
+
+  it('deletes what it keeps of a deleted account', async () => {
+    const [ann] = await parley.registerUsers('ann');
+    await ok(ann, `mutation { heartbeat { status } }`);
+    const redis = new Redis(parley.redisUrl);
+    try {
+      const key = `${parley.redisPrefix}presence:u:${ann.id}`;
+      expect(await redis.exists(key)).toBe(1);
+      await ok(ann, `mutation ($input: DeleteAccountInput!) { deleteAccount(input: $input) }`, {
+        input: { password: ann.password },
+      });
+      await expect.poll(() => redis.exists(key), { timeout: 5_000 }).toBe(0);
+    } finally {
+      redis.disconnect();
+    }
+  });
 });
 
 describe('privacy', () => {

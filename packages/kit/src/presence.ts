@@ -74,6 +74,8 @@ export interface PresenceStore {
   releaseChanges(userIds: readonly string[]): Promise<void>;
   /** The users did something (typed, sent a message): resets their AWAY clock. */
   markActive(userIds: readonly string[]): Promise<void>;
+  /** Deletes everything kept about these users (deleted accounts); their typing indicators end by themselves. */
+  forget(userIds: readonly string[]): Promise<void>;
   /** Starts or renews the user's typing indicator; `started` is false for a renewal of one still running. */
   startTyping(conversationId: string, userId: string): Promise<{ started: boolean; expiresAt: number }>;
   /** Whether an indicator was stopped (one that ended by itself but was not yet claimed counts: no end was told). */
@@ -187,7 +189,8 @@ export function createMemoryPresenceStore(options: {
     },
     async disconnect(userId, deviceId) {
       const now = Date.now();
-      const user = userOf(userId);
+      const user = data.users.get(userId);
+      if (!user) return; // never seen, or forgotten: a late disconnect must not bring a deleted user back
       user.devices.delete(deviceId);
       user.seenAt = now;
       settle(userId, now);
@@ -234,6 +237,13 @@ export function createMemoryPresenceStore(options: {
       for (const userId of userIds) {
         userOf(userId).activeAt = now;
         settle(userId, now);
+      }
+    },
+    async forget(userIds) {
+      for (const userId of userIds) {
+        data.users.delete(userId);
+        data.dirty.delete(userId);
+        data.claimed.delete(userId);
       }
     },
     async startTyping(conversationId, userId) {
@@ -344,6 +354,8 @@ const DISCONNECT_SCRIPT = `${LUA_COMMON}
 local P, away_after, user = ARGV[1], tonumber(ARGV[2]), ARGV[3]
 local now = now_ms()
 local key = P .. 'u:' .. user
+-- Nothing kept (never seen, or forgotten: a late disconnect must not bring a deleted user back).
+if redis.call('EXISTS', key) == 0 then return 0 end
 redis.call('HDEL', key, 'd:' .. ARGV[4])
 redis.call('HSET', key, 's', now)
 settle(P, user, now, away_after)
@@ -435,6 +447,17 @@ for i = 2, #ARGV do release(P, ARGV[i], now) end
 return 1
 `;
 
+// ARGV: P, then users to forget.
+const FORGET_SCRIPT = `
+local P = ARGV[1]
+for i = 2, #ARGV do
+  local user = ARGV[i]
+  redis.call('DEL', P .. 'u:' .. user)
+  for _, set in ipairs({ 'due', 'active', 'dirty', 'claimed' }) do redis.call('ZREM', P .. set, user) end
+end
+return 1
+`;
+
 // ARGV: P, away_after, then users who did something.
 const MARK_ACTIVE_SCRIPT = `${LUA_COMMON}
 local P, away_after = ARGV[1], tonumber(ARGV[2])
@@ -507,6 +530,7 @@ const SCRIPTS = {
   parleyPresenceAcknowledge: { numberOfKeys: 0, lua: ACKNOWLEDGE_SCRIPT },
   parleyPresenceRelease: { numberOfKeys: 0, lua: RELEASE_SCRIPT },
   parleyPresenceMarkActive: { numberOfKeys: 0, lua: MARK_ACTIVE_SCRIPT },
+  parleyPresenceForget: { numberOfKeys: 0, lua: FORGET_SCRIPT },
   parleyTypingStart: { numberOfKeys: 1, lua: START_TYPING_SCRIPT },
   parleyTypingStop: { numberOfKeys: 1, lua: STOP_TYPING_SCRIPT },
   parleyTypingIn: { lua: TYPING_IN_SCRIPT },
@@ -587,6 +611,9 @@ export function createRedisPresenceStore(options: {
     },
     async markActive(userIds) {
       if (userIds.length > 0) await run('parleyPresenceMarkActive', P, timings.awayAfterMs, [...userIds]);
+    },
+    async forget(userIds) {
+      if (userIds.length > 0) await run('parleyPresenceForget', P, [...userIds]);
     },
     async startTyping(conversationId, userId) {
       const [started, expiresAt] = (await run(

@@ -29,10 +29,14 @@ export interface TypingPayload {
 export const followedEvents = {
   messageAdded: 'messages.added',
   sessionsRevoked: 'users.sessions-revoked',
+  userDeleted: 'users.deleted',
 } as const;
 export interface MessageAddedEvent {
   conversationId: string;
   senderId: string;
+}
+export interface UserDeletedEvent {
+  userId: string;
 }
 export interface SessionsRevokedEvent {
   userId: string;

@@ -44,9 +44,10 @@ export async function startPresenceService(
       settleMs: env.PRESENCE_SETTLE_MS,
     });
 
+    const records = createPostgresPresenceRecordStore(prisma);
     const { yoga, publisher, service } = createPresenceServer({
       store,
-      records: createPostgresPresenceRecordStore(prisma),
+      records,
       relations: createRelationsClient({
         usersUrl: env.USERS_SUBGRAPH_URL,
         conversationsUrl: env.CONVERSATIONS_SUBGRAPH_URL,
@@ -70,7 +71,7 @@ export async function startPresenceService(
     });
 
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
-    resources.add(await followEvents({ events: services.events, store, service, logger }));
+    resources.add(await followEvents({ events: services.events, store, records, service, logger }));
 
     return listenService(resources, yoga, { env, logger, name: 'presence subgraph' });
   });

@@ -248,6 +248,21 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await store.claimExpiredTyping(100)).toEqual([]);
     });
 
+    it('forgets a user entirely: never seen, nothing left to publish', async () => {
+      const store = await open({ deviceTtlMs: 60_000 });
+      await store.touch([
+        { userId: 'ann', deviceId: 'tab', active: true },
+        { userId: 'bob', deviceId: 'tab', active: true },
+      ]);
+      await store.forget(['ann']);
+      await store.disconnect('ann', 'tab'); // late, after the forgetting: keeps nothing
+      expect(await store.read(['ann', 'bob'])).toEqual([
+        { status: 'OFFLINE', lastSeenAt: null },
+        { status: 'ONLINE', lastSeenAt: expect.any(Number) },
+      ]);
+      expect((await claimAll(store)).map((change) => change.userId)).toEqual(['bob']);
+    });
+
     it('keeps prefixes apart', async () => {
       const first = await open({ deviceTtlMs: 60_000 });
       const second = await open({ deviceTtlMs: 60_000 });

@@ -14,6 +14,8 @@ export interface PresenceRecordStore {
   /** Moves each user's last seen forward to the time given (never back: replicas may write out of order). One statement. */
   recordLastSeen(entries: ReadonlyArray<{ userId: string; lastSeenAt: Date }>): Promise<void>;
   setHideLastSeen(userId: string, hideLastSeen: boolean): Promise<PresenceRecord>;
+  /** Deletes the user's record (a deleted account). */
+  forget(userId: string): Promise<void>;
 }
 
 export function createPostgresPresenceRecordStore(prisma: PrismaClient): PresenceRecordStore {
@@ -36,6 +38,9 @@ export function createPostgresPresenceRecordStore(prisma: PrismaClient): Presenc
         ON CONFLICT (user_id) DO UPDATE
           SET last_seen_at = GREATEST(user_presence.last_seen_at, EXCLUDED.last_seen_at),
               updated_at = now()`;
+    },
+    async forget(userId) {
+      await prisma.userPresence.deleteMany({ where: { userId } });
     },
     async setHideLastSeen(userId, hideLastSeen) {
       return prisma.userPresence.upsert({
