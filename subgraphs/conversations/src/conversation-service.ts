@@ -148,7 +148,7 @@ export function createConversationService(deps: {
               memberCount: 2,
               members: {
                 create: [
-                  { userId: viewerId, role: 'MEMBER' },
+                  { userId: viewerId, role: 'MEMBER', createdIt: true },
                   { userId: otherId, role: 'MEMBER' },
                 ],
               },
@@ -187,7 +187,7 @@ export function createConversationService(deps: {
             memberCount: others.length + 1,
             members: {
               create: [
-                { userId: viewerId, role: 'OWNER' },
+                { userId: viewerId, role: 'OWNER', createdIt: true },
                 ...others.map((userId) => ({ userId, role: 'MEMBER' as const })),
               ],
             },

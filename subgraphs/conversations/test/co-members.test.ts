@@ -129,6 +129,42 @@ describe('viewerCoMemberIds', () => {
   });
 });
 
+describe('taking part', () => {
+  it('starts again for a creator who left and was added back', async () => {
+    const [vic, ann, mal] = (await Promise.all([server.user(), server.user(), server.user()])) as [
+      TestUser,
+      TestUser,
+      TestUser,
+    ];
+    const group = await createGroup(vic, [ann]);
+    expect(await viewerCoMemberIds(ann, [vic.id])).toEqual([vic.id]); // the creator took part
+    await ok(
+      vic.api.request(
+        'mutation($id: ID!, $u: ID!) { transferOwnership(conversationId: $id, userId: $u) { id } }',
+        {
+          id: group,
+          u: ann.id,
+        },
+      ),
+    );
+    await ok(vic.api.request('mutation($id: ID!) { leaveConversation(id: $id) }', { id: group }));
+    await ok(
+      ann.api.request(
+        'mutation($id: ID!, $u: [ID!]!) { addMembers(conversationId: $id, userIds: $u) { id } }',
+        {
+          id: group,
+          u: [vic.id, mal.id],
+        },
+      ),
+    );
+    // Put back in by someone else, vic has not taken part in this membership.
+    expect(await viewerCoMemberIds(mal, [vic.id, ann.id])).toEqual([]);
+    expect(await coMembersOf([vic.id])).toEqual([{ userId: vic.id, memberIds: [] }]);
+    await server.sent(group, vic.id);
+    expect(await viewerCoMemberIds(mal, [vic.id])).toEqual([vic.id]);
+  });
+});
+
 describe('coMembersOf', () => {
   it('lists every other member of the conversations each user took part in, once each, in the order asked, with one query', async () => {
     const { vic, ann, ben, cal, dee, eve, fay } = await seed();

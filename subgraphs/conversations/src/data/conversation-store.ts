@@ -232,11 +232,10 @@ export function createConversationStore(prisma: PrismaClient) {
         SELECT DISTINCT other.user_id::text AS user_id
         FROM conversation_members me
         JOIN conversation_members other ON other.conversation_id = me.conversation_id
-        JOIN conversations c ON c.id = other.conversation_id
         WHERE me.user_id = ${userId}::uuid
           AND other.user_id = ANY(${[...userIds]}::uuid[])
           AND other.user_id <> me.user_id
-          AND (c.created_by_id = other.user_id OR other.read_seq > 0)`;
+          AND (other.created_it OR other.read_seq > 0)`;
       return new Set(rows.map((row) => row.user_id));
     },
 
@@ -244,8 +243,9 @@ export function createConversationStore(prisma: PrismaClient) {
      * For each of `userIds`, every other member of the conversations they took part in, once each and in id
      * order, in one query; users with none are absent.
      *
-     * A user "took part" in a conversation they created or where they sent or read a message (sending moves
-     * the sender's read marker): anyone may start a DM or a group with anyone, and being put in one must not
+     * A user "took part" in a conversation they created (this membership did: one who left and was added
+     * back starts again) or where they sent or read a message (sending moves the sender's read marker; a new
+     * membership starts at 0): anyone may start a DM or a group with anyone, and being put in one must not
      * show a stranger the user's presence before the user answers or reads it.
      */
     async coMembersOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
@@ -253,11 +253,10 @@ export function createConversationStore(prisma: PrismaClient) {
         SELECT me.user_id::text AS user_id,
           array_agg(DISTINCT other.user_id::text ORDER BY other.user_id::text) AS member_ids
         FROM conversation_members me
-        JOIN conversations c ON c.id = me.conversation_id
         JOIN conversation_members other
           ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id
         WHERE me.user_id = ANY(${[...userIds]}::uuid[])
-          AND (c.created_by_id = me.user_id OR me.read_seq > 0)
+          AND (me.created_it OR me.read_seq > 0)
         GROUP BY me.user_id`;
       return new Map(rows.map((row) => [row.user_id, row.member_ids]));
     },
