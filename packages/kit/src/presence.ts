@@ -13,7 +13,14 @@ export interface PresenceState {
 /** A user whose status changed and settled, to be published once. */
 export interface PresenceChange extends PresenceState {
   userId: string;
+  /** This claim (acknowledge or release it with this): a late answer to an older claim of the user does nothing. */
+  claim: number;
+  /** When it was claimed (ms): publishing it after its lease ends could overtake a newer claim. */
+  claimedAt: number;
 }
+
+/** A claim to acknowledge or release: the change's `userId` and `claim`. */
+export type PresenceClaim = Pick<PresenceChange, 'userId' | 'claim'>;
 
 export interface PresenceTimings {
   /** A device is online this long after its last connect, heartbeat or refresh. */
@@ -68,11 +75,11 @@ export interface PresenceStore {
    * changes are published in order.
    */
   claimChanges(limit: number): Promise<PresenceChange[]>;
-  /** The claimed changes of these users were published. */
-  acknowledgeChanges(userIds: readonly string[]): Promise<void>;
-  /** The claimed changes of these users could not be published: they are handed out again. */
-  releaseChanges(userIds: readonly string[]): Promise<void>;
-  /** The users did something (typed, sent a message): resets their AWAY clock. */
+  /** These claimed changes were published (an answer to a claim that lapsed and was made again does nothing). */
+  acknowledgeChanges(claims: readonly PresenceClaim[]): Promise<void>;
+  /** These claimed changes could not be published: they are handed out again (same rule). */
+  releaseChanges(claims: readonly PresenceClaim[]): Promise<void>;
+  /** The users did something (typed, sent a message): resets their AWAY clock (of users with a record only). */
   markActive(userIds: readonly string[]): Promise<void>;
   /** Deletes everything kept about these users (deleted accounts); their typing indicators end by themselves. */
   forget(userIds: readonly string[]): Promise<void>;
@@ -118,7 +125,9 @@ export interface MemoryPresenceData {
   /** Users marked changed, with when the first unpublished change happened. */
   dirty: Map<string, number>;
   /** Users whose change is being published: until when, and the status published before it. */
-  claimed: Map<string, { until: number; previous: PresenceStatus }>;
+  claimed: Map<string, { until: number; previous: PresenceStatus; claim: number }>;
+  /** The last claim number given out. */
+  claims: number;
   /** conversationId → userId → when the indicator ends. */
   typing: Map<string, Map<string, number>>;
 }
@@ -127,6 +136,7 @@ export const createMemoryPresenceData = (): MemoryPresenceData => ({
   users: new Map(),
   dirty: new Map(),
   claimed: new Map(),
+  claims: 0,
   typing: new Map(),
 });
 
@@ -150,9 +160,9 @@ export function createMemoryPresenceStore(options: {
       data.dirty.set(userId, now);
     }
   }
-  function release(userId: string, now: number) {
+  function release(userId: string, now: number, claimNumber?: number) {
     const claim = data.claimed.get(userId);
-    if (!claim) return;
+    if (!claim || (claimNumber !== undefined && claim.claim !== claimNumber)) return;
     data.claimed.delete(userId);
     const user = data.users.get(userId);
     if (user) user.published = claim.previous;
@@ -219,23 +229,29 @@ export function createMemoryPresenceStore(options: {
         const user = data.users.get(userId);
         const status = statusOf(user, now);
         if (!user || status === user.published) continue;
-        data.claimed.set(userId, { until: now + timings.claimLeaseMs, previous: user.published });
+        data.claims += 1;
+        const claim = data.claims;
+        data.claimed.set(userId, { until: now + timings.claimLeaseMs, previous: user.published, claim });
         user.published = status;
-        changes.push({ userId, status, lastSeenAt: user.seenAt });
+        changes.push({ userId, status, lastSeenAt: user.seenAt, claim, claimedAt: now });
       }
       return changes;
     },
-    async acknowledgeChanges(userIds) {
-      for (const userId of userIds) data.claimed.delete(userId);
+    async acknowledgeChanges(claims) {
+      for (const { userId, claim } of claims) {
+        if (data.claimed.get(userId)?.claim === claim) data.claimed.delete(userId);
+      }
     },
-    async releaseChanges(userIds) {
+    async releaseChanges(claims) {
       const now = Date.now();
-      for (const userId of userIds) release(userId, now);
+      for (const { userId, claim } of claims) release(userId, now, claim);
     },
     async markActive(userIds) {
       const now = Date.now();
       for (const userId of userIds) {
-        userOf(userId).activeAt = now;
+        const user = data.users.get(userId);
+        if (!user) continue; // never seen, or forgotten (a deleted account)
+        user.activeAt = now;
         settle(userId, now);
       }
     },
@@ -377,10 +393,12 @@ return out
 
 // A claimed change that was not published goes back to be claimed again (with the status published before it).
 const LUA_RELEASE = `
-local function release(P, user, now)
+-- claim: the claim number it answers, or false for any (a lapsed lease).
+local function release(P, user, now, claim)
   if not redis.call('ZSCORE', P .. 'claimed', user) then return end
-  redis.call('ZREM', P .. 'claimed', user)
   local key = P .. 'u:' .. user
+  if claim and redis.call('HGET', key, 'c') ~= claim then return end
+  redis.call('ZREM', P .. 'claimed', user)
   local previous = redis.call('HGET', key, 'pp')
   if previous then redis.call('HSET', key, 'p', previous) end
   redis.call('HDEL', key, 'pp')
@@ -394,7 +412,7 @@ const SWEEP_SCRIPT = `${LUA_COMMON}${LUA_RELEASE}
 local P, away_after, limit = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
 local lapsed = redis.call('ZRANGEBYSCORE', P .. 'claimed', '-inf', now, 'LIMIT', 0, limit)
-for _, user in ipairs(lapsed) do release(P, user, now) end
+for _, user in ipairs(lapsed) do release(P, user, now, false) end
 local due = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, limit)
 for _, user in ipairs(due) do settle(P, user, now, away_after) end
 local idle = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now - away_after, 'LIMIT', 0, limit)
@@ -405,45 +423,59 @@ end
 return #due + #idle
 `;
 
-// ARGV: P, away_after, settle, limit, lease. Returns user, status, last seen ('' if none) per claimed change.
-// A user whose previous change is still claimed stays marked, for after it.
+// ARGV: P, away_after, settle, limit, lease. Returns user, status, last seen ('' if none), claim number, claim
+// time per claimed change. A user whose previous change is still claimed stays marked, for after it; those are
+// passed over (up to a bound), so they cannot hold back everyone else's.
 const CLAIM_SCRIPT = `${LUA_COMMON}
 local P, away_after, settle_ms, limit, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
-local users = redis.call('ZRANGEBYSCORE', P .. 'dirty', '-inf', now - settle_ms, 'LIMIT', 0, limit)
-local out = {}
-for _, user in ipairs(users) do
-  if not redis.call('ZSCORE', P .. 'claimed', user) then
-    redis.call('ZREM', P .. 'dirty', user)
-    local key = P .. 'u:' .. user
-    local status, _, seen, published = state(key, now, away_after, false)
-    if status ~= published then
-      redis.call('HSET', key, 'p', status, 'pp', published)
-      redis.call('ZADD', P .. 'claimed', now + lease, user)
-      out[#out + 1] = user
-      out[#out + 1] = status
-      out[#out + 1] = seen and tostring(seen) or ''
+local out, claimed, offset = {}, 0, 0
+while claimed < limit and offset < limit * 20 do
+  local users = redis.call('ZRANGEBYSCORE', P .. 'dirty', '-inf', now - settle_ms, 'LIMIT', offset, limit)
+  if #users == 0 then break end
+  for _, user in ipairs(users) do
+    if claimed >= limit then break end
+    if redis.call('ZSCORE', P .. 'claimed', user) then
+      offset = offset + 1
+    else
+      redis.call('ZREM', P .. 'dirty', user)
+      local key = P .. 'u:' .. user
+      local status, _, seen, published = state(key, now, away_after, false)
+      if status ~= published then
+        local claim = redis.call('HINCRBY', key, 'cn', 1)
+        redis.call('HSET', key, 'p', status, 'pp', published, 'c', claim)
+        redis.call('ZADD', P .. 'claimed', now + lease, user)
+        claimed = claimed + 1
+        out[#out + 1] = user
+        out[#out + 1] = status
+        out[#out + 1] = seen and tostring(seen) or ''
+        out[#out + 1] = tostring(claim)
+        out[#out + 1] = tostring(now)
+      end
     end
   end
 end
 return out
 `;
 
-// ARGV: P, then users whose claimed change was published.
+// ARGV: P, then user, claim number pairs that were published.
 const ACKNOWLEDGE_SCRIPT = `
 local P = ARGV[1]
-for i = 2, #ARGV do
-  redis.call('ZREM', P .. 'claimed', ARGV[i])
-  redis.call('HDEL', P .. 'u:' .. ARGV[i], 'pp')
+for i = 2, #ARGV, 2 do
+  local key = P .. 'u:' .. ARGV[i]
+  if redis.call('HGET', key, 'c') == ARGV[i + 1] and redis.call('ZSCORE', P .. 'claimed', ARGV[i]) then
+    redis.call('ZREM', P .. 'claimed', ARGV[i])
+    redis.call('HDEL', key, 'pp')
+  end
 end
 return 1
 `;
 
-// ARGV: P, then users whose claimed change could not be published.
+// ARGV: P, then user, claim number pairs that could not be published.
 const RELEASE_SCRIPT = `${LUA_COMMON}${LUA_RELEASE}
 local P = ARGV[1]
 local now = now_ms()
-for i = 2, #ARGV do release(P, ARGV[i], now) end
+for i = 2, #ARGV, 2 do release(P, ARGV[i], now, ARGV[i + 1]) end
 return 1
 `;
 
@@ -463,9 +495,12 @@ const MARK_ACTIVE_SCRIPT = `${LUA_COMMON}
 local P, away_after = ARGV[1], tonumber(ARGV[2])
 local now = now_ms()
 for i = 3, #ARGV do
-  redis.call('HSET', P .. 'u:' .. ARGV[i], 'a', now)
-  redis.call('ZADD', P .. 'active', now, ARGV[i])
-  settle(P, ARGV[i], now, away_after)
+  -- Only users with a record (a late event must not bring back a forgotten, deleted user).
+  if redis.call('EXISTS', P .. 'u:' .. ARGV[i]) == 1 then
+    redis.call('HSET', P .. 'u:' .. ARGV[i], 'a', now)
+    redis.call('ZADD', P .. 'active', now, ARGV[i])
+    settle(P, ARGV[i], now, away_after)
+  end
 end
 return 1
 `;
@@ -488,9 +523,10 @@ const STOP_TYPING_SCRIPT = `${LUA_COMMON}
 local P, conversation, user = ARGV[1], ARGV[2], ARGV[3]
 local previous = redis.call('ZSCORE', KEYS[1], user)
 redis.call('ZREM', KEYS[1], user)
-redis.call('ZREM', P .. 'typing-due', conversation .. ' ' .. user)
--- One that ended by itself but was not claimed yet counts: nobody was told it ended.
-if previous then return 1 end
+local pending = redis.call('ZREM', P .. 'typing-due', conversation .. ' ' .. user)
+-- One that ended by itself but whose end was not claimed yet counts (its set may even have expired):
+-- nobody was told it ended.
+if previous or pending == 1 then return 1 end
 return 0
 `;
 
@@ -561,6 +597,8 @@ export function createRedisPresenceStore(options: {
     (redis as unknown as Record<string, ScriptCommand>)[name]!.call(redis, ...args);
   const typingKey = (conversationId: string) => `${P}t:${conversationId}`;
   const seen = (value: string) => (value === '' ? null : Number(value));
+  const claimArgs = (claims: readonly PresenceClaim[]) =>
+    claims.flatMap(({ userId, claim }) => [userId, String(claim)]);
 
   return {
     timings,
@@ -594,20 +632,24 @@ export function createRedisPresenceStore(options: {
         timings.claimLeaseMs,
       )) as string[];
       const changes: PresenceChange[] = [];
-      for (let i = 0; i < flat.length; i += 3) {
+      for (let i = 0; i < flat.length; i += 5) {
         changes.push({
           userId: flat[i]!,
           status: flat[i + 1] as PresenceStatus,
           lastSeenAt: seen(flat[i + 2]!),
+          claim: Number(flat[i + 3]),
+          claimedAt: Number(flat[i + 4]),
         });
       }
       return changes;
     },
-    async acknowledgeChanges(userIds) {
-      if (userIds.length > 0) await run('parleyPresenceAcknowledge', P, [...userIds]);
+    async acknowledgeChanges(claims) {
+      if (claims.length === 0) return;
+      await run('parleyPresenceAcknowledge', P, claimArgs(claims));
     },
-    async releaseChanges(userIds) {
-      if (userIds.length > 0) await run('parleyPresenceRelease', P, [...userIds]);
+    async releaseChanges(claims) {
+      if (claims.length === 0) return;
+      await run('parleyPresenceRelease', P, claimArgs(claims));
     },
     async markActive(userIds) {
       if (userIds.length > 0) await run('parleyPresenceMarkActive', P, timings.awayAfterMs, [...userIds]);

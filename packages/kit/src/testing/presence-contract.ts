@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PresenceStore, PresenceTimings } from '../presence.js';
+import type { PresenceChange, PresenceStore, PresenceTimings } from '../presence.js';
 
 export interface PresenceContractInstance {
   store: PresenceStore;
@@ -51,8 +51,8 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const changes = [];
       for (let quiet = 0; quiet < 2;) {
         const claimed = await store.claimChanges(100);
-        await store.acknowledgeChanges(claimed.map((change) => change.userId));
-        changes.push(...claimed);
+        await store.acknowledgeChanges(claimed);
+        changes.push(...claimed.map(({ userId, status, lastSeenAt }) => ({ userId, status, lastSeenAt })));
         quiet = claimed.length > 0 ? 0 : quiet + 1;
         await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
       }
@@ -153,7 +153,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await vi.waitFor(async () => {
         await Promise.all([first.sweep(100), second.sweep(100)]);
         const claimed = await Promise.all([first.claimChanges(100), second.claimChanges(100)]);
-        await first.acknowledgeChanges(claimed.flat().map((change) => change.userId));
+        await first.acknowledgeChanges(claimed.flat());
         seen.push(...claimed.flat().map((change) => `${change.userId}:${change.status}`));
         expect(seen.filter((entry) => entry.endsWith('OFFLINE')).sort()).toEqual([
           'ann:OFFLINE',
@@ -173,7 +173,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await vi.waitFor(async () => {
         await store.sweep(100);
         const claimed = await store.claimChanges(100);
-        await store.acknowledgeChanges(claimed.map((change) => change.userId));
+        await store.acknowledgeChanges(claimed);
         changes.push(...claimed.map((change) => `${change.userId}:${change.status}`));
         expect(changes).toEqual(['ann:AWAY']);
       }, WAIT);
@@ -181,40 +181,64 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect((await claimAll(store)).map((change) => change.status)).toEqual(['ONLINE']);
     });
 
-    it('hands a released change out again, and one whose lease ended without an answer (its publisher died)', async () => {
+    /** Waits until a claim (after a sweep) hands out exactly one change. */
+    async function claimOne(store: PresenceStore) {
+      let claimed: PresenceChange[] = [];
+      await vi.waitFor(async () => {
+        await store.sweep(100);
+        claimed = await store.claimChanges(100);
+        expect(claimed).toHaveLength(1);
+      }, WAIT);
+      return claimed[0]!;
+    }
+
+    it('hands a released change out again, and one whose lease ended without an answer (its publisher died), not before', async () => {
       const store = await open({ deviceTtlMs: 60_000, awayAfterMs: 60_000 });
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
-      const claim = async () => {
-        let claimed: Awaited<ReturnType<PresenceStore['claimChanges']>> = [];
-        await vi.waitFor(async () => {
-          await store.sweep(100);
-          claimed = await store.claimChanges(100);
-          expect(claimed).toHaveLength(1);
-        }, WAIT);
-        return claimed;
-      };
-      expect((await claim())[0]!.status).toBe('ONLINE');
-      await store.releaseChanges(['ann']); // publishing failed
-      expect((await claim())[0]!.status).toBe('ONLINE');
-      // Neither acknowledged nor released: after the lease, handed out again.
-      expect((await claim())[0]!.status).toBe('ONLINE');
-      await store.acknowledgeChanges(['ann']);
-      expect(await claimAll(store)).toEqual([]);
+      const first = await claimOne(store);
+      expect(first.status).toBe('ONLINE');
+      await store.releaseChanges([first]); // publishing failed
+      const second = await claimOne(store);
+      expect(second).toMatchObject({ status: 'ONLINE' });
+      expect(second.claim).not.toBe(first.claim);
+      // Neither acknowledged nor released: not handed out during its lease, however often swept...
+      await store.sweep(100);
+      expect(await store.claimChanges(100)).toEqual([]);
+      // ...and handed out again after it.
+      const third = await claimOne(store);
+      expect(Date.now() - second.claimedAt).toBeGreaterThanOrEqual(TIMINGS.claimLeaseMs - 50);
+      // A late answer to a lapsed claim does nothing to the one made since.
+      await store.acknowledgeChanges([second]);
+      await store.releaseChanges([second]);
+      await store.disconnect('ann', 'tab');
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+      expect(await store.claimChanges(100)).toEqual([]); // the third is still being published
+      await store.acknowledgeChanges([third]);
+      expect((await claimAll(store)).map((change) => change.status)).toEqual(['OFFLINE']);
     });
 
     it("holds a user's next change until the claimed one is acknowledged, so they are published in order", async () => {
       const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
-      let first: Awaited<ReturnType<PresenceStore['claimChanges']>> = [];
-      await vi.waitFor(async () => {
-        first = await store.claimChanges(100);
-        expect(first).toHaveLength(1);
-      }, WAIT);
+      const first = await claimOne(store);
       await store.disconnect('ann', 'tab');
       await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 100));
+      await store.sweep(100);
       expect(await store.claimChanges(100)).toEqual([]); // ONLINE is still being published
-      await store.acknowledgeChanges(['ann']);
+      await store.acknowledgeChanges([first]);
       expect((await claimAll(store)).map((change) => change.status)).toEqual(['OFFLINE']);
+    });
+
+    it('does not let users whose changes are held keep back the others', async () => {
+      const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
+      const held = ['u1', 'u2', 'u3', 'u4', 'u5'];
+      await store.touch(held.map((userId) => ({ userId, deviceId: 'tab', active: true })));
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+      expect(await store.claimChanges(5)).toHaveLength(5); // a publisher that then dies
+      for (const userId of held) await store.disconnect(userId, 'tab');
+      await store.touch([{ userId: 'zed', deviceId: 'tab', active: true }]);
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+      expect((await store.claimChanges(5)).map((change) => change.userId)).toEqual(['zed']);
     });
 
     const typers = async (store: PresenceStore, conversationId: string) =>
@@ -242,8 +266,10 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
       expect((await store.startTyping('c1', 'bob')).started).toBe(true);
-      // Ended by itself but not claimed yet: stopping it still counts (nobody was told it ended).
-      await vi.waitFor(async () => expect(await typers(store, 'c1')).toEqual([]), WAIT);
+      // Ended by itself but not claimed yet, long enough for its set to expire: stopping it still counts
+      // (nobody was told it ended), and it is not claimed afterwards.
+      await new Promise((resolve) => setTimeout(resolve, TIMINGS.typingTtlMs * 3));
+      expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.stopTyping('c1', 'bob')).toBe(true);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
     });
