@@ -8,8 +8,8 @@ export interface PresenceFields {
   lastSeenAt: string | null;
 }
 
-export const PRESENCE_EVENTS = `subscription {
-  events(presence: true) {
+export const PRESENCE_EVENTS = `subscription ($after: String) {
+  events(after: $after, presence: true) {
     __typename cursor conversationId
     ... on PresenceChanged { user { id } presence { status lastSeenAt } }
     ... on TypingChanged { user { id } typing expiresAt }
@@ -25,8 +25,8 @@ export interface PresenceEvent {
   expiresAt?: string | null;
 }
 
-export const subscribePresence = (socket: RealtimeConnection): EventSubscription =>
-  socket.subscribe(PRESENCE_EVENTS, {});
+export const subscribePresence = (socket: RealtimeConnection, after?: string): EventSubscription =>
+  socket.subscribe(PRESENCE_EVENTS, { after });
 
 /**
  * The next event of this type about this user, passing over others (a subscriber's stream also tells them

@@ -10,7 +10,7 @@ import { deleteRedisKeys } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
-import { codesOf, useRealtime } from '../realtime/operations.js';
+import { codesOf, nextEvent, useRealtime } from '../realtime/operations.js';
 import {
   expectStatus,
   nextEventAbout,
@@ -91,8 +91,8 @@ describe('devices', () => {
 
   it('takes a heartbeating session offline at logout, before its heartbeat would expire', async () => {
     const { ann, bob } = await acquaintances();
+    const beat = Date.now(); // before the heartbeat: its expiry is at least 2 s after this
     await ok(ann, `mutation { heartbeat { status } }`);
-    const beat = Date.now();
     expect((await presenceOf(bob, ann))!.status).toBe('ONLINE');
     await ok(ann, `mutation { logout }`);
     await expectStatus(bob, ann, 'OFFLINE');
@@ -220,6 +220,17 @@ describe('privacy', () => {
     expect((await presenceOf(ann, cy))!.status).toBe('OFFLINE'); // cy took part: ann may see cy
     await send(ann, dm.id, 'who are you?');
     expect((await presenceOf(cy, ann))!.status).toBe('ONLINE');
+
+    // Reading counts as taking part too.
+    const [dan] = await parley.registerUsers('dan');
+    const other = await createDm(dan, ann);
+    const { seq } = await send(dan, other.id, 'hello?');
+    expect(await presenceOf(dan, ann)).toBeNull();
+    await ok(ann, `mutation ($id: ID!, $seq: Int!) { markRead(conversationId: $id, upToSeq: $seq) { id } }`, {
+      id: other.id,
+      seq,
+    });
+    expect((await presenceOf(dan, ann))!.status).toBe('ONLINE');
   });
 
   it('shows a stranger nothing through forged entity references sent to the presence subgraph directly', async () => {
@@ -290,6 +301,24 @@ describe('events', () => {
     // cy's own socket opened before: cy's stream may only hold cy's own presence.
     expect(receivedEvents(cyEvents).filter((event) => event.user?.id !== cy.id)).toEqual([]);
     expect(bobPlain.results).toEqual([]);
+  });
+
+  it('does not replay presence to a resuming subscription (it reads the current state instead)', async () => {
+    const { ann, bob, dm } = await acquaintances();
+    const { realtimeCursor } = await ok<{ realtimeCursor: string }>(bob, `query { realtimeCursor }`);
+    const live = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+    const socket = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
+    try {
+      await nextEventAbout(live, 'PresenceChanged', ann.id); // in the log now
+      const resumed = subscribePresence(await realtime.connect(bob), realtimeCursor);
+      await realtime.live(2);
+      await send(ann, dm.id, 'after the resume');
+      // The first thing the resumed subscription gets is the message: ann's presence was not replayed.
+      expect((await nextEvent(resumed)).__typename).toBe('MessageAdded');
+    } finally {
+      await socket.close();
+    }
   });
 
   it('turns 50 connect/disconnect flaps within a second into at most a few presence events', async () => {

@@ -12,7 +12,7 @@ import {
 } from '@parley/kit';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
-import { decodeEvent, resyncEvent, type DecodedEvent, type EventValue } from './event-types.js';
+import { decodeEvent, eventTypes, resyncEvent, type DecodedEvent, type EventValue } from './event-types.js';
 import { executeEvent, type GatewayExecute } from './hydration.js';
 import { SubscriberQueue } from './subscriber-queue.js';
 
@@ -294,10 +294,12 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
    */
   function tellMissed(event: LoggedEvent) {
     const conversationId = (event.payload as { conversationId?: unknown }).conversationId;
+    const presence = eventTypes[event.topic]?.presence ?? false;
     for (const subscribers of byUser.values()) {
       for (const subscriber of subscribers) {
         const wanted = subscriber.request.conversationId;
         if (wanted !== null && wanted !== conversationId) continue;
+        if (presence && !subscriber.request.presence) continue;
         if (!comesAfter(event.cursor, subscriber.lastCursor)) continue;
         // A replay in progress reads it from the log itself (where its audience may be readable again).
         if (subscriber.buffered) {
@@ -381,7 +383,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         }
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
-        if (decoded.presence && !request.presence) continue;
+        // Presence and typing are states, not history: a resuming client reads them again (and who may see
+        // them was decided when they happened, before any block since).
+        if (decoded.presence) continue;
         if (!(await mayReceive(decoded, request.userId, members))) continue;
         // A removal replayed after the viewer was added back does not end what they may still follow.
         const ends =

@@ -156,7 +156,8 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
       userId: id,
       typing: z.boolean(),
       expiresAt: z.iso.datetime().nullable(),
-      excludedUserIds: z.array(id).max(100_000),
+      // Absent from events written before blocks were excluded.
+      excludedUserIds: z.array(id).max(100_000).default([]),
     }),
     fields: (p) => ({ user: ref('User', p.userId), typing: p.typing, expiresAt: p.expiresAt }),
     // Blocks either way with the typing user, decided by the presence service when it happened.

@@ -139,16 +139,22 @@ export function createPresenceService(deps: PresenceServiceDeps) {
         }
       }
       const { started, expiresAt } = await store.startTyping(id, actor.viewer.userId);
-      await store.markActive([actor.viewer.userId]);
       const until = new Date(expiresAt);
       if (started) {
-        await publishTyping({
-          conversationId: id,
-          userId: actor.viewer.userId,
-          typing: true,
-          expiresAt: until.toISOString(),
-        });
+        try {
+          await publishTyping({
+            conversationId: id,
+            userId: actor.viewer.userId,
+            typing: true,
+            expiresAt: until.toISOString(),
+          });
+        } catch (error) {
+          // Untold, it must not run: a retry would be a silent renewal, and its end would be told alone.
+          await store.stopTyping(id, actor.viewer.userId);
+          throw error;
+        }
       }
+      await store.markActive([actor.viewer.userId]);
       return until;
     },
 

@@ -26,19 +26,28 @@ export function createPresencePublisher(deps: {
 
   async function publishChanges() {
     await store.sweep(BATCH);
+    const claimedAt = Date.now();
     const claimed = await store.claimChanges(BATCH);
     if (claimed.length === 0) return;
     try {
-      await publish(claimed.filter((change) => isUuid(change.userId)));
+      await publish(
+        claimed.filter((change) => isUuid(change.userId)),
+        () => Date.now() - claimedAt < store.timings.claimLeaseMs / 2,
+      );
     } catch (error) {
       // Handed out again on a later tick (here or on another instance), once what failed is back.
-      await store.releaseChanges(claimed.map((change) => change.userId));
+      await store.releaseChanges(claimed);
       throw error;
     }
-    await store.acknowledgeChanges(claimed.map((change) => change.userId));
+    await store.acknowledgeChanges(claimed);
   }
 
-  async function publish(changes: PresenceChange[]) {
+  /**
+   * Records, addresses and appends the changes; throws (so they are released) when `inTime` says their
+   * lease is running out: past it they may have been claimed again, and appending them then could put an
+   * older status after a newer one.
+   */
+  async function publish(changes: PresenceChange[], inTime: () => boolean) {
     if (changes.length === 0) return;
     const userIds = changes.map((change) => change.userId);
     await records.recordLastSeen(
@@ -50,6 +59,7 @@ export function createPresencePublisher(deps: {
       deps.relations.audiencesOf(userIds),
       records.byUserIds(userIds),
     ]);
+    if (!inTime()) throw new Error('Presence changes took too long to prepare; released for another try');
     await log.append(
       changes.map(({ userId, status, lastSeenAt }) => {
         const hidden = settings.get(userId)?.hideLastSeen ?? false;
