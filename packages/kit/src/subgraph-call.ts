@@ -52,6 +52,8 @@ export interface UserRelation {
   exists: boolean;
   blockedByViewer: boolean;
   hasBlockedViewer: boolean;
+  /** The user has the viewer in their contacts. */
+  listsViewerAsContact: boolean;
 }
 
 /** How the caller relates to each user, keyed by user id (every id asked is present). */
@@ -67,12 +69,13 @@ const viewerRelations = z.object({
       exists: z.boolean(),
       blockedByViewer: z.boolean(),
       hasBlockedViewer: z.boolean(),
+      listsViewerAsContact: z.boolean(),
     }),
   ),
 });
 
 /**
- * The users subgraph's `viewerRelations` (whether users exist and who blocked whom), asked with the
+ * The users subgraph's `viewerRelations` (whether users exist, who blocked whom, contacts), asked with the
  * caller's own token: a service learns only the caller's own relations.
  */
 export function createUserRelationsClient(options: { url: string; timeoutMs: number }): UserRelationsClient {
@@ -80,7 +83,7 @@ export function createUserRelationsClient(options: { url: string; timeoutMs: num
   return async (userIds, caller) => {
     const data = await call(
       `query ViewerRelations($userIds: [ID!]!) {
-        viewerRelations(userIds: $userIds) { userId exists blockedByViewer hasBlockedViewer }
+        viewerRelations(userIds: $userIds) { userId exists blockedByViewer hasBlockedViewer listsViewerAsContact }
       }`,
       { userIds },
       caller,

@@ -43,7 +43,12 @@ function accessToken(privateKey: KeyObject, userId: string): string {
 
 /** Every user exists and nobody blocked anybody: what these tests look at starts after that check. */
 const everyoneReachable: UserRelationsClient = async (userIds) =>
-  new Map(userIds.map((id) => [id, { exists: true, blockedByViewer: false, hasBlockedViewer: false }]));
+  new Map(
+    userIds.map((id) => [
+      id,
+      { exists: true, blockedByViewer: false, hasBlockedViewer: false, listsViewerAsContact: false },
+    ]),
+  );
 
 /**
  * The conversations subgraph in-process (requests through `yoga.fetch`, no socket) on its own new database

@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createSubgraphCall, type Caller, type ServiceAuth } from '@parley/kit';
+import {
+  createSubgraphCall,
+  createUserRelationsClient,
+  type Caller,
+  type ServiceAuth,
+  type UserRelation,
+} from '@parley/kit';
 import { z } from 'zod';
 
 /** How the viewer and another user relate, as far as presence is concerned. */
@@ -28,17 +34,6 @@ export interface RelationsClient {
   blockedOf(userIds: readonly string[]): Promise<Map<string, string[]>>;
 }
 
-const viewerRelations = z.object({
-  viewerRelations: z.array(
-    z.object({
-      userId: z.string(),
-      exists: z.boolean(),
-      blockedByViewer: z.boolean(),
-      hasBlockedViewer: z.boolean(),
-      listsViewerAsContact: z.boolean(),
-    }),
-  ),
-});
 const viewerCoMemberIds = z.object({ viewerCoMemberIds: z.array(z.string()) });
 const presenceAudienceOf = z.object({
   presenceAudienceOf: z.array(
@@ -65,17 +60,11 @@ export function createRelationsClient(options: {
     authorization: await options.serviceAuth.authorization(),
     requestId: randomUUID(),
   });
-  const relationsWithViewer = (userIds: readonly string[], caller: Caller) =>
-    users(
-      `query PresenceViewerRelations($userIds: [ID!]!) {
-        viewerRelations(userIds: $userIds) {
-          userId exists blockedByViewer hasBlockedViewer listsViewerAsContact
-        }
-      }`,
-      { userIds },
-      caller,
-      viewerRelations,
-    );
+  const relationsWithViewer = createUserRelationsClient({
+    url: options.usersUrl,
+    timeoutMs: options.timeoutMs,
+  });
+  const blocked = (relation: UserRelation) => relation.blockedByViewer || relation.hasBlockedViewer;
   const audienceOf = async (userIds: readonly string[], caller: Caller) =>
     (
       await users(
@@ -101,24 +90,20 @@ export function createRelationsClient(options: {
       ]);
       const coMembers = new Set(shared.viewerCoMemberIds);
       return new Map(
-        relations.viewerRelations.map((relation) => [
-          relation.userId,
+        [...relations].map(([userId, relation]) => [
+          userId,
           {
             exists: relation.exists,
-            blocked: relation.blockedByViewer || relation.hasBlockedViewer,
+            blocked: blocked(relation),
             listsViewerAsContact: relation.listsViewerAsContact,
-            coMember: coMembers.has(relation.userId),
+            coMember: coMembers.has(userId),
           },
         ]),
       );
     },
     async blockedAmong(userIds, caller) {
-      const { viewerRelations: relations } = await relationsWithViewer(userIds, caller);
-      return new Set(
-        relations.flatMap((relation) =>
-          relation.blockedByViewer || relation.hasBlockedViewer ? [relation.userId] : [],
-        ),
-      );
+      const relations = await relationsWithViewer(userIds, caller);
+      return new Set([...relations].flatMap(([userId, relation]) => (blocked(relation) ? [userId] : [])));
     },
     async blockedOf(userIds) {
       const audiences = await audienceOf(userIds, await serviceCaller());
@@ -138,9 +123,9 @@ export function createRelationsClient(options: {
       const membersOf = new Map(members.coMembersOf.map((entry) => [entry.userId, entry.memberIds]));
       return new Map(
         relations.map(({ userId, contactIds, blockedIds }) => {
-          const blocked = new Set(blockedIds);
+          const excluded = new Set(blockedIds);
           const audience = new Set([userId, ...contactIds, ...(membersOf.get(userId) ?? [])]);
-          return [userId, [...audience].filter((id) => !blocked.has(id))];
+          return [userId, [...audience].filter((id) => !excluded.has(id))];
         }),
       );
     },
