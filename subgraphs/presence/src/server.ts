@@ -3,10 +3,6 @@ import {
   createSubgraphServer,
   createTokenVerifier,
   type Logger,
-  type MembershipProjection,
-  type MembershipRepair,
-  type PresenceStore,
-  type RealtimeLog,
   type Registry,
   type SessionRevocations,
   type SubgraphHttpConfig,
@@ -14,21 +10,14 @@ import {
 } from '@parley/kit';
 import { parse } from 'graphql';
 import { createLoaders, type PresenceContext } from './context.js';
-import type { PresenceRecordStore } from './data/presence-record-store.js';
 import { createPresencePublisher } from './publisher.js';
-import { createPresenceService } from './presence-service.js';
-import type { RelationsClient } from './relations.js';
+import { createPresenceService, type PresenceServiceDeps } from './presence-service.js';
 import { resolvers } from './resolvers/index.js';
 
 export const presenceTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
-export interface PresenceServerDeps {
-  store: PresenceStore;
-  records: PresenceRecordStore;
-  relations: RelationsClient;
-  projection: MembershipProjection;
-  repairMembership: MembershipRepair;
-  log: RealtimeLog;
+/** What the rules need (PresenceServiceDeps), and what serving them takes. */
+export interface PresenceServerDeps extends PresenceServiceDeps {
   revocations: SessionRevocations;
   logger: Logger;
   metrics: Registry;
