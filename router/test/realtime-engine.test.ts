@@ -91,13 +91,28 @@ async function start(log: RealtimeLog, projection: MembershipProjection, maxQueu
   return engine;
 }
 
-const subscribe = async (engine: RealtimeEngine, userId: string, after: string | null) => {
+/** Also presence events (`events(presence: true)`), with their status. */
+const presenceSelection: Selection = {
+  ...selection,
+  document: parse(
+    `subscription { events(presence: true) { __typename cursor ... on PresenceChanged { presence { status } } } }`,
+  ),
+  key: 'presence',
+};
+
+const presenceChanged = (status: string) => ({
+  id: `test:presence:${status}`,
+  topic: 'presence.changed',
+  payload: { userId: ANN, status, lastSeenAt: null, audience: [ANN, BOB] },
+});
+
+const subscribe = async (engine: RealtimeEngine, userId: string, after: string | null, presence = false) => {
   const stream = await engine.subscribe({
     userId,
     conversationId: null,
     after,
-    presence: false,
-    selection,
+    presence,
+    selection: presence ? presenceSelection : selection,
     gateway: async () => ({ errors: [] }),
     caller: { authorization: 'Bearer test', requestId: 'test' },
   });
@@ -173,6 +188,42 @@ describe('realtime engine', () => {
     const all = await log.readAfter(after, 10);
     if (all.expired) throw new Error('fresh log expired');
     expect([...replayed, next]).toEqual(all.events.map((event) => event.cursor));
+  });
+});
+
+describe('realtime engine and presence', () => {
+  it('passes over presence from before a resuming subscriber subscribed, and gives it what happens during its replay', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const { projection, hold } = holdableProjection(await groupOfAnnAndBob());
+    const engine = await start(log, projection);
+    const live = await subscribe(engine, BOB, null, true);
+    const after = await log.head();
+    await log.append([presenceChanged('ONLINE'), added(1)]); // history: ONLINE is a state gone by
+    await live.next();
+    await live.next(); // the follower is done with both
+
+    const held = hold(1); // the replay's membership read for 1
+    releases.push(held.release);
+    const resumed = await subscribe(engine, BOB, after, true);
+    await held.reached;
+    await log.append([presenceChanged('OFFLINE')]); // after the resumed subscription started: live
+    const eventOf = (result: ExecutionResult) =>
+      (result.data as { events: { __typename: string; presence?: { status: string } } }).events;
+    expect(eventOf((await live.next()).value)).toMatchObject({ presence: { status: 'OFFLINE' } });
+    held.release();
+    await log.append([added(2)]);
+
+    const results = [
+      (await resumed.next()).value,
+      (await resumed.next()).value,
+      (await resumed.next()).value,
+    ];
+    expect(results.map((result) => eventOf(result).__typename)).toEqual([
+      'MessageAdded',
+      'PresenceChanged',
+      'MessageAdded',
+    ]);
+    expect(eventOf(results[1]!).presence).toEqual({ status: 'OFFLINE' });
   });
 });
 

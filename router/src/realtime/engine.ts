@@ -51,6 +51,8 @@ interface Subscriber {
   bufferOverflowed: boolean;
   /** The cursor of the last event this subscriber was given (or dropped for it, when lagging). */
   lastCursor: string | null;
+  /** For a resuming subscriber, the log's end when it subscribed: what comes after is live, not history. */
+  liveFrom: string | null;
 }
 
 export interface RealtimeEngineOptions {
@@ -384,8 +386,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         if (request.conversationId !== null && decoded.value.conversationId !== request.conversationId)
           continue;
         // Presence and typing are states, not history: a resuming client reads them again (and who may see
-        // them was decided when they happened, before any block since).
-        if (decoded.presence) continue;
+        // them was decided when they happened, before any block since). Those since it subscribed are live.
+        if (decoded.presence && (!request.presence || !comesAfter(event.cursor, subscriber.liveFrom)))
+          continue;
         if (!(await mayReceive(decoded, request.userId, members))) continue;
         // A removal replayed after the viewer was added back does not end what they may still follow.
         const ends =
@@ -470,6 +473,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         buffered: request.after === null ? null : [],
         bufferOverflowed: false,
         lastCursor: request.after,
+        // Read before the subscriber is added: an event after it is live, whether the follower or the replay
+        // brings it (deliver() gives it once).
+        liveFrom: request.after === null ? null : await log.head(),
         queue: new SubscriberQueue(
           options.maxQueuedEvents,
           () => {
