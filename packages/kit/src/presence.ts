@@ -15,8 +15,6 @@ export interface PresenceChange extends PresenceState {
   userId: string;
   /** This claim (acknowledge or release it with this): a late answer to an older claim of the user does nothing. */
   claim: number;
-  /** When it was claimed (ms): publishing it after its lease ends could overtake a newer claim. */
-  claimedAt: number;
 }
 
 /** A claim to acknowledge or release: the change's `userId` and `claim`. */
@@ -81,7 +79,10 @@ export interface PresenceStore {
   releaseChanges(claims: readonly PresenceClaim[]): Promise<void>;
   /** The users did something (typed, sent a message): resets their AWAY clock (of users with a record only). */
   markActive(userIds: readonly string[]): Promise<void>;
-  /** Deletes everything kept about these users (deleted accounts); their typing indicators end by themselves. */
+  /**
+   * Deletes everything kept about these users (deleted accounts), and ignores writes for them for a day (a
+   * socket of theirs still open, a late event); their typing indicators end by themselves.
+   */
   forget(userIds: readonly string[]): Promise<void>;
   /** Starts or renews the user's typing indicator; `started` is false for a renewal of one still running. */
   startTyping(conversationId: string, userId: string): Promise<{ started: boolean; expiresAt: number }>;
@@ -112,11 +113,15 @@ function timingsWith(overrides: Partial<PresenceTimings>): PresenceTimings {
 /** How long a user's record outlives their last sign of life (then only the durable last seen remains). */
 const USER_RETENTION_MS = 30 * 86_400_000;
 
+/** How long writes for a forgotten (deleted) user are ignored: longer than any access token of theirs lives. */
+const FORGOTTEN_MS = 86_400_000;
+
 interface MemoryUser {
   devices: Map<string, number>;
   activeAt: number | null;
   seenAt: number | null;
-  published: PresenceStatus;
+  /** Null when unknown: a lapsed claim may or may not have been published. */
+  published: PresenceStatus | null;
 }
 
 /** The data the in-process stores of one process share (every service of `npm start` with the same prefix). */
@@ -125,7 +130,9 @@ export interface MemoryPresenceData {
   /** Users marked changed, with when the first unpublished change happened. */
   dirty: Map<string, number>;
   /** Users whose change is being published: until when, and the status published before it. */
-  claimed: Map<string, { until: number; previous: PresenceStatus; claim: number }>;
+  claimed: Map<string, { until: number; previous: PresenceStatus | null; claim: number }>;
+  /** Users forgotten (deleted accounts), until when a late write for them is ignored. */
+  forgotten: Map<string, number>;
   /** The last claim number given out. */
   claims: number;
   /** conversationId → userId → when the indicator ends. */
@@ -136,6 +143,7 @@ export const createMemoryPresenceData = (): MemoryPresenceData => ({
   users: new Map(),
   dirty: new Map(),
   claimed: new Map(),
+  forgotten: new Map(),
   claims: 0,
   typing: new Map(),
 });
@@ -156,18 +164,23 @@ export function createMemoryPresenceStore(options: {
   }
   function settle(userId: string, now: number) {
     const user = data.users.get(userId);
-    if (statusOf(user, now) !== (user?.published ?? 'OFFLINE') && !data.dirty.has(userId)) {
+    if (statusOf(user, now) !== (user ? user.published : 'OFFLINE') && !data.dirty.has(userId)) {
       data.dirty.set(userId, now);
     }
   }
+  /**
+   * A claim answered as not published goes back to the status published before it; one whose lease lapsed
+   * may or may not have been published, so the next claim publishes the status then, whatever it is.
+   */
   function release(userId: string, now: number, claimNumber?: number) {
     const claim = data.claimed.get(userId);
     if (!claim || (claimNumber !== undefined && claim.claim !== claimNumber)) return;
     data.claimed.delete(userId);
     const user = data.users.get(userId);
-    if (user) user.published = claim.previous;
+    if (user) user.published = claimNumber === undefined ? null : claim.previous;
     if (!data.dirty.has(userId)) data.dirty.set(userId, now);
   }
+  const isForgotten = (userId: string, now: number) => (data.forgotten.get(userId) ?? 0) > now;
   function userOf(userId: string): MemoryUser {
     let user = data.users.get(userId);
     if (!user) {
@@ -190,6 +203,7 @@ export function createMemoryPresenceStore(options: {
     async touch(devices) {
       const now = Date.now();
       for (const { userId, deviceId, active } of devices) {
+        if (isForgotten(userId, now)) continue;
         const user = userOf(userId);
         if (active || !user.devices.has(deviceId)) user.activeAt = now;
         user.devices.set(deviceId, now + timings.deviceTtlMs);
@@ -233,7 +247,7 @@ export function createMemoryPresenceStore(options: {
         const claim = data.claims;
         data.claimed.set(userId, { until: now + timings.claimLeaseMs, previous: user.published, claim });
         user.published = status;
-        changes.push({ userId, status, lastSeenAt: user.seenAt, claim, claimedAt: now });
+        changes.push({ userId, status, lastSeenAt: user.seenAt, claim });
       }
       return changes;
     },
@@ -256,7 +270,9 @@ export function createMemoryPresenceStore(options: {
       }
     },
     async forget(userIds) {
+      const until = Date.now() + FORGOTTEN_MS;
       for (const userId of userIds) {
+        data.forgotten.set(userId, until);
         data.users.delete(userId);
         data.dirty.delete(userId);
         data.claimed.delete(userId);
@@ -355,12 +371,15 @@ local now = now_ms()
 for i = 4, #ARGV, 3 do
   local user, field, active = ARGV[i], 'd:' .. ARGV[i + 1], ARGV[i + 2]
   local key = P .. 'u:' .. user
-  if active == '1' or redis.call('HEXISTS', key, field) == 0 then
-    redis.call('HSET', key, 'a', now)
-    redis.call('ZADD', P .. 'active', now, user)
+  -- A forgotten (deleted) user's late socket or refresh keeps nothing.
+  if redis.call('EXISTS', P .. 'forgotten:' .. user) == 0 then
+    if active == '1' or redis.call('HEXISTS', key, field) == 0 then
+      redis.call('HSET', key, 'a', now)
+      redis.call('ZADD', P .. 'active', now, user)
+    end
+    redis.call('HSET', key, field, now + ttl, 's', now)
+    settle(P, user, now, away_after)
   end
-  redis.call('HSET', key, field, now + ttl, 's', now)
-  settle(P, user, now, away_after)
 end
 return 1
 `;
@@ -391,7 +410,7 @@ end
 return out
 `;
 
-// A claimed change that was not published goes back to be claimed again (with the status published before it).
+// A claimed change that was not published goes back to be claimed again.
 const LUA_RELEASE = `
 -- claim: the claim number it answers, or false for any (a lapsed lease).
 local function release(P, user, now, claim)
@@ -399,7 +418,10 @@ local function release(P, user, now, claim)
   local key = P .. 'u:' .. user
   if claim and redis.call('HGET', key, 'c') ~= claim then return end
   redis.call('ZREM', P .. 'claimed', user)
+  -- Answered as not published: back to what was. Lapsed: it may have been published; '?' equals no
+  -- status, so the next claim publishes the one then, whatever it is.
   local previous = redis.call('HGET', key, 'pp')
+  if not claim then previous = '?' end
   if previous then redis.call('HSET', key, 'p', previous) end
   redis.call('HDEL', key, 'pp')
   redis.call('ZADD', P .. 'dirty', 'NX', now, user)
@@ -425,16 +447,17 @@ return #due + #idle
 
 // ARGV: P, away_after, settle, limit, lease. Returns user, status, last seen ('' if none), claim number, claim
 // time per claimed change. A user whose previous change is still claimed stays marked, for after it; those are
-// passed over (up to a bound), so they cannot hold back everyone else's.
+// passed over, so they cannot hold back everyone else's. At most limit * 20 entries are looked at a call.
 const CLAIM_SCRIPT = `${LUA_COMMON}
 local P, away_after, settle_ms, limit, lease = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4]), tonumber(ARGV[5])
 local now = now_ms()
-local out, claimed, offset = {}, 0, 0
-while claimed < limit and offset < limit * 20 do
+local out, claimed, offset, examined = {}, 0, 0, 0
+while claimed < limit and examined < limit * 20 do
   local users = redis.call('ZRANGEBYSCORE', P .. 'dirty', '-inf', now - settle_ms, 'LIMIT', offset, limit)
   if #users == 0 then break end
   for _, user in ipairs(users) do
     if claimed >= limit then break end
+    examined = examined + 1
     if redis.call('ZSCORE', P .. 'claimed', user) then
       offset = offset + 1
     else
@@ -442,7 +465,7 @@ while claimed < limit and offset < limit * 20 do
       local key = P .. 'u:' .. user
       local status, _, seen, published = state(key, now, away_after, false)
       if status ~= published then
-        local claim = redis.call('HINCRBY', key, 'cn', 1)
+        local claim = redis.call('INCR', P .. 'claims')
         redis.call('HSET', key, 'p', status, 'pp', published, 'c', claim)
         redis.call('ZADD', P .. 'claimed', now + lease, user)
         claimed = claimed + 1
@@ -450,7 +473,6 @@ while claimed < limit and offset < limit * 20 do
         out[#out + 1] = status
         out[#out + 1] = seen and tostring(seen) or ''
         out[#out + 1] = tostring(claim)
-        out[#out + 1] = tostring(now)
       end
     end
   end
@@ -479,11 +501,12 @@ for i = 2, #ARGV, 2 do release(P, ARGV[i], now, ARGV[i + 1]) end
 return 1
 `;
 
-// ARGV: P, then users to forget.
+// ARGV: P, how long later writes are ignored (ms), then users to forget.
 const FORGET_SCRIPT = `
 local P = ARGV[1]
-for i = 2, #ARGV do
+for i = 3, #ARGV do
   local user = ARGV[i]
+  redis.call('SET', P .. 'forgotten:' .. user, '1', 'PX', ARGV[2])
   redis.call('DEL', P .. 'u:' .. user)
   for _, set in ipairs({ 'due', 'active', 'dirty', 'claimed' }) do redis.call('ZREM', P .. set, user) end
 end
@@ -632,13 +655,12 @@ export function createRedisPresenceStore(options: {
         timings.claimLeaseMs,
       )) as string[];
       const changes: PresenceChange[] = [];
-      for (let i = 0; i < flat.length; i += 5) {
+      for (let i = 0; i < flat.length; i += 4) {
         changes.push({
           userId: flat[i]!,
           status: flat[i + 1] as PresenceStatus,
           lastSeenAt: seen(flat[i + 2]!),
           claim: Number(flat[i + 3]),
-          claimedAt: Number(flat[i + 4]),
         });
       }
       return changes;
@@ -655,7 +677,7 @@ export function createRedisPresenceStore(options: {
       if (userIds.length > 0) await run('parleyPresenceMarkActive', P, timings.awayAfterMs, [...userIds]);
     },
     async forget(userIds) {
-      if (userIds.length > 0) await run('parleyPresenceForget', P, [...userIds]);
+      if (userIds.length > 0) await run('parleyPresenceForget', P, FORGOTTEN_MS, [...userIds]);
     },
     async startTyping(conversationId, userId) {
       const [started, expiresAt] = (await run(
