@@ -308,15 +308,16 @@ export async function attachWebSocketServer(options: {
         const connection = { viewer, deviceId, authorization, clientName, timers };
         connections.set(socket, connection);
         count(perUser, viewer.userId, 1);
-        reportPresence('connect', () =>
-          options.presence.touch([{ userId: viewer.userId, deviceId, active: true }]),
-        );
         context.extra.connection = connection;
         // A revocation announced while the token was being checked found no connection to close.
         if (await options.revocations.isRevoked(viewer.sessionId)) {
           closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked');
           return false;
         }
+        // Only a socket that stays open is a device (a deleted account's revoked session never is one).
+        reportPresence('connect', () =>
+          options.presence.touch([{ userId: viewer.userId, deviceId, active: true }]),
+        );
         return true;
       },
       async onSubscribe(context, id, payload) {
