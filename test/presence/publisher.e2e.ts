@@ -1,0 +1,101 @@
+import { randomBytes } from 'node:crypto';
+import {
+  createLogger,
+  createRedisPresenceStore,
+  createRedisRealtimeLog,
+  createServiceAuth,
+  type PresenceStore,
+  type RealtimeLog,
+} from '@parley/kit';
+import { createTestDatabase, openTestRedis, testRedisPrefix, type TestDatabase } from '@parley/kit/testing';
+import { startParley, type Parley } from '@parley/testkit';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createDm } from '../conversations/operations.js';
+import { createPrismaClient } from '../../subgraphs/presence/src/data/database.js';
+import { createPostgresPresenceRecordStore } from '../../subgraphs/presence/src/data/presence-record-store.js';
+import { createPresencePublisher } from '../../subgraphs/presence/src/publisher.js';
+import { createRelationsClient } from '../../subgraphs/presence/src/relations.js';
+import { migrationsDir } from '../../subgraphs/presence/src/service.js';
+
+/**
+ * The presence publisher on its own Redis prefix and database (so the platform's own publisher does not
+ * claim its changes), asking the platform's real users and conversations subgraphs.
+ */
+const SECRET = randomBytes(32).toString('base64url');
+let parley: Parley;
+let database: TestDatabase;
+let prisma: ReturnType<typeof createPrismaClient>;
+const prefix = testRedisPrefix('presence-publisher');
+const redis = openTestRedis(prefix, (connection) => ({
+  store: createRedisPresenceStore({ redis: connection, prefix, timings: { settleMs: 50 } }),
+  log: createRedisRealtimeLog({ redis: connection, prefix }),
+}));
+
+beforeAll(async () => {
+  parley = await startParley({
+    label: 'presence_publisher',
+    usersEnv: { SERVICE_TOKEN_SECRET: SECRET },
+    conversationsEnv: { SERVICE_TOKEN_SECRET: SECRET },
+  });
+  database = await createTestDatabase('presence_publisher', { migrationsDir });
+  prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 2 });
+});
+
+afterAll(async () => {
+  await prisma?.$disconnect();
+  await database?.drop();
+  await redis.cleanup();
+  await parley?.stop();
+});
+
+function publisher(store: PresenceStore, log: RealtimeLog, usersUrl: string) {
+  return createPresencePublisher({
+    store,
+    log,
+    records: createPostgresPresenceRecordStore(prisma),
+    relations: createRelationsClient({
+      usersUrl,
+      conversationsUrl: parley.subgraphUrls.conversations,
+      timeoutMs: 2_000,
+      serviceAuth: createServiceAuth({ secret: SECRET, service: 'presence' }),
+    }),
+    logger: createLogger({ service: 'test', level: 'silent' }),
+  });
+}
+
+describe('presence publisher', () => {
+  it('hands a change it could not publish (users unreachable) to the next tick, which publishes it once', async () => {
+    const { store, log } = redis.built;
+    const [ann, bob] = await parley.registerUsers('ann', 'bob');
+    await createDm(ann!, bob!);
+    const start = await log.head();
+    await store.touch([{ userId: ann!.id, deviceId: 'ws:1', active: true }]);
+    await new Promise((resolve) => setTimeout(resolve, 100)); // past the 50 ms settle time
+
+    // Nothing listens on port 1: the audience cannot be asked, the claim is released, nothing appended.
+    await publisher(store, log, 'http://127.0.0.1:1/graphql').tick();
+    const read = await log.readAfter(start, 10);
+    expect(read.expired ? 'expired' : read.events).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, 100)); // released changes settle again
+    await publisher(store, log, parley.subgraphUrls.users).tick();
+    const published = await log.readAfter(start, 10);
+    if (published.expired) throw new Error('fresh log expired');
+    expect(published.events.map((event) => [event.topic, event.payload])).toEqual([
+      [
+        'presence.changed',
+        {
+          userId: ann!.id,
+          status: 'ONLINE',
+          lastSeenAt: null,
+          audience: expect.arrayContaining([ann!.id, bob!.id]),
+        },
+      ],
+    ]);
+    // Acknowledged: not published again.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    await publisher(store, log, parley.subgraphUrls.users).tick();
+    const again = await log.readAfter(start, 10);
+    expect(again.expired ? 'expired' : again.events).toHaveLength(1);
+  });
+});
