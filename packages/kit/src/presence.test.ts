@@ -53,6 +53,24 @@ describe('Redis PresenceStore beyond the contract', () => {
     }
   });
 
+  it('writes nothing back when a lapsed claim finds its record gone (expired or evicted)', async () => {
+    const redis = new Redis(testRedisUrl());
+    const prefix = `parley-test:presence:${crypto.randomUUID()}:`;
+    try {
+      const store = createRedisPresenceStore({ redis, prefix, timings: { settleMs: 10, claimLeaseMs: 100 } });
+      await store.touch([{ userId: 'ann', deviceId: 'd', active: true }]);
+      await vi.waitFor(async () => expect(await store.claimChanges(10)).toHaveLength(1));
+      await redis.del(`${prefix}presence:u:ann`); // gone while its change was being published
+      await new Promise((resolve) => setTimeout(resolve, 150)); // the lease lapses
+      await store.sweep(10);
+      expect(await redis.exists(`${prefix}presence:u:ann`)).toBe(0);
+      expect(await redis.zcard(`${prefix}presence:claimed`)).toBe(0);
+    } finally {
+      await deleteRedisKeys(redis, prefix);
+      redis.disconnect();
+    }
+  });
+
   it('refuses a prefix without a trailing colon and non-positive timings', () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true });
     expect(() => createRedisPresenceStore({ redis, prefix: 'nocolon' })).toThrow(/prefix/);

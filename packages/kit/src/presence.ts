@@ -229,6 +229,7 @@ export function createMemoryPresenceStore(options: {
     // In process there is no schedule to read: every user is looked at (embedded mode has few).
     async sweep() {
       const now = Date.now();
+      for (const [userId, until] of data.forgotten) if (until <= now) data.forgotten.delete(userId);
       for (const [userId, { until }] of data.claimed) if (until <= now) release(userId, now);
       for (const userId of data.users.keys()) settle(userId, now);
       return data.users.size;
@@ -418,6 +419,8 @@ local function release(P, user, now, claim)
   local key = P .. 'u:' .. user
   if claim and redis.call('HGET', key, 'c') ~= claim then return end
   redis.call('ZREM', P .. 'claimed', user)
+  -- Its record is gone (expired, evicted, forgotten): nothing to publish again, nothing to write back.
+  if redis.call('EXISTS', key) == 0 then return end
   -- Answered as not published: back to what was. Lapsed: it may have been published; '?' equals no
   -- status, so the next claim publishes the one then, whatever it is.
   local previous = redis.call('HGET', key, 'pp')

@@ -51,7 +51,7 @@ interface Subscriber {
   bufferOverflowed: boolean;
   /** The cursor of the last event this subscriber was given (or dropped for it, when lagging). */
   lastCursor: string | null;
-  /** For a resuming subscriber, the log's end when it subscribed: what comes after is live, not history. */
+  /** For a resuming presence subscriber, the log's end when it subscribed: presence after it is live, not history. */
   liveFrom: string | null;
 }
 
@@ -365,6 +365,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         const head = await log.head();
         subscriber.queue.push(await execute(subscriber, resyncEvent(head, 'CURSOR_EXPIRED')));
         subscriber.lastCursor = head;
+        // Everything after the resync point is live (the log may have started again since subscribing).
+        if (subscriber.liveFrom !== null) subscriber.liveFrom = head;
         cursor = head;
         continue;
       }
@@ -475,7 +477,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         lastCursor: request.after,
         // Read before the subscriber is added: an event after it is live, whether the follower or the replay
         // brings it (deliver() gives it once).
-        liveFrom: request.after === null ? null : await log.head(),
+        liveFrom: request.after !== null && request.presence ? await log.head() : null,
         queue: new SubscriberQueue(
           options.maxQueuedEvents,
           () => {

@@ -314,7 +314,9 @@ export async function attachWebSocketServer(options: {
           closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked');
           return false;
         }
-        // Only a socket that stays open is a device (a deleted account's revoked session never is one).
+        // Only a socket that stays open is a device (a deleted account's revoked session never is one). One
+        // that closed during the check has sent its disconnect already: touching now would leave a ghost.
+        if (socket.readyState !== socket.OPEN) return false;
         reportPresence('connect', () =>
           options.presence.touch([{ userId: viewer.userId, deviceId, active: true }]),
         );

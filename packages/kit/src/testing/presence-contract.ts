@@ -199,6 +199,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(first.status).toBe('ONLINE');
       await store.releaseChanges([first]); // publishing failed
       const second = await claimOne(store);
+      const secondClaimed = Date.now();
       expect(second).toMatchObject({ status: 'ONLINE' });
       expect(second.claim).not.toBe(first.claim);
       // Neither acknowledged nor released: not handed out during its lease, however often swept...
@@ -206,6 +207,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await store.claimChanges(100)).toEqual([]);
       // ...and handed out again after it.
       const third = await claimOne(store);
+      expect(Date.now() - secondClaimed).toBeGreaterThanOrEqual(TIMINGS.claimLeaseMs - 50);
       // A late answer to a lapsed claim does nothing to the one made since.
       await store.acknowledgeChanges([second]);
       await store.releaseChanges([second]);
