@@ -1,0 +1,94 @@
+import {
+  DeleteObjectsCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  PutObjectCommand,
+  S3Client,
+  S3ServiceException,
+} from '@aws-sdk/client-s3';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
+import type { Readable } from 'node:stream';
+import { checkBlobKey, type BlobStorage } from './blob-storage.js';
+
+export interface S3BlobStorageOptions {
+  client: S3Client;
+  bucket: string;
+}
+
+const isNotFound = (error: unknown) =>
+  error instanceof S3ServiceException &&
+  (error.name === 'NotFound' || error.name === 'NoSuchKey' || error.$metadata.httpStatusCode === 404);
+
+/**
+ * Blobs in an S3-compatible bucket (AWS, MinIO). Uploads and downloads are presigned requests: the type and
+ * length of an upload are part of what is signed, so S3 refuses a PUT that differs.
+ */
+export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): BlobStorage {
+  return {
+    async signUpload(key, { contentType, size, expiresInSeconds }) {
+      const command = new PutObjectCommand({
+        Bucket: bucket,
+        Key: checkBlobKey(key),
+        ContentType: contentType,
+        ContentLength: size,
+      });
+      const url = await getSignedUrl(client, command, {
+        expiresIn: expiresInSeconds,
+        signableHeaders: new Set(['content-type', 'content-length']),
+      });
+      return {
+        url,
+        method: 'PUT',
+        headers: { 'content-type': contentType },
+        expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+      };
+    },
+    async signDownload(key, { expiresInSeconds, filename }) {
+      const command = new GetObjectCommand({
+        Bucket: bucket,
+        Key: checkBlobKey(key),
+        ...(filename && {
+          ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
+        }),
+      });
+      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds });
+      return { url, method: 'GET', headers: {}, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) };
+    },
+    async head(key) {
+      try {
+        const head = await client.send(new HeadObjectCommand({ Bucket: bucket, Key: checkBlobKey(key) }));
+        return { size: head.ContentLength ?? 0, contentType: head.ContentType ?? 'application/octet-stream' };
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+    async read(key) {
+      try {
+        const object = await client.send(new GetObjectCommand({ Bucket: bucket, Key: checkBlobKey(key) }));
+        return (object.Body as Readable | undefined) ?? null;
+      } catch (error) {
+        if (isNotFound(error)) return null;
+        throw error;
+      }
+    },
+    async write(key, bytes, contentType) {
+      await client.send(
+        new PutObjectCommand({
+          Bucket: bucket,
+          Key: checkBlobKey(key),
+          Body: bytes,
+          ContentType: contentType,
+        }),
+      );
+    },
+    async delete(keys) {
+      for (let start = 0; start < keys.length; start += 1000) {
+        const chunk = keys.slice(start, start + 1000).map((key) => ({ Key: checkBlobKey(key) }));
+        await client.send(
+          new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk, Quiet: true } }),
+        );
+      }
+    },
+  };
+}

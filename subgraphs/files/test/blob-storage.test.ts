@@ -1,0 +1,131 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
+import S3rver from 's3rver';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createLocalBlobStorage, createS3BlobStorage } from '../src/storage/index.js';
+import { describeBlobStorageContract } from '../src/testing/blob-storage-contract.js';
+
+/** Serves a handler on a free loopback port (the local storage's signed endpoint). */
+async function serve(handle: (request: Request) => Promise<Response | null>) {
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    const url = `http://127.0.0.1${req.url}`;
+    const forward = async (body?: Buffer) => {
+      const request = new Request(url, {
+        method: req.method,
+        headers: req.headers as Record<string, string>,
+        ...(body && { body, duplex: 'half' }),
+      });
+      const response = (await handle(request)) ?? new Response('not found', { status: 404 });
+      res.writeHead(response.status, Object.fromEntries(response.headers));
+      res.end(Buffer.from(await response.arrayBuffer()));
+    };
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => void forward(req.method === 'PUT' ? Buffer.concat(chunks) : undefined));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as { port: number };
+  return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+}
+
+/** A local storage in a fresh directory, its endpoint served on a free port. */
+async function localStorage() {
+  const root = await mkdtemp(join(tmpdir(), 'parley-blobs-'));
+  const holder: { storage?: ReturnType<typeof createLocalBlobStorage> } = {};
+  const server = await serve((request) => holder.storage!.handle(request));
+  const storage = createLocalBlobStorage({
+    root,
+    baseUrl: `http://127.0.0.1:${server.port}/blobs`,
+    secret: randomBytes(32).toString('hex'),
+  });
+  holder.storage = storage;
+  return {
+    storage,
+    close: async () => {
+      await server.close();
+      await rm(root, { recursive: true, force: true });
+    },
+  };
+}
+
+describeBlobStorageContract(
+  'local filesystem',
+  async () => {
+    const { storage, close } = await localStorage();
+    return { storage, cleanup: close };
+  },
+  { checksSignatures: true },
+);
+
+let s3rver: S3rver;
+let s3Directory: string;
+let client: S3Client;
+beforeAll(async () => {
+  s3Directory = await mkdtemp(join(tmpdir(), 'parley-s3rver-'));
+  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Directory });
+  const { port } = await s3rver.run();
+  client = new S3Client({
+    endpoint: `http://127.0.0.1:${port}`,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+  });
+});
+afterAll(async () => {
+  client?.destroy();
+  await s3rver?.close();
+  await rm(s3Directory, { recursive: true, force: true });
+});
+
+describeBlobStorageContract(
+  'S3 (s3rver, started by the test)',
+  async () => {
+    const bucket = `parley-${randomBytes(4).toString('hex')}`;
+    await client.send(new CreateBucketCommand({ Bucket: bucket }));
+    return { storage: createS3BlobStorage({ client, bucket }) };
+  },
+  { checksSignatures: false },
+);
+
+describe('local blob storage beyond the contract', () => {
+  it('refuses an upload larger than signed, from its declared length or as the bytes arrive, keeping nothing', async () => {
+    const { storage, close } = await localStorage();
+    try {
+      const upload = await storage.signUpload('big/one', {
+        contentType: 'text/plain',
+        size: 4,
+        expiresInSeconds: 60,
+      });
+      const declared = await fetch(upload.url, {
+        method: 'PUT',
+        headers: upload.headers,
+        body: 'too many bytes',
+      });
+      expect(declared.status).toBe(413);
+      expect(await storage.head('big/one')).toBeNull();
+      // Streamed without a length: refused once more bytes arrive than signed.
+      const streamed = await fetch(upload.url, {
+        method: 'PUT',
+        headers: upload.headers,
+        body: new Blob(['too many bytes']).stream(),
+        duplex: 'half',
+      } as RequestInit);
+      expect(streamed.status).toBe(413);
+      expect(await storage.head('big/one')).toBeNull();
+      // Another type than signed is refused too.
+      const retyped = await fetch(upload.url, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/x-msdownload' },
+        body: 'abcd',
+      });
+      expect(retyped.status).toBe(403);
+      expect(await storage.head('big/one')).toBeNull();
+    } finally {
+      await close();
+    }
+  });
+});
