@@ -332,6 +332,16 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
       return latest;
     },
 
+    async conversationsOfFiles(fileIds) {
+      if (fileIds.length === 0) return new Map();
+      const rows = await prisma.$queryRaw<{ file_id: string; conversation_ids: string[] }[]>`
+        SELECT a.file_id::text AS file_id, array_agg(DISTINCT m.conversation_id::text) AS conversation_ids
+        FROM message_attachments a JOIN messages m ON m.id = a.message_id
+        WHERE a.file_id = ANY(${[...fileIds]}::uuid[])
+        GROUP BY a.file_id`;
+      return new Map(rows.map((row) => [row.file_id, row.conversation_ids]));
+    },
+
     async search(query, conversationIds, offset, limit) {
       if (conversationIds.length === 0) return [];
       // websearch_to_tsquery never raises a syntax error: quotes, operators and stray symbols are words.

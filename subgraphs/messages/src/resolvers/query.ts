@@ -5,6 +5,9 @@ import { actorOf, type MessagesContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { messageNotFound } from '../message-service.js';
 
+/** The most files `viewerVisibleFileIds` answers about at once. */
+const MAX_VISIBLE_FILE_IDS = 1000;
+
 /** Search pages by offset (ranked results have no stable keyset); deeper than this, refine the query. */
 const MAX_SEARCH_OFFSET = 10_000;
 
@@ -24,6 +27,22 @@ export const queryResolvers: Resolvers = {
       const message = isUuid(args.id) ? await context.loaders.message.load(args.id.toLowerCase()) : null;
       if (!message) throw messageNotFound();
       return message;
+    },
+    /** Internal (`@inaccessible`): the files subgraph asks, with the viewer's token, before it serves a file. */
+    async viewerVisibleFileIds(_, args, context: MessagesContext) {
+      const viewer = requireViewer(context);
+      if (args.fileIds.length > MAX_VISIBLE_FILE_IDS) {
+        throw badUserInput(`At most ${MAX_VISIBLE_FILE_IDS} ids`, { field: 'fileIds' });
+      }
+      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      if (ids.length === 0) return [];
+      const conversationsOf = await context.messages.conversationsOfFiles(ids);
+      const conversationIds = [...new Set([...conversationsOf.values()].flat())];
+      const memberships = await context.membership.membershipsOf(viewer.userId, conversationIds);
+      const mine = new Set(conversationIds.filter((_, index) => memberships[index]));
+      return ids.filter((id) =>
+        (conversationsOf.get(id) ?? []).some((conversationId) => mine.has(conversationId)),
+      );
     },
     async searchMessages(_, args, context: MessagesContext) {
       const actor = actorOf(context);

@@ -236,6 +236,21 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       });
     });
 
+    it('tells the conversations each file is attached in, and forgets those of deleted messages', async () => {
+      const [first, second] = [randomUUID(), randomUUID()];
+      const [shared, single, never] = [randomUUID(), randomUUID(), randomUUID()];
+      await sent(message({ conversationId: first, attachmentIds: [shared, single] }));
+      const again = await sent(message({ conversationId: second, attachmentIds: [shared] }));
+      await sent(message({ conversationId: first, attachmentIds: [shared] }));
+      const found = await store.conversationsOfFiles([shared, single, never]);
+      expect([...found.keys()].sort()).toEqual([shared, single].sort());
+      expect(found.get(shared)!.sort()).toEqual([first, second].sort());
+      expect(found.get(single)).toEqual([first]);
+      await store.delete(again.id, randomUUID());
+      expect((await store.conversationsOfFiles([shared])).get(shared)).toEqual([first]);
+      expect(await store.conversationsOfFiles([])).toEqual(new Map());
+    });
+
     const limits = { maxEmoji: 3, maxPerUser: 2 };
 
     it('groups reactions per emoji with the viewer part, within the limits', async () => {
