@@ -18,7 +18,7 @@ async function serve(handle: (request: Request) => Promise<Response | null>) {
       const request = new Request(url, {
         method: req.method,
         headers: req.headers as Record<string, string>,
-        ...(body && { body, duplex: 'half' }),
+        ...(body && { body: new Uint8Array(body), duplex: 'half' }),
       });
       const response = (await handle(request)) ?? new Response('not found', { status: 404 });
       res.writeHead(response.status, Object.fromEntries(response.headers));

@@ -44,7 +44,7 @@ export function describeBlobStorageContract(
     }
     const newKey = () => `test/${randomUUID()}`;
     const put = (signed: { url: string; headers: Record<string, string> }, bytes: Uint8Array) =>
-      fetch(signed.url, { method: 'PUT', headers: signed.headers, body: bytes });
+      fetch(signed.url, { method: 'PUT', headers: signed.headers, body: new Uint8Array(bytes) });
 
     it('takes a signed upload and gives back identical bytes to the service and through a signed download', async () => {
       const { storage } = await open();

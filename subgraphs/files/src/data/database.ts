@@ -1,0 +1,11 @@
+import { createPrismaPgAdapter, type PrismaConnectionOptions } from '@parley/kit';
+
+export { isUniqueViolation } from '@parley/kit';
+import { PrismaClient, Prisma } from '../generated/prisma/client.js';
+
+export { Prisma };
+export type { PrismaClient };
+export type Transaction = Prisma.TransactionClient;
+
+export const createPrismaClient = (options: PrismaConnectionOptions): PrismaClient =>
+  new PrismaClient({ adapter: createPrismaPgAdapter(options) });

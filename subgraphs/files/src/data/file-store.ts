@@ -1,0 +1,82 @@
+import type { File as FileRow } from '../generated/prisma/client.js';
+import type { PrismaClient } from './database.js';
+
+export type FileRecord = FileRow;
+
+/** Where a file's bytes and its thumbnail are kept in blob storage (see checkBlobKey). */
+export const originalKey = (fileId: string) => `originals/${fileId}`;
+export const thumbnailKey = (fileId: string) => `thumbnails/${fileId}.webp`;
+
+export interface NewFile {
+  ownerId: string;
+  name: string;
+  size: number;
+  declaredType: string;
+  sha256: string;
+  expiresAt: Date;
+}
+
+/** File metadata in PostgreSQL; resolvers and rules never see Prisma. */
+export interface FileStore {
+  /**
+   * Records a PENDING file unless it would take the owner past `quotaBytes` (READY files and PENDING ones
+   * not yet given up count): concurrent uploads of one owner are counted one after another.
+   */
+  createPending(file: NewFile, quotaBytes: number): Promise<FileRecord | 'quota'>;
+  byIds(ids: readonly string[]): Promise<FileRecord[]>;
+  /** PENDING → READY with what verification found; null if it was not PENDING, or its upload time is over. */
+  markReady(
+    id: string,
+    found: { contentType: string | null; width: number | null; height: number | null; hasThumbnail: boolean },
+  ): Promise<FileRecord | null>;
+  /** Deletes the record; whether there was one. */
+  remove(id: string): Promise<boolean>;
+  /** PENDING files whose upload time is over, oldest first (their bytes are to be deleted with them). */
+  expiredPending(now: Date, limit: number): Promise<FileRecord[]>;
+  /** Bytes the owner's files take (as createPending counts them). */
+  usedBytes(ownerId: string, now: Date): Promise<number>;
+}
+
+export function createFileStore(prisma: PrismaClient): FileStore {
+  const used = async (client: Pick<PrismaClient, 'file'>, ownerId: string, now: Date) => {
+    const { _sum } = await client.file.aggregate({
+      where: { ownerId, OR: [{ status: 'READY' }, { status: 'PENDING', expiresAt: { gt: now } }] },
+      _sum: { size: true },
+    });
+    return _sum.size ?? 0;
+  };
+
+  return {
+    async createPending(file, quotaBytes) {
+      return prisma.$transaction(async (tx) => {
+        // One owner's uploads queue here, so two cannot both fit in the last bytes of a quota.
+        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`files:${file.ownerId}`}))`;
+        if ((await used(tx, file.ownerId, new Date())) + file.size > quotaBytes) return 'quota' as const;
+        return tx.file.create({ data: { ...file, status: 'PENDING' } });
+      });
+    },
+    async byIds(ids) {
+      if (ids.length === 0) return [];
+      return prisma.file.findMany({ where: { id: { in: [...ids] } } });
+    },
+    async markReady(id, found) {
+      const { count } = await prisma.file.updateMany({
+        where: { id, status: 'PENDING', expiresAt: { gt: new Date() } },
+        data: { ...found, status: 'READY', expiresAt: null, completedAt: new Date() },
+      });
+      return count === 1 ? prisma.file.findUnique({ where: { id } }) : null;
+    },
+    async remove(id) {
+      const { count } = await prisma.file.deleteMany({ where: { id } });
+      return count === 1;
+    },
+    async expiredPending(now, limit) {
+      return prisma.file.findMany({
+        where: { status: 'PENDING', expiresAt: { lte: now } },
+        orderBy: { expiresAt: 'asc' },
+        take: limit,
+      });
+    },
+    usedBytes: (ownerId, now) => used(prisma, ownerId, now),
+  };
+}
