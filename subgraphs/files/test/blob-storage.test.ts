@@ -128,4 +128,21 @@ describe('local blob storage beyond the contract', () => {
       await close();
     }
   });
+
+  it('answers 404 for paths that are no key of its own, or not even valid percent-encoding', async () => {
+    const { storage, close } = await localStorage();
+    try {
+      const upload = await storage.signUpload('a/b', {
+        contentType: 'text/plain',
+        size: 1,
+        expiresInSeconds: 60,
+      });
+      const base = new URL(upload.url);
+      for (const path of ['/blobs/%E0%A4%A', '/blobs/..%2Fsecret', '/blobs/']) {
+        expect((await fetch(new URL(path + base.search, base))).status).toBe(404);
+      }
+    } finally {
+      await close();
+    }
+  });
 });

@@ -72,10 +72,11 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
 
   /** The key of a signed request, or the reason it is refused. */
   function verify(request: Request, url: URL): string {
-    const key = decodeURIComponent(url.pathname.slice(base.pathname.length));
+    let key: string;
     try {
-      checkBlobKey(key);
+      key = checkBlobKey(decodeURIComponent(url.pathname.slice(base.pathname.length)));
     } catch {
+      // Not a key of ours, or not even valid percent-encoding.
       throw new SignedRequestError(404, 'NOT_FOUND', 'No such blob');
     }
     const given = Buffer.from(url.searchParams.get('sig') ?? '');
