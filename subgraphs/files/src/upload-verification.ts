@@ -1,0 +1,74 @@
+import { createHash } from 'node:crypto';
+import { checkContentType, SNIFF_BYTES } from './content/content-type.js';
+import { makeThumbnail, THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';
+import { originalKey, thumbnailKey, type FileRecord } from './data/file-store.js';
+import type { BlobStorage } from './storage/blob-storage.js';
+
+/** Images larger than this get no thumbnail (the file is still accepted). */
+export const MAX_THUMBNAIL_SOURCE_BYTES = 25 * 1024 * 1024;
+
+export interface VerifiedFile {
+  contentType: string | null;
+  width: number | null;
+  height: number | null;
+  hasThumbnail: boolean;
+}
+
+export type Verification = { ok: true; found: VerifiedFile } | { ok: false; reason: string };
+
+/**
+ * What completeUpload checks before a file becomes usable: the bytes are there, exactly the declared size
+ * and SHA-256, and of the declared type by their magic numbers; an image also gets its thumbnail (written to
+ * storage) and dimensions. Reads the bytes once, as a stream.
+ */
+export async function verifyUpload(file: FileRecord, storage: BlobStorage): Promise<Verification> {
+  const key = originalKey(file.id);
+  const stored = await storage.head(key);
+  if (!stored) return { ok: false, reason: 'No bytes were uploaded' };
+  if (stored.size !== file.size) {
+    return { ok: false, reason: `${stored.size} bytes were uploaded, ${file.size} were declared` };
+  }
+  const stream = await storage.read(key);
+  if (!stream) return { ok: false, reason: 'No bytes were uploaded' };
+
+  const keepAll = THUMBNAIL_SOURCE_TYPES.has(file.declaredType) && file.size <= MAX_THUMBNAIL_SOURCE_BYTES;
+  const hash = createHash('sha256');
+  const kept: Buffer[] = [];
+  let keptBytes = 0;
+  for await (const chunk of stream) {
+    const bytes = Buffer.from(chunk as Buffer);
+    hash.update(bytes);
+    if (keepAll || keptBytes < SNIFF_BYTES) {
+      kept.push(bytes);
+      keptBytes += bytes.length;
+    }
+  }
+  if (hash.digest('hex') !== file.sha256.toLowerCase()) {
+    return { ok: false, reason: 'The bytes do not match the declared SHA-256' };
+  }
+  const bytes = Buffer.concat(kept);
+  const verdict = await checkContentType(file.declaredType, bytes);
+  if (!verdict.ok) return { ok: false, reason: verdict.reason };
+
+  if (!keepAll)
+    return {
+      ok: true,
+      found: { contentType: verdict.detected, width: null, height: null, hasThumbnail: false },
+    };
+  let thumbnail;
+  try {
+    thumbnail = await makeThumbnail(bytes);
+  } catch {
+    return { ok: false, reason: 'The image could not be read' };
+  }
+  await storage.write(thumbnailKey(file.id), thumbnail.bytes, thumbnail.contentType);
+  return {
+    ok: true,
+    found: {
+      contentType: verdict.detected,
+      width: thumbnail.sourceWidth,
+      height: thumbnail.sourceHeight,
+      hasThumbnail: true,
+    },
+  };
+}
