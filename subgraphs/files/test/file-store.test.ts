@@ -2,7 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
-import { createFileStore, type FileStore, type NewFile } from '../src/data/file-store.js';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createFileStore, originalKey, type FileStore, type NewFile } from '../src/data/file-store.js';
+import { createLocalBlobStorage } from '../src/storage/index.js';
+import { cleanUpExpiredUploads } from '../src/upload-cleaner.js';
 
 const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 let database: TestDatabase;
@@ -85,5 +90,35 @@ describe('FileStore', () => {
       (record) => record.ownerId === owner,
     );
     expect(expired.map((record) => record.id)).toEqual([older.id, newer.id]);
+  });
+
+  it('gives up expired uploads: their bytes, then their records; READY and unexpired ones stay', async () => {
+    const root = await mkdtemp(join(tmpdir(), 'parley-clean-'));
+    try {
+      const storage = createLocalBlobStorage({
+        root,
+        baseUrl: 'http://127.0.0.1:1/blobs',
+        secret: 'x'.repeat(32),
+      });
+      const owner = randomUUID();
+      const gone = await store.createPending(
+        file(owner, 3, { expiresAt: new Date(Date.now() - 1_000) }),
+        1000,
+      );
+      const waiting = await store.createPending(file(owner, 3), 1000);
+      if (gone === 'quota' || waiting === 'quota') throw new Error('refused');
+      for (const { id } of [gone, waiting])
+        await storage.write(originalKey(id), Buffer.from('abc'), 'text/plain');
+
+      let cleaned = 0;
+      while ((await cleanUpExpiredUploads({ files: store, storage }, new Date(), 100)) > 0) cleaned += 1;
+      expect(cleaned).toBeGreaterThanOrEqual(1);
+      expect(await storage.head(originalKey(gone.id))).toBeNull();
+      expect(await store.byIds([gone.id])).toEqual([]);
+      expect(await storage.head(originalKey(waiting.id))).not.toBeNull();
+      expect(await store.byIds([waiting.id])).toHaveLength(1);
+    } finally {
+      await rm(root, { recursive: true, force: true });
+    }
   });
 });
