@@ -79,7 +79,7 @@ export interface PrismaConnectionOptions {
 }
 
 /** Prisma's pg driver adapter for a service's database: its own pool, its tables found through search_path. */
-export const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
+const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
   new PrismaPg(
     {
       connectionString: options.connectionString,
@@ -88,6 +88,32 @@ export const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
     },
     { schema: options.schema },
   );
+
+export interface ServicePrismaOptions extends PrismaConnectionOptions {
+  /** Called with every SQL statement and its parameters as JSON (tests count and explain them). */
+  onQuery?: (sql: string, params: string) => void;
+}
+
+type QueryLog = Array<{ emit: 'event'; level: 'query' }>;
+interface QueryEvents {
+  $on(event: 'query', listener: (event: { query: string; params: string }) => void): void;
+}
+
+/**
+ * A service's own generated PrismaClient on the pg driver adapter; with `onQuery`, every statement is
+ * reported too. Each service calls it with its own client class (`createPrismaClient` in its database.ts).
+ */
+export function createServicePrismaClient<Client>(
+  PrismaClient: new (options: { adapter: PrismaPg; log?: QueryLog }) => Client,
+  options: ServicePrismaOptions,
+): Client {
+  const adapter = createPrismaPgAdapter(options);
+  const { onQuery } = options;
+  if (!onQuery) return new PrismaClient({ adapter });
+  const client = new PrismaClient({ adapter, log: [{ emit: 'event', level: 'query' }] });
+  (client as unknown as QueryEvents).$on('query', (event) => onQuery(event.query, event.params));
+  return client;
+}
 
 export interface ServiceRedis {
   /** The command connection; null without REDIS_URL. */

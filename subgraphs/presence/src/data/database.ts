@@ -1,4 +1,4 @@
-import { createPrismaPgAdapter, type PrismaConnectionOptions } from '@parley/kit';
+import { createServicePrismaClient, type ServicePrismaOptions } from '@parley/kit';
 
 export { isUniqueViolation } from '@parley/kit';
 import { PrismaClient, Prisma } from '../generated/prisma/client.js';
@@ -7,5 +7,5 @@ export { Prisma };
 export type { PrismaClient };
 export type Transaction = Prisma.TransactionClient;
 
-export const createPrismaClient = (options: PrismaConnectionOptions): PrismaClient =>
-  new PrismaClient({ adapter: createPrismaPgAdapter(options) });
+export const createPrismaClient = (options: ServicePrismaOptions): PrismaClient =>
+  createServicePrismaClient(PrismaClient, options);
