@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
-import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createMemoryPubSub, createRedisPubSub, followTopic, type PubSub } from './pubsub.js';
 import { describePubSubContract } from './testing/index.js';
 
 const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
@@ -78,5 +78,30 @@ describe('Redis PubSub beyond the contract', () => {
       break;
     }
     expect(await subscriberCount()).toBe(0);
+  });
+});
+
+describe('followTopic', () => {
+  it('handles each event in order, goes on after a handler fails, and stops when asked', async () => {
+    const pubsub = createMemoryPubSub({ prefix: `follow-${randomUUID()}:` });
+    const warnings: unknown[] = [];
+    const logger = { warn: (fields: unknown) => warnings.push(fields), error: () => {} } as never;
+    const seen: number[] = [];
+    const stop = await followTopic<{ n: number }>(
+      pubsub,
+      'numbers',
+      ({ n }) => {
+        if (n === 2) throw new Error('cannot handle 2');
+        seen.push(n!);
+      },
+      logger,
+    );
+    for (const n of [1, 2, 3]) await pubsub.publish('numbers', { n });
+    await vi.waitFor(() => expect(seen).toEqual([1, 3]));
+    expect(warnings).toHaveLength(1);
+    await stop();
+    await pubsub.publish('numbers', { n: 4 });
+    expect(seen).toEqual([1, 3]);
+    await pubsub.close();
   });
 });

@@ -2,6 +2,7 @@ import { FixedBuffer, Repeater } from '@repeaterjs/repeater';
 import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import { KEY_PREFIX } from './env.js';
+import type { Logger } from './logger.js';
 
 /**
  * Events between services. Payloads are JSON: both implementations round-trip them through JSON so a
@@ -145,4 +146,31 @@ export function createRedisPubSub({ publisher, subscriber, prefix }: RedisPubSub
       await redisPubSub.close();
     },
   });
+}
+
+/**
+ * Handles every event of `topic` as it arrives, one at a time; a handler that fails is logged and the next
+ * event handled. Resolves once listening (events published after that arrive); returns a stop function that
+ * waits for the handler in progress.
+ */
+export async function followTopic<T>(
+  events: PubSub,
+  topic: string,
+  handle: (event: Partial<T>) => Promise<void> | void,
+  logger: Logger,
+): Promise<() => Promise<void>> {
+  const subscription = await events.subscribe<Partial<T>>(topic);
+  const handled = (async () => {
+    for await (const event of subscription) {
+      try {
+        await handle(event);
+      } catch (error) {
+        logger.warn({ err: error, topic }, 'event not handled');
+      }
+    }
+  })().catch((error: unknown) => logger.error({ err: error, topic }, 'events are no longer followed'));
+  return async () => {
+    await subscription.unsubscribe();
+    await handled;
+  };
 }

@@ -4,6 +4,7 @@ import {
   bearerToken,
   clientIp,
   codedError,
+  followTopic,
   type Logger,
   type PresenceStore,
   type PubSub,
@@ -212,18 +213,20 @@ export async function attachWebSocketServer(options: {
   );
   refreshPresence.unref();
 
-  const revoked = await options.events.subscribe<{ sessionIds?: unknown }>(SESSION_REVOKED_TOPIC);
-  void (async () => {
-    for await (const event of revoked) {
-      const ids = new Set(Array.isArray(event.sessionIds) ? event.sessionIds : []);
+  const stopFollowingRevocations = await followTopic<{ sessionIds: unknown }>(
+    options.events,
+    SESSION_REVOKED_TOPIC,
+    ({ sessionIds }) => {
+      const ids = new Set(Array.isArray(sessionIds) ? sessionIds : []);
       for (const socket of sockets) {
         const connection = connections.get(socket);
         if (connection && ids.has(connection.viewer.sessionId)) {
           closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked');
         }
       }
-    }
-  })().catch((error: unknown) => logger.error({ err: error }, 'session revocation events stopped'));
+    },
+    logger,
+  );
 
   /**
    * The execution of one subscribe message, through the router's yoga (persisted-operation rules, parse and
@@ -342,7 +345,7 @@ export async function attachWebSocketServer(options: {
     /** Closes every socket (1001, going away) and stops listening for upgrades. */
     async close() {
       clearInterval(refreshPresence);
-      await revoked.unsubscribe();
+      await stopFollowingRevocations();
       for (const socket of sockets) closeSocket(socket, CLOSE_CODES.goingAway, 'Server shutting down');
       await server.dispose();
       // The close frames are sent; a client that does not answer them must not hold the shutdown.

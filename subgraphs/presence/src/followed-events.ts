@@ -1,4 +1,4 @@
-import { isUuid, type Logger, type PresenceStore, type PubSub } from '@parley/kit';
+import { followTopic, isUuid, type Logger, type PresenceStore, type PubSub } from '@parley/kit';
 import type { PresenceRecordStore } from './data/presence-record-store.js';
 import {
   followedEvents,
@@ -7,26 +7,6 @@ import {
   type UserDeletedEvent,
 } from './events.js';
 import type { PresenceService } from './presence-service.js';
-
-/** Handles every event of `topic` on the bus, one at a time; a failure is logged and the next one handled. */
-async function follow<T>(
-  deps: { events: PubSub; logger: Logger },
-  topic: string,
-  handle: (event: Partial<T>) => Promise<void>,
-) {
-  const subscription = await deps.events.subscribe<Partial<T>>(topic);
-  const handled = (async () => {
-    for await (const event of subscription) {
-      await handle(event).catch((error: unknown) =>
-        deps.logger.warn({ err: error, topic }, 'event not handled'),
-      );
-    }
-  })().catch((error: unknown) => deps.logger.error({ err: error, topic }, 'events are no longer followed'));
-  return async () => {
-    await subscription.unsubscribe();
-    await handled;
-  };
-}
 
 /**
  * What other services' events mean for presence, read from the event bus (whoever listens now: one missed
@@ -43,20 +23,36 @@ export async function followEvents(deps: {
   logger: Logger;
 }) {
   const stops = await Promise.all([
-    follow<MessageAddedEvent>(deps, followedEvents.messageAdded, async ({ conversationId, senderId }) => {
-      if (typeof conversationId !== 'string' || typeof senderId !== 'string') return;
-      await deps.store.markActive([senderId]);
-      await deps.service.endTyping(conversationId, senderId);
-    }),
-    follow<SessionsRevokedEvent>(deps, followedEvents.sessionsRevoked, async ({ userId, sessionIds }) => {
-      if (typeof userId !== 'string' || !Array.isArray(sessionIds)) return;
-      for (const sessionId of sessionIds) await deps.store.disconnect(userId, `session:${String(sessionId)}`);
-    }),
-    follow<UserDeletedEvent>(deps, followedEvents.userDeleted, async ({ userId }) => {
-      if (typeof userId !== 'string' || !isUuid(userId)) return;
-      await deps.store.forget([userId]);
-      await deps.records.forget(userId);
-    }),
+    followTopic<MessageAddedEvent>(
+      deps.events,
+      followedEvents.messageAdded,
+      async ({ conversationId, senderId }) => {
+        if (typeof conversationId !== 'string' || typeof senderId !== 'string') return;
+        await deps.store.markActive([senderId]);
+        await deps.service.endTyping(conversationId, senderId);
+      },
+      deps.logger,
+    ),
+    followTopic<SessionsRevokedEvent>(
+      deps.events,
+      followedEvents.sessionsRevoked,
+      async ({ userId, sessionIds }) => {
+        if (typeof userId !== 'string' || !Array.isArray(sessionIds)) return;
+        for (const sessionId of sessionIds)
+          await deps.store.disconnect(userId, `session:${String(sessionId)}`);
+      },
+      deps.logger,
+    ),
+    followTopic<UserDeletedEvent>(
+      deps.events,
+      followedEvents.userDeleted,
+      async ({ userId }) => {
+        if (typeof userId !== 'string' || !isUuid(userId)) return;
+        await deps.store.forget([userId]);
+        await deps.records.forget(userId);
+      },
+      deps.logger,
+    ),
   ]);
   return async () => {
     await Promise.all(stops.map((stop) => stop()));
