@@ -46,3 +46,7 @@ export function checkBlobKey(key: string): string {
   }
   return key;
 }
+
+/** The Content-Disposition of a download saved as `filename` (any characters, RFC 6266 encoding). */
+export const attachmentDisposition = (filename: string) =>
+  `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`;

@@ -4,7 +4,13 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { checkBlobKey, type BlobInfo, type BlobStorage, type SignedRequest } from './blob-storage.js';
+import {
+  attachmentDisposition,
+  checkBlobKey,
+  type BlobInfo,
+  type BlobStorage,
+  type SignedRequest,
+} from './blob-storage.js';
 
 export interface LocalBlobStorageOptions {
   /** The directory blobs are kept in (created if missing). */
@@ -90,6 +96,25 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     return key;
   }
 
+  /**
+   * Stores a blob: `fill` writes its bytes to a temporary file, renamed into place with its metadata once
+   * complete, so a failed or refused write leaves nothing.
+   */
+  async function keep(key: string, info: BlobInfo, fill: (partial: string) => Promise<void>) {
+    const path = pathOf(key);
+    const partial = `${path}.${randomUUID()}.partial`;
+    await mkdir(dirname(path), { recursive: true });
+    await mkdir(dirname(metaPathOf(key)), { recursive: true });
+    try {
+      await fill(partial);
+      await writeFile(metaPathOf(key), JSON.stringify(info));
+      await rename(partial, path);
+    } catch (error) {
+      await rm(partial, { force: true });
+      throw error;
+    }
+  }
+
   async function receive(request: Request, key: string, params: URLSearchParams): Promise<Response> {
     const size = Number(params.get('s'));
     const contentType = params.get('t') ?? '';
@@ -105,9 +130,6 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       );
     }
     if (!request.body) throw new SignedRequestError(400, 'BAD_REQUEST', 'No bytes sent');
-    const path = pathOf(key);
-    const partial = `${path}.${randomUUID()}.partial`;
-    await mkdir(dirname(path), { recursive: true });
     let received = 0;
     const counter = new Transform({
       transform(chunk: Buffer, _encoding, done) {
@@ -117,18 +139,12 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
         else done(null, chunk);
       },
     });
-    try {
+    await keep(key, { size, contentType }, async (partial) => {
       await pipeline(Readable.fromWeb(request.body as never), counter, createWriteStream(partial));
       if (received !== size) {
         throw new SignedRequestError(400, 'BAD_REQUEST', `Received ${received} bytes, ${size} were signed`);
       }
-      await mkdir(dirname(metaPathOf(key)), { recursive: true });
-      await writeFile(metaPathOf(key), JSON.stringify({ size, contentType } satisfies BlobInfo));
-      await rename(partial, path);
-    } catch (error) {
-      await rm(partial, { force: true });
-      throw error;
-    }
+    });
     return new Response(null, { status: 200 });
   }
 
@@ -142,8 +158,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       'x-content-type-options': 'nosniff',
       'cache-control': 'private, max-age=60',
     };
-    if (filename)
-      headers['content-disposition'] = `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`;
+    if (filename) headers['content-disposition'] = attachmentDisposition(filename);
     return new Response(Readable.toWeb(createReadStream(pathOf(key))) as ReadableStream, { headers });
   }
 
@@ -176,16 +191,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       return (await storage.head(key)) ? createReadStream(pathOf(key)) : null;
     },
     async write(key, bytes, contentType) {
-      const path = pathOf(key);
-      await mkdir(dirname(path), { recursive: true });
-      await mkdir(dirname(metaPathOf(key)), { recursive: true });
-      const partial = `${path}.${randomUUID()}.partial`;
-      await writeFile(partial, bytes);
-      await writeFile(
-        metaPathOf(key),
-        JSON.stringify({ size: bytes.length, contentType } satisfies BlobInfo),
-      );
-      await rename(partial, path);
+      await keep(key, { size: bytes.length, contentType }, (partial) => writeFile(partial, bytes));
     },
     async delete(keys) {
       await Promise.all(

@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
-import { checkBlobKey, type BlobStorage } from './blob-storage.js';
+import { attachmentDisposition, checkBlobKey, type BlobStorage } from './blob-storage.js';
 
 export interface S3BlobStorageOptions {
   client: S3Client;
@@ -48,7 +48,7 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
         Bucket: bucket,
         Key: checkBlobKey(key),
         ...(filename && {
-          ResponseContentDisposition: `attachment; filename*=UTF-8''${encodeURIComponent(filename)}`,
+          ResponseContentDisposition: attachmentDisposition(filename),
         }),
       });
       const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds });
