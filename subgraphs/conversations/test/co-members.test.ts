@@ -1,6 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { createServiceAuth } from '@parley/kit';
-import { codeOf } from '@parley/kit/testing';
+import { codeOf, forgedServiceAuthorizations } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   startConversationsTestServer,
@@ -215,16 +214,12 @@ describe('coMembersOf', () => {
 
   it('is FORBIDDEN to a user’s token, to no token and to anything but a valid service token', async () => {
     const user = await server.user();
-    const otherSecret = createServiceAuth({
-      secret: 'not-the-shared-service-token-secret-0123456789',
-      service: 'presence',
-    });
     const callers = [
       user.api,
       server.client(),
-      server.client({ authorization: await otherSecret.authorization() }),
-      server.client({ authorization: `Service ${user.token}` }),
-      server.client({ authorization: 'Service x.y.z' }),
+      ...(await forgedServiceAuthorizations(user.token)).map((authorization) =>
+        server.client({ authorization }),
+      ),
     ];
     server.queries.length = 0;
     for (const caller of callers) {

@@ -1,5 +1,4 @@
-import { createServiceAuth } from '@parley/kit';
-import { codeOf } from '@parley/kit/testing';
+import { codeOf, forgedServiceAuthorizations } from '@parley/kit/testing';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startUsersTestServer, type UsersTestServer } from './users-test-server.js';
@@ -117,16 +116,12 @@ describe('presenceAudienceOf', () => {
   it('is FORBIDDEN to a user’s token, to no token and to anything but a valid service token', async () => {
     const user = await server.register('aud_user');
     const ids = [user.user.id];
-    const otherSecret = createServiceAuth({
-      secret: 'not-the-shared-service-token-secret-0123456789',
-      service: 'presence',
-    });
     const callers = [
       user.api,
       server.client(),
-      server.client(undefined, { authorization: await otherSecret.authorization() }),
-      server.client(undefined, { authorization: `Service ${user.accessToken}` }),
-      server.client(undefined, { authorization: 'Service x.y.z' }),
+      ...(await forgedServiceAuthorizations(user.accessToken)).map((authorization) =>
+        server.client(undefined, { authorization }),
+      ),
     ];
     server.queries.length = 0;
     for (const caller of callers) {

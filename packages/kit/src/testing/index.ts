@@ -32,3 +32,4 @@ export {
   type PresenceContractFactory,
   type PresenceContractInstance,
 } from './presence-contract.js';
+export * from './service-auth.js';
