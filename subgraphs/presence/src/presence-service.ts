@@ -12,7 +12,7 @@ import {
   type RealtimeLog,
   type Viewer,
 } from '@parley/kit';
-import type { PresenceRecordStore } from './data/presence-record-store.js';
+import type { PresenceRecord, PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';
 
@@ -49,9 +49,14 @@ export const conversationNotFound = () => notFound('Conversation not found');
 export function createPresenceService(deps: PresenceServiceDeps) {
   const { store, records } = deps;
 
-  /** Presence of users the viewer may see, with one Redis read and one PostgreSQL read for the whole list. */
+  /**
+   * Presence of users the viewer may see: one Redis read for the whole list, then one PostgreSQL read for
+   * those OFFLINE (last seen and its setting matter for nobody else; a heartbeat, always ONLINE, reads none).
+   */
   async function visiblePresence(userIds: readonly string[]): Promise<Map<string, Presence>> {
-    const [live, durable] = await Promise.all([store.read(userIds), records.byUserIds(userIds)]);
+    const live = await store.read(userIds);
+    const offline = userIds.filter((_, index) => live[index]!.status === 'OFFLINE');
+    const durable = offline.length > 0 ? await records.byUserIds(offline) : new Map<string, PresenceRecord>();
     return new Map(
       userIds.map((userId, index) => {
         const { status, lastSeenAt } = live[index]!;

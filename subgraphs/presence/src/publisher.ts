@@ -57,7 +57,8 @@ export function createPresencePublisher(deps: {
     );
     const [audiences, settings] = await Promise.all([
       deps.relations.audiencesOf(userIds),
-      records.byUserIds(userIds),
+      // Whether last seen is hidden matters only where it is shown: OFFLINE.
+      records.byUserIds(changes.flatMap((change) => (change.status === 'OFFLINE' ? [change.userId] : []))),
     ]);
     if (!inTime()) throw new Error('Presence changes took too long to prepare; released for another try');
     await log.append(
