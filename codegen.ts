@@ -58,6 +58,11 @@ const config: CodegenConfig = {
       Conversation: '../resolvers/user.js#EntityReference',
       Presence: '../presence-service.js#Presence as PresenceValue',
     }),
+    ...subgraphResolvers('files', '../context.js#FilesContext', {
+      File: '../data/file-store.js#FileRecord',
+      UploadTicket: '../files-service.js#UploadTicket as UploadTicketValue',
+      User: '../resolvers/user.js#UserReference',
+    }),
     'web/src/generated/': {
       schema: 'schema/api.graphql',
       documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],

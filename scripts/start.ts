@@ -5,8 +5,8 @@ import { z } from 'zod';
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
- * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002) and MESSAGES_PORT (4003) for
- * the subgraphs.
+ * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002), MESSAGES_PORT (4003), PRESENCE_PORT (4004)
+ * and FILES_PORT (4005) for the subgraphs. Files are kept in EMBEDDED_DATA_DIR/files.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
@@ -17,6 +17,7 @@ async function main() {
     conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
     messagesEnv: { PORT: process.env['MESSAGES_PORT'] ?? '4003' },
     presenceEnv: { PORT: process.env['PRESENCE_PORT'] ?? '4004' },
+    filesEnv: { PORT: process.env['FILES_PORT'] ?? '4005' },
     routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
     logger,
   });
@@ -31,6 +32,7 @@ async function main() {
   console.log(`  conversations   ${platform.subgraphs.conversations}`);
   console.log(`  messages        ${platform.subgraphs.messages}`);
   console.log(`  presence        ${platform.subgraphs.presence}`);
+  console.log(`  files           ${platform.subgraphs.files}`);
   console.log('Press Ctrl-C to stop.');
 }
 

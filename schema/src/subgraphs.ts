@@ -18,6 +18,7 @@ export const subgraphs: readonly SubgraphDefinition[] = [
   { name: 'conversations', url: 'http://localhost:4002/graphql', sdlFile: sdlFile('conversations') },
   { name: 'messages', url: 'http://localhost:4003/graphql', sdlFile: sdlFile('messages') },
   { name: 'presence', url: 'http://localhost:4004/graphql', sdlFile: sdlFile('presence') },
+  { name: 'files', url: 'http://localhost:4005/graphql', sdlFile: sdlFile('files') },
 ];
 
 export interface SubgraphSdl {

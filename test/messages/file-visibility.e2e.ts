@@ -1,7 +1,9 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { createServiceAuth } from '@parley/kit';
 import { createGraphQLClient, startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
+import { uploadFile } from '../files/operations.js';
 import { codesOf } from '../realtime/operations.js';
 import { DELETE, send } from './operations.js';
 
@@ -22,12 +24,19 @@ async function visibleFiles(viewer: SignedInUser, fileIds: string[]) {
   );
 }
 
-describe('viewerVisibleFileIds (internal)', () => {
+const FILES_IN_USE = `query ($ids: [ID!]!) { filesInUse(fileIds: $ids) }`;
+
+/** An opaque file of the user's own, uploaded and completed. */
+const newFile = async (owner: SignedInUser) =>
+  (await uploadFile(owner, randomBytes(32), { contentType: 'application/octet-stream' })).id;
+
+describe('viewerVisibleFileIds and filesInUse (internal)', () => {
   it('answers the files sent in the viewer’s conversations, in the order asked, and none of a deleted message', async () => {
     const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
     const dm = await createDm(ann, bob);
     const group = await createGroup(ann, [cy], 'Without bob');
-    const [inDm, inGroup, deletedOne, nowhere] = [randomUUID(), randomUUID(), randomUUID(), randomUUID()];
+    const [inDm, inGroup, deletedOne] = [await newFile(ann), await newFile(ann), await newFile(ann)];
+    const nowhere = randomUUID();
     await send(ann, dm.id, 'photo', { attachmentIds: [inDm] });
     await send(ann, group.id, 'photo', { attachmentIds: [inGroup] });
     const gone = await send(ann, dm.id, 'oops', { attachmentIds: [deletedOne] });
@@ -37,6 +46,24 @@ describe('viewerVisibleFileIds (internal)', () => {
     expect((await visibleFiles(bob, asked)).data).toEqual({ viewerVisibleFileIds: [inDm] });
     expect((await visibleFiles(cy, asked)).data).toEqual({ viewerVisibleFileIds: [inGroup] });
     expect((await visibleFiles(ann, asked)).data).toEqual({ viewerVisibleFileIds: [inGroup, inDm] });
+
+    // Only services ask which files are still attached anywhere; users are FORBIDDEN.
+    const asService = createGraphQLClient({
+      url: parley.subgraphUrls.messages,
+      headers: {
+        authorization: await createServiceAuth({
+          secret: parley.serviceTokenSecret,
+          service: 'files',
+        }).authorization(),
+      },
+    });
+    expect((await asService.request(FILES_IN_USE, { ids: asked })).data).toEqual({
+      filesInUse: [inGroup, inDm],
+    });
+    const asUser = createGraphQLClient({ url: parley.subgraphUrls.messages, token: ann.accessToken });
+    expect(codesOf((await asUser.request(FILES_IN_USE, { ids: [inDm] })).errors ?? [])).toEqual([
+      'FORBIDDEN',
+    ]);
   });
 
   it('needs a viewer and refuses more than 1000 ids', async () => {

@@ -1,6 +1,7 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadFile } from '../files/operations.js';
 import {
   CONVERSATION,
   createDm,
@@ -186,7 +187,10 @@ describe('limits', () => {
       expect(codeOf(response), JSON.stringify(input).slice(0, 80)).toBe('BAD_USER_INPUT');
     }
     // A message of attachments only is fine; line breaks and tabs are text.
-    expect((await send(ann, group.id, '', { attachmentIds: [randomUUID()] })).attachments).toHaveLength(1);
+    const file = await uploadFile(ann, randomBytes(16), { contentType: 'application/octet-stream' });
+    expect((await send(ann, group.id, '', { attachmentIds: [file.id] })).attachments).toEqual([
+      { id: file.id },
+    ]);
     expect((await send(ann, group.id, 'a\n\tb')).body).toBe('a\n\tb');
     // Writing systems and emoji sequences use joiners and other format characters: all text.
     for (const body of ['👨‍👩‍👧', 'می‌خواهم', 'soft\u00adhyphen', '🏴󠁧󠁢󠁳󠁣󠁴󠁿', 'zero\u200bwidth']) {

@@ -13,6 +13,8 @@ export const errorCodes = {
     'An argument is invalid: format, length, range. `extensions.field` names the argument when known.',
   CONFLICT: 'The change collides with existing data (a taken email or username, a duplicate device key).',
   RATE_LIMITED: 'Too many attempts. `extensions.retryAfter` gives the seconds to wait.',
+  QUOTA_EXCEEDED:
+    'The change would take the caller past a storage quota; `extensions.quotaBytes` and `usedBytes` say how far.',
   PERSISTED_QUERY_NOT_FOUND:
     'The persisted operation hash or document id is unknown; send the full query (APQ) or register it.',
   PERSISTED_QUERY_NOT_IN_LIST:

@@ -35,17 +35,53 @@ export async function listen(
   };
 }
 
+export interface ReservedListener extends RunningServer {
+  /** Starts answering with `handler` (until then every request is answered 503). */
+  serve(handler: RequestListener): void;
+}
+
 /**
- * The last step of a service's start: listens on its PORT and HOST, closes with its other resources, and
- * logs "<name> ready" with its GraphQL URL.
+ * A server already listening whose handler comes later. Two services that call each other (files asks
+ * messages who may see a file, messages asks files which files a sender may attach) can then each be told
+ * the other's URL on free ports: one is reserved first, the other started with its URL, then the first.
+ */
+export async function reserveListener(port = 0, host = '127.0.0.1'): Promise<ReservedListener> {
+  let current: RequestListener = (_request, response) => {
+    response.writeHead(503, { 'retry-after': '1' }).end();
+  };
+  const server = await listen((request, response) => current(request, response), port, host);
+  return {
+    ...server,
+    serve(handler) {
+      current = handler;
+    },
+  };
+}
+
+/**
+ * The last step of a service's start: listens on its PORT and HOST (or serves on a reserved listener),
+ * closes with its other resources, and logs "<name> ready" with its GraphQL URL.
  */
 export async function listenService(
   resources: Resources,
   handler: RequestListener,
-  options: { env: { PORT: number; HOST: string }; logger: Logger; name: string },
+  options: {
+    env: { PORT: number; HOST: string };
+    logger: Logger;
+    name: string;
+    listener?: ReservedListener | undefined;
+  },
 ): Promise<Omit<RunningService, 'stop'>> {
-  const server = await listen(handler, options.env.PORT, options.env.HOST);
-  resources.add(() => server.close());
+  const { listener } = options;
+  let server: RunningServer;
+  if (listener) {
+    // Closed by whoever reserved it.
+    listener.serve(handler);
+    server = listener;
+  } else {
+    server = await listen(handler, options.env.PORT, options.env.HOST);
+    resources.add(() => server.close());
+  }
   options.logger.info({ url: `${server.url}/graphql` }, `${options.name} ready`);
   return { url: server.url, port: server.port };
 }

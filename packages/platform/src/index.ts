@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { readConversationsEnv } from '@parley/conversations/env';
 import { startConversationsService } from '@parley/conversations/service';
-import { startWithResources, type Logger, type RunningService } from '@parley/kit';
+import { readFilesEnv } from '@parley/files/env';
+import { startFilesService } from '@parley/files/service';
+import { reserveListener, startWithResources, type Logger, type RunningService } from '@parley/kit';
 import { readMessagesEnv } from '@parley/messages/env';
 import { startMessagesService } from '@parley/messages/service';
 import { readRouterEnv } from '@parley/router/env';
@@ -21,6 +23,7 @@ export interface PlatformOptions {
   conversationsEnv?: Variables;
   messagesEnv?: Variables;
   presenceEnv?: Variables;
+  filesEnv?: Variables;
   routerEnv?: Variables;
   logger: Logger;
 }
@@ -35,6 +38,7 @@ export function startPlatform({
   conversationsEnv = {},
   messagesEnv = {},
   presenceEnv = {},
+  filesEnv = {},
   routerEnv = {},
   logger,
 }: PlatformOptions) {
@@ -59,6 +63,15 @@ export function startPlatform({
       return `${service.url}/graphql`;
     }
 
+    // Files and messages ask each other (who may see a file, which files a sender may attach): files' address
+    // is taken first, so messages can be told it before files starts.
+    const filesListener = await reserveListener(
+      Number(filesEnv['PORT'] ?? 4005),
+      filesEnv['HOST'] ?? env['HOST'] ?? '127.0.0.1',
+    );
+    resources.add(() => filesListener.close());
+    const filesUrl = `${filesListener.url}/graphql`;
+
     const usersUrl = await subgraph('users', readUsersEnv, startUsersService, usersEnv);
     const conversationsUrl = await subgraph(
       'conversations',
@@ -72,8 +85,15 @@ export function startPlatform({
     const messagesUrl = await subgraph('messages', readMessagesEnv, startMessagesService, {
       USERS_SUBGRAPH_URL: usersUrl,
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
+      FILES_SUBGRAPH_URL: filesUrl,
       ...messagesEnv,
     });
+    await subgraph(
+      'files',
+      readFilesEnv,
+      (env, childLogger) => startFilesService(env, childLogger, { listener: filesListener }),
+      { USERS_SUBGRAPH_URL: usersUrl, MESSAGES_SUBGRAPH_URL: messagesUrl, ...filesEnv },
+    );
     const presenceUrl = await subgraph('presence', readPresenceEnv, startPresenceService, {
       USERS_SUBGRAPH_URL: usersUrl,
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
@@ -87,6 +107,7 @@ export function startPlatform({
         SUBGRAPH_CONVERSATIONS_URL: conversationsUrl,
         SUBGRAPH_MESSAGES_URL: messagesUrl,
         SUBGRAPH_PRESENCE_URL: presenceUrl,
+        SUBGRAPH_FILES_URL: filesUrl,
         ...routerEnv,
       }),
       logger.child({ service: 'router' }),
@@ -101,6 +122,7 @@ export function startPlatform({
         conversations: conversationsUrl,
         messages: messagesUrl,
         presence: presenceUrl,
+        files: filesUrl,
       },
     };
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -26,6 +27,8 @@ export interface StartParleyOptions {
   messagesEnv?: Record<string, string>;
   /** Extra presence-subgraph variables. */
   presenceEnv?: Record<string, string>;
+  /** Extra files-subgraph variables. */
+  filesEnv?: Record<string, string>;
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
   logger?: Logger;
@@ -62,6 +65,8 @@ export async function startParley(options: StartParleyOptions = {}) {
   const prefix = testRedisPrefix(label);
   const redisUrl = options.redisUrl ?? testRedisUrl();
   const dataDir = await mkdtemp(join(tmpdir(), `${label}-`));
+  // Known to the test, so it can call service-only fields as a service would.
+  const serviceTokenSecret = randomBytes(32).toString('base64url');
   return startWithResources(async (resources) => {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
     const usersDatabase = await createTestDatabase(`${label}_users`);
@@ -72,9 +77,17 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => messagesDatabase.drop());
     const presenceDatabase = await createTestDatabase(`${label}_presence`);
     resources.add(() => presenceDatabase.drop());
+    const filesDatabase = await createTestDatabase(`${label}_files`);
+    resources.add(() => filesDatabase.drop());
 
     const platform = await startPlatform({
-      env: { NODE_ENV: 'test', REDIS_URL: redisUrl, REDIS_PREFIX: prefix, EMBEDDED_DATA_DIR: dataDir },
+      env: {
+        NODE_ENV: 'test',
+        REDIS_URL: redisUrl,
+        REDIS_PREFIX: prefix,
+        EMBEDDED_DATA_DIR: dataDir,
+        SERVICE_TOKEN_SECRET: serviceTokenSecret,
+      },
       usersEnv: {
         DATABASE_URL: usersDatabase.url,
         PORT: '0',
@@ -85,6 +98,8 @@ export async function startParley(options: StartParleyOptions = {}) {
       conversationsEnv: { DATABASE_URL: conversationsDatabase.url, PORT: '0', ...options.conversationsEnv },
       messagesEnv: { DATABASE_URL: messagesDatabase.url, PORT: '0', ...options.messagesEnv },
       presenceEnv: { DATABASE_URL: presenceDatabase.url, PORT: '0', ...options.presenceEnv },
+      // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
+      filesEnv: { DATABASE_URL: filesDatabase.url, PORT: '0', ...options.filesEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       logger,
     });
@@ -132,6 +147,8 @@ export async function startParley(options: StartParleyOptions = {}) {
       subgraphUrls: platform.subgraphs,
       redisUrl,
       redisPrefix: prefix,
+      /** The secret the services sign and check service tokens with (see createServiceAuth). */
+      serviceTokenSecret,
       client,
       /** Registers a new user with unique credentials through the router and returns them signed in. */
       registerUser,

@@ -1,4 +1,6 @@
+import { createRelayLoop, type Logger } from '@parley/kit';
 import { originalKey, thumbnailKey, type FileStore } from './data/file-store.js';
+import type { FilesService } from './files-service.js';
 import type { BlobStorage } from './storage/blob-storage.js';
 
 /**
@@ -16,4 +18,34 @@ export async function cleanUpExpiredUploads(
   await deps.storage.delete(expired.flatMap((file) => [originalKey(file.id), thumbnailKey(file.id)]));
   for (const file of expired) await deps.files.remove(file.id);
   return expired.length;
+}
+
+/** Files the cleaner handles per step (given-up uploads and released files each). */
+const CLEANUP_BATCH = 100;
+
+/**
+ * The background cleanup of a files instance: given-up uploads, and released files past their grace period
+ * (`cleanUp` runs both until nothing is left; `start` runs it on a timer). Several instances may run it:
+ * deletions of bytes and records are idempotent.
+ */
+export function createFilesCleaner(deps: {
+  files: FileStore;
+  storage: BlobStorage;
+  service: Pick<FilesService, 'cleanUpReleased'>;
+  releasedGraceSeconds: number;
+  logger: Logger;
+}) {
+  return createRelayLoop({
+    batchSize: CLEANUP_BATCH,
+    logger: deps.logger,
+    deliverBatch: async () => {
+      const now = new Date();
+      const [expired, released] = await Promise.all([
+        cleanUpExpiredUploads(deps, now, CLEANUP_BATCH),
+        deps.service.cleanUpReleased(now, deps.releasedGraceSeconds, CLEANUP_BATCH),
+      ]);
+      if (expired + released > 0) deps.logger.info({ expired, released }, 'files cleaned up');
+      return Math.max(expired, released);
+    },
+  });
 }

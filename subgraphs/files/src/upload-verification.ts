@@ -14,7 +14,12 @@ export interface VerifiedFile {
   hasThumbnail: boolean;
 }
 
-export type Verification = { ok: true; found: VerifiedFile } | { ok: false; reason: string };
+/** Why an upload is refused: `extensions.reason` of completeUpload's error. */
+export type UploadProblem =
+  'NOT_UPLOADED' | 'SIZE_MISMATCH' | 'SHA256_MISMATCH' | 'TYPE_MISMATCH' | 'EXECUTABLE' | 'UNREADABLE_IMAGE';
+
+export type Verification =
+  { ok: true; found: VerifiedFile } | { ok: false; code: UploadProblem; reason: string };
 
 /**
  * What completeUpload checks before a file becomes usable: the bytes are there, exactly the declared size
@@ -24,12 +29,17 @@ export type Verification = { ok: true; found: VerifiedFile } | { ok: false; reas
 export async function verifyUpload(file: FileRecord, storage: BlobStorage): Promise<Verification> {
   const key = originalKey(file.id);
   const stored = await storage.head(key);
-  if (!stored) return { ok: false, reason: 'No bytes were uploaded' };
+  const notUploaded = { ok: false, code: 'NOT_UPLOADED', reason: 'No bytes were uploaded' } as const;
+  if (!stored) return notUploaded;
   if (stored.size !== file.size) {
-    return { ok: false, reason: `${stored.size} bytes were uploaded, ${file.size} were declared` };
+    return {
+      ok: false,
+      code: 'SIZE_MISMATCH',
+      reason: `${stored.size} bytes were uploaded, ${file.size} were declared`,
+    };
   }
   const stream = await storage.read(key);
-  if (!stream) return { ok: false, reason: 'No bytes were uploaded' };
+  if (!stream) return notUploaded;
 
   const keepAll = THUMBNAIL_SOURCE_TYPES.has(file.declaredType) && file.size <= MAX_THUMBNAIL_SOURCE_BYTES;
   const hash = createHash('sha256');
@@ -44,11 +54,11 @@ export async function verifyUpload(file: FileRecord, storage: BlobStorage): Prom
     }
   }
   if (hash.digest('hex') !== file.sha256.toLowerCase()) {
-    return { ok: false, reason: 'The bytes do not match the declared SHA-256' };
+    return { ok: false, code: 'SHA256_MISMATCH', reason: 'The bytes do not match the declared SHA-256' };
   }
   const bytes = Buffer.concat(kept);
   const verdict = await checkContentType(file.declaredType, bytes);
-  if (!verdict.ok) return { ok: false, reason: verdict.reason };
+  if (!verdict.ok) return { ok: false, code: verdict.code, reason: verdict.reason };
 
   if (!keepAll)
     return {
@@ -59,7 +69,7 @@ export async function verifyUpload(file: FileRecord, storage: BlobStorage): Prom
   try {
     thumbnail = await makeThumbnail(bytes);
   } catch {
-    return { ok: false, reason: 'The image could not be read' };
+    return { ok: false, code: 'UNREADABLE_IMAGE', reason: 'The image could not be read' };
   }
   await storage.write(thumbnailKey(file.id), thumbnail.bytes, thumbnail.contentType);
   return {

@@ -34,7 +34,7 @@ describe('checkContentType', () => {
     for (const program of [windowsProgram(), linuxProgram()]) {
       const asPng = await checkContentType('image/png', program);
       expect(asPng.ok).toBe(false);
-      expect(asPng).toMatchObject({ reason: 'Executable files are not accepted' });
+      expect(asPng).toMatchObject({ code: 'EXECUTABLE', reason: 'Executable files are not accepted' });
       expect((await checkContentType('application/octet-stream', program)).ok).toBe(false);
     }
   });
@@ -42,6 +42,7 @@ describe('checkContentType', () => {
   it('refuses one image type declared as another, text that is binary, and types not accepted', async () => {
     expect(await checkContentType('image/jpeg', await png())).toMatchObject({
       ok: false,
+      code: 'TYPE_MISMATCH',
       detected: 'image/png',
     });
     expect(await checkContentType('text/plain', await png())).toMatchObject({ ok: false });

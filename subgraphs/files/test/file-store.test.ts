@@ -31,6 +31,7 @@ const file = (ownerId: string, size: number, overrides: Partial<NewFile> = {}): 
   size,
   declaredType: 'image/png',
   sha256: 'a'.repeat(64),
+  metadata: null,
   expiresAt: later(),
   ...overrides,
 });

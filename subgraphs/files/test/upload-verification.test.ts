@@ -41,6 +41,8 @@ async function uploaded(bytes: Buffer, declaredType: string, overrides: Partial<
     createdAt: new Date(),
     expiresAt: new Date(Date.now() + 60_000),
     completedAt: null,
+    metadata: null,
+    releasedAt: null,
     ...overrides,
   };
   await storage.write(originalKey(file.id), bytes, declaredType);
@@ -73,15 +75,21 @@ describe('verifyUpload', () => {
   it('refuses missing bytes, another size, another SHA-256, and a program declared as an image', async () => {
     const bytes = await png();
     const missing = { ...(await uploaded(bytes, 'image/png')), id: randomUUID() };
-    expect(await verifyUpload(missing, storage)).toEqual({ ok: false, reason: 'No bytes were uploaded' });
+    expect(await verifyUpload(missing, storage)).toEqual({
+      ok: false,
+      code: 'NOT_UPLOADED',
+      reason: 'No bytes were uploaded',
+    });
     const resized = await uploaded(bytes, 'image/png', { size: bytes.length + 1 });
     expect(await verifyUpload(resized, storage)).toMatchObject({
       ok: false,
+      code: 'SIZE_MISMATCH',
       reason: expect.stringMatching(/declared/),
     });
     const rehashed = await uploaded(bytes, 'image/png', { sha256: sha256(Buffer.from('other')) });
     expect(await verifyUpload(rehashed, storage)).toMatchObject({
       ok: false,
+      code: 'SHA256_MISMATCH',
       reason: expect.stringMatching(/SHA-256/),
     });
     const program = Buffer.alloc(2048);
@@ -90,6 +98,7 @@ describe('verifyUpload', () => {
     program.write('PE\0\0', 0x80, 'latin1');
     expect(await verifyUpload(await uploaded(program, 'image/png'), storage)).toEqual({
       ok: false,
+      code: 'EXECUTABLE',
       reason: 'Executable files are not accepted',
     });
   });
@@ -98,6 +107,7 @@ describe('verifyUpload', () => {
     const broken = Buffer.concat([(await png()).subarray(0, 64), randomBytes(4096)]);
     expect(await verifyUpload(await uploaded(broken, 'image/png'), storage)).toEqual({
       ok: false,
+      code: 'UNREADABLE_IMAGE',
       reason: 'The image could not be read',
     });
   });

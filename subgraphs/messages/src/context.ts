@@ -6,6 +6,7 @@ import {
   type Membership,
   type MembershipProjection,
   type MembershipReader,
+  type ServiceAuth,
 } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { MessageRecord, MessageStore, ReactionGroup } from './data/message-store.js';
@@ -17,6 +18,7 @@ export interface MessagesServices {
   service: MessageService;
   projection: MembershipProjection;
   conversationsClient: ConversationsClient;
+  serviceAuth: ServiceAuth;
 }
 
 export interface MessagesContext extends BaseContext, MessagesServices {

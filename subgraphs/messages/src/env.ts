@@ -5,6 +5,7 @@ import {
   parseEnv,
   positiveIntSchema,
   redisEnvShape,
+  serviceAuthEnvShape,
   tokenVerificationEnvShape,
 } from '@parley/kit';
 import { z } from 'zod';
@@ -15,10 +16,13 @@ export const messagesEnvSchema = z.object({
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
+  ...serviceAuthEnvShape,
   /** Asked who blocked whom in direct conversations (with the sender's token). */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   /** Asked to rebuild lost membership entries and for the viewer's conversations (search). */
   CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
+  /** Asked (with the sender's token) which files they may attach. */
+  FILES_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4005/graphql'),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
   /** Characters (code points) in a message body. */
   MAX_BODY_CHARS: positiveIntSchema.max(100_000).default(4_000),

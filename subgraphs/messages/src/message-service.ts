@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { MessageRecord, MessageStore, NewMessage, SendResult } from './data/message-store.js';
 import type { OutboxRelay } from './outbox-relay.js';
 import type { ConversationsClient } from './conversations-client.js';
+import type { FilesClient } from './files-client.js';
 
 /** Who is acting: the signed-in viewer, their membership reader, and what it takes to ask others for them. */
 export interface Actor extends Caller {
@@ -116,6 +117,7 @@ export function createMessageService(deps: {
   projection: MembershipProjection;
   users: UserRelationsClient;
   conversations: ConversationsClient;
+  files: FilesClient;
   relay: OutboxRelay;
   limits: MessageLimits;
 }) {
@@ -185,6 +187,19 @@ export function createMessageService(deps: {
     return result.message;
   }
 
+  /** BAD_USER_INPUT unless every file is the actor's own finished upload (the files service knows). */
+  async function requireAttachable(actor: Actor, fileIds: string[]) {
+    if (fileIds.length === 0) return;
+    const attachable = await deps.files.attachableFileIds(fileIds, actor);
+    const refused = fileIds.filter((fileId) => !attachable.has(fileId));
+    if (refused.length > 0) {
+      throw badUserInput('attachmentIds: only your own completed uploads can be attached', {
+        field: 'attachmentIds',
+        fileIds: refused,
+      });
+    }
+  }
+
   async function replyTarget(conversationId: string, replyToId: string | null) {
     if (replyToId === null) return null;
     const [target] = isUuid(replyToId) ? await messages.byIds([replyToId]) : [];
@@ -221,6 +236,7 @@ export function createMessageService(deps: {
       let rules: { replyTo: NewMessage['replyTo']; mentionedUserIds: string[] };
       try {
         await requireNoBlock(actor, input.conversationId, membership);
+        await requireAttachable(actor, input.attachmentIds);
         rules = {
           replyTo: await replyTarget(input.conversationId, input.replyToId),
           mentionedUserIds: await memberMentions(actor, input.conversationId, input.mentions),

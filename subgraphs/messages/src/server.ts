@@ -8,6 +8,7 @@ import {
   type PubSub,
   type RealtimeLog,
   type Registry,
+  type ServiceAuth,
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
@@ -25,6 +26,7 @@ import { createMessageService, type MessageLimits } from './message-service.js';
 import { createOutboxRelay } from './outbox-relay.js';
 import { resolvers } from './resolvers/index.js';
 import type { ConversationsClient } from './conversations-client.js';
+import type { FilesClient } from './files-client.js';
 
 export const messagesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
@@ -37,6 +39,9 @@ export interface MessagesServerDeps {
   log: RealtimeLog;
   users: UserRelationsClient;
   conversations: ConversationsClient;
+  files: FilesClient;
+  /** Verifies service tokens (`filesInUse` accepts nothing else). */
+  serviceAuth: ServiceAuth;
   revocations: SessionRevocations;
   logger: Logger;
   metrics: Registry;
@@ -61,11 +66,13 @@ export function createMessagesServer(deps: MessagesServerDeps) {
     messages: deps.messages,
     projection: deps.projection,
     conversationsClient: deps.conversations,
+    serviceAuth: deps.serviceAuth,
     service: createMessageService({
       messages: deps.messages,
       projection: deps.projection,
       users: deps.users,
       conversations: deps.conversations,
+      files: deps.files,
       relay,
       limits: deps.config.limits,
     }),

@@ -1,11 +1,13 @@
 import {
   createLogger,
   createMetricsRegistry,
+  createServiceAuth,
   databaseAndRedisReady,
   createUserRelationsClient,
   listenService,
   openServiceDatabase,
   openServiceRedis,
+  serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
   tokenVerificationFromEnv,
@@ -17,6 +19,7 @@ import { createPostgresMessageStore } from './data/postgres-message-store.js';
 import type { MessagesEnv } from './env.js';
 import { createMessagesServer } from './server.js';
 import { createConversationsClient } from './conversations-client.js';
+import { createFilesClient } from './files-client.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
@@ -45,6 +48,8 @@ export async function startMessagesService(
         url: env.CONVERSATIONS_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
       }),
+      files: createFilesClient({ url: env.FILES_SUBGRAPH_URL, timeoutMs: env.SUBGRAPH_TIMEOUT_MS }),
+      serviceAuth: createServiceAuth({ secret: serviceTokenSecret(env), service: 'messages' }),
       revocations,
       logger,
       metrics: createMetricsRegistry('messages'),

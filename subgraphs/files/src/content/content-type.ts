@@ -31,7 +31,8 @@ const EXECUTABLE = new Set([
 ]);
 
 export type ContentVerdict =
-  { ok: true; detected: string | null } | { ok: false; detected: string | null; reason: string };
+  | { ok: true; detected: string | null }
+  | { ok: false; detected: string | null; code: 'EXECUTABLE' | 'TYPE_MISMATCH'; reason: string };
 
 /**
  * Whether bytes are what they were declared to be, from their magic numbers (not the declaration):
@@ -43,16 +44,17 @@ export type ContentVerdict =
 export async function checkContentType(declared: string, head: Uint8Array): Promise<ContentVerdict> {
   const detected = (await fileTypeFromBuffer(head.subarray(0, SNIFF_BYTES)))?.mime ?? null;
   if (detected && EXECUTABLE.has(detected)) {
-    return { ok: false, detected, reason: 'Executable files are not accepted' };
+    return { ok: false, detected, code: 'EXECUTABLE', reason: 'Executable files are not accepted' };
   }
-  if (!ALLOWED_TYPES.has(declared)) return { ok: false, detected, reason: `${declared} is not accepted` };
+  const mismatch = (reason: string) => ({ ok: false, detected, code: 'TYPE_MISMATCH', reason }) as const;
+  if (!ALLOWED_TYPES.has(declared)) return mismatch(`${declared} is not accepted`);
   if (declared === 'application/octet-stream') return { ok: true, detected };
   if (declared === 'text/plain') {
     return detected === null
       ? { ok: true, detected }
-      : { ok: false, detected, reason: `Declared text/plain, but the bytes are ${detected}` };
+      : mismatch(`Declared text/plain, but the bytes are ${detected}`);
   }
   return detected === declared
     ? { ok: true, detected }
-    : { ok: false, detected, reason: `Declared ${declared}, but the bytes are ${detected ?? 'not that'}` };
+    : mismatch(`Declared ${declared}, but the bytes are ${detected ?? 'not that'}`);
 }

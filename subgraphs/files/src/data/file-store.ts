@@ -13,6 +13,7 @@ export interface NewFile {
   size: number;
   declaredType: string;
   sha256: string;
+  metadata: string | null;
   expiresAt: Date;
 }
 
@@ -35,6 +36,12 @@ export interface FileStore {
   expiredPending(now: Date, limit: number): Promise<FileRecord[]>;
   /** Bytes the owner's files take (as createPending counts them). */
   usedBytes(ownerId: string, now: Date): Promise<number>;
+  /** Marks READY files no message carries any more (unless already marked): the cleaner deletes them later. */
+  release(ids: readonly string[], at: Date): Promise<void>;
+  /** Files released at or before `cutoff`, oldest first. */
+  releasedBefore(cutoff: Date, limit: number): Promise<FileRecord[]>;
+  /** Unmarks released files that turned out to be attached again. */
+  keep(ids: readonly string[]): Promise<void>;
 }
 
 export function createFileStore(prisma: PrismaClient): FileStore {
@@ -78,5 +85,23 @@ export function createFileStore(prisma: PrismaClient): FileStore {
       });
     },
     usedBytes: (ownerId, now) => used(prisma, ownerId, now),
+    async release(ids, at) {
+      if (ids.length === 0) return;
+      await prisma.file.updateMany({
+        where: { id: { in: [...ids] }, status: 'READY', releasedAt: null },
+        data: { releasedAt: at },
+      });
+    },
+    async releasedBefore(cutoff, limit) {
+      return prisma.file.findMany({
+        where: { releasedAt: { lte: cutoff } },
+        orderBy: { releasedAt: 'asc' },
+        take: limit,
+      });
+    },
+    async keep(ids) {
+      if (ids.length === 0) return;
+      await prisma.file.updateMany({ where: { id: { in: [...ids] } }, data: { releasedAt: null } });
+    },
   };
 }

@@ -132,7 +132,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     if (!request.body) throw new SignedRequestError(400, 'BAD_REQUEST', 'No bytes sent');
     let received = 0;
     const counter = new Transform({
-      transform(chunk: Buffer, _encoding, done) {
+      transform(chunk: Uint8Array, _encoding, done) {
         received += chunk.length;
         if (received > size)
           done(new SignedRequestError(413, 'PAYLOAD_TOO_LARGE', `More than the ${size} bytes signed`));
@@ -140,7 +140,9 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       },
     });
     await keep(key, { size, contentType }, async (partial) => {
-      await pipeline(Readable.fromWeb(request.body as never), counter, createWriteStream(partial));
+      // Any web stream (native, or a server adapter's own) is async-iterable; Readable.fromWeb takes only native ones.
+      const body = Readable.from(request.body as unknown as AsyncIterable<Uint8Array>, { objectMode: false });
+      await pipeline(body, counter, createWriteStream(partial));
       if (received !== size) {
         throw new SignedRequestError(400, 'BAD_REQUEST', `Received ${received} bytes, ${size} were signed`);
       }

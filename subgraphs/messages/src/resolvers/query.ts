@@ -1,11 +1,19 @@
 import { createHash } from 'node:crypto';
-import { badUserInput, decodeCursor, encodeCursor, isUuid, pageSize, requireViewer } from '@parley/kit';
+import {
+  badUserInput,
+  decodeCursor,
+  encodeCursor,
+  isUuid,
+  pageSize,
+  requireService,
+  requireViewer,
+} from '@parley/kit';
 import { z } from 'zod';
 import { actorOf, type MessagesContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { messageNotFound } from '../message-service.js';
 
-/** The most files `viewerVisibleFileIds` answers about at once. */
+/** The most files `viewerVisibleFileIds` and `filesInUse` answer about at once. */
 const MAX_VISIBLE_FILE_IDS = 1000;
 
 /** Search pages by offset (ranked results have no stable keyset); deeper than this, refine the query. */
@@ -43,6 +51,16 @@ export const queryResolvers: Resolvers = {
       return ids.filter((id) =>
         (conversationsOf.get(id) ?? []).some((conversationId) => mine.has(conversationId)),
       );
+    },
+    /** Service-only: the files subgraph's cleaner asks before it deletes files whose messages were deleted. */
+    async filesInUse(_, args, context: MessagesContext) {
+      await requireService(context.authorization, context.serviceAuth);
+      if (args.fileIds.length > MAX_VISIBLE_FILE_IDS) {
+        throw badUserInput(`At most ${MAX_VISIBLE_FILE_IDS} ids`, { field: 'fileIds' });
+      }
+      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const conversationsOf = ids.length > 0 ? await context.messages.conversationsOfFiles(ids) : new Map();
+      return ids.filter((id) => conversationsOf.has(id));
     },
     async searchMessages(_, args, context: MessagesContext) {
       const actor = actorOf(context);

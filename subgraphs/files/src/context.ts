@@ -1,0 +1,44 @@
+import { requireViewer, type BaseContext } from '@parley/kit';
+import DataLoader from 'dataloader';
+import type { FileRecord } from './data/file-store.js';
+import type { Actor, FileLimits, FileLinks, FilesService } from './files-service.js';
+
+export interface FilesContext extends BaseContext {
+  service: FilesService;
+  limits: FileLimits;
+  /** The caller's Authorization header, passed on when asking messages on their behalf. */
+  authorization: string;
+  loaders: FilesLoaders;
+}
+
+/** The signed-in caller (UNAUTHENTICATED without a viewer). */
+export function actorOf(context: FilesContext): Actor {
+  return {
+    viewer: requireViewer(context),
+    authorization: context.authorization,
+    requestId: context.requestId,
+  };
+}
+
+/**
+ * Per-request batching: the attachments of a page of messages are one query and one question to messages;
+ * each file's URLs are signed once per request.
+ */
+export function createLoaders(service: FilesService, actor: Actor | null) {
+  return {
+    /** A file the viewer may see; 'forbidden' when it exists but they may not; null when unknown. */
+    visible: new DataLoader<string, FileRecord | 'forbidden' | null>(async (ids) =>
+      actor ? service.visibleFiles(actor, ids) : ids.map(() => 'forbidden' as const),
+    ),
+    avatar: new DataLoader<{ id: string; avatarFileId: string | null }, FileRecord | null, string>(
+      (users) => service.avatarsOf(users),
+      { cacheKeyFn: (user) => `${user.id}:${user.avatarFileId ?? ''}` },
+    ),
+    links: new DataLoader<FileRecord, FileLinks, string>(
+      (files) => Promise.all(files.map((file) => service.linksOf(file))),
+      { cacheKeyFn: (file) => file.id },
+    ),
+  };
+}
+
+export type FilesLoaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,278 @@
+import {
+  badUserInput,
+  codedError,
+  forbidden,
+  isUuid,
+  notFound,
+  parseInput,
+  type Caller,
+  type Logger,
+  type Viewer,
+} from '@parley/kit';
+import { z } from 'zod';
+import { ALLOWED_TYPES } from './content/content-type.js';
+import { THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';
+import { originalKey, thumbnailKey, type FileRecord, type FileStore } from './data/file-store.js';
+import type { MessagesClient } from './messages-client.js';
+import type { BlobStorage, SignedRequest } from './storage/blob-storage.js';
+import { verifyUpload } from './upload-verification.js';
+
+/** The signed-in caller, and what it takes to ask messages on their behalf. */
+export interface Actor extends Caller {
+  viewer: Viewer;
+}
+
+export interface FileLimits {
+  maxFileBytes: number;
+  maxImageBytes: number;
+  quotaBytes: number;
+  /** How long an upload URL is valid; the upload must be completed within twice that. */
+  uploadTtlSeconds: number;
+  downloadTtlSeconds: number;
+}
+
+export interface FilesServiceDeps {
+  files: FileStore;
+  storage: BlobStorage;
+  messages: MessagesClient;
+  limits: FileLimits;
+  logger: Logger;
+}
+
+export interface UploadTicket {
+  file: FileRecord;
+  upload: Omit<SignedRequest, 'headers'> & { headers: { name: string; value: string }[] };
+}
+
+/** What a reader may fetch of a file: short-lived signed URLs of its bytes and thumbnail. */
+export interface FileLinks {
+  url: string | null;
+  thumbnailUrl: string | null;
+  expiresAt: Date | null;
+}
+
+/** The most ids one internal question takes (messages answers as many). */
+export const MAX_IDS_PER_CALL = 1000;
+
+export const fileNotFound = () => notFound('File not found');
+
+/** A name to show and save as: never a path, nothing that reads differently from how it is stored. */
+const fileName = z
+  .string()
+  .trim()
+  .min(1)
+  .max(255)
+  .refine((value) => !/[/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), {
+    message: 'must not contain /, \\ or control characters',
+  })
+  .refine((value) => value !== '.' && value !== '..', { message: 'must be a file name' });
+
+const createUploadInput = z.object({
+  name: fileName,
+  size: z.number().int().min(1, 'must be at least 1 byte'),
+  contentType: z
+    .string()
+    .max(255)
+    .transform((value) => value.trim().toLowerCase())
+    .refine((value) => ALLOWED_TYPES.has(value), {
+      message: `must be one of ${[...ALLOWED_TYPES].join(', ')}`,
+    }),
+  sha256: z
+    .string()
+    .regex(/^[0-9a-fA-F]{64}$/, 'must be 64 hex digits')
+    .transform((value) => value.toLowerCase()),
+  metadata: z
+    .string()
+    .max(4096)
+    .nullish()
+    .transform((value) => value ?? null),
+});
+
+/**
+ * The rules of files: anyone signed in uploads within limits and a quota; only the owner completes an
+ * upload; a file is seen by its owner and by members of a conversation where it was sent (the messages
+ * service knows where), and an avatar by anyone who can see its user; bytes are fetched only through
+ * short-lived signed URLs handed to those readers.
+ */
+export function createFilesService(deps: FilesServiceDeps) {
+  const { files, storage, limits } = deps;
+
+  const maxBytesOf = (contentType: string) =>
+    THUMBNAIL_SOURCE_TYPES.has(contentType)
+      ? Math.min(limits.maxImageBytes, limits.maxFileBytes)
+      : limits.maxFileBytes;
+
+  /** Deletes a refused or abandoned file: bytes first, so a failure never leaves bytes no record names. */
+  async function discard(file: FileRecord) {
+    await storage.delete([originalKey(file.id), thumbnailKey(file.id)]);
+    await files.remove(file.id);
+  }
+
+  return {
+    maxBytesOf,
+
+    async createUpload(actor: Actor, rawInput: unknown): Promise<UploadTicket> {
+      const input = parseInput(createUploadInput, rawInput);
+      const maxBytes = maxBytesOf(input.contentType);
+      if (input.size > maxBytes) {
+        throw badUserInput(`size: at most ${maxBytes} bytes for ${input.contentType}`, {
+          field: 'size',
+          maxBytes,
+        });
+      }
+      const ttl = limits.uploadTtlSeconds;
+      const created = await files.createPending(
+        {
+          ownerId: actor.viewer.userId,
+          name: input.name,
+          size: input.size,
+          declaredType: input.contentType,
+          sha256: input.sha256,
+          metadata: input.metadata,
+          // The URL must be used within `ttl`; a large upload begun just before then still has time to end.
+          expiresAt: new Date(Date.now() + 2 * ttl * 1000),
+        },
+        limits.quotaBytes,
+      );
+      if (created === 'quota') {
+        const usedBytes = await files.usedBytes(actor.viewer.userId, new Date());
+        throw codedError(
+          'QUOTA_EXCEEDED',
+          `This upload would take you past your ${limits.quotaBytes} bytes`,
+          {
+            quotaBytes: limits.quotaBytes,
+            usedBytes,
+          },
+        );
+      }
+      const upload = await storage.signUpload(originalKey(created.id), {
+        contentType: input.contentType,
+        size: input.size,
+        expiresInSeconds: ttl,
+      });
+      return {
+        file: created,
+        upload: {
+          ...upload,
+          headers: Object.entries(upload.headers).map(([name, value]) => ({ name, value })),
+        },
+      };
+    },
+
+    async completeUpload(actor: Actor, fileId: string): Promise<FileRecord> {
+      const [file] = isUuid(fileId) ? await files.byIds([fileId.toLowerCase()]) : [];
+      if (!file) throw fileNotFound();
+      if (file.ownerId !== actor.viewer.userId) throw forbidden('Only the uploader can complete an upload');
+      if (file.status === 'READY') return file;
+      if (file.expiresAt && file.expiresAt <= new Date()) {
+        throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
+      }
+      const verification = await verifyUpload(file, storage);
+      if (!verification.ok) {
+        // Missing bytes may still come; wrong ones are gone with their record: the client starts again.
+        if (verification.code !== 'NOT_UPLOADED') await discard(file);
+        throw badUserInput(verification.reason, { field: 'fileId', reason: verification.code });
+      }
+      const ready = await files.markReady(file.id, verification.found);
+      if (ready) return ready;
+      // Completed by a concurrent call, or its time ran out meanwhile.
+      const [now] = await files.byIds([file.id]);
+      if (now?.status === 'READY') return now;
+      throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
+    },
+
+    async usedBytes(actor: Actor) {
+      return files.usedBytes(actor.viewer.userId, new Date());
+    },
+
+    /**
+     * Each asked id: its record when the actor may see it (their own, or READY and sent in a conversation of
+     * theirs), 'forbidden' when it exists but they may not, null when it does not exist.
+     */
+    async visibleFiles(actor: Actor, ids: readonly string[]): Promise<(FileRecord | 'forbidden' | null)[]> {
+      const found = new Map(
+        (await files.byIds([...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))])).map((file) => [
+          file.id,
+          file,
+        ]),
+      );
+      const others = [...found.values()]
+        .filter((file) => file.ownerId !== actor.viewer.userId && file.status === 'READY')
+        .map((file) => file.id);
+      const shared = new Set<string>();
+      for (let start = 0; start < others.length; start += MAX_IDS_PER_CALL) {
+        const batch = others.slice(start, start + MAX_IDS_PER_CALL);
+        for (const id of await deps.messages.viewerVisibleFileIds(batch, actor)) shared.add(id);
+      }
+      return ids.map((id) => {
+        const file = found.get(id.toLowerCase());
+        if (!file) return null;
+        return file.ownerId === actor.viewer.userId || shared.has(file.id) ? file : 'forbidden';
+      });
+    },
+
+    /** Of these ids, the actor's own READY files, in the order asked (what messages lets them attach). */
+    async attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
+      const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+      const attachable = new Set(
+        (await files.byIds(wanted))
+          .filter((file) => file.ownerId === actor.viewer.userId && file.status === 'READY')
+          .map((file) => file.id),
+      );
+      return wanted.filter((id) => attachable.has(id));
+    },
+
+    /** A user's avatar: a READY image of their own, or null (anyone can name any id as theirs). */
+    async avatarsOf(users: readonly { id: string; avatarFileId: string | null }[]) {
+      const ids = users.flatMap((user) =>
+        user.avatarFileId && isUuid(user.avatarFileId) ? [user.avatarFileId] : [],
+      );
+      const found = new Map(
+        (await files.byIds(ids.map((id) => id.toLowerCase()))).map((file) => [file.id, file]),
+      );
+      return users.map((user) => {
+        const file = user.avatarFileId ? found.get(user.avatarFileId.toLowerCase()) : undefined;
+        const isOwnImage =
+          file?.ownerId === user.id &&
+          file.status === 'READY' &&
+          THUMBNAIL_SOURCE_TYPES.has(file.contentType ?? '');
+        return isOwnImage ? file : null;
+      });
+    },
+
+    /** Signed URLs for a reader the caller already allowed; none until READY. */
+    async linksOf(file: FileRecord): Promise<FileLinks> {
+      if (file.status !== 'READY') return { url: null, thumbnailUrl: null, expiresAt: null };
+      const expiresInSeconds = limits.downloadTtlSeconds;
+      const [download, thumbnail] = await Promise.all([
+        storage.signDownload(originalKey(file.id), { expiresInSeconds, filename: file.name }),
+        file.hasThumbnail ? storage.signDownload(thumbnailKey(file.id), { expiresInSeconds }) : null,
+      ]);
+      return { url: download.url, thumbnailUrl: thumbnail?.url ?? null, expiresAt: download.expiresAt };
+    },
+
+    /** The messages that carried these files were deleted: each is deleted later unless attached still. */
+    async release(fileIds: readonly string[]) {
+      await files.release(
+        fileIds.filter(isUuid).map((id) => id.toLowerCase()),
+        new Date(),
+      );
+    },
+
+    /**
+     * Deletes files released at least `graceSeconds` ago that no message carries (messages is asked, so a
+     * file sent again since is kept), at most `limit` a call. Returns how many were deleted.
+     */
+    async cleanUpReleased(now: Date, graceSeconds: number, limit: number): Promise<number> {
+      const released = await files.releasedBefore(new Date(now.getTime() - graceSeconds * 1000), limit);
+      if (released.length === 0) return 0;
+      const inUse = await deps.messages.filesInUse(released.map((file) => file.id));
+      await files.keep([...inUse]);
+      const unused = released.filter((file) => !inUse.has(file.id));
+      for (const file of unused) await discard(file);
+      return unused.length;
+    },
+  };
+}
+
+export type FilesService = ReturnType<typeof createFilesService>;

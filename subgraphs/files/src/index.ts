@@ -1,0 +1,15 @@
+import { createLogger, registerGracefulShutdown } from '@parley/kit';
+import { readFilesEnv } from './env.js';
+import { startFilesService } from './service.js';
+
+async function main() {
+  const env = readFilesEnv();
+  const logger = createLogger({ service: 'files', level: env.LOG_LEVEL });
+  const service = await startFilesService(env, logger);
+  registerGracefulShutdown(logger, [() => service.stop()]);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

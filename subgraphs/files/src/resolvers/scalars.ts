@@ -1,0 +1,3 @@
+import { DateTimeResolver } from 'graphql-scalars';
+
+export const scalarResolvers = { DateTime: DateTimeResolver };
