@@ -4,6 +4,7 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { DELETE, MESSAGE, send } from '../messages/operations.js';
+import { useRealtime } from '../realtime/operations.js';
 import {
   COMPLETE_UPLOAD,
   createUpload,
@@ -270,6 +271,55 @@ describe('refusals', () => {
       UPLOAD_LIMITS,
     );
     expect(uploadLimits).toMatchObject({ usedBytes: 4 * MiB, quotaBytes: 4 * MiB });
+  });
+});
+
+describe('live and from the browser', () => {
+  const realtime = useRealtime(() => parley);
+
+  it('a subscriber gets the attachment of a new message with its download URL', async () => {
+    const dm = await createDm(ann, bob);
+    const socket = await realtime.connect(bob);
+    const events = socket.subscribe<{
+      conversationEvents: {
+        message: { attachments: { id: string; url: string; thumbnailUrl: string | null }[] };
+      };
+    }>(
+      `subscription ($id: ID!) {
+        conversationEvents(conversationId: $id) {
+          ... on MessageAdded { message { attachments { id url thumbnailUrl } } }
+        }
+      }`,
+      { id: dm.id },
+    );
+    await realtime.live(1);
+    const bytes = await png(64, 64);
+    const file = await uploadFile(ann, bytes, { contentType: 'image/png' });
+    await send(ann, dm.id, '', { attachmentIds: [file.id] });
+    const event = await events.next();
+    expect(event.errors).toBeUndefined();
+    const [attachment] = event.data!.conversationEvents.message.attachments;
+    expect(attachment?.id).toBe(file.id);
+    expect(sha256((await download(attachment!.url)).bytes)).toBe(sha256(bytes));
+  });
+
+  it('answers the browser’s preflight for the upload URL from allowed origins only', async () => {
+    const ticket = await createUpload(ann, Buffer.from('hello'), { contentType: 'text/plain' });
+    const preflight = (origin: string) =>
+      fetch(ticket.upload.url, {
+        method: 'OPTIONS',
+        headers: {
+          origin,
+          'access-control-request-method': 'PUT',
+          'access-control-request-headers': 'content-type',
+        },
+      });
+    const allowed = await preflight('http://localhost:3000');
+    expect(allowed.status).toBe(204);
+    expect(allowed.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+    expect(allowed.headers.get('access-control-allow-methods')).toContain('PUT');
+    const other = await preflight('https://evil.example');
+    expect(other.headers.get('access-control-allow-origin')).toBeNull();
   });
 });
 

@@ -317,6 +317,18 @@ describe('request ids', () => {
   });
 });
 
+describe('browsers', () => {
+  it('answers no origin: a subgraph is called by the router, never by a browser', async () => {
+    const preflight = await server.yoga.fetch('http://subgraph.test/graphql', {
+      method: 'OPTIONS',
+      headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' },
+    });
+    expect(preflight.headers.get('access-control-allow-origin')).toBeNull();
+    const response = await server.post({ query: '{ hello }' }, { origin: 'https://evil.example' });
+    expect(response.headers.get('access-control-allow-origin')).toBeNull();
+  });
+});
+
 describe('health, readiness and metrics', () => {
   it('/health answers 200', async () => {
     expect((await server.get('/health')).status).toBe(200);

@@ -46,6 +46,8 @@ export function createSubgraphServer<TContext extends BaseContext>(
   const { typeDefs, resolvers, ...serverOptions } = options;
   return createGraphQLServer({
     ...serverOptions,
+    // yoga answers any origin unless told otherwise: a subgraph answers none.
+    cors: false,
     schema: buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap }]),
   });
 }
