@@ -5,7 +5,6 @@ import {
   createMetricsRegistry,
   createServiceAuth,
   databaseAndRedisReady,
-  followTopic,
   listenService,
   openServiceDatabase,
   openServiceRedis,
@@ -22,7 +21,7 @@ import { BLOB_PATH } from './blob-endpoint.js';
 import { createPrismaClient } from './data/database.js';
 import { createFileStore } from './data/file-store.js';
 import { DEVELOPMENT_FILES_SIGNING_SECRET, type FilesEnv } from './env.js';
-import { followedEvents, type MessageDeletedEvent } from './events.js';
+import { followReleasedFiles } from './events.js';
 import { createMessagesClient } from './messages-client.js';
 import { createFilesServer } from './server.js';
 import { createLocalBlobStorage, createS3BlobStorage, type LocalBlobStorage } from './storage/index.js';
@@ -73,7 +72,7 @@ export async function startFilesService(
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, revocations } = openServiceRedis(resources, env);
+    const { redis, stream, revocations } = openServiceRedis(resources, env);
     const { storage, local, client } = storageFromEnv(env, listener.url);
     if (client) resources.add(async () => client.destroy());
     const files = createFileStore(prisma);
@@ -105,18 +104,7 @@ export async function startFilesService(
       ready: databaseAndRedisReady(prisma, redis),
     });
 
-    resources.add(
-      await followTopic<MessageDeletedEvent>(
-        events,
-        followedEvents.messageDeleted,
-        async ({ attachmentIds }) => {
-          if (Array.isArray(attachmentIds) && attachmentIds.length > 0) {
-            await service.release(attachmentIds.filter((id): id is string => typeof id === 'string'));
-          }
-        },
-        logger,
-      ),
-    );
+    resources.add(await followReleasedFiles({ stream, service, logger }));
     const cleaner = createFilesCleaner({
       files,
       storage,

@@ -40,9 +40,17 @@ export function createFilesCleaner(deps: {
     logger: deps.logger,
     deliverBatch: async () => {
       const now = new Date();
+      // One failing (messages unreachable, say) does not hold up the other; both are tried at the next tick.
+      const attempt = (what: string, run: () => Promise<number>) =>
+        run().catch((error: unknown) => {
+          deps.logger.warn({ err: error }, `files cleanup of ${what} failed; retrying at the next tick`);
+          return 0;
+        });
       const [expired, released] = await Promise.all([
-        cleanUpExpiredUploads(deps, now, CLEANUP_BATCH),
-        deps.service.cleanUpReleased(now, deps.releasedGraceSeconds, CLEANUP_BATCH),
+        attempt('given-up uploads', () => cleanUpExpiredUploads(deps, now, CLEANUP_BATCH)),
+        attempt('released files', () =>
+          deps.service.cleanUpReleased(now, deps.releasedGraceSeconds, CLEANUP_BATCH),
+        ),
       ]);
       if (expired + released > 0) deps.logger.info({ expired, released }, 'files cleaned up');
       return Math.max(expired, released);

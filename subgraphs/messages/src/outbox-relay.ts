@@ -4,10 +4,14 @@ import { messageEvents } from './events.js';
 
 const BATCH = 100;
 
+/** Topics whose consumers must not miss an event while they are down. */
+const DURABLE_TOPICS = new Set<string>([messageEvents.added, messageEvents.deleted]);
+
 /**
  * Delivers the events the store recorded with each change, after commit: appends them to the realtime log
  * (subscriptions, by outbox id, so a batch delivered twice is stored once), publishes each on the event bus
- * and appends `messages.added` to its durable stream (the conversations subgraph), then lets the store
+ * and appends `messages.added` (the conversations subgraph keeps activity from it) and `messages.deleted` (the
+ * files subgraph releases the files it carried) to durable streams, then lets the store
  * forget them. A failure (Redis down, process killed) leaves them for the next
  * flush, so every event is delivered at least once; replicas' relays take disjoint events.
  */
@@ -27,7 +31,7 @@ export function createOutboxRelay(deps: {
           batch.map(({ id, topic, payload }) => ({ id: `messages:${id}`, topic, payload: { ...payload } })),
         );
         for (const event of batch) {
-          if (event.topic === messageEvents.added) await deps.stream.append(event.topic, event.payload);
+          if (DURABLE_TOPICS.has(event.topic)) await deps.stream.append(event.topic, event.payload);
           await deps.events.publish(event.topic, event.payload);
         }
       }),

@@ -1,0 +1,102 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createLogger, createRedisEventStream, createServiceAuth } from '@parley/kit';
+import { createTestDatabase, testRedisPrefix, testRedisUrl, type TestDatabase } from '@parley/kit/testing';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
+import { createFileStore, type FileStore } from '../src/data/file-store.js';
+import { followedEvents, followReleasedFiles } from '../src/events.js';
+import { createFilesService } from '../src/files-service.js';
+import { createMessagesClient } from '../src/messages-client.js';
+import { createLocalBlobStorage, type BlobStorage } from '../src/storage/index.js';
+
+const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
+let database: TestDatabase;
+let prisma: PrismaClient;
+let files: FileStore;
+let redis: Redis;
+let root: string;
+let storage: BlobStorage;
+
+beforeAll(async () => {
+  database = await createTestDatabase('files_events', { migrationsDir });
+  prisma = createPrismaClient({ connectionString: database.url, schema: 'public', poolMax: 4 });
+  files = createFileStore(prisma);
+  redis = new Redis(testRedisUrl());
+  root = await mkdtemp(join(tmpdir(), 'parley-files-events-'));
+  storage = createLocalBlobStorage({ root, baseUrl: 'http://127.0.0.1:9/blobs', secret: 'y'.repeat(32) });
+});
+afterAll(async () => {
+  redis?.disconnect();
+  await prisma?.$disconnect();
+  await database?.drop();
+  await rm(root, { recursive: true, force: true });
+});
+
+async function readyFile() {
+  const created = await files.createPending(
+    {
+      ownerId: randomUUID(),
+      name: 'a.bin',
+      size: 1,
+      declaredType: 'application/octet-stream',
+      sha256: 'a'.repeat(64),
+      metadata: null,
+      expiresAt: new Date(Date.now() + 60_000),
+    },
+    1_000,
+  );
+  if (created === 'quota') throw new Error('quota');
+  const ready = await files.markReady(created.id, {
+    contentType: null,
+    width: null,
+    height: null,
+    hasThumbnail: false,
+  });
+  return ready!;
+}
+
+describe('followReleasedFiles', () => {
+  it('releases the files of messages deleted while the files service was not running, past a malformed event', async () => {
+    const stream = createRedisEventStream({ redis, prefix: testRedisPrefix('files_events') });
+    const [carried, other] = [await readyFile(), await readyFile()];
+    // Deleted before the consumer exists: the stream keeps them for it.
+    await stream.append(followedEvents.messageDeleted, { attachmentIds: 'not a list' });
+    await stream.append(followedEvents.messageDeleted, {
+      messageId: randomUUID(),
+      attachmentIds: [carried.id],
+    });
+
+    const logger = createLogger({ service: 'files-test', level: 'silent' });
+    const service = createFilesService({
+      files,
+      storage,
+      // Releasing asks messages nothing: no messages service runs here.
+      messages: createMessagesClient({
+        url: 'http://127.0.0.1:9/graphql',
+        timeoutMs: 100,
+        serviceAuth: createServiceAuth({ secret: 'x'.repeat(32), service: 'files' }),
+      }),
+      limits: {
+        maxFileBytes: 10,
+        maxImageBytes: 10,
+        quotaBytes: 10,
+        uploadTtlSeconds: 60,
+        downloadTtlSeconds: 60,
+      },
+      logger,
+    });
+    const stop = await followReleasedFiles({ stream, service, logger });
+    try {
+      await expect
+        .poll(async () => (await files.byIds([carried.id]))[0]?.releasedAt, { timeout: 10_000 })
+        .toBeInstanceOf(Date);
+      expect((await files.byIds([other.id]))[0]?.releasedAt).toBeNull();
+    } finally {
+      await stop();
+    }
+  });
+});
