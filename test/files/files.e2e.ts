@@ -3,7 +3,7 @@ import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/tes
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
-import { DELETE, MESSAGE, send } from '../messages/operations.js';
+import { DELETE, MESSAGE, send, SEND } from '../messages/operations.js';
 import { useRealtime } from '../realtime/operations.js';
 import {
   COMPLETE_UPLOAD,
@@ -113,32 +113,18 @@ describe('upload, attach, download', () => {
   it('lets only the owner attach a file, and only once it is READY', async () => {
     const group = await createGroup(ann, [bob], 'Files');
     const annFile = await uploadFile(ann, randomBytes(100), { contentType: 'application/octet-stream' });
-    const sent = await bob.client.request(
-      `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
-      {
-        input: {
-          conversationId: group.id,
-          body: 'mine now',
-          clientMutationId: randomUUID(),
-          attachmentIds: [annFile.id],
-        },
-      },
-    );
+    /** A send with these attachments, as `user`. */
+    const attempt = (user: SignedInUser, attachmentIds: string[]) =>
+      user.client.request(SEND, {
+        input: { conversationId: group.id, body: 'look', clientMutationId: randomUUID(), attachmentIds },
+      });
+    const sent = await attempt(bob, [annFile.id]);
     expect(codeOf(sent)).toBe('BAD_USER_INPUT');
     expect(sent.errors?.[0]?.extensions?.['fileIds']).toEqual([annFile.id]);
 
     const pending = await createUpload(ann, randomBytes(100), { contentType: 'application/octet-stream' });
-    const early = await ann.client.request(
-      `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id } }`,
-      {
-        input: {
-          conversationId: group.id,
-          body: 'soon',
-          clientMutationId: randomUUID(),
-          attachmentIds: [pending.file.id],
-        },
-      },
-    );
+    const early = await attempt(ann, [pending.file.id, annFile.id]);
+    expect(early.errors?.[0]?.extensions?.['fileIds']).toEqual([pending.file.id]);
     expect(codeOf(early)).toBe('BAD_USER_INPUT');
     // Nothing was sent: the conversation is still empty.
     const { conversation } = await ok<{ conversation: { lastSeq: number } }>(

@@ -3,11 +3,10 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
-import S3rver from 's3rver';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalBlobStorage, createS3BlobStorage } from '../src/storage/index.js';
 import { describeBlobStorageContract } from '../src/testing/blob-storage-contract.js';
+import { startS3rver } from '../src/testing/s3rver.js';
 
 /** Serves a handler on a free loopback port (the local storage's signed endpoint). */
 async function serve(handle: (request: Request) => Promise<Response | null>) {
@@ -61,32 +60,19 @@ describeBlobStorageContract(
   { checksSignatures: true },
 );
 
-let s3rver: S3rver;
-let s3Directory: string;
-let client: S3Client;
+let s3: Awaited<ReturnType<typeof startS3rver>>;
 beforeAll(async () => {
-  s3Directory = await mkdtemp(join(tmpdir(), 'parley-s3rver-'));
-  s3rver = new S3rver({ port: 0, address: '127.0.0.1', silent: true, directory: s3Directory });
-  const { port } = await s3rver.run();
-  client = new S3Client({
-    endpoint: `http://127.0.0.1:${port}`,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
-  });
+  s3 = await startS3rver();
 });
 afterAll(async () => {
-  client?.destroy();
-  await s3rver?.close();
-  await rm(s3Directory, { recursive: true, force: true });
+  await s3?.stop();
 });
 
 describeBlobStorageContract(
   'S3 (s3rver, started by the test)',
   async () => {
-    const bucket = `parley-${randomBytes(4).toString('hex')}`;
-    await client.send(new CreateBucketCommand({ Bucket: bucket }));
-    return { storage: createS3BlobStorage({ client, bucket }) };
+    const bucket = await s3.newBucket();
+    return { storage: createS3BlobStorage({ client: s3.client, bucket }) };
   },
   { checksSignatures: false },
 );
