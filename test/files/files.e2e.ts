@@ -175,14 +175,44 @@ describe('refusals', () => {
     expect(codeOf(await completeUpload(ann, ticket.file.id))).toBeUndefined();
   });
 
-  it('refuses a program declared image/png, and deletes it', async () => {
+  it('refuses a program declared image/png and deletes its bytes; the upload stays open for the right ones', async () => {
     const program = windowsProgram();
+    const image = await png(32, 32);
     const ticket = await createUpload(ann, program, { name: 'cat.png', contentType: 'image/png' });
     expect((await putBytes(ticket, program)).status).toBe(200);
     const completed = await completeUpload(ann, ticket.file.id);
     expect(codeOf(completed)).toBe('BAD_USER_INPUT');
     expect(completed.errors?.[0]?.extensions?.['reason']).toBe('EXECUTABLE');
-    expect(codeOf(await ann.client.request(FILE, { id: ticket.file.id }))).toBe('NOT_FOUND');
+    const again = await completeUpload(ann, ticket.file.id);
+    expect(again.errors?.[0]?.extensions?.['reason']).toBe('NOT_UPLOADED');
+    const pending = await ok<{ file: FileFields }>(ann, FILE, { id: ticket.file.id });
+    expect(pending.file).toMatchObject({ status: 'PENDING', url: null });
+    // Its URL is for the program's size and hash: an image of another size is refused at the PUT.
+    expect((await putBytes(ticket, image)).status).toBe(413);
+  });
+
+  it('never lets verified bytes be replaced through the upload URL', async () => {
+    const bytes = randomBytes(256);
+    const ticket = await createUpload(ann, bytes, { contentType: 'application/octet-stream' });
+    expect((await putBytes(ticket, bytes)).status).toBe(200);
+    const file = (await ok<{ completeUpload: FileFields }>(ann, COMPLETE_UPLOAD, { id: ticket.file.id }))
+      .completeUpload;
+    const swapped = await putBytes(ticket, windowsProgram().subarray(0, 256));
+    expect(swapped.status).toBe(409);
+    expect(sha256((await download(file.url!)).bytes)).toBe(sha256(bytes));
+  });
+
+  it('completes a file once when asked many times at once', async () => {
+    const bytes = await png(200, 100);
+    const ticket = await createUpload(ann, bytes, { contentType: 'image/png' });
+    expect((await putBytes(ticket, bytes)).status).toBe(200);
+    const answers = await Promise.all(
+      Array.from({ length: 5 }, () =>
+        ann.client.request<{ completeUpload: FileFields }>(COMPLETE_UPLOAD, { id: ticket.file.id }),
+      ),
+    );
+    expect(answers.map((answer) => answer.errors)).toEqual(answers.map(() => undefined));
+    expect(new Set(answers.map((answer) => answer.data?.completeUpload.status))).toEqual(new Set(['READY']));
   });
 
   it('refuses bytes that are not the declared SHA-256', async () => {

@@ -29,6 +29,8 @@ export interface FileLimits {
   /** How long an upload URL is valid; the upload must be completed within twice that. */
   uploadTtlSeconds: number;
   downloadTtlSeconds: number;
+  /** How long a file no message carries stays attachable; it is deleted a margin after (releaseMarginSeconds). */
+  releasedGraceSeconds: number;
 }
 
 export interface FilesServiceDeps {
@@ -55,6 +57,12 @@ export interface FileLinks {
 export const MAX_IDS_PER_CALL = 1000;
 
 export const fileNotFound = () => notFound('File not found');
+
+/**
+ * Between the end of a released file's grace (no longer attachable) and its deletion: longer than any send
+ * that checked it just before takes to commit, so the cleaner's "still attached?" sees that message.
+ */
+export const releaseMarginSeconds = (graceSeconds: number) => Math.min(60, graceSeconds);
 
 /** A name to show and save as: never a path, nothing that reads differently from how it is stored. */
 const fileName = z
@@ -102,10 +110,25 @@ export function createFilesService(deps: FilesServiceDeps) {
       ? Math.min(limits.maxImageBytes, limits.maxFileBytes)
       : limits.maxFileBytes;
 
-  /** Deletes a refused or abandoned file: bytes first, so a failure never leaves bytes no record names. */
-  async function discard(file: FileRecord) {
-    await storage.delete([originalKey(file.id), thumbnailKey(file.id)]);
-    await files.remove(file.id);
+  const blobKeys = (file: FileRecord) => [originalKey(file.id), thumbnailKey(file.id)];
+  const releasedCutoff = (now: Date) => new Date(now.getTime() - limits.releasedGraceSeconds * 1000);
+
+  /** completeUpload calls under way, by file: a second call for the same file waits for the first. */
+  const completing = new Map<string, Promise<FileRecord>>();
+
+  async function complete(file: FileRecord): Promise<FileRecord> {
+    const verification = await verifyUpload(file, storage);
+    if (!verification.ok) {
+      // Wrong bytes are deleted (the upload stays open until it expires: the right ones may still come).
+      if (verification.code !== 'NOT_UPLOADED') await storage.delete(blobKeys(file));
+      throw badUserInput(verification.reason, { field: 'fileId', reason: verification.code });
+    }
+    const ready = await files.markReady(file.id, verification.found);
+    if (ready) return ready;
+    // Completed by another instance, or its time ran out meanwhile.
+    const [now] = await files.byIds([file.id]);
+    if (now?.status === 'READY') return now;
+    throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
   }
 
   return {
@@ -167,18 +190,9 @@ export function createFilesService(deps: FilesServiceDeps) {
       if (file.expiresAt && file.expiresAt <= new Date()) {
         throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
       }
-      const verification = await verifyUpload(file, storage);
-      if (!verification.ok) {
-        // Missing bytes may still come; wrong ones are gone with their record: the client starts again.
-        if (verification.code !== 'NOT_UPLOADED') await discard(file);
-        throw badUserInput(verification.reason, { field: 'fileId', reason: verification.code });
-      }
-      const ready = await files.markReady(file.id, verification.found);
-      if (ready) return ready;
-      // Completed by a concurrent call, or its time ran out meanwhile.
-      const [now] = await files.byIds([file.id]);
-      if (now?.status === 'READY') return now;
-      throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
+      const under = completing.get(file.id) ?? complete(file).finally(() => completing.delete(file.id));
+      completing.set(file.id, under);
+      return under;
     },
 
     async usedBytes(actor: Actor) {
@@ -211,12 +225,21 @@ export function createFilesService(deps: FilesServiceDeps) {
       });
     },
 
-    /** Of these ids, the actor's own READY files, in the order asked (what messages lets them attach). */
+    /**
+     * Of these ids, the actor's own READY files, in the order asked (what messages lets them attach); not
+     * one released past its grace period, which the cleaner may be deleting.
+     */
     async attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
       const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+      const cutoff = releasedCutoff(new Date());
       const attachable = new Set(
         (await files.byIds(wanted))
-          .filter((file) => file.ownerId === actor.viewer.userId && file.status === 'READY')
+          .filter(
+            (file) =>
+              file.ownerId === actor.viewer.userId &&
+              file.status === 'READY' &&
+              !(file.releasedAt && file.releasedAt <= cutoff),
+          )
           .map((file) => file.id),
       );
       return wanted.filter((id) => attachable.has(id));
@@ -260,16 +283,21 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     /**
-     * Deletes files released at least `graceSeconds` ago that no message carries (messages is asked, so a
-     * file sent again since is kept), at most `limit` a call. Returns how many were deleted.
+     * Deletes files released longer ago than the grace period and its margin that no message carries
+     * (messages is asked, so a file sent again during the grace period is kept), at most `limit` a call,
+     * bytes first. Returns how many were deleted.
      */
-    async cleanUpReleased(now: Date, graceSeconds: number, limit: number): Promise<number> {
-      const released = await files.releasedBefore(new Date(now.getTime() - graceSeconds * 1000), limit);
+    async cleanUpReleased(now: Date, limit: number): Promise<number> {
+      const margin = releaseMarginSeconds(limits.releasedGraceSeconds) * 1000;
+      const released = await files.releasedBefore(new Date(releasedCutoff(now).getTime() - margin), limit);
       if (released.length === 0) return 0;
       const inUse = await deps.messages.filesInUse(released.map((file) => file.id));
       await files.keep([...inUse]);
       const unused = released.filter((file) => !inUse.has(file.id));
-      for (const file of unused) await discard(file);
+      for (const file of unused) {
+        await storage.delete(blobKeys(file));
+        await files.remove(file.id, 'READY');
+      }
       return unused.length;
     },
   };

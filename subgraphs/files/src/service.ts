@@ -92,6 +92,7 @@ export async function startFilesService(
         quotaBytes: env.FILES_QUOTA_BYTES,
         uploadTtlSeconds: env.UPLOAD_URL_TTL_SECONDS,
         downloadTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
+        releasedGraceSeconds: env.RELEASED_FILE_GRACE_SECONDS,
       },
       revocations,
       logger,
@@ -109,7 +110,6 @@ export async function startFilesService(
       files,
       storage,
       service,
-      releasedGraceSeconds: env.RELEASED_FILE_GRACE_SECONDS,
       logger,
     });
     resources.add(cleaner.start(env.FILES_CLEANUP_INTERVAL_MS));

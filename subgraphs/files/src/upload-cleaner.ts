@@ -16,7 +16,7 @@ export async function cleanUpExpiredUploads(
   const expired = await deps.files.expiredPending(now, limit);
   if (expired.length === 0) return 0;
   await deps.storage.delete(expired.flatMap((file) => [originalKey(file.id), thumbnailKey(file.id)]));
-  for (const file of expired) await deps.files.remove(file.id);
+  for (const file of expired) await deps.files.remove(file.id, 'PENDING');
   return expired.length;
 }
 
@@ -32,7 +32,6 @@ export function createFilesCleaner(deps: {
   files: FileStore;
   storage: BlobStorage;
   service: Pick<FilesService, 'cleanUpReleased'>;
-  releasedGraceSeconds: number;
   logger: Logger;
 }) {
   return createRelayLoop({
@@ -48,9 +47,7 @@ export function createFilesCleaner(deps: {
         });
       const [expired, released] = await Promise.all([
         attempt('given-up uploads', () => cleanUpExpiredUploads(deps, now, CLEANUP_BATCH)),
-        attempt('released files', () =>
-          deps.service.cleanUpReleased(now, deps.releasedGraceSeconds, CLEANUP_BATCH),
-        ),
+        attempt('released files', () => deps.service.cleanUpReleased(now, CLEANUP_BATCH)),
       ]);
       if (expired + released > 0) deps.logger.info({ expired, released }, 'files cleaned up');
       return Math.max(expired, released);

@@ -57,7 +57,7 @@ describeBlobStorageContract(
     const { storage, close } = await localStorage();
     return { storage, cleanup: close };
   },
-  { checksSignatures: true },
+  { checksSignatures: true, refusesReplacing: true },
 );
 
 let s3: Awaited<ReturnType<typeof startS3rver>>;
@@ -74,7 +74,7 @@ describeBlobStorageContract(
     const bucket = await s3.newBucket();
     return { storage: createS3BlobStorage({ client: s3.client, bucket }) };
   },
-  { checksSignatures: false },
+  { checksSignatures: false, refusesReplacing: false },
 );
 
 describe('local blob storage beyond the contract', () => {

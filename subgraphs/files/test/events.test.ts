@@ -86,6 +86,7 @@ describe('followReleasedFiles', () => {
         quotaBytes: 10,
         uploadTtlSeconds: 60,
         downloadTtlSeconds: 60,
+        releasedGraceSeconds: 60,
       },
       logger,
     });

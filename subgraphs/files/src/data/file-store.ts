@@ -30,8 +30,8 @@ export interface FileStore {
     id: string,
     found: { contentType: string | null; width: number | null; height: number | null; hasThumbnail: boolean },
   ): Promise<FileRecord | null>;
-  /** Deletes the record; whether there was one. */
-  remove(id: string): Promise<boolean>;
+  /** Deletes the record if it still has `status` (a file made READY meanwhile stays); whether it did. */
+  remove(id: string, status: FileRecord['status']): Promise<boolean>;
   /** PENDING files whose upload time is over, oldest first (their bytes are to be deleted with them). */
   expiredPending(now: Date, limit: number): Promise<FileRecord[]>;
   /** Bytes the owner's files take (as createPending counts them). */
@@ -73,8 +73,8 @@ export function createFileStore(prisma: PrismaClient): FileStore {
       });
       return count === 1 ? prisma.file.findUnique({ where: { id } }) : null;
     },
-    async remove(id) {
-      const { count } = await prisma.file.deleteMany({ where: { id } });
+    async remove(id, status) {
+      const { count } = await prisma.file.deleteMany({ where: { id, status } });
       return count === 1;
     },
     async expiredPending(now, limit) {

@@ -20,7 +20,10 @@ export interface BlobInfo {
  * (`checkBlobKey`): never taken from a client.
  */
 export interface BlobStorage {
-  /** A PUT of exactly `size` bytes of `contentType` to `key`, valid for `expiresInSeconds`. */
+  /**
+   * A PUT of exactly `size` bytes of `contentType` to `key`, valid for `expiresInSeconds`, refused once `key`
+   * holds a blob (so bytes the service verified cannot be swapped for others with the same URL).
+   */
   signUpload(
     key: string,
     options: { contentType: string; size: number; expiresInSeconds: number },

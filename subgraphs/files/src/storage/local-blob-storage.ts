@@ -1,6 +1,6 @@
 import { createHmac, randomUUID, timingSafeEqual } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -43,7 +43,7 @@ const refusal = (error: SignedRequestError) =>
  * Blobs on the local filesystem, uploaded and downloaded through the files service's own endpoint with
  * URLs signed like S3's presigned ones (HMAC-SHA256 over method, key, expiry, size, type and file name).
  * A PUT must carry the signed type and exactly the signed size; bytes beyond it are refused as they arrive,
- * and nothing is kept of a refused upload.
+ * and nothing is kept of a refused upload. A PUT never replaces a blob: bytes once verified stay the bytes.
  */
 export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalBlobStorage {
   if (options.secret.length < 32)
@@ -90,28 +90,41 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new SignedRequestError(403, 'FORBIDDEN', 'The signature does not match this request');
     }
-    if (Number(url.searchParams.get('e')) * 1000 <= Date.now()) {
+    if (!(Number(url.searchParams.get('e')) * 1000 > Date.now())) {
       throw new SignedRequestError(403, 'FORBIDDEN', 'This signed URL has expired');
     }
     return key;
   }
 
   /**
-   * Stores a blob: `fill` writes its bytes to a temporary file, renamed into place with its metadata once
-   * complete, so a failed or refused write leaves nothing.
+   * Stores a blob: `fill` writes its bytes to a temporary file, moved into place with its metadata once
+   * complete, so a failed or refused write leaves nothing. With `overwrite: false` an existing blob stays as
+   * it is and the write is refused (CONFLICT): the move is a hard link, which fails if the name is taken.
    */
-  async function keep(key: string, info: BlobInfo, fill: (partial: string) => Promise<void>) {
+  async function keep(
+    key: string,
+    info: BlobInfo,
+    fill: (partial: string) => Promise<void>,
+    { overwrite }: { overwrite: boolean },
+  ) {
     const path = pathOf(key);
     const partial = `${path}.${randomUUID()}.partial`;
     await mkdir(dirname(path), { recursive: true });
     await mkdir(dirname(metaPathOf(key)), { recursive: true });
     try {
       await fill(partial);
-      await writeFile(metaPathOf(key), JSON.stringify(info));
-      await rename(partial, path);
-    } catch (error) {
+      if (overwrite) {
+        await writeFile(metaPathOf(key), JSON.stringify(info));
+        await rename(partial, path);
+      } else {
+        await link(partial, path).catch((error: NodeJS.ErrnoException) => {
+          if (error.code !== 'EEXIST') throw error;
+          throw new SignedRequestError(409, 'CONFLICT', 'These bytes were uploaded already');
+        });
+        await writeFile(metaPathOf(key), JSON.stringify(info));
+      }
+    } finally {
       await rm(partial, { force: true });
-      throw error;
     }
   }
 
@@ -139,14 +152,21 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
         else done(null, chunk);
       },
     });
-    await keep(key, { size, contentType }, async (partial) => {
-      // Any web stream (native, or a server adapter's own) is async-iterable; Readable.fromWeb takes only native ones.
-      const body = Readable.from(request.body as unknown as AsyncIterable<Uint8Array>, { objectMode: false });
-      await pipeline(body, counter, createWriteStream(partial));
-      if (received !== size) {
-        throw new SignedRequestError(400, 'BAD_REQUEST', `Received ${received} bytes, ${size} were signed`);
-      }
-    });
+    await keep(
+      key,
+      { size, contentType },
+      async (partial) => {
+        // Any web stream (native, or a server adapter's own) is async-iterable; Readable.fromWeb takes only native ones.
+        const body = Readable.from(request.body as unknown as AsyncIterable<Uint8Array>, {
+          objectMode: false,
+        });
+        await pipeline(body, counter, createWriteStream(partial));
+        if (received !== size) {
+          throw new SignedRequestError(400, 'BAD_REQUEST', `Received ${received} bytes, ${size} were signed`);
+        }
+      },
+      { overwrite: false },
+    );
     return new Response(null, { status: 200 });
   }
 
@@ -193,7 +213,9 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       return (await storage.head(key)) ? createReadStream(pathOf(key)) : null;
     },
     async write(key, bytes, contentType) {
-      await keep(key, { size: bytes.length, contentType }, (partial) => writeFile(partial, bytes));
+      await keep(key, { size: bytes.length, contentType }, (partial) => writeFile(partial, bytes), {
+        overwrite: true,
+      });
     },
     async delete(keys) {
       await Promise.all(

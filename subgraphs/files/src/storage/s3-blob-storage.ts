@@ -31,15 +31,17 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
         Key: checkBlobKey(key),
         ContentType: contentType,
         ContentLength: size,
+        // A conditional write: S3 and MinIO refuse it (412) once the key holds an object.
+        IfNoneMatch: '*',
       });
       const url = await getSignedUrl(client, command, {
         expiresIn: expiresInSeconds,
-        signableHeaders: new Set(['content-type', 'content-length']),
+        signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
       });
       return {
         url,
         method: 'PUT',
-        headers: { 'content-type': contentType },
+        headers: { 'content-type': contentType, 'if-none-match': '*' },
         expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
       };
     },
@@ -85,9 +87,14 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
     async delete(keys) {
       for (let start = 0; start < keys.length; start += 1000) {
         const chunk = keys.slice(start, start + 1000).map((key) => ({ Key: checkBlobKey(key) }));
-        await client.send(
+        const { Errors } = await client.send(
           new DeleteObjectsCommand({ Bucket: bucket, Delete: { Objects: chunk, Quiet: true } }),
         );
+        // Quiet lists only failures; one means bytes would outlive the record that names them.
+        const failed = (Errors ?? []).filter((error) => error.Code !== 'NoSuchKey');
+        if (failed.length > 0) {
+          throw new Error(`S3 kept ${failed.length} of the blobs asked to delete: ${failed[0]?.Code ?? ''}`);
+        }
       }
     },
   };

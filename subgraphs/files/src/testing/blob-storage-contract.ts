@@ -14,6 +14,11 @@ export interface BlobStorageCapabilities {
    * ENVIRONMENT.md) checks expiry but not signatures; AWS S3, MinIO and the local storage check both.
    */
   checksSignatures: boolean;
+  /**
+   * Whether the server honours a conditional PUT (`If-None-Match: *`) and refuses to replace an object.
+   * AWS S3 and MinIO do; s3rver does not; the local storage refuses by itself.
+   */
+  refusesReplacing: boolean;
 }
 
 export type BlobStorageContractFactory = () => Promise<BlobStorageContractInstance>;
@@ -105,6 +110,24 @@ export function describeBlobStorageContract(
         (await put({ url: other.toString(), headers: upload.headers }, Buffer.from('evil'))).status,
       ).toBe(403);
     });
+
+    // Skipped only for a server that ignores conditional writes (s3rver): see BlobStorageCapabilities.
+    it.skipIf(!capabilities.refusesReplacing)(
+      'refuses a second upload to a key that holds a blob, keeping the first bytes',
+      async () => {
+        const { storage } = await open();
+        const key = newKey();
+        const upload = await storage.signUpload(key, {
+          contentType: 'text/plain',
+          size: 5,
+          expiresInSeconds: 60,
+        });
+        expect((await put(upload, Buffer.from('first'))).status).toBe(200);
+        const again = await put(upload, Buffer.from('other'));
+        expect([409, 412]).toContain(again.status);
+        expect((await bytesOf((await storage.read(key))!)).toString()).toBe('first');
+      },
+    );
 
     it('writes, reads and deletes blobs of its own; a blob that is not there reads as null and deletes quietly', async () => {
       const { storage } = await open();
