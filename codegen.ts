@@ -59,7 +59,7 @@ const config: CodegenConfig = {
       Presence: '../presence-service.js#Presence as PresenceValue',
     }),
     ...subgraphResolvers('files', '../context.js#FilesContext', {
-      File: '../data/file-store.js#FileRecord',
+      File: '../files-service.js#FileView',
       UploadTicket: '../files-service.js#UploadTicket as UploadTicketValue',
       User: '../resolvers/user.js#UserReference',
     }),

@@ -6,7 +6,7 @@ import { z } from 'zod';
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
  * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002), MESSAGES_PORT (4003), PRESENCE_PORT (4004)
- * and FILES_PORT (4005) for the subgraphs. Files are kept in EMBEDDED_DATA_DIR/files.
+ * and FILES_PORT (4005) for the subgraphs; FILES_BLOB_PORT (4006) for local file storage's signed URLs. Files are kept in EMBEDDED_DATA_DIR/files.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
@@ -17,7 +17,10 @@ async function main() {
     conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
     messagesEnv: { PORT: process.env['MESSAGES_PORT'] ?? '4003' },
     presenceEnv: { PORT: process.env['PRESENCE_PORT'] ?? '4004' },
-    filesEnv: { PORT: process.env['FILES_PORT'] ?? '4005' },
+    filesEnv: {
+      PORT: process.env['FILES_PORT'] ?? '4005',
+      FILES_BLOB_PORT: process.env['FILES_BLOB_PORT'] ?? '4006',
+    },
     routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
     logger,
   });

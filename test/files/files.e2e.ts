@@ -143,6 +143,10 @@ describe('upload, attach, download', () => {
     const seen = await ok<{ user: { avatar: FileFields | null } }>(eve, AVATAR, { id: ann.id });
     expect(seen.user.avatar?.id).toBe(image.id);
     expect((await download(seen.user.avatar!.thumbnailUrl!)).status).toBe(200);
+    // The original (its EXIF may say where it was taken) is the owner's own.
+    expect(seen.user.avatar?.url).toBeNull();
+    const own = await ok<{ user: { avatar: FileFields | null } }>(ann, AVATAR, { id: ann.id });
+    expect(own.user.avatar?.url).not.toBeNull();
 
     // Eve names ann's private file as her avatar: nobody sees it through her profile.
     const secret = await uploadFile(ann, await png(50, 50), { contentType: 'image/png' });
@@ -336,6 +340,16 @@ describe('live and from the browser', () => {
     expect(allowed.headers.get('access-control-allow-methods')).toContain('PUT');
     const other = await preflight('https://evil.example');
     expect(other.headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('serves signed blobs on a listener of their own, and nothing else there; the subgraph serves no blobs', async () => {
+    const file = await uploadFile(ann, randomBytes(10), { contentType: 'application/octet-stream' });
+    const blobUrl = new URL(file.url!);
+    const subgraphUrl = new URL(parley.subgraphUrls.files);
+    expect(blobUrl.port).not.toBe(subgraphUrl.port);
+    expect((await fetch(new URL('/graphql?query={__typename}', blobUrl))).status).toBe(404);
+    const onSubgraph = new URL(`${blobUrl.pathname}${blobUrl.search}`, subgraphUrl);
+    expect((await fetch(onSubgraph)).status).toBe(404);
   });
 });
 

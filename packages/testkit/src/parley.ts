@@ -99,7 +99,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       messagesEnv: { DATABASE_URL: messagesDatabase.url, PORT: '0', ...options.messagesEnv },
       presenceEnv: { DATABASE_URL: presenceDatabase.url, PORT: '0', ...options.presenceEnv },
       // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
-      filesEnv: { DATABASE_URL: filesDatabase.url, PORT: '0', ...options.filesEnv },
+      filesEnv: { DATABASE_URL: filesDatabase.url, PORT: '0', FILES_BLOB_PORT: '0', ...options.filesEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       logger,
     });

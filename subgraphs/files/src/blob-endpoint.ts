@@ -1,53 +1,55 @@
-import type { Logger, Plugin } from '@parley/kit';
+import type { RequestListener } from 'node:http';
+import type { Logger } from '@parley/kit';
+import { createServerAdapter } from '@whatwg-node/server';
 import type { LocalBlobStorage } from './storage/local-blob-storage.js';
 
-/** Where local storage's signed URLs point, beside /graphql. */
+/** Where local storage's signed URLs point, on the blob listener. */
 export const BLOB_PATH = '/blobs/';
 
+const refusal = (status: number, code: string, message: string) =>
+  Response.json({ error: { code, message } }, { status });
+
 /**
- * Serves local storage's signed PUTs and GETs at /blobs/ (the signature is the authorization: no token),
- * with CORS for the allowed browser origins so the web app uploads and downloads directly, as it would
+ * The blob listener: local storage's signed PUTs and GETs at /blobs/ (the signature is the authorization:
+ * no token) and nothing else, on a port of its own, so clients reach it without reaching the subgraph's
+ * /graphql (which must stay internal: it trusts the entity representations the router sends). CORS is
+ * answered for the allowed browser origins, so the web app uploads and downloads directly, as it would
  * with S3's presigned URLs.
  */
-export function useBlobEndpoint(
+export function createBlobListener(
   storage: LocalBlobStorage,
   allowedOrigins: readonly string[],
   logger: Logger,
-): Plugin {
+): RequestListener {
   const allowed = new Set(allowedOrigins.map((origin) => new URL(origin).origin));
-  return {
-    async onRequest({ request, url, endResponse, fetchAPI }) {
-      if (!url.pathname.startsWith(BLOB_PATH)) return;
-      const origin = request.headers.get('origin');
-      const cors: Record<string, string> =
-        origin && allowed.has(origin)
-          ? {
-              'access-control-allow-origin': origin,
-              'access-control-allow-methods': 'GET, PUT',
-              'access-control-allow-headers': 'content-type',
-              'access-control-max-age': '600',
-              vary: 'Origin',
-            }
-          : {};
-      if (request.method === 'OPTIONS') {
-        endResponse(new fetchAPI.Response(null, { status: 204, headers: cors }));
-        return;
-      }
-      let response: Response;
+  const handle = async (request: Request): Promise<Response> => {
+    const url = new URL(request.url);
+    const origin = request.headers.get('origin');
+    const cors: Record<string, string> = { vary: 'Origin' };
+    if (origin && allowed.has(origin)) {
+      Object.assign(cors, {
+        'access-control-allow-origin': origin,
+        'access-control-allow-methods': 'GET, PUT',
+        'access-control-allow-headers': 'content-type',
+        'access-control-max-age': '600',
+      });
+    }
+    let response: Response;
+    if (!url.pathname.startsWith(BLOB_PATH)) {
+      response = refusal(404, 'NOT_FOUND', 'Only signed blob URLs are served here');
+    } else if (request.method === 'OPTIONS') {
+      response = new Response(null, { status: 204 });
+    } else {
       try {
-        response =
-          (await storage.handle(request)) ??
-          fetchAPI.Response.json({ error: { code: 'NOT_FOUND', message: 'No such blob' } }, { status: 404 });
+        response = (await storage.handle(request)) ?? refusal(404, 'NOT_FOUND', 'No such blob');
       } catch (error) {
         // A disk failure, say: logged here, never described to the client.
         logger.error({ err: error, method: request.method, path: url.pathname }, 'blob request failed');
-        response = fetchAPI.Response.json(
-          { error: { code: 'INTERNAL_SERVER_ERROR', message: 'Unexpected error.' } },
-          { status: 500 },
-        );
+        response = refusal(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
       }
-      for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
-      endResponse(response);
-    },
+    }
+    for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);
+    return response;
   };
+  return createServerAdapter(handle) as unknown as RequestListener;
 }

@@ -1,7 +1,7 @@
 import { requireViewer, type BaseContext } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { FileRecord } from './data/file-store.js';
-import type { Actor, FileLimits, FileLinks, FilesService } from './files-service.js';
+import type { Actor, FileLimits, FileLinks, FilesService, FileView } from './files-service.js';
 
 export interface FilesContext extends BaseContext {
   service: FilesService;
@@ -30,13 +30,13 @@ export function createLoaders(service: FilesService, actor: Actor | null) {
     visible: new DataLoader<string, FileRecord | 'forbidden' | null>(async (ids) =>
       actor ? service.visibleFiles(actor, ids) : ids.map(() => 'forbidden' as const),
     ),
-    avatar: new DataLoader<{ id: string; avatarFileId: string | null }, FileRecord | null, string>(
-      (users) => service.avatarsOf(users),
+    avatar: new DataLoader<{ id: string; avatarFileId: string | null }, FileView | null, string>(
+      async (users) => (actor ? service.avatarsOf(actor, users) : users.map(() => null)),
       { cacheKeyFn: (user) => `${user.id}:${user.avatarFileId ?? ''}` },
     ),
-    links: new DataLoader<FileRecord, FileLinks, string>(
+    links: new DataLoader<FileView, FileLinks, string>(
       (files) => Promise.all(files.map((file) => service.linksOf(file))),
-      { cacheKeyFn: (file) => file.id },
+      { cacheKeyFn: (file) => `${file.id}:${file.thumbnailOnly ? 'thumbnail' : 'all'}` },
     ),
   };
 }

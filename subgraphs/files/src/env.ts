@@ -5,6 +5,7 @@ import {
   EnvError,
   httpServiceEnvShape,
   parseEnv,
+  portSchema,
   positiveIntSchema,
   redisEnvShape,
   serviceAuthEnvShape,
@@ -42,7 +43,9 @@ export const filesEnvSchema = z.object({
   FILES_STORAGE: z.enum(['local', 's3']).default('local'),
   /** The directory of local storage; default `<EMBEDDED_DATA_DIR>/files`. */
   FILES_LOCAL_DIR: z.string().optional(),
-  /** Where clients reach this service (local storage's signed URLs point there); default its own address. */
+  /** The port of local storage's blob listener (/blobs/ only): the one clients reach, unlike /graphql. */
+  FILES_BLOB_PORT: portSchema.default(4006),
+  /** Where clients reach the blob listener (local storage's signed URLs point there); default its own address. */
   FILES_PUBLIC_URL: z.url().optional(),
   /** Signs local storage URLs (32+ characters). Unset outside production: a published development value. */
   FILES_SIGNING_SECRET: z.string().min(32).optional(),

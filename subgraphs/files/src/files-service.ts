@@ -46,6 +46,12 @@ export interface UploadTicket {
   upload: Omit<SignedRequest, 'headers'> & { headers: { name: string; value: string }[] };
 }
 
+/**
+ * A file as a reader sees it. `thumbnailOnly`: seen as someone's avatar by anyone but its owner, who gets
+ * the thumbnail (upright, metadata stripped) and not the original (its EXIF may say where it was taken).
+ */
+export type FileView = FileRecord & { thumbnailOnly?: boolean };
+
 /** What a reader may fetch of a file: short-lived signed URLs of its bytes and thumbnail. */
 export interface FileLinks {
   url: string | null;
@@ -245,8 +251,14 @@ export function createFilesService(deps: FilesServiceDeps) {
       return wanted.filter((id) => attachable.has(id));
     },
 
-    /** A user's avatar: a READY image of their own, or null (anyone can name any id as theirs). */
-    async avatarsOf(users: readonly { id: string; avatarFileId: string | null }[]) {
+    /**
+     * Each user's avatar: a READY image of their own, or null (anyone can name any id as theirs); shown as a
+     * thumbnail only to anyone but its owner.
+     */
+    async avatarsOf(
+      actor: Actor,
+      users: readonly { id: string; avatarFileId: string | null }[],
+    ): Promise<(FileView | null)[]> {
       const ids = users.flatMap((user) =>
         user.avatarFileId && isUuid(user.avatarFileId) ? [user.avatarFileId] : [],
       );
@@ -259,19 +271,26 @@ export function createFilesService(deps: FilesServiceDeps) {
           file?.ownerId === user.id &&
           file.status === 'READY' &&
           THUMBNAIL_SOURCE_TYPES.has(file.contentType ?? '');
-        return isOwnImage ? file : null;
+        if (!isOwnImage) return null;
+        return file.ownerId === actor.viewer.userId ? file : { ...file, thumbnailOnly: true };
       });
     },
 
     /** Signed URLs for a reader the caller already allowed; none until READY. */
-    async linksOf(file: FileRecord): Promise<FileLinks> {
+    async linksOf(file: FileView): Promise<FileLinks> {
       if (file.status !== 'READY') return { url: null, thumbnailUrl: null, expiresAt: null };
       const expiresInSeconds = limits.downloadTtlSeconds;
       const [download, thumbnail] = await Promise.all([
-        storage.signDownload(originalKey(file.id), { expiresInSeconds, filename: file.name }),
+        file.thumbnailOnly
+          ? null
+          : storage.signDownload(originalKey(file.id), { expiresInSeconds, filename: file.name }),
         file.hasThumbnail ? storage.signDownload(thumbnailKey(file.id), { expiresInSeconds }) : null,
       ]);
-      return { url: download.url, thumbnailUrl: thumbnail?.url ?? null, expiresAt: download.expiresAt };
+      return {
+        url: download?.url ?? null,
+        thumbnailUrl: thumbnail?.url ?? null,
+        expiresAt: (download ?? thumbnail)?.expiresAt ?? null,
+      };
     },
 
     /** The messages that carried these files were deleted: each is deleted later unless attached still. */

@@ -9,21 +9,17 @@ import {
   type TokenVerification,
 } from '@parley/kit';
 import { parse } from 'graphql';
-import { useBlobEndpoint } from './blob-endpoint.js';
 import { createLoaders, type FilesContext } from './context.js';
 import { createFilesService, type FilesServiceDeps } from './files-service.js';
 import { resolvers } from './resolvers/index.js';
-import type { LocalBlobStorage } from './storage/local-blob-storage.js';
 
 export const filesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
 
 /** What the rules need (FilesServiceDeps), and what serving them takes. */
 export interface FilesServerDeps extends FilesServiceDeps {
-  /** Local storage, whose signed URLs this server answers at /blobs/; none for S3. */
-  localStorage: LocalBlobStorage | null;
   revocations: SessionRevocations;
   metrics: Registry;
-  config: { token: TokenVerification; http: SubgraphHttpConfig; corsOrigins: readonly string[] };
+  config: { token: TokenVerification; http: SubgraphHttpConfig };
   ready?: () => Promise<boolean>;
   logger: Logger;
 }
@@ -40,9 +36,6 @@ export function createFilesServer(deps: FilesServerDeps) {
     ...deps.config.http,
     ready: deps.ready,
     verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
-    plugins: deps.localStorage
-      ? [useBlobEndpoint(deps.localStorage, deps.config.corsOrigins, deps.logger)]
-      : [],
     extendContext: (base, request) => {
       const authorization = request.headers.get('authorization') ?? '';
       const actor = base.viewer && { viewer: base.viewer, authorization, requestId: base.requestId };

@@ -15,22 +15,26 @@ import {
   tokenVerificationFromEnv,
   type Logger,
   type ReservedListener,
+  type Resources,
   type RunningService,
 } from '@parley/kit';
-import { BLOB_PATH } from './blob-endpoint.js';
+import { BLOB_PATH, createBlobListener } from './blob-endpoint.js';
 import { createPrismaClient } from './data/database.js';
 import { createFileStore } from './data/file-store.js';
 import { DEVELOPMENT_FILES_SIGNING_SECRET, type FilesEnv } from './env.js';
 import { followReleasedFiles } from './events.js';
 import { createMessagesClient } from './messages-client.js';
 import { createFilesServer } from './server.js';
-import { createLocalBlobStorage, createS3BlobStorage, type LocalBlobStorage } from './storage/index.js';
+import { createLocalBlobStorage, createS3BlobStorage } from './storage/index.js';
 import { createFilesCleaner } from './upload-cleaner.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
-/** Local storage in FILES_LOCAL_DIR served at <public URL>/blobs/, or an S3 bucket. */
-function storageFromEnv(env: FilesEnv, ownUrl: string) {
+/**
+ * Local storage in FILES_LOCAL_DIR, its signed URLs served by a blob listener of its own (FILES_BLOB_PORT),
+ * or an S3 bucket. Registers what it opens with `resources`.
+ */
+async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) {
   if (env.FILES_STORAGE === 's3') {
     const client = new S3Client({
       region: env.S3_REGION,
@@ -41,46 +45,38 @@ function storageFromEnv(env: FilesEnv, ownUrl: string) {
           credentials: { accessKeyId: env.S3_ACCESS_KEY_ID, secretAccessKey: env.S3_SECRET_ACCESS_KEY },
         }),
     });
-    return { storage: createS3BlobStorage({ client, bucket: env.S3_BUCKET! }), local: null, client };
+    resources.add(async () => client.destroy());
+    return createS3BlobStorage({ client, bucket: env.S3_BUCKET! });
   }
-  const local: LocalBlobStorage = createLocalBlobStorage({
+  // The URLs name the listener's address, so it listens before the storage exists.
+  const blobs = await reserveListener(env.FILES_BLOB_PORT, env.HOST);
+  resources.add(() => blobs.close());
+  const storage = createLocalBlobStorage({
     root: env.FILES_LOCAL_DIR ?? join(env.EMBEDDED_DATA_DIR, 'files'),
-    baseUrl: new URL(BLOB_PATH, env.FILES_PUBLIC_URL ?? ownUrl).toString(),
+    baseUrl: new URL(BLOB_PATH, env.FILES_PUBLIC_URL ?? blobs.url).toString(),
     secret: env.FILES_SIGNING_SECRET ?? DEVELOPMENT_FILES_SIGNING_SECRET,
   });
-  return { storage: local, local, client: null };
+  blobs.serve(createBlobListener(storage, env.FILES_CORS_ORIGINS, logger));
+  logger.info({ url: new URL(BLOB_PATH, blobs.url).toString() }, 'files blob listener ready');
+  return storage;
 }
 
-/**
- * Builds every client the files subgraph needs from its environment, applies migrations, starts the cleaner
- * and listens (on `listener` when one was reserved for it: see reserveListener). Without DATABASE_URL it
- * runs on embedded PGlite; without REDIS_URL on the in-process bus.
- */
 export async function startFilesService(
   env: FilesEnv,
   logger: Logger = createLogger({ service: 'files', level: env.LOG_LEVEL }),
   options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
-    // Local storage's URLs point at this service: its address is needed before the server is built.
-    let listener = options.listener;
-    if (!listener) {
-      const own = await reserveListener(env.PORT, env.HOST);
-      resources.add(() => own.close());
-      listener = own;
-    }
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
     const { redis, stream, revocations } = openServiceRedis(resources, env);
-    const { storage, local, client } = storageFromEnv(env, listener.url);
-    if (client) resources.add(async () => client.destroy());
+    const storage = await openStorage(resources, env, logger);
     const files = createFileStore(prisma);
 
     const { yoga, service } = createFilesServer({
       files,
       storage,
-      localStorage: local,
       messages: createMessagesClient({
         url: env.MESSAGES_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
@@ -100,7 +96,6 @@ export async function startFilesService(
       config: {
         token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
         http: subgraphHttpConfig(env),
-        corsOrigins: env.FILES_CORS_ORIGINS,
       },
       ready: databaseAndRedisReady(prisma, redis),
     });
@@ -114,6 +109,11 @@ export async function startFilesService(
     });
     resources.add(cleaner.start(env.FILES_CLEANUP_INTERVAL_MS));
 
-    return listenService(resources, yoga, { env, logger, name: 'files subgraph', listener });
+    return listenService(resources, yoga, {
+      env,
+      logger,
+      name: 'files subgraph',
+      listener: options.listener,
+    });
   });
 }

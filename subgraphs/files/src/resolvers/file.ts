@@ -1,6 +1,6 @@
 import { requireViewer } from '@parley/kit';
 import type { FilesContext } from '../context.js';
-import type { FileRecord } from '../data/file-store.js';
+import type { FileView } from '../files-service.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const fileResolvers: Resolvers = {
@@ -11,17 +11,17 @@ export const fileResolvers: Resolvers = {
       const file = await context.loaders.visible.load(reference.id);
       return file === 'forbidden' ? null : file;
     },
-    contentType: (file: FileRecord) => file.contentType ?? file.declaredType,
-    owner: (file: FileRecord) => ({ id: file.ownerId }),
-    async url(file: FileRecord, _args, context: FilesContext) {
+    contentType: (file: FileView) => file.contentType ?? file.declaredType,
+    owner: (file: FileView) => ({ id: file.ownerId }),
+    async url(file: FileView, _args, context: FilesContext) {
       requireViewer(context);
       return (await context.loaders.links.load(file)).url;
     },
-    async thumbnailUrl(file: FileRecord, _args, context: FilesContext) {
+    async thumbnailUrl(file: FileView, _args, context: FilesContext) {
       requireViewer(context);
       return (await context.loaders.links.load(file)).thumbnailUrl;
     },
-    async urlExpiresAt(file: FileRecord, _args, context: FilesContext) {
+    async urlExpiresAt(file: FileView, _args, context: FilesContext) {
       requireViewer(context);
       return (await context.loaders.links.load(file)).expiresAt;
     },
