@@ -262,6 +262,8 @@ describe('refusals', () => {
       [{ ...base, name: '../etc/passwd' }, 'name'],
       [{ ...base, name: 'a\u0007b' }, 'name'],
       [{ ...base, name: 'x'.repeat(256) }, 'name'],
+      [{ ...base, name: 'lone \ud800 surrogate' }, 'name'],
+      [{ ...base, metadata: 'x'.repeat(4097) }, 'metadata'],
       [{ ...base, sha256: 'xyz' }, 'sha256'],
       [{ ...base, size: 0 }, 'size'],
     ] as const) {

@@ -76,8 +76,9 @@ const fileName = z
   .trim()
   .min(1)
   .max(255)
-  .refine((value) => !/[/\\\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(value), {
-    message: 'must not contain /, \\ or control characters',
+  // Lone surrogates (\p{Cs}) would be stored as U+FFFD, silently changing the name.
+  .refine((value) => !/[/\\\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/u.test(value), {
+    message: 'must not contain /, \\, control characters or malformed text',
   })
   .refine((value) => value !== '.' && value !== '..', { message: 'must be a file name' });
 
@@ -98,6 +99,7 @@ const createUploadInput = z.object({
   metadata: z
     .string()
     .max(4096)
+    .refine((value) => !/[\p{Cs}\u0000]/u.test(value), { message: 'must be well-formed text' })
     .nullish()
     .transform((value) => value ?? null),
 });

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import pLimit from 'p-limit';
 import { checkContentType, SNIFF_BYTES } from './content/content-type.js';
 import { makeThumbnail, THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';
 import { originalKey, thumbnailKey, type FileRecord } from './data/file-store.js';
@@ -6,6 +7,12 @@ import type { BlobStorage } from './storage/blob-storage.js';
 
 /** Images larger than this get no thumbnail (the file is still accepted). */
 export const MAX_THUMBNAIL_SOURCE_BYTES = 25 * 1024 * 1024;
+
+/**
+ * Images decoded at once by this process: a decoded 50-megapixel image takes about 200 MB, so many
+ * completeUpload calls at once queue here instead of exhausting memory.
+ */
+const decoding = pLimit(2);
 
 export interface VerifiedFile {
   contentType: string | null;
@@ -67,7 +74,7 @@ export async function verifyUpload(file: FileRecord, storage: BlobStorage): Prom
     };
   let thumbnail;
   try {
-    thumbnail = await makeThumbnail(bytes);
+    thumbnail = await decoding(() => makeThumbnail(bytes));
   } catch {
     return { ok: false, code: 'UNREADABLE_IMAGE', reason: 'The image could not be read' };
   }

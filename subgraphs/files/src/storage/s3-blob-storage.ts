@@ -49,6 +49,9 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
       const command = new GetObjectCommand({
         Bucket: bucket,
         Key: checkBlobKey(key),
+        // An uploader may have stored the object with a Content-Encoding of their own (it is not signed):
+        // browsers must get the bytes that were verified, not decode them into others.
+        ResponseContentEncoding: 'identity',
         ...(filename && {
           ResponseContentDisposition: attachmentDisposition(filename),
         }),
