@@ -99,7 +99,7 @@ const createUploadInput = z.object({
   metadata: z
     .string()
     .max(4096)
-    .refine((value) => !/[\p{Cs}\u0000]/u.test(value), { message: 'must be well-formed text' })
+    .refine((value) => !/\p{Cs}/u.test(value), { message: 'must be well-formed text' })
     .nullish()
     .transform((value) => value ?? null),
 });
