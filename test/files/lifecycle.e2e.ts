@@ -11,10 +11,13 @@ import {
   createUpload,
   download,
   FILE,
+  png,
   putBytes,
   uploadFile,
   type FileFields,
 } from './operations.js';
+
+const PROFILE = `mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { id } }`;
 
 /** Short upload and download windows and grace period, a fast cleaner: expiry is what these tests watch. */
 let parley: Parley;
@@ -89,5 +92,23 @@ describe('files of deleted messages', () => {
     expect(await hasBytes(released.id)).toBe(false);
     expect(await codeOfFile(bob, kept.id)).toBeUndefined();
     expect(await hasBytes(kept.id)).toBe(true);
+  });
+
+  it('keeps a released image its owner made their avatar, not one someone else named as theirs', async () => {
+    const dm = await createDm(ann, bob);
+    const avatar = await uploadFile(ann, await png(40, 40), { contentType: 'image/png' });
+    const named = await uploadFile(ann, await png(30, 30), { contentType: 'image/png' });
+    const marker = await uploadFile(ann, randomBytes(8), { contentType: 'application/octet-stream' });
+    await ok(ann, PROFILE, { input: { avatarFileId: avatar.id } });
+    await ok(bob, PROFILE, { input: { avatarFileId: named.id } });
+    for (const file of [avatar, named, marker]) {
+      const message = await send(ann, dm.id, 'photo', { attachmentIds: [file.id] });
+      await ok(ann, DELETE, { id: message.id });
+    }
+    // Released last: once it is gone, the cleaner has looked at the other two.
+    await expect.poll(() => codeOfFile(ann, marker.id), { timeout: 10_000 }).toBe('NOT_FOUND');
+    expect(await codeOfFile(ann, named.id)).toBe('NOT_FOUND');
+    expect(await codeOfFile(ann, avatar.id)).toBeUndefined();
+    expect(await hasBytes(avatar.id)).toBe(true);
   });
 });

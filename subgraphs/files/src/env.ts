@@ -33,7 +33,7 @@ export const filesEnvSchema = z.object({
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
   ...serviceAuthEnvShape,
-  /** Serves the JWKS access tokens are verified with. */
+  /** Serves the JWKS access tokens are verified with; asked (as a service) which files are avatars. */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   /** Asked (with the viewer's token) which files were sent in the viewer's conversations, and (as a service) which are still attached. */
   MESSAGES_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4003/graphql'),

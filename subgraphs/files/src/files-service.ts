@@ -14,6 +14,7 @@ import { ALLOWED_TYPES } from './content/content-type.js';
 import { THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';
 import { originalKey, thumbnailKey, type FileRecord, type FileStore } from './data/file-store.js';
 import type { MessagesClient } from './messages-client.js';
+import type { UsersClient } from './users-client.js';
 import type { BlobStorage, SignedRequest } from './storage/blob-storage.js';
 import { verifyUpload } from './upload-verification.js';
 
@@ -37,6 +38,7 @@ export interface FilesServiceDeps {
   files: FileStore;
   storage: BlobStorage;
   messages: MessagesClient;
+  users: UsersClient;
   limits: FileLimits;
   logger: Logger;
 }
@@ -305,14 +307,24 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     /**
      * Deletes files released longer ago than the grace period and its margin that no message carries
-     * (messages is asked, so a file sent again during the grace period is kept), at most `limit` a call,
-     * bytes first. Returns how many were deleted.
+     * (messages is asked, so a file sent again during the grace period is kept) and that are not their
+     * owner's avatar (users is asked), at most `limit` a call, bytes first. Returns how many were deleted.
      */
     async cleanUpReleased(now: Date, limit: number): Promise<number> {
       const margin = releaseMarginSeconds(limits.releasedGraceSeconds) * 1000;
       const released = await files.releasedBefore(new Date(releasedCutoff(now).getTime() - margin), limit);
       if (released.length === 0) return 0;
-      const inUse = await deps.messages.filesInUse(released.map((file) => file.id));
+      const ids = released.map((file) => file.id);
+      const [attached, avatars] = await Promise.all([
+        deps.messages.filesInUse(ids),
+        deps.users.avatarsAmong(ids),
+      ]);
+      // Anyone can name any file as their avatar: only the owner's own keeps it.
+      const inUse = new Set(
+        released
+          .filter((file) => attached.has(file.id) || avatars.get(file.id)?.includes(file.ownerId))
+          .map((file) => file.id),
+      );
       await files.keep([...inUse]);
       const unused = released.filter((file) => !inUse.has(file.id));
       for (const file of unused) {

@@ -24,6 +24,7 @@ import { createFileStore } from './data/file-store.js';
 import { DEVELOPMENT_FILES_SIGNING_SECRET, type FilesEnv } from './env.js';
 import { followReleasedFiles } from './events.js';
 import { createMessagesClient } from './messages-client.js';
+import { createUsersClient } from './users-client.js';
 import { createFilesServer } from './server.js';
 import { createLocalBlobStorage, createS3BlobStorage } from './storage/index.js';
 import { createFilesCleaner } from './upload-cleaner.js';
@@ -73,6 +74,7 @@ export async function startFilesService(
     const { redis, stream, revocations } = openServiceRedis(resources, env);
     const storage = await openStorage(resources, env, logger);
     const files = createFileStore(prisma);
+    const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });
 
     const { yoga, service } = createFilesServer({
       files,
@@ -80,7 +82,12 @@ export async function startFilesService(
       messages: createMessagesClient({
         url: env.MESSAGES_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
-        serviceAuth: createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' }),
+        serviceAuth,
+      }),
+      users: createUsersClient({
+        url: env.USERS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+        serviceAuth,
       }),
       limits: {
         maxFileBytes: env.MAX_FILE_BYTES,

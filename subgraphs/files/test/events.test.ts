@@ -11,6 +11,7 @@ import { createFileStore, type FileStore } from '../src/data/file-store.js';
 import { followedEvents, followReleasedFiles } from '../src/events.js';
 import { createFilesService } from '../src/files-service.js';
 import { createMessagesClient } from '../src/messages-client.js';
+import { createUsersClient } from '../src/users-client.js';
 import { createLocalBlobStorage, type BlobStorage } from '../src/storage/index.js';
 
 const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
@@ -74,8 +75,13 @@ describe('followReleasedFiles', () => {
     const service = createFilesService({
       files,
       storage,
-      // Releasing asks messages nothing: no messages service runs here.
+      // Releasing asks messages and users nothing: neither runs here.
       messages: createMessagesClient({
+        url: 'http://127.0.0.1:9/graphql',
+        timeoutMs: 100,
+        serviceAuth: createServiceAuth({ secret: 'x'.repeat(32), service: 'files' }),
+      }),
+      users: createUsersClient({
         url: 'http://127.0.0.1:9/graphql',
         timeoutMs: 100,
         serviceAuth: createServiceAuth({ secret: 'x'.repeat(32), service: 'files' }),

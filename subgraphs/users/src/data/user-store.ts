@@ -30,6 +30,13 @@ export function createUserStore(prisma: PrismaClient) {
   return {
     create: (user: NewUser): Promise<User> => prisma.user.create({ data: user }),
 
+    /** The users whose avatar is one of these files (ids must be UUIDs). */
+    withAvatarAmong: (fileIds: readonly string[]): Promise<{ id: string; avatarFileId: string | null }[]> =>
+      prisma.user.findMany({
+        where: { avatarFileId: { in: [...fileIds] } },
+        select: { id: true, avatarFileId: true },
+      }),
+
     findById: async (id: string): Promise<User | null> =>
       isUuid(id) ? prisma.user.findUnique({ where: { id } }) : null,
 

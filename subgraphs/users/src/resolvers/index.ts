@@ -1,4 +1,5 @@
 import { authMutationResolvers } from './auth-mutations.js';
+import { avatarsAmongResolvers } from './avatars-among.js';
 import { contactMutationResolvers } from './contact-mutations.js';
 import { deviceMutationResolvers } from './device-mutations.js';
 import { presenceAudienceResolvers } from './presence-audience-of.js';
@@ -16,6 +17,7 @@ export const resolvers = {
     ...queryResolvers.Query,
     ...viewerRelationResolvers.Query,
     ...presenceAudienceResolvers.Query,
+    ...avatarsAmongResolvers.Query,
   },
   Mutation: {
     ...authMutationResolvers.Mutation,

@@ -1,0 +1,25 @@
+import { badUserInput, isUuid, requireService } from '@parley/kit';
+import type { UsersContext } from '../context.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
+
+export const MAX_AVATAR_FILE_IDS = 1000;
+
+/**
+ * Internal and service-only: the files subgraph's cleaner asks, with no user behind the call, which of the
+ * files it is about to delete (no message carries them any more) are avatars. One query for the list.
+ */
+export const avatarsAmongResolvers: Resolvers = {
+  Query: {
+    async avatarsAmong(_: unknown, args: { fileIds: readonly string[] }, context: UsersContext) {
+      await requireService(context.authorization, context.serviceAuth);
+      if (args.fileIds.length > MAX_AVATAR_FILE_IDS) {
+        throw badUserInput(`At most ${MAX_AVATAR_FILE_IDS} ids`, { field: 'fileIds' });
+      }
+      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const users = ids.length ? await context.users.withAvatarAmong(ids) : [];
+      return users.flatMap(({ id, avatarFileId }) =>
+        avatarFileId ? [{ userId: id, fileId: avatarFileId }] : [],
+      );
+    },
+  },
+};
