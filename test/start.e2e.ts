@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -49,6 +50,8 @@ beforeAll(async () => {
       CONVERSATIONS_PORT: '0',
       MESSAGES_PORT: '0',
       PRESENCE_PORT: '0',
+      FILES_PORT: '0',
+      FILES_BLOB_PORT: '0',
       ROUTER_PORT: '0',
       EMBEDDED_DATA_DIR: dataDir,
       NODE_ENV: 'development',
@@ -136,6 +139,43 @@ describe('npm start on embedded defaults', () => {
         return read.data?.conversation;
       })
       .toEqual({ lastSeq: 1, messages: { edges: [{ node: { body: 'first note' } }] } });
+
+    // Files on local storage under EMBEDDED_DATA_DIR: upload, attach, download the same bytes.
+    const bytes = Buffer.from('a note kept as a file\n');
+    const upload = await member.request<{
+      createUpload: {
+        file: { id: string };
+        upload: { url: string; headers: { name: string; value: string }[] };
+      };
+    }>(
+      `mutation ($input: CreateUploadInput!) {
+        createUpload(input: $input) { file { id } upload { url headers { name value } } }
+      }`,
+      {
+        input: {
+          name: 'note.txt',
+          size: bytes.length,
+          contentType: 'text/plain',
+          sha256: createHash('sha256').update(bytes).digest('hex'),
+        },
+      },
+    );
+    expect(upload.errors).toBeUndefined();
+    const { file, upload: put } = upload.data!.createUpload;
+    const headers = Object.fromEntries(put.headers.map(({ name, value }) => [name, value]));
+    expect((await fetch(put.url, { method: 'PUT', headers, body: bytes })).status).toBe(200);
+    const completed = await member.request<{ completeUpload: { url: string } }>(
+      `mutation ($id: ID!) { completeUpload(fileId: $id) { url } }`,
+      { id: file.id },
+    );
+    expect(completed.errors).toBeUndefined();
+    const attached = await member.request(
+      `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { seq } }`,
+      { input: { conversationId, body: '', clientMutationId: 'note-2', attachmentIds: [file.id] } },
+    );
+    expect(attached.errors).toBeUndefined();
+    const downloaded = await fetch(completed.data!.completeUpload.url);
+    expect(Buffer.from(await downloaded.arrayBuffer()).equals(bytes)).toBe(true);
 
     const refreshed = await api.request<{ refreshSession: { accessToken: string; refreshToken: string } }>(
       `mutation($input: RefreshSessionInput!) { refreshSession(input: $input) { ${fields} } }`,
