@@ -22,9 +22,10 @@ describe('reserveListener', () => {
       );
       expect(service.url).toBe(listener.url);
       expect(await (await fetch(`${listener.url}/graphql`)).text()).toBe('served');
-      // Stopping the service leaves the reserved listener to whoever reserved it.
+      // Stopping the service leaves the reserved listener to whoever reserved it, answering 503 again.
       await service.stop();
       expect(listener.server.listening).toBe(true);
+      expect((await fetch(`${listener.url}/graphql`)).status).toBe(503);
     } finally {
       await listener.close();
     }

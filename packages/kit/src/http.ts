@@ -36,7 +36,7 @@ export async function listen(
 }
 
 export interface ReservedListener extends RunningServer {
-  /** Starts answering with `handler` (until then every request is answered 503). */
+  /** Answers with `handler` from now on (503 until the first call, and after the service stops). */
   serve(handler: RequestListener): void;
 }
 
@@ -45,10 +45,13 @@ export interface ReservedListener extends RunningServer {
  * messages who may see a file, messages asks files which files a sender may attach) can then each be told
  * the other's URL on free ports: one is reserved first, the other started with its URL, then the first.
  */
+/** What a reserved listener answers while no service is behind it: 503, try again. */
+const unavailable: RequestListener = (_request, response) => {
+  response.writeHead(503, { 'retry-after': '1' }).end();
+};
+
 export async function reserveListener(port = 0, host = '127.0.0.1'): Promise<ReservedListener> {
-  let current: RequestListener = (_request, response) => {
-    response.writeHead(503, { 'retry-after': '1' }).end();
-  };
+  let current = unavailable;
   const server = await listen((request, response) => current(request, response), port, host);
   return {
     ...server,
@@ -75,8 +78,9 @@ export async function listenService(
   const { listener } = options;
   let server: RunningServer;
   if (listener) {
-    // Closed by whoever reserved it.
+    // Closed by whoever reserved it; once this service stops, it answers 503 again, not a stopped server.
     listener.serve(handler);
+    resources.add(async () => listener.serve(unavailable));
     server = listener;
   } else {
     server = await listen(handler, options.env.PORT, options.env.HOST);

@@ -45,6 +45,8 @@ export const filesEnvSchema = z.object({
   FILES_LOCAL_DIR: z.string().optional(),
   /** The port of local storage's blob listener (/blobs/ only): the one clients reach, unlike /graphql. */
   FILES_BLOB_PORT: portSchema.default(4006),
+  /** The blob listener's interface; default HOST. Bind /graphql (HOST) to an internal one, this to a public one. */
+  FILES_BLOB_HOST: z.string().optional(),
   /** Where clients reach the blob listener (local storage's signed URLs point there); default its own address. */
   FILES_PUBLIC_URL: z.url().optional(),
   /** Signs local storage URLs (32+ characters). Unset outside production: a published development value. */

@@ -129,15 +129,16 @@ export function createFilesService(deps: FilesServiceDeps) {
   async function complete(file: FileRecord): Promise<FileRecord> {
     const verification = await verifyUpload(file, storage);
     if (!verification.ok) {
-      // Wrong bytes are deleted (the upload stays open until it expires: the right ones may still come).
-      if (verification.code !== 'NOT_UPLOADED') await storage.delete(blobKeys(file));
+      // Refused bytes stay until the upload expires and the cleaner deletes them with the record: deleting
+      // them now would free the key for another PUT to the same URL while a slower check still runs.
       throw badUserInput(verification.reason, { field: 'fileId', reason: verification.code });
     }
     const ready = await files.markReady(file.id, verification.found);
     if (ready) return ready;
-    // Completed by another instance, or its time ran out meanwhile.
+    // Completed by another instance, or its time ran out meanwhile (the cleaner may have run already).
     const [now] = await files.byIds([file.id]);
     if (now?.status === 'READY') return now;
+    await storage.delete([thumbnailKey(file.id)]);
     throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
   }
 

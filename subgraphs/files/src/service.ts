@@ -50,7 +50,7 @@ async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) 
     return createS3BlobStorage({ client, bucket: env.S3_BUCKET! });
   }
   // The URLs name the listener's address, so it listens before the storage exists.
-  const blobs = await reserveListener(env.FILES_BLOB_PORT, env.HOST);
+  const blobs = await reserveListener(env.FILES_BLOB_PORT, env.FILES_BLOB_HOST ?? env.HOST);
   resources.add(() => blobs.close());
   const storage = createLocalBlobStorage({
     root: env.FILES_LOCAL_DIR ?? join(env.EMBEDDED_DATA_DIR, 'files'),

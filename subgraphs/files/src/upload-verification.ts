@@ -9,10 +9,11 @@ import type { BlobStorage } from './storage/blob-storage.js';
 export const MAX_THUMBNAIL_SOURCE_BYTES = 25 * 1024 * 1024;
 
 /**
- * Images decoded at once by this process: a decoded 50-megapixel image takes about 200 MB, so many
- * completeUpload calls at once queue here instead of exhausting memory.
+ * Images checked at once by this process: each is held whole (up to 25 MiB) and decoded (a 50-megapixel
+ * image takes about 200 MB), so many completeUpload calls at once queue here instead of exhausting memory.
+ * Other files are streamed through the hash with only their first bytes kept.
  */
-const decoding = pLimit(2);
+const imageChecks = pLimit(2);
 
 export interface VerifiedFile {
   contentType: string | null;
@@ -33,7 +34,14 @@ export type Verification =
  * and SHA-256, and of the declared type by their magic numbers; an image also gets its thumbnail (written to
  * storage) and dimensions. Reads the bytes once, as a stream.
  */
-export async function verifyUpload(file: FileRecord, storage: BlobStorage): Promise<Verification> {
+export function verifyUpload(file: FileRecord, storage: BlobStorage): Promise<Verification> {
+  return keepsWhole(file) ? imageChecks(() => verifyNow(file, storage)) : verifyNow(file, storage);
+}
+
+const keepsWhole = (file: FileRecord) =>
+  THUMBNAIL_SOURCE_TYPES.has(file.declaredType) && file.size <= MAX_THUMBNAIL_SOURCE_BYTES;
+
+async function verifyNow(file: FileRecord, storage: BlobStorage): Promise<Verification> {
   const key = originalKey(file.id);
   const stored = await storage.head(key);
   const notUploaded = { ok: false, code: 'NOT_UPLOADED', reason: 'No bytes were uploaded' } as const;
@@ -48,7 +56,7 @@ export async function verifyUpload(file: FileRecord, storage: BlobStorage): Prom
   const stream = await storage.read(key);
   if (!stream) return notUploaded;
 
-  const keepAll = THUMBNAIL_SOURCE_TYPES.has(file.declaredType) && file.size <= MAX_THUMBNAIL_SOURCE_BYTES;
+  const keepAll = keepsWhole(file);
   const hash = createHash('sha256');
   const kept: Buffer[] = [];
   let keptBytes = 0;
@@ -74,7 +82,7 @@ export async function verifyUpload(file: FileRecord, storage: BlobStorage): Prom
     };
   let thumbnail;
   try {
-    thumbnail = await decoding(() => makeThumbnail(bytes));
+    thumbnail = await makeThumbnail(bytes);
   } catch {
     return { ok: false, code: 'UNREADABLE_IMAGE', reason: 'The image could not be read' };
   }

@@ -36,6 +36,8 @@ class SignedRequestError extends Error {
   }
 }
 
+const alreadyUploaded = () => new SignedRequestError(409, 'CONFLICT', 'These bytes were uploaded already');
+
 const refusal = (error: SignedRequestError) =>
   Response.json({ error: { code: error.code, message: error.message } }, { status: error.status });
 
@@ -113,15 +115,16 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     await mkdir(dirname(metaPathOf(key)), { recursive: true });
     try {
       await fill(partial);
+      // Metadata first: a blob is only there (head) with both, and the metadata of a key is always its
+      // signed size and type, so writing it again for a refused duplicate changes nothing.
+      await writeFile(metaPathOf(key), JSON.stringify(info));
       if (overwrite) {
-        await writeFile(metaPathOf(key), JSON.stringify(info));
         await rename(partial, path);
       } else {
         await link(partial, path).catch((error: NodeJS.ErrnoException) => {
           if (error.code !== 'EEXIST') throw error;
-          throw new SignedRequestError(409, 'CONFLICT', 'These bytes were uploaded already');
+          throw alreadyUploaded();
         });
-        await writeFile(metaPathOf(key), JSON.stringify(info));
       }
     } finally {
       await rm(partial, { force: true });
@@ -143,6 +146,8 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
       );
     }
     if (!request.body) throw new SignedRequestError(400, 'BAD_REQUEST', 'No bytes sent');
+    // Refused before the body is read (link refuses it again if a concurrent PUT got there first).
+    if (await storage.head(key)) throw alreadyUploaded();
     let received = 0;
     const counter = new Transform({
       transform(chunk: Uint8Array, _encoding, done) {

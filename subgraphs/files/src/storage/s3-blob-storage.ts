@@ -52,6 +52,8 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
         // An uploader may have stored the object with a Content-Encoding of their own (it is not signed):
         // browsers must get the bytes that were verified, not decode them into others.
         ResponseContentEncoding: 'identity',
+        // Nor may their caching headers (also unsigned) make shared caches keep a member's download.
+        ResponseCacheControl: 'private, max-age=60',
         ...(filename && {
           ResponseContentDisposition: attachmentDisposition(filename),
         }),

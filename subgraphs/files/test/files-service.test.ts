@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,7 +7,7 @@ import { createTestDatabase, testRedisPrefix, testRedisUrl, type TestDatabase } 
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
-import { createFileStore, type FileStore } from '../src/data/file-store.js';
+import { createFileStore, originalKey, type FileStore } from '../src/data/file-store.js';
 import { followedEvents, followReleasedFiles } from '../src/events.js';
 import { createFilesService } from '../src/files-service.js';
 import { createMessagesClient } from '../src/messages-client.js';
@@ -60,6 +60,62 @@ async function readyFile() {
   return ready!;
 }
 
+const logger = createLogger({ service: 'files-test', level: 'silent' });
+
+/** The files rules on the real database and `blobs`; messages and users run nowhere (these tests ask them nothing). */
+function serviceOn(blobs: BlobStorage) {
+  const serviceAuth = createServiceAuth({ secret: 'x'.repeat(32), service: 'files' });
+  const nowhere = { url: 'http://127.0.0.1:9/graphql', timeoutMs: 100, serviceAuth };
+  return createFilesService({
+    files,
+    storage: blobs,
+    messages: createMessagesClient(nowhere),
+    users: createUsersClient(nowhere),
+    limits: {
+      maxFileBytes: 1_000_000,
+      maxImageBytes: 1_000_000,
+      quotaBytes: 10_000_000,
+      uploadTtlSeconds: 60,
+      downloadTtlSeconds: 60,
+      releasedGraceSeconds: 60,
+    },
+    logger,
+  });
+}
+
+describe('completeUpload', () => {
+  it('verifies a file once when it is completed many times at once', async () => {
+    let reads = 0;
+    const counted: BlobStorage = {
+      ...storage,
+      read: (key) => {
+        reads += 1;
+        return storage.read(key);
+      },
+    };
+    const service = serviceOn(counted);
+    const ownerId = randomUUID();
+    const bytes = randomBytes(5_000);
+    const actor = {
+      viewer: { userId: ownerId, sessionId: randomUUID(), expiresAt: new Date(Date.now() + 60_000) },
+      authorization: '',
+      requestId: 'test',
+    };
+    const { file } = await service.createUpload(actor, {
+      name: 'a.bin',
+      size: bytes.length,
+      contentType: 'application/octet-stream',
+      sha256: createHash('sha256').update(bytes).digest('hex'),
+    });
+    await storage.write(originalKey(file.id), bytes, 'application/octet-stream');
+    const completed = await Promise.all(
+      Array.from({ length: 5 }, () => service.completeUpload(actor, file.id)),
+    );
+    expect(completed.map((each) => each.status)).toEqual(['READY', 'READY', 'READY', 'READY', 'READY']);
+    expect(reads).toBe(1);
+  });
+});
+
 describe('followReleasedFiles', () => {
   it('releases the files of messages deleted while the files service was not running, past a malformed event', async () => {
     const stream = createRedisEventStream({ redis, prefix: testRedisPrefix('files_events') });
@@ -68,34 +124,10 @@ describe('followReleasedFiles', () => {
     await stream.append(followedEvents.messageDeleted, { attachmentIds: 'not a list' });
     await stream.append(followedEvents.messageDeleted, {
       messageId: randomUUID(),
-      attachmentIds: [carried.id],
+      attachmentIds: [carried.id.toUpperCase()],
     });
 
-    const logger = createLogger({ service: 'files-test', level: 'silent' });
-    const service = createFilesService({
-      files,
-      storage,
-      // Releasing asks messages and users nothing: neither runs here.
-      messages: createMessagesClient({
-        url: 'http://127.0.0.1:9/graphql',
-        timeoutMs: 100,
-        serviceAuth: createServiceAuth({ secret: 'x'.repeat(32), service: 'files' }),
-      }),
-      users: createUsersClient({
-        url: 'http://127.0.0.1:9/graphql',
-        timeoutMs: 100,
-        serviceAuth: createServiceAuth({ secret: 'x'.repeat(32), service: 'files' }),
-      }),
-      limits: {
-        maxFileBytes: 10,
-        maxImageBytes: 10,
-        quotaBytes: 10,
-        uploadTtlSeconds: 60,
-        downloadTtlSeconds: 60,
-        releasedGraceSeconds: 60,
-      },
-      logger,
-    });
+    const service = serviceOn(storage);
     const stop = await followReleasedFiles({ stream, service, logger });
     try {
       await expect
