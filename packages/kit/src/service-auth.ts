@@ -1,7 +1,9 @@
+import { randomUUID } from 'node:crypto';
 import { jwtVerify, SignJWT } from 'jose';
 import { z } from 'zod';
 import { EnvError } from './env.js';
 import { forbidden } from './errors.js';
+import type { Caller } from './subgraph-call.js';
 
 /**
  * Service-to-service credentials, for calls no user token stands behind (a background job asking on no
@@ -89,6 +91,13 @@ export function createServiceAuth(options: { secret: string; service: string }):
       }
     },
   };
+}
+
+/**
+ * Whom a call on no user's behalf is made as (see `Caller`): this service, with a fresh request id.
+ */
+export async function serviceCaller(auth: ServiceAuth): Promise<Caller> {
+  return { authorization: await auth.authorization(), requestId: randomUUID() };
 }
 
 /**

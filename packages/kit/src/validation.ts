@@ -32,3 +32,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** Ids are UUIDs: anything else is unknown without a query (and would make PostgreSQL fail on the cast). */
 export const isUuid = (value: string): boolean => UUID.test(value);
+
+/**
+ * The distinct ids worth a query among those given, lower-case as stored: a non-UUID would fail
+ * PostgreSQL's uuid cast and matches nothing anyway.
+ */
+export const storedIds = (ids: readonly string[]): string[] => [
+  ...new Set(ids.filter(isUuid).map((id) => id.toLowerCase())),
+];
+
+/**
+ * A list argument of ids (`field`) as `storedIds`, BAD_USER_INPUT past `max`: the batch fields other
+ * services ask (viewerRelations, filesInUse, ...) answer at most that many at once.
+ */
+export function askedIds(ids: readonly string[], field: string, max = 1000): string[] {
+  if (ids.length > max) throw badUserInput(`At most ${max} ids`, { field });
+  return storedIds(ids);
+}

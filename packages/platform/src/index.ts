@@ -65,10 +65,8 @@ export function startPlatform({
 
     // Files and messages ask each other (who may see a file, which files a sender may attach): files' address
     // is taken first, so messages can be told it before files starts.
-    const filesListener = await reserveListener(
-      Number(filesEnv['PORT'] ?? 4005),
-      filesEnv['HOST'] ?? env['HOST'] ?? '127.0.0.1',
-    );
+    const filesAddress = readFilesEnv({ ...shared, ...filesEnv });
+    const filesListener = await reserveListener(filesAddress.PORT, filesAddress.HOST);
     resources.add(() => filesListener.close());
     const filesUrl = `${filesListener.url}/graphql`;
 

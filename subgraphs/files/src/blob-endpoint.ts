@@ -1,13 +1,10 @@
 import type { RequestListener } from 'node:http';
 import type { Logger } from '@parley/kit';
 import { createServerAdapter } from '@whatwg-node/server';
-import type { LocalBlobStorage } from './storage/local-blob-storage.js';
+import { blobRefusal, type LocalBlobStorage } from './storage/local-blob-storage.js';
 
 /** Where local storage's signed URLs point, on the blob listener. */
 export const BLOB_PATH = '/blobs/';
-
-const refusal = (status: number, code: string, message: string) =>
-  Response.json({ error: { code, message } }, { status });
 
 /**
  * The blob listener: local storage's signed PUTs and GETs at /blobs/ (the signature is the authorization:
@@ -36,16 +33,16 @@ export function createBlobListener(
     }
     let response: Response;
     if (!url.pathname.startsWith(BLOB_PATH)) {
-      response = refusal(404, 'NOT_FOUND', 'Only signed blob URLs are served here');
+      response = blobRefusal(404, 'NOT_FOUND', 'Only signed blob URLs are served here');
     } else if (request.method === 'OPTIONS') {
       response = new Response(null, { status: 204 });
     } else {
       try {
-        response = (await storage.handle(request)) ?? refusal(404, 'NOT_FOUND', 'No such blob');
+        response = (await storage.handle(request)) ?? blobRefusal(404, 'NOT_FOUND', 'No such blob');
       } catch (error) {
         // A disk failure, say: logged here, never described to the client.
         logger.error({ err: error, method: request.method, path: url.pathname }, 'blob request failed');
-        response = refusal(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
+        response = blobRefusal(500, 'INTERNAL_SERVER_ERROR', 'Unexpected error.');
       }
     }
     for (const [name, value] of Object.entries(cors)) response.headers.set(name, value);

@@ -1,11 +1,16 @@
 import { requireViewer, type BaseContext } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { FileRecord } from './data/file-store.js';
-import type { Actor, FileLimits, FileLinks, FilesService, FileView } from './files-service.js';
+import {
+  MAX_IDS_PER_CALL,
+  type Actor,
+  type FileLinks,
+  type FilesService,
+  type FileView,
+} from './files-service.js';
 
 export interface FilesContext extends BaseContext {
   service: FilesService;
-  limits: FileLimits;
   /** The caller's Authorization header, passed on when asking messages on their behalf. */
   authorization: string;
   loaders: FilesLoaders;
@@ -27,8 +32,9 @@ export function actorOf(context: FilesContext): Actor {
 export function createLoaders(service: FilesService, actor: Actor | null) {
   return {
     /** A file the viewer may see; 'forbidden' when it exists but they may not; null when unknown. */
-    visible: new DataLoader<string, FileRecord | 'forbidden' | null>(async (ids) =>
-      actor ? service.visibleFiles(actor, ids) : ids.map(() => 'forbidden' as const),
+    visible: new DataLoader<string, FileRecord | 'forbidden' | null>(
+      async (ids) => (actor ? service.visibleFiles(actor, ids) : ids.map(() => 'forbidden' as const)),
+      { maxBatchSize: MAX_IDS_PER_CALL },
     ),
     avatar: new DataLoader<{ id: string; avatarFileId: string | null }, FileView | null, string>(
       async (users) => (actor ? service.avatarsOf(actor, users) : users.map(() => null)),

@@ -5,6 +5,7 @@ import {
   isUuid,
   notFound,
   parseInput,
+  storedIds,
   type Caller,
   type Logger,
   type Viewer,
@@ -61,7 +62,7 @@ export interface FileLinks {
   expiresAt: Date | null;
 }
 
-/** The most ids one internal question takes (messages answers as many). */
+/** The most ids one internal question takes (messages answers as many): a request's batches are this big. */
 export const MAX_IDS_PER_CALL = 1000;
 
 export const fileNotFound = () => notFound('File not found');
@@ -143,7 +144,16 @@ export function createFilesService(deps: FilesServiceDeps) {
   }
 
   return {
-    maxBytesOf,
+    /** What the actor may upload, and how much of their quota they use. */
+    async uploadLimits(actor: Actor) {
+      return {
+        maxFileBytes: limits.maxFileBytes,
+        maxImageBytes: Math.min(limits.maxImageBytes, limits.maxFileBytes),
+        allowedTypes: [...ALLOWED_TYPES],
+        quotaBytes: limits.quotaBytes,
+        usedBytes: await files.usedBytes(actor.viewer.userId, new Date()),
+      };
+    },
 
     async createUpload(actor: Actor, rawInput: unknown): Promise<UploadTicket> {
       const input = parseInput(createUploadInput, rawInput);
@@ -206,29 +216,17 @@ export function createFilesService(deps: FilesServiceDeps) {
       return under;
     },
 
-    async usedBytes(actor: Actor) {
-      return files.usedBytes(actor.viewer.userId, new Date());
-    },
-
     /**
      * Each asked id: its record when the actor may see it (their own, or READY and sent in a conversation of
-     * theirs), 'forbidden' when it exists but they may not, null when it does not exist.
+     * theirs), 'forbidden' when it exists but they may not, null when it does not exist. At most
+     * MAX_IDS_PER_CALL ids (one question to messages).
      */
     async visibleFiles(actor: Actor, ids: readonly string[]): Promise<(FileRecord | 'forbidden' | null)[]> {
-      const found = new Map(
-        (await files.byIds([...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))])).map((file) => [
-          file.id,
-          file,
-        ]),
-      );
+      const found = new Map((await files.byIds(storedIds(ids))).map((file) => [file.id, file]));
       const others = [...found.values()]
         .filter((file) => file.ownerId !== actor.viewer.userId && file.status === 'READY')
         .map((file) => file.id);
-      const shared = new Set<string>();
-      for (let start = 0; start < others.length; start += MAX_IDS_PER_CALL) {
-        const batch = others.slice(start, start + MAX_IDS_PER_CALL);
-        for (const id of await deps.messages.viewerVisibleFileIds(batch, actor)) shared.add(id);
-      }
+      const shared = await deps.messages.viewerVisibleFileIds(others, actor);
       return ids.map((id) => {
         const file = found.get(id.toLowerCase());
         if (!file) return null;
@@ -241,7 +239,7 @@ export function createFilesService(deps: FilesServiceDeps) {
      * one released past its grace period, which the cleaner may be deleting.
      */
     async attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
-      const wanted = [...new Set(ids.filter(isUuid).map((id) => id.toLowerCase()))];
+      const wanted = storedIds(ids);
       const cutoff = releasedCutoff(new Date());
       const attachable = new Set(
         (await files.byIds(wanted))
@@ -300,10 +298,7 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     /** The messages that carried these files were deleted: each is deleted later unless attached still. */
     async release(fileIds: readonly string[]) {
-      await files.release(
-        fileIds.filter(isUuid).map((id) => id.toLowerCase()),
-        new Date(),
-      );
+      await files.release(storedIds(fileIds), new Date());
     },
 
     /**

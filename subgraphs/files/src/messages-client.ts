@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { createSubgraphCall, type Caller, type ServiceAuth } from '@parley/kit';
+import { createSubgraphCall, serviceCaller, type Caller, type ServiceAuth } from '@parley/kit';
 import { z } from 'zod';
 
 /** What files asks the messages subgraph, directly (internal fields), at most 1000 ids a call. */
@@ -32,7 +31,7 @@ export function createMessagesClient(options: {
       const data = await call(
         `query FilesInUse($ids: [ID!]!) { filesInUse(fileIds: $ids) }`,
         { ids: fileIds },
-        { authorization: await options.serviceAuth.authorization(), requestId: randomUUID() },
+        await serviceCaller(options.serviceAuth),
         z.object({ filesInUse: z.array(z.string()) }),
       );
       return new Set(data.filesInUse);

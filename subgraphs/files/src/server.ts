@@ -39,7 +39,7 @@ export function createFilesServer(deps: FilesServerDeps) {
     extendContext: (base, request) => {
       const authorization = request.headers.get('authorization') ?? '';
       const actor = base.viewer && { viewer: base.viewer, authorization, requestId: base.requestId };
-      return { ...base, service, limits: deps.limits, authorization, loaders: createLoaders(service, actor) };
+      return { ...base, service, authorization, loaders: createLoaders(service, actor) };
     },
   });
   return { yoga, service };

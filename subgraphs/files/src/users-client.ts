@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { createSubgraphCall, type ServiceAuth } from '@parley/kit';
+import { createSubgraphCall, serviceCaller, type ServiceAuth } from '@parley/kit';
 import { z } from 'zod';
 
 /** What files asks the users subgraph, directly (an internal, service-only field), at most 1000 ids a call. */
@@ -20,7 +19,7 @@ export function createUsersClient(options: {
       const data = await call(
         `query AvatarsAmong($ids: [ID!]!) { avatarsAmong(fileIds: $ids) { userId fileId } }`,
         { ids: fileIds },
-        { authorization: await options.serviceAuth.authorization(), requestId: randomUUID() },
+        await serviceCaller(options.serviceAuth),
         z.object({ avatarsAmong: z.array(z.object({ userId: z.string(), fileId: z.string() })) }),
       );
       const users = new Map<string, string[]>();

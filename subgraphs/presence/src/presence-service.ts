@@ -4,6 +4,7 @@ import {
   forbidden,
   isUuid,
   notFound,
+  storedIds,
   type Caller,
   type MembershipProjection,
   type MembershipRepair,
@@ -113,7 +114,7 @@ export function createPresenceService(deps: PresenceServiceDeps) {
      * viewer as a contact or they share a conversation, and neither blocked the other; null otherwise.
      */
     async presenceOf(actor: Actor, userIds: readonly string[]): Promise<Map<string, Presence | null>> {
-      const ids = [...new Set(userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = storedIds(userIds);
       const others = ids.filter((id) => id !== actor.viewer.userId);
       const relations =
         others.length > 0 ? await deps.relations.relationsOf(others, actor.caller) : new Map();

@@ -1,7 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import {
   createSubgraphCall,
   createUserRelationsClient,
+  serviceCaller,
   type Caller,
   type ServiceAuth,
   type UserRelation,
@@ -56,10 +56,6 @@ export function createRelationsClient(options: {
     url: options.conversationsUrl,
     timeoutMs: options.timeoutMs,
   });
-  const serviceCaller = async () => ({
-    authorization: await options.serviceAuth.authorization(),
-    requestId: randomUUID(),
-  });
   const relationsWithViewer = createUserRelationsClient({
     url: options.usersUrl,
     timeoutMs: options.timeoutMs,
@@ -106,11 +102,11 @@ export function createRelationsClient(options: {
       return new Set([...relations].flatMap(([userId, relation]) => (blocked(relation) ? [userId] : [])));
     },
     async blockedOf(userIds) {
-      const audiences = await audienceOf(userIds, await serviceCaller());
+      const audiences = await audienceOf(userIds, await serviceCaller(options.serviceAuth));
       return new Map(audiences.map(({ userId, blockedIds }) => [userId, blockedIds]));
     },
     async audiencesOf(userIds) {
-      const caller = await serviceCaller();
+      const caller = await serviceCaller(options.serviceAuth);
       const [relations, members] = await Promise.all([
         audienceOf(userIds, caller),
         conversations(

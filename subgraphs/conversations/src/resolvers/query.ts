@@ -1,18 +1,11 @@
-import { badUserInput, isUuid, requireService, requireViewer } from '@parley/kit';
+import { askedIds, isUuid, requireService, requireViewer } from '@parley/kit';
 import { conversationNotFound } from '../conversation-service.js';
 import type { ConversationsContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const MAX_USER_IDS = 1000;
 
-/**
- * The distinct ids worth a query among those asked, lower-case as stored: a non-UUID would fail
- * PostgreSQL's uuid cast and matches no one anyway. BAD_USER_INPUT past MAX_USER_IDS.
- */
-function storedIds(userIds: readonly string[]): string[] {
-  if (userIds.length > MAX_USER_IDS) throw badUserInput(`At most ${MAX_USER_IDS} ids`, { field: 'userIds' });
-  return [...new Set(userIds.filter(isUuid).map((id) => id.toLowerCase()))];
-}
+const storedIds = (userIds: readonly string[]) => askedIds(userIds, 'userIds', MAX_USER_IDS);
 
 export const queryResolvers: Resolvers = {
   Query: {

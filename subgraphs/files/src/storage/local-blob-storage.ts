@@ -38,8 +38,9 @@ class SignedRequestError extends Error {
 
 const alreadyUploaded = () => new SignedRequestError(409, 'CONFLICT', 'These bytes were uploaded already');
 
-const refusal = (error: SignedRequestError) =>
-  Response.json({ error: { code: error.code, message: error.message } }, { status: error.status });
+/** How the blob endpoint answers a request it refuses: a JSON `{ error: { code, message } }` body. */
+export const blobRefusal = (status: number, code: string, message: string) =>
+  Response.json({ error: { code, message } }, { status });
 
 /**
  * Blobs on the local filesystem, uploaded and downloaded through the files service's own endpoint with
@@ -239,7 +240,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
           ? await receive(request, key, url.searchParams)
           : await send(key, url.searchParams);
       } catch (error) {
-        if (error instanceof SignedRequestError) return refusal(error);
+        if (error instanceof SignedRequestError) return blobRefusal(error.status, error.code, error.message);
         throw error;
       }
     },

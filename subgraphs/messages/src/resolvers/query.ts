@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import {
+  askedIds,
   badUserInput,
   decodeCursor,
   encodeCursor,
@@ -39,10 +40,7 @@ export const queryResolvers: Resolvers = {
     /** Internal (`@inaccessible`): the files subgraph asks, with the viewer's token, before it serves a file. */
     async viewerVisibleFileIds(_, args, context: MessagesContext) {
       const viewer = requireViewer(context);
-      if (args.fileIds.length > MAX_VISIBLE_FILE_IDS) {
-        throw badUserInput(`At most ${MAX_VISIBLE_FILE_IDS} ids`, { field: 'fileIds' });
-      }
-      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = askedIds(args.fileIds, 'fileIds', MAX_VISIBLE_FILE_IDS);
       if (ids.length === 0) return [];
       const conversationsOf = await context.messages.conversationsOfFiles(ids);
       const conversationIds = [...new Set([...conversationsOf.values()].flat())];
@@ -55,10 +53,7 @@ export const queryResolvers: Resolvers = {
     /** Service-only: the files subgraph's cleaner asks before it deletes files whose messages were deleted. */
     async filesInUse(_, args, context: MessagesContext) {
       await requireService(context.authorization, context.serviceAuth);
-      if (args.fileIds.length > MAX_VISIBLE_FILE_IDS) {
-        throw badUserInput(`At most ${MAX_VISIBLE_FILE_IDS} ids`, { field: 'fileIds' });
-      }
-      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = askedIds(args.fileIds, 'fileIds', MAX_VISIBLE_FILE_IDS);
       const conversationsOf = ids.length > 0 ? await context.messages.conversationsOfFiles(ids) : new Map();
       return ids.filter((id) => conversationsOf.has(id));
     },

@@ -1,4 +1,4 @@
-import { badUserInput, isUuid, requireService } from '@parley/kit';
+import { askedIds, requireService } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
@@ -12,10 +12,7 @@ export const avatarsAmongResolvers: Resolvers = {
   Query: {
     async avatarsAmong(_: unknown, args: { fileIds: readonly string[] }, context: UsersContext) {
       await requireService(context.authorization, context.serviceAuth);
-      if (args.fileIds.length > MAX_AVATAR_FILE_IDS) {
-        throw badUserInput(`At most ${MAX_AVATAR_FILE_IDS} ids`, { field: 'fileIds' });
-      }
-      const ids = [...new Set(args.fileIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = askedIds(args.fileIds, 'fileIds', MAX_AVATAR_FILE_IDS);
       const users = ids.length ? await context.users.withAvatarAmong(ids) : [];
       return users.flatMap(({ id, avatarFileId }) =>
         avatarFileId ? [{ userId: id, fileId: avatarFileId }] : [],

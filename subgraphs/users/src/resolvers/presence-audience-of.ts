@@ -1,4 +1,4 @@
-import { badUserInput, isUuid, requireService } from '@parley/kit';
+import { askedIds, requireService } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
@@ -12,11 +12,7 @@ export const presenceAudienceResolvers: Resolvers = {
   Query: {
     async presenceAudienceOf(_: unknown, args: { userIds: readonly string[] }, context: UsersContext) {
       await requireService(context.authorization, context.serviceAuth);
-      if (args.userIds.length > MAX_PRESENCE_AUDIENCE_IDS) {
-        throw badUserInput(`At most ${MAX_PRESENCE_AUDIENCE_IDS} ids`, { field: 'userIds' });
-      }
-      // As in viewerRelations: stored ids are lowercase, and a non-UUID would fail PostgreSQL's uuid cast.
-      const ids = [...new Set(args.userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = askedIds(args.userIds, 'userIds', MAX_PRESENCE_AUDIENCE_IDS);
       const [contacts, blocks] = ids.length
         ? await Promise.all([context.contacts.contactIdsOf(ids), context.contacts.blockRelationsOf(ids)])
         : [new Map<string, string[]>(), new Map<string, string[]>()];

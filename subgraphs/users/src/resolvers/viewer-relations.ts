@@ -1,4 +1,4 @@
-import { badUserInput, isUuid, requireViewer } from '@parley/kit';
+import { askedIds, requireViewer } from '@parley/kit';
 import type { UsersContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
@@ -13,11 +13,8 @@ export const viewerRelationResolvers: Resolvers = {
   Query: {
     async viewerRelations(_: unknown, args: { userIds: readonly string[] }, context: UsersContext) {
       const viewer = requireViewer(context);
-      if (args.userIds.length > MAX_VIEWER_RELATIONS) {
-        throw badUserInput(`At most ${MAX_VIEWER_RELATIONS} ids`, { field: 'userIds' });
-      }
       // Stored ids are lowercase, asked ones may not be; anything else would fail PostgreSQL's uuid cast.
-      const ids = [...new Set(args.userIds.filter(isUuid).map((id) => id.toLowerCase()))];
+      const ids = askedIds(args.userIds, 'userIds', MAX_VIEWER_RELATIONS);
       const others = ids.filter((id) => id !== viewer.userId);
       const none = new Set<string>();
       const [users, blocked, blockers, listingViewer] = await Promise.all([
