@@ -1,4 +1,5 @@
 import type { CodegenConfig } from '@graphql-codegen/cli';
+import { addTypenameSelectionDocumentTransform } from '@graphql-codegen/client-preset';
 
 /**
  * `npm run codegen` (run by `generate`, so by build, typecheck and test): typed resolvers for each
@@ -67,11 +68,14 @@ const config: CodegenConfig = {
       schema: 'schema/api.graphql',
       documents: ['web/src/**/*.{ts,tsx}', '!web/src/generated/**'],
       preset: 'client',
+      // The router runs the manifest's text, so the `__typename`s graphcache needs to normalize results
+      // must be in it, not only added by the client.
+      documentTransforms: [addTypenameSelectionDocumentTransform],
       presetConfig: {
         fragmentMasking: false,
         persistedDocuments: { hashAlgorithm: 'sha256' },
       },
-      config: { useTypeImports: true, enumsAsTypes: true },
+      config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: 'string', JSON: 'unknown' } },
     },
   },
 };

@@ -1,0 +1,5 @@
+import { Settings } from '../../../components/settings';
+
+export default function SettingsPage() {
+  return <Settings />;
+}

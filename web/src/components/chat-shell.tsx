@@ -1,0 +1,94 @@
+'use client';
+
+import Link from 'next/link';
+import { usePathname } from 'next/navigation';
+import { useEffect, useRef, useState, type ReactNode } from 'react';
+import { useMutation, useQuery, useSubscription } from 'urql';
+import { ConversationListQuery, EventsSubscription, MarkDeliveredMutation } from '../lib/operations';
+import { Avatar } from './avatar';
+import { ConversationList } from './conversation-list';
+import { NewConversation } from './new-conversation';
+import { useApp } from './providers';
+
+/** Whether the browser says it is online; the banner tells the user their messages wait for the network. */
+function useOnline() {
+  const [online, setOnline] = useState(true);
+  useEffect(() => {
+    setOnline(navigator.onLine);
+    const update = () => setOnline(navigator.onLine);
+    window.addEventListener('online', update);
+    window.addEventListener('offline', update);
+    return () => {
+      window.removeEventListener('online', update);
+      window.removeEventListener('offline', update);
+    };
+  }, []);
+  return online;
+}
+
+/**
+ * Keeps the cache live: one `events` subscription for the whole app, started from the cursor read with the
+ * conversation list (nothing between loading and subscribing is lost), resumed from the last event's cursor
+ * after any reconnect. Messages from others are acknowledged as delivered as they arrive.
+ */
+function useLiveEvents(cursor: string | undefined, viewerId: string) {
+  const start = useRef<string | undefined>(undefined);
+  start.current ??= cursor;
+  const [{ data }] = useSubscription({
+    query: EventsSubscription,
+    variables: { after: start.current ?? null },
+    pause: start.current === undefined,
+  });
+  const [, markDelivered] = useMutation(MarkDeliveredMutation);
+  const event = data?.events;
+  useEffect(() => {
+    if (event?.__typename !== 'MessageAdded' || !event.message) return;
+    if (event.message.sender.id === viewerId) return;
+    void markDelivered({ conversationId: event.conversationId, upToSeq: event.message.seq });
+  }, [event, viewerId, markDelivered]);
+}
+
+export function ChatShell({ children }: { children: ReactNode }) {
+  const { session } = useApp();
+  const pathname = usePathname();
+  const online = useOnline();
+  const [showArchived, setShowArchived] = useState(false);
+  const [{ data, error }] = useQuery({ query: ConversationListQuery, variables: { archived: false } });
+  useLiveEvents(data?.realtimeCursor, session?.user.id ?? '');
+  const me = data?.me.user;
+  const paneOpen = pathname !== '/';
+
+  return (
+    <div className="chat-shell" data-view={paneOpen ? 'pane' : 'list'}>
+      {!online && (
+        <p className="offline-banner" role="status">
+          You are offline. Messages will be sent when the connection is back.
+        </p>
+      )}
+      <aside className="sidebar" aria-label="Conversations">
+        <header className="sidebar-header">
+          <Link href="/settings" className="me" aria-label="Profile and settings">
+            <Avatar user={me} size={32} />
+            <span>{me?.displayName ?? session?.user.displayName}</span>
+          </Link>
+        </header>
+        <NewConversation />
+        <div className="list-tabs" role="group" aria-label="Which conversations">
+          <button type="button" aria-pressed={!showArchived} onClick={() => setShowArchived(false)}>
+            Inbox
+          </button>
+          <button type="button" aria-pressed={showArchived} onClick={() => setShowArchived(true)}>
+            Archived
+          </button>
+        </div>
+        {error && !data && (
+          <p role="alert" className="error">
+            Could not load your conversations.
+          </p>
+        )}
+        <ConversationList archived={showArchived} />
+      </aside>
+      {children}
+    </div>
+  );
+}

@@ -1,0 +1,254 @@
+'use client';
+
+import Link from 'next/link';
+import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
+import { useMutation, useQuery } from 'urql';
+import type { ConversationViewQuery as ConversationView, MessageFieldsFragment } from '../generated/graphql';
+import { MESSAGE_PAGE_SIZE, OPTIMISTIC_PREFIX } from '../lib/cache';
+import {
+  ConversationMessagesQuery,
+  ConversationViewQuery,
+  MarkReadMutation,
+  UpdateConversationSettingsMutation,
+} from '../lib/operations';
+import { Avatar, presenceText } from './avatar';
+import { Composer } from './composer';
+import { conversationTitle } from './conversation-list';
+import { MessageItem } from './message-item';
+import { useApp } from './providers';
+import { ThreadPanel } from './thread-panel';
+
+type Conversation = ConversationView['conversation'];
+
+/** Confirmed messages by `seq`; optimistic ones (not numbered yet) after them, in the order sent. */
+const bySeq = (a: MessageFieldsFragment, b: MessageFieldsFragment) => {
+  const pendingA = a.id.startsWith(OPTIMISTIC_PREFIX);
+  const pendingB = b.id.startsWith(OPTIMISTIC_PREFIX);
+  if (pendingA !== pendingB) return pendingA ? 1 : -1;
+  return pendingA ? Date.parse(String(a.createdAt)) - Date.parse(String(b.createdAt)) : a.seq - b.seq;
+};
+
+/** Under the viewer's latest message: who has read it ("Seen"), or that it reached them ("Delivered"). */
+function receiptOf(conversation: Conversation, message: MessageFieldsFragment, viewerId: string): string {
+  const others = conversation.members.edges.map((edge) => edge.node).filter((member) => member.user.id !== viewerId);
+  const readers = others.filter((member) => member.lastReadSeq >= message.seq);
+  if (readers.length > 0) {
+    if (conversation.kind === 'DIRECT') return 'Seen';
+    return readers.length === others.length ? 'Seen by everyone' : `Seen by ${readers.map((member) => member.user.displayName).join(', ')}`;
+  }
+  if (others.some((member) => member.lastDeliveredSeq >= message.seq)) return 'Delivered';
+  return 'Sent';
+}
+
+function Header({ conversation, viewerId }: { conversation: Conversation; viewerId: string }) {
+  const [, updateSettings] = useMutation(UpdateConversationSettingsMutation);
+  const title = conversationTitle(conversation);
+  const typists = conversation.typingUsers.filter((user) => user.id !== viewerId);
+  const subtitle =
+    typists.length > 0
+      ? `${typists.map((user) => user.displayName).join(', ')} ${typists.length === 1 ? 'is' : 'are'} typing…`
+      : conversation.kind === 'DIRECT'
+        ? presenceText(conversation.peer?.presence ?? null)
+        : `${conversation.memberCount} members`;
+  const set = (input: { pinned?: boolean; archived?: boolean; mutedUntil?: string | null }) =>
+    void updateSettings({ id: conversation.id, input });
+
+  return (
+    <header className="pane-header">
+      <Link href="/" className="back" aria-label="Back to conversations">
+        ←
+      </Link>
+      <Avatar user={conversation.kind === 'DIRECT' ? conversation.peer : { displayName: title, avatar: null, presence: null }} />
+      <div className="pane-title">
+        <h2>{title}</h2>
+        <p className="muted" aria-live="polite" data-testid="conversation-status">
+          {subtitle}
+        </p>
+      </div>
+      <div className="pane-actions" role="group" aria-label="Conversation settings">
+        <button type="button" aria-pressed={conversation.isPinned} onClick={() => set({ pinned: !conversation.isPinned })}>
+          {conversation.isPinned ? 'Unpin' : 'Pin'}
+        </button>
+        <button
+          type="button"
+          aria-pressed={conversation.isMuted}
+          onClick={() => set({ mutedUntil: conversation.isMuted ? null : '9999-12-31T00:00:00.000Z' })}
+        >
+          {conversation.isMuted ? 'Unmute' : 'Mute'}
+        </button>
+        <button type="button" aria-pressed={conversation.isArchived} onClick={() => set({ archived: !conversation.isArchived })}>
+          {conversation.isArchived ? 'Unarchive' : 'Archive'}
+        </button>
+      </div>
+    </header>
+  );
+}
+
+/**
+ * Reads the newest page of history, then older pages as the user scrolls up (relay pagination merges them
+ * in the cache; live events append to the newest).
+ */
+function useHistory(conversationId: string) {
+  const [before, setBefore] = useState<string | null>(null);
+  const [{ data, fetching, error }] = useQuery({
+    query: ConversationMessagesQuery,
+    variables: before ? { id: conversationId, last: MESSAGE_PAGE_SIZE, before } : { id: conversationId, last: MESSAGE_PAGE_SIZE },
+  });
+  const shown = useRef<{ messages: MessageFieldsFragment[]; startCursor: string | null; hasOlder: boolean } | null>(null);
+  if (data) {
+    const connection = data.conversation.messages;
+    shown.current = {
+      messages: connection.edges.map((edge) => edge.node).sort(bySeq),
+      startCursor: connection.pageInfo.startCursor ?? null,
+      hasOlder: connection.pageInfo.hasPreviousPage,
+    };
+  }
+  const current = shown.current;
+  return {
+    messages: current?.messages ?? [],
+    loaded: current !== null,
+    fetching,
+    error,
+    hasOlder: current?.hasOlder ?? false,
+    loadOlder() {
+      if (current?.startCursor && current.hasOlder && !fetching) setBefore(current.startCursor);
+    },
+  };
+}
+
+export function ConversationPane({ conversationId }: { conversationId: string }) {
+  const { session } = useApp();
+  const viewerId = session?.user.id ?? '';
+  const [{ data: view, error: viewError }] = useQuery({ query: ConversationViewQuery, variables: { id: conversationId } });
+  const conversation = view?.conversation;
+  const history = useHistory(conversationId);
+  const [replyTo, setReplyTo] = useState<MessageFieldsFragment | null>(null);
+  const [thread, setThread] = useState<string | null>(null);
+  const [, markRead] = useMutation(MarkReadMutation);
+  const scroller = useRef<HTMLDivElement>(null);
+  const topSentinel = useRef<HTMLLIElement>(null);
+  // Where "new messages" begins: the read marker as it was when the conversation was opened.
+  const dividerAfter = useRef<number | null>(null);
+  if (conversation && dividerAfter.current === null) dividerAfter.current = conversation.lastReadSeq;
+
+  // Read what is on screen while the tab is visible (the marker only moves forward).
+  const lastSeq = conversation?.lastSeq ?? 0;
+  const lastReadSeq = conversation?.lastReadSeq ?? 0;
+  useEffect(() => {
+    const read = () => {
+      if (document.visibilityState === 'visible' && lastSeq > lastReadSeq) {
+        void markRead({ conversationId, upToSeq: lastSeq });
+      }
+    };
+    read();
+    document.addEventListener('visibilitychange', read);
+    return () => document.removeEventListener('visibilitychange', read);
+  }, [conversationId, lastSeq, lastReadSeq, markRead]);
+
+  // Infinite scroll upwards.
+  const { loadOlder } = history;
+  useEffect(() => {
+    const sentinel = topSentinel.current;
+    if (!sentinel) return;
+    const observer = new IntersectionObserver((entries) => {
+      if (entries.some((entry) => entry.isIntersecting)) loadOlder();
+    }, { root: scroller.current });
+    observer.observe(sentinel);
+    return () => observer.disconnect();
+  }, [loadOlder]);
+
+  // Keep the view anchored: older pages load above what is read; new messages scroll into view when the
+  // reader is at the bottom (or sent them).
+  const first = history.messages[0]?.id;
+  const last = history.messages.at(-1);
+  const anchor = useRef<{ first?: string; last?: string; fromBottom: number; atBottom: boolean }>({ fromBottom: 0, atBottom: true });
+  useLayoutEffect(() => {
+    const element = scroller.current;
+    if (!element) return;
+    const before = anchor.current;
+    if (before.first && first !== before.first && last?.id === before.last) {
+      element.scrollTop = element.scrollHeight - before.fromBottom;
+    } else if (last?.id !== before.last && (before.atBottom || last?.sender.id === viewerId || !before.last)) {
+      element.scrollTop = element.scrollHeight;
+    }
+    anchor.current = { ...anchor.current, first, last: last?.id };
+  }, [first, last, viewerId]);
+  const onScroll = () => {
+    const element = scroller.current;
+    if (!element) return;
+    const fromBottom = element.scrollHeight - element.scrollTop;
+    anchor.current = { ...anchor.current, fromBottom, atBottom: fromBottom - element.clientHeight < 40 };
+  };
+
+  const myLatest = useMemo(
+    () => [...history.messages].reverse().find((message) => message.sender.id === viewerId && !message.id.startsWith(OPTIMISTIC_PREFIX)),
+    [history.messages, viewerId],
+  );
+
+  if (viewError && !conversation) {
+    return (
+      <section className="pane empty-pane">
+        <p role="alert">This conversation does not exist or you are not in it.</p>
+      </section>
+    );
+  }
+  if (!conversation) return <section className="pane empty-pane"><p role="status">Loading…</p></section>;
+
+  const canModerate = conversation.viewerRole !== 'MEMBER';
+  const firstUnread = history.messages.find(
+    (message) => dividerAfter.current !== null && message.seq > dividerAfter.current && message.sender.id !== viewerId && !message.id.startsWith(OPTIMISTIC_PREFIX),
+  );
+
+  return (
+    <section className="pane" aria-label={`Conversation with ${conversationTitle(conversation)}`}>
+      <Header conversation={conversation} viewerId={viewerId} />
+      <div className="pane-body">
+        <div className="messages-scroller" ref={scroller} onScroll={onScroll}>
+          <ol className="messages" aria-label="Messages" aria-busy={history.fetching}>
+            <li ref={topSentinel} className="history-edge">
+              {history.hasOlder ? (
+                <button type="button" className="link" onClick={loadOlder} disabled={history.fetching}>
+                  {history.fetching ? 'Loading…' : 'Load earlier messages'}
+                </button>
+              ) : (
+                history.loaded && <span className="muted">Start of the conversation</span>
+              )}
+            </li>
+            {history.messages.map((message) => (
+              <MessageOrDivider key={message.id} divider={message === firstUnread}>
+                <MessageItem
+                  message={message}
+                  mine={message.sender.id === viewerId}
+                  canDelete={message.sender.id === viewerId || (canModerate && conversation.kind === 'GROUP')}
+                  showSender={conversation.kind === 'GROUP'}
+                  onReply={setReplyTo}
+                  onOpenThread={(root) => setThread(root.id)}
+                />
+                {message === myLatest && (
+                  <li className="receipt" data-testid="receipt">
+                    {receiptOf(conversation, message, viewerId)}
+                  </li>
+                )}
+              </MessageOrDivider>
+            ))}
+          </ol>
+        </div>
+        {thread && <ThreadPanel messageId={thread} viewerId={viewerId} onClose={() => setThread(null)} />}
+      </div>
+      <Composer conversationId={conversationId} replyTo={replyTo} onCancelReply={() => setReplyTo(null)} />
+    </section>
+  );
+}
+
+function MessageOrDivider({ divider, children }: { divider: boolean; children: React.ReactNode }) {
+  return (
+    <>
+      {divider && (
+        <li className="new-divider" role="separator" aria-label="New messages">
+          <span>New messages</span>
+        </li>
+      )}
+      {children}
+    </>
+  );
+}

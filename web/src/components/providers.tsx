@@ -1,0 +1,67 @@
+'use client';
+
+import { Provider as UrqlProvider, type Client } from 'urql';
+import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createParleyClient } from '../lib/client';
+import { loadConfig, type ClientConfig } from '../lib/config';
+import { LogoutMutation } from '../lib/operations';
+import { persistedFetch } from '../lib/persisted-fetch';
+import { createRealtime } from '../lib/realtime';
+import { clearSession, onSessionChange, readSession, type Session } from '../lib/session';
+
+interface AppState {
+  config: ClientConfig | null;
+  /** Undefined until read from storage (on the client), null when signed out. */
+  session: Session | null | undefined;
+  signOut(): Promise<void>;
+}
+
+const AppContext = createContext<AppState>({ config: null, session: undefined, signOut: async () => {} });
+
+export const useApp = () => useContext(AppContext);
+
+/**
+ * The app's state above every page: where the graph is, the session (shared by the tabs), and one urql
+ * client with its realtime socket per signed-in user (a new user gets a new cache).
+ */
+export function Providers({ children }: { children: ReactNode }) {
+  const [config, setConfig] = useState<ClientConfig | null>(null);
+  const [session, setSession] = useState<Session | null | undefined>(undefined);
+
+  useEffect(() => {
+    loadConfig().then(setConfig, (error: unknown) => console.error(error));
+    setSession(readSession());
+    return onSessionChange(setSession);
+  }, []);
+
+  const userId = session?.user.id;
+  const clients = useMemo(() => {
+    const current = readSession();
+    if (!config || !userId || !current) return null;
+    const realtime = createRealtime(config);
+    return { realtime, client: createParleyClient(config, current, realtime) as Client };
+  }, [config, userId]);
+  useEffect(() => () => clients?.realtime.dispose(), [clients]);
+
+  const state = useMemo<AppState>(
+    () => ({
+      config,
+      session,
+      async signOut() {
+        const current = readSession();
+        if (config && current) {
+          // Ends the session on the server too; signing out locally must not wait on the network.
+          await persistedFetch(config.graphqlUrl, LogoutMutation, {}, current.accessToken).catch(() => undefined);
+        }
+        clearSession();
+      },
+    }),
+    [config, session],
+  );
+
+  return (
+    <AppContext.Provider value={state}>
+      {clients ? <UrqlProvider value={clients.client}>{children}</UrqlProvider> : children}
+    </AppContext.Provider>
+  );
+}

@@ -1,0 +1,225 @@
+import { cacheExchange, type Cache, type UpdatesConfig } from '@urql/exchange-graphcache';
+import { relayPagination } from '@urql/exchange-graphcache/extras';
+import type {
+  ConversationSummaryFragment,
+  EventsSubscription,
+  MessageFieldsFragment,
+  SendMessageMutation as SendMessageResult,
+  SendMessageMutationVariables,
+} from '../generated/graphql';
+import { ConversationListQuery, ConversationMessagesQuery, ConversationViewQuery } from './operations';
+
+/** Messages per page of history, in the pane and in what events append to. */
+export const MESSAGE_PAGE_SIZE = 30;
+
+/** Ids of messages sent optimistically, before the graph answered: `optimistic:<clientMutationId>`. */
+export const OPTIMISTIC_PREFIX = 'optimistic:';
+
+type Event = EventsSubscription['events'];
+
+/**
+ * Puts a message at the end of its conversation's newest page of history, if that page is loaded (the
+ * relay pagination resolver merges it with the older pages; a message already there is not repeated).
+ */
+function appendMessage(cache: Cache, conversationId: string, message: MessageFieldsFragment) {
+  cache.updateQuery(
+    { query: ConversationMessagesQuery, variables: { id: conversationId, last: MESSAGE_PAGE_SIZE } },
+    (data) => {
+      const connection = data?.conversation.messages;
+      if (!connection) return data;
+      if (connection.edges.some((edge) => edge.node.id === message.id)) return data;
+      connection.edges.push({ __typename: 'MessageEdge', node: message });
+      return data;
+    },
+  );
+}
+
+/** Shows a conversation the list does not hold yet (a DM someone started, a group the viewer was added to). */
+function listConversation(cache: Cache, conversation: ConversationSummaryFragment) {
+  if (conversation.isArchived) return;
+  cache.updateQuery({ query: ConversationListQuery, variables: { archived: false } }, (data) => {
+    if (!data) return data;
+    const edges = data.me.conversations.edges;
+    if (edges.some((edge) => edge.node.id === conversation.id)) return data;
+    edges.unshift({ __typename: 'ConversationEdge', node: conversation });
+    return data;
+  });
+}
+
+function unlistConversation(cache: Cache, conversationId: string) {
+  for (const archived of [false, true]) {
+    cache.updateQuery({ query: ConversationListQuery, variables: { archived } }, (data) => {
+      if (!data) return data;
+      data.me.conversations.edges = data.me.conversations.edges.filter((edge) => edge.node.id !== conversationId);
+      return data;
+    });
+  }
+}
+
+/** A member's read or delivery marker moved: the pane's "seen" follows it. */
+function moveMarker(
+  cache: Cache,
+  conversationId: string,
+  userId: string | undefined,
+  marker: { lastReadSeq?: number; lastDeliveredSeq?: number },
+) {
+  if (!userId) return;
+  cache.updateQuery({ query: ConversationViewQuery, variables: { id: conversationId } }, (data) => {
+    const member = data?.conversation.members.edges.find((edge) => edge.node.user.id === userId)?.node;
+    if (!member) return data;
+    if (marker.lastReadSeq !== undefined) member.lastReadSeq = Math.max(member.lastReadSeq, marker.lastReadSeq);
+    if (marker.lastDeliveredSeq !== undefined) {
+      member.lastDeliveredSeq = Math.max(member.lastDeliveredSeq, marker.lastDeliveredSeq);
+    }
+    return data;
+  });
+}
+
+function setTyping(cache: Cache, conversationId: string, user: { id: string; displayName: string }, typing: boolean) {
+  cache.updateQuery({ query: ConversationViewQuery, variables: { id: conversationId } }, (data) => {
+    if (!data) return data;
+    const others = data.conversation.typingUsers.filter((typist) => typist.id !== user.id);
+    data.conversation.typingUsers = typing ? [...others, { __typename: 'User', ...user }] : others;
+    return data;
+  });
+}
+
+/**
+ * Events were lost (the cursor expired, the log was reset, this client lagged): everything the app shows
+ * is reloaded. Conversations are dropped whole so their history is not stitched across the gap.
+ */
+function forgetEverything(cache: Cache) {
+  for (const field of cache.inspectFields('Query')) {
+    const id = field.arguments?.['id'];
+    if (field.fieldName === 'conversation' && typeof id === 'string') {
+      cache.invalidate({ __typename: 'Conversation', id });
+    }
+    cache.invalidate('Query', field.fieldKey);
+  }
+}
+
+function applyEvent(cache: Cache, event: Event) {
+  switch (event.__typename) {
+    case 'MessageAdded':
+      if (!event.message) return;
+      appendMessage(cache, event.conversationId, event.message);
+      listConversation(cache, event.message.conversation);
+      return;
+    case 'MemberAdded':
+    case 'ConversationUpdated':
+      if (event.conversation) listConversation(cache, event.conversation);
+      return;
+    case 'MemberRemoved': {
+      const viewer = cache.resolve(cache.resolve('Query', 'me') as string | null, 'user');
+      if (viewer === cache.keyOfEntity({ __typename: 'User', id: event.user?.id ?? '' })) {
+        unlistConversation(cache, event.conversationId);
+      }
+      return;
+    }
+    case 'ConversationDeleted':
+      unlistConversation(cache, event.conversationId);
+      return;
+    case 'ReadReceipt':
+      moveMarker(cache, event.conversationId, event.user?.id, { lastReadSeq: event.lastReadSeq });
+      return;
+    case 'DeliveryReceipt':
+      moveMarker(cache, event.conversationId, event.user?.id, { lastDeliveredSeq: event.lastDeliveredSeq });
+      return;
+    case 'TypingChanged':
+      if (event.user) setTyping(cache, event.conversationId, event.user, event.typing);
+      return;
+    case 'StreamResync':
+      forgetEverything(cache);
+      return;
+    default:
+      // Edits, deletes, reactions and presence update normalized entities by themselves.
+      return;
+  }
+}
+
+const updates: UpdatesConfig = {
+  Subscription: {
+    events: (result, _args, cache) => applyEvent(cache, (result as EventsSubscription).events),
+  },
+  Mutation: {
+    sendMessage: (result, args, cache) => {
+      const message = (result as SendMessageResult).sendMessage;
+      const { input } = args as SendMessageMutationVariables;
+      if (message) appendMessage(cache, String(input.conversationId), message);
+    },
+    createDirectConversation: (result, _args, cache) => {
+      const conversation = (result as { createDirectConversation?: ConversationSummaryFragment }).createDirectConversation;
+      if (conversation) listConversation(cache, conversation);
+    },
+    createGroup: (result, _args, cache) => {
+      const conversation = (result as { createGroup?: ConversationSummaryFragment }).createGroup;
+      if (conversation) listConversation(cache, conversation);
+    },
+    updateConversationSettings: (result, _args, cache) => {
+      const conversation = (result as { updateConversationSettings?: ConversationSummaryFragment })
+        .updateConversationSettings;
+      if (!conversation) return;
+      // Archiving moves it between the two lists.
+      unlistConversation(cache, conversation.id);
+      if (!conversation.isArchived) listConversation(cache, conversation);
+      else cache.invalidate('Query', 'me');
+    },
+    revokeSession: (result, _args, cache) => {
+      const session = (result as { revokeSession?: { id: string } }).revokeSession;
+      if (session) cache.invalidate({ __typename: 'Session', id: session.id });
+    },
+    revokeOtherSessions: (_result, _args, cache) => cache.invalidate('Query', 'me'),
+  },
+};
+
+export interface OptimisticSender {
+  id: string;
+  username: string;
+  displayName: string;
+}
+
+/**
+ * The normalized cache: entities by `__typename` and `id`; history pages merged by relay pagination; a
+ * sent message shown at once (optimistically, by its clientMutationId) and replaced by the graph's answer.
+ */
+export function createCache(viewer: OptimisticSender) {
+  return cacheExchange({
+    keys: {
+      // Objects without an id of their own live inside their parent.
+      Presence: () => null,
+      PresenceSettings: () => null,
+      ReactionGroup: () => null,
+      PageInfo: () => null,
+      ConversationMember: () => null,
+    },
+    resolvers: {
+      Conversation: { messages: relayPagination() },
+      Query: {
+        conversation: (_parent, args) => ({ __typename: 'Conversation', id: args['id'] as string }),
+        message: (_parent, args) => ({ __typename: 'Message', id: args['id'] as string }),
+      },
+    },
+    updates,
+    optimistic: {
+      sendMessage: (args) => {
+        const { input } = args as SendMessageMutationVariables;
+        return {
+          __typename: 'Message',
+          id: `${OPTIMISTIC_PREFIX}${input.clientMutationId}`,
+          seq: 0,
+          body: input.body,
+          clientMutationId: input.clientMutationId,
+          createdAt: new Date().toISOString(),
+          editedAt: null,
+          deletedAt: null,
+          sender: { __typename: 'User', ...viewer },
+          replyTo: null,
+          replyCount: 0,
+          attachments: [],
+          reactions: [],
+          conversation: { __typename: 'Conversation', id: input.conversationId },
+        };
+      },
+    },
+  });
+}

@@ -1,0 +1,554 @@
+import { graphql } from '../generated';
+
+/**
+ * Every operation the web app sends. Codegen turns each into a typed document and an entry of the
+ * persisted-documents manifest (router/persisted/parley-web.json): the router runs nothing else for us.
+ */
+
+export const UserSummaryFragment = graphql(`
+  fragment UserSummary on User {
+    id
+    username
+    displayName
+    avatar {
+      id
+      thumbnailUrl
+    }
+    presence {
+      status
+      lastSeenAt
+    }
+  }
+`);
+
+export const FileFieldsFragment = graphql(`
+  fragment FileFields on File {
+    id
+    name
+    size
+    contentType
+    status
+    width
+    height
+    url
+    thumbnailUrl
+    urlExpiresAt
+  }
+`);
+
+export const MessageFieldsFragment = graphql(`
+  fragment MessageFields on Message {
+    id
+    seq
+    body
+    clientMutationId
+    createdAt
+    editedAt
+    deletedAt
+    sender {
+      id
+      username
+      displayName
+    }
+    replyTo {
+      id
+      seq
+      body
+      deletedAt
+      sender {
+        id
+        displayName
+      }
+    }
+    replyCount
+    attachments {
+      ...FileFields
+    }
+    reactions {
+      emoji
+      count
+      viewerReacted
+    }
+  }
+`);
+
+export const ConversationSummaryFragment = graphql(`
+  fragment ConversationSummary on Conversation {
+    id
+    kind
+    title
+    lastActivityAt
+    lastSeq
+    lastReadSeq
+    unreadCount
+    mentionCount
+    isMuted
+    mutedUntil
+    isArchived
+    isPinned
+    viewerRole
+    memberCount
+    peer {
+      ...UserSummary
+    }
+    lastMessage {
+      id
+      seq
+      body
+      deletedAt
+      createdAt
+      sender {
+        id
+        displayName
+      }
+      attachments {
+        id
+        name
+      }
+    }
+  }
+`);
+
+export const RegisterMutation = graphql(`
+  mutation Register($input: RegisterInput!) {
+    register(input: $input) {
+      ...SignedIn
+    }
+  }
+`);
+
+export const LoginMutation = graphql(`
+  mutation Login($input: LoginInput!) {
+    login(input: $input) {
+      ...SignedIn
+    }
+  }
+`);
+
+export const RefreshSessionMutation = graphql(`
+  mutation RefreshSession($input: RefreshSessionInput!) {
+    refreshSession(input: $input) {
+      ...SignedIn
+    }
+  }
+`);
+
+export const SignedInFragment = graphql(`
+  fragment SignedIn on AuthPayload {
+    accessToken
+    accessTokenExpiresAt
+    refreshToken
+    refreshTokenExpiresAt
+    user {
+      id
+      username
+      displayName
+    }
+  }
+`);
+
+export const LogoutMutation = graphql(`
+  mutation Logout {
+    logout
+  }
+`);
+
+export const ConversationListQuery = graphql(`
+  query ConversationList($archived: Boolean) {
+    realtimeCursor
+    me {
+      id
+      user {
+        ...UserSummary
+      }
+      conversations(first: 100, filter: { archived: $archived }) {
+        edges {
+          node {
+            ...ConversationSummary
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const ConversationViewQuery = graphql(`
+  query ConversationView($id: ID!) {
+    conversation(id: $id) {
+      ...ConversationSummary
+      description
+      members(first: 50) {
+        edges {
+          node {
+            role
+            lastReadSeq
+            lastDeliveredSeq
+            user {
+              ...UserSummary
+            }
+          }
+        }
+      }
+      typingUsers {
+        id
+        displayName
+      }
+    }
+  }
+`);
+
+export const ConversationMessagesQuery = graphql(`
+  query ConversationMessages($id: ID!, $last: Int!, $before: String) {
+    conversation(id: $id) {
+      id
+      messages(last: $last, before: $before) {
+        edges {
+          node {
+            ...MessageFields
+          }
+        }
+        pageInfo {
+          hasPreviousPage
+          startCursor
+        }
+      }
+    }
+  }
+`);
+
+export const ThreadQuery = graphql(`
+  query Thread($id: ID!) {
+    message(id: $id) {
+      ...MessageFields
+      conversation {
+        id
+      }
+      replies(first: 100) {
+        edges {
+          node {
+            ...MessageFields
+          }
+        }
+      }
+    }
+  }
+`);
+
+export const FileQuery = graphql(`
+  query File($id: ID!) {
+    file(id: $id) {
+      ...FileFields
+    }
+  }
+`);
+
+export const SearchUsersQuery = graphql(`
+  query SearchUsers($query: String!) {
+    searchUsers(query: $query, first: 10) {
+      edges {
+        node {
+          ...UserSummary
+        }
+      }
+    }
+  }
+`);
+
+export const SettingsQuery = graphql(`
+  query Settings {
+    me {
+      id
+      email
+      user {
+        ...UserSummary
+        bio
+      }
+      presenceSettings {
+        hideLastSeen
+      }
+      sessions {
+        id
+        current
+        ip
+        userAgent
+        createdAt
+        lastUsedAt
+      }
+    }
+  }
+`);
+
+export const SendMessageMutation = graphql(`
+  mutation SendMessage($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      ...MessageFields
+      conversation {
+        id
+        lastSeq
+        lastReadSeq
+        unreadCount
+        lastActivityAt
+      }
+    }
+  }
+`);
+
+export const EditMessageMutation = graphql(`
+  mutation EditMessage($input: EditMessageInput!) {
+    editMessage(input: $input) {
+      ...MessageFields
+    }
+  }
+`);
+
+export const DeleteMessageMutation = graphql(`
+  mutation DeleteMessage($id: ID!) {
+    deleteMessage(id: $id) {
+      ...MessageFields
+    }
+  }
+`);
+
+export const AddReactionMutation = graphql(`
+  mutation AddReaction($messageId: ID!, $emoji: String!) {
+    addReaction(messageId: $messageId, emoji: $emoji) {
+      id
+      reactions {
+        emoji
+        count
+        viewerReacted
+      }
+    }
+  }
+`);
+
+export const RemoveReactionMutation = graphql(`
+  mutation RemoveReaction($messageId: ID!, $emoji: String!) {
+    removeReaction(messageId: $messageId, emoji: $emoji) {
+      id
+      reactions {
+        emoji
+        count
+        viewerReacted
+      }
+    }
+  }
+`);
+
+export const MarkReadMutation = graphql(`
+  mutation MarkRead($conversationId: ID!, $upToSeq: Int!) {
+    markRead(conversationId: $conversationId, upToSeq: $upToSeq) {
+      id
+      lastReadSeq
+      unreadCount
+      mentionCount
+    }
+  }
+`);
+
+export const MarkDeliveredMutation = graphql(`
+  mutation MarkDelivered($conversationId: ID!, $upToSeq: Int!) {
+    markDelivered(conversationId: $conversationId, upToSeq: $upToSeq) {
+      id
+    }
+  }
+`);
+
+export const StartTypingMutation = graphql(`
+  mutation StartTyping($conversationId: ID!) {
+    startTyping(conversationId: $conversationId)
+  }
+`);
+
+export const StopTypingMutation = graphql(`
+  mutation StopTyping($conversationId: ID!) {
+    stopTyping(conversationId: $conversationId)
+  }
+`);
+
+export const CreateDirectConversationMutation = graphql(`
+  mutation CreateDirectConversation($userId: ID!) {
+    createDirectConversation(userId: $userId) {
+      ...ConversationSummary
+    }
+  }
+`);
+
+export const CreateGroupMutation = graphql(`
+  mutation CreateGroup($input: CreateGroupInput!) {
+    createGroup(input: $input) {
+      ...ConversationSummary
+    }
+  }
+`);
+
+export const UpdateConversationSettingsMutation = graphql(`
+  mutation UpdateConversationSettings($id: ID!, $input: ConversationSettingsInput!) {
+    updateConversationSettings(id: $id, input: $input) {
+      ...ConversationSummary
+    }
+  }
+`);
+
+export const CreateUploadMutation = graphql(`
+  mutation CreateUpload($input: CreateUploadInput!) {
+    createUpload(input: $input) {
+      file {
+        id
+      }
+      upload {
+        url
+        method
+        headers {
+          name
+          value
+        }
+      }
+    }
+  }
+`);
+
+export const CompleteUploadMutation = graphql(`
+  mutation CompleteUpload($fileId: ID!) {
+    completeUpload(fileId: $fileId) {
+      ...FileFields
+    }
+  }
+`);
+
+export const UpdateProfileMutation = graphql(`
+  mutation UpdateProfile($input: UpdateProfileInput!) {
+    updateProfile(input: $input) {
+      ...UserSummary
+      bio
+    }
+  }
+`);
+
+export const UpdatePresenceSettingsMutation = graphql(`
+  mutation UpdatePresenceSettings($hideLastSeen: Boolean!) {
+    updatePresenceSettings(hideLastSeen: $hideLastSeen) {
+      hideLastSeen
+    }
+  }
+`);
+
+export const RevokeSessionMutation = graphql(`
+  mutation RevokeSession($id: ID!) {
+    revokeSession(id: $id) {
+      id
+    }
+  }
+`);
+
+export const RevokeOtherSessionsMutation = graphql(`
+  mutation RevokeOtherSessions {
+    revokeOtherSessions
+  }
+`);
+
+export const EventsSubscription = graphql(`
+  subscription Events($after: String) {
+    events(after: $after, presence: true) {
+      __typename
+      cursor
+      conversationId
+      ... on MessageAdded {
+        message {
+          ...MessageFields
+          conversation {
+            ...ConversationSummary
+          }
+        }
+      }
+      ... on MessageEdited {
+        message {
+          ...MessageFields
+        }
+      }
+      ... on MessageDeleted {
+        message {
+          ...MessageFields
+          conversation {
+            id
+            lastMessage {
+              id
+              seq
+              body
+              deletedAt
+              createdAt
+              sender {
+                id
+                displayName
+              }
+              attachments {
+                id
+                name
+              }
+            }
+          }
+        }
+      }
+      ... on ReactionChanged {
+        message {
+          id
+          reactions {
+            emoji
+            count
+            viewerReacted
+          }
+        }
+      }
+      ... on ReadReceipt {
+        user {
+          id
+        }
+        lastReadSeq
+      }
+      ... on DeliveryReceipt {
+        user {
+          id
+        }
+        lastDeliveredSeq
+      }
+      ... on TypingChanged {
+        user {
+          id
+          displayName
+        }
+        typing
+        expiresAt
+      }
+      ... on PresenceChanged {
+        user {
+          id
+          presence {
+            status
+            lastSeenAt
+          }
+        }
+      }
+      ... on ConversationUpdated {
+        conversation {
+          ...ConversationSummary
+        }
+      }
+      ... on MemberAdded {
+        user {
+          id
+        }
+        conversation {
+          ...ConversationSummary
+        }
+      }
+      ... on MemberRemoved {
+        user {
+          id
+        }
+      }
+      ... on StreamResync {
+        reason
+      }
+    }
+  }
+`);

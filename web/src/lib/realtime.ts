@@ -1,0 +1,116 @@
+import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
+import { CLIENT_NAME, type ClientConfig } from './config';
+import { documentHash } from './persisted-fetch';
+import { clearSession, freshSession, readSession } from './session';
+
+/** No pong this long after a ping: the socket is dead (a network change can leave it open but silent). */
+const PONG_TIMEOUT_MS = 5_000;
+const PING_INTERVAL_MS = 10_000;
+
+const backoff = (attempt: number) => Math.min(10_000, 500 * 2 ** attempt) * (0.5 + Math.random() / 2);
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export interface RealtimeSink {
+  next(result: { data?: unknown; errors?: unknown }): void;
+}
+
+/**
+ * The graphql-ws connection to the router. Tokens go in `connection_init` and are fresh at every
+ * (re)connect; a ping without a pong, or the browser coming back online, restarts the socket at once.
+ */
+export function createRealtime(config: ClientConfig) {
+  const socket: WsClient = createWsClient({
+    url: config.wsUrl,
+    lazy: true,
+    lazyCloseTimeout: 3_000,
+    retryAttempts: Number.POSITIVE_INFINITY,
+    shouldRetry: () => true,
+    retryWait: (attempt) => sleep(backoff(attempt)),
+    keepAlive: PING_INTERVAL_MS,
+    connectionParams: async () => {
+      const session = await freshSession();
+      if (!session) throw new Error('signed out');
+      return { authorization: `Bearer ${session.accessToken}`, clientName: CLIENT_NAME };
+    },
+    on: {
+      ping: (received) => {
+        if (received) return;
+        pongTimer = setTimeout(() => socket.terminate(), PONG_TIMEOUT_MS);
+      },
+      pong: (received) => {
+        if (received) clearTimeout(pongTimer);
+      },
+    },
+  });
+  let pongTimer: ReturnType<typeof setTimeout> | undefined;
+  // A socket that lived through a network change may be dead without knowing it: start a new one, which
+  // resumes every subscription from its last cursor.
+  const onOnline = () => socket.terminate();
+  window.addEventListener('online', onOnline);
+
+  /**
+   * Subscribes to a persisted subscription and keeps it going: across reconnects (graphql-ws resends the
+   * same payload, whose `after` follows the last event's cursor, so nothing is missed or repeated),
+   * across an expired token (4401: refresh, subscribe again) and transient failures. Ends only when the
+   * caller unsubscribes or the session is revoked (4403).
+   */
+  function subscribe(
+    document: unknown,
+    variables: Record<string, unknown>,
+    sink: RealtimeSink,
+    cursorOf: (data: unknown) => string | undefined,
+  ): () => void {
+    const payload = {
+      query: '',
+      variables: { ...variables },
+      extensions: { persistedQuery: { version: 1, sha256Hash: documentHash(document) } },
+    };
+    let stopped = false;
+    let unsubscribe = () => {};
+    let attempt = 0;
+
+    const start = () => {
+      unsubscribe = socket.subscribe(payload, {
+        next: (result) => {
+          attempt = 0;
+          const cursor = cursorOf(result.data);
+          if (cursor) payload.variables['after'] = cursor;
+          sink.next(result);
+        },
+        error: (error) => void restart(error),
+        complete: () => void restart(undefined),
+      });
+    };
+    const restart = async (error: unknown) => {
+      if (stopped) return;
+      const code = (error as { code?: number } | undefined)?.code;
+      if (code === 4403) {
+        clearSession();
+        return;
+      }
+      if (code === 4401) {
+        const session = await freshSession(readSession()?.accessToken).catch(() => undefined);
+        if (session === null) return;
+      } else {
+        await sleep(backoff(attempt++));
+      }
+      if (!stopped) start();
+    };
+    start();
+    return () => {
+      stopped = true;
+      unsubscribe();
+    };
+  }
+
+  return {
+    subscribe,
+    dispose() {
+      window.removeEventListener('online', onOnline);
+      clearTimeout(pongTimer);
+      void socket.dispose();
+    },
+  };
+}
+
+export type Realtime = ReturnType<typeof createRealtime>;
