@@ -1,16 +1,21 @@
-import { commonEnvShape, createLogger, parseEnv, registerGracefulShutdown } from '@parley/kit';
+import { commonEnvShape, createLogger, parseEnv, registerGracefulShutdown, reserveListener } from '@parley/kit';
 import { startPlatform } from '@parley/platform';
+import { startWebServer } from '@parley/web/server';
 import { z } from 'zod';
 
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (PGlite, in-process
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
  * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002), MESSAGES_PORT (4003), PRESENCE_PORT (4004)
- * and FILES_PORT (4005) for the subgraphs; FILES_BLOB_PORT (4006) for local file storage's signed URLs. Files are kept in EMBEDDED_DATA_DIR/files.
+ * and FILES_PORT (4005) for the subgraphs; FILES_BLOB_PORT (4006) for local file storage's signed URLs;
+ * WEB_PORT (3000) for the web app (built by `prestart`). Files are kept in EMBEDDED_DATA_DIR/files.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
   const logger = createLogger({ service: 'parley', level: LOG_LEVEL });
+  // The web app's address comes first: the router and the file store allow its origin (CORS).
+  const webListener = await reserveListener(Number(process.env['WEB_PORT'] ?? '3000'));
+  const webOrigins = [webListener.url, `http://localhost:${webListener.port}`].join(',');
   const platform = await startPlatform({
     env: process.env,
     usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
@@ -20,15 +25,26 @@ async function main() {
     filesEnv: {
       PORT: process.env['FILES_PORT'] ?? '4005',
       FILES_BLOB_PORT: process.env['FILES_BLOB_PORT'] ?? '4006',
+      FILES_CORS_ORIGINS: process.env['FILES_CORS_ORIGINS'] ?? webOrigins,
     },
-    routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
+    routerEnv: {
+      PORT: process.env['ROUTER_PORT'] ?? '4000',
+      CORS_ORIGINS: process.env['CORS_ORIGINS'] ?? webOrigins,
+    },
     logger,
   });
-  registerGracefulShutdown(logger, [() => platform.stop()]);
+  const web = await startWebServer({
+    graphqlUrl: platform.router.url,
+    wsUrl: platform.router.wsUrl,
+    listener: webListener,
+    logger: logger.child({ service: 'web' }),
+  });
+  registerGracefulShutdown(logger, [() => web.stop(), () => webListener.close(), () => platform.stop()]);
 
   const mode = process.env['DATABASE_URL'] ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL (PGlite)';
   const broker = process.env['REDIS_URL'] ? 'Redis from REDIS_URL' : 'in-process broker';
   console.log(`Parley is running (${mode}, ${broker}):`);
+  console.log(`  web app         ${web.url}`);
   console.log(`  graph (router)  ${platform.router.url}`);
   console.log(`  subscriptions   ${platform.router.wsUrl}`);
   console.log(`  users subgraph  ${platform.subgraphs.users}`);

@@ -23,10 +23,7 @@ import { createRouterContext, type RouterContext } from './context.js';
 import { createGateway } from './gateway.js';
 import type { ApqStore } from './persisted/apq-store.js';
 import type { PersistedDocuments } from './persisted/persisted-documents.js';
-import {
-  createPersistedOperationResolver,
-  usePersistedOperations,
-} from './persisted/use-persisted-operations.js';
+import { createPersistedOperationResolver, isTrusted, usePersistedOperations } from './persisted/use-persisted-operations.js';
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
 import { createHydrationSchema } from './realtime/hydration.js';
@@ -154,7 +151,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     metrics: deps.metrics,
     ready,
     maxBodyBytes: deps.maxBodyBytes,
-    queryLimits: deps.queryLimits,
+    queryLimits: { ...deps.queryLimits, costExempt: isTrusted },
     graphiql: deps.graphiql,
     cors:
       deps.corsOrigins.length === 0
@@ -219,7 +216,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
             documentId: payload.extensions?.['documentId'],
             extensions: payload.extensions,
             client,
-          })) ?? payload.query,
+          })) ?? { query: payload.query, registered: false },
         corsOrigins: deps.corsOrigins,
         trustProxy: deps.trustProxy,
         limits: deps.realtime.webSocket,

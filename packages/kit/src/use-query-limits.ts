@@ -11,6 +11,8 @@ export interface QueryLimits {
   maxTokens: number;
   /** graphql-armor's cost: objects 2, scalars 1, each level deeper ×1.5. Off when unset. */
   maxCost?: number;
+  /** Requests the cost limit does not apply to (the router's registered, reviewed documents). */
+  costExempt?: (request: Request) => boolean;
 }
 
 /**
@@ -26,6 +28,19 @@ const onReject = [
   },
 ];
 
+/** graphql-armor's cost limit, skipped for the requests `exempt` names. */
+function useCostLimit(maxCost: number, exempt: ((request: Request) => boolean) | undefined): Plugin {
+  const plugin = costLimitPlugin({ maxCost, ignoreIntrospection: true, onReject }) as Plugin;
+  if (!exempt) return plugin;
+  return {
+    onValidate(payload) {
+      const request = (payload.context as { request?: Request }).request;
+      if (request && exempt(request)) return;
+      return plugin.onValidate?.(payload);
+    },
+  };
+}
+
 export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin[] {
   return [
     maxTokensPlugin({ n: limits.maxTokens, onReject }) as Plugin,
@@ -36,8 +51,6 @@ export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin
       onReject,
     }) as Plugin,
     maxAliasesPlugin({ n: limits.maxAliases, onReject }) as Plugin,
-    ...(limits.maxCost === undefined
-      ? []
-      : [costLimitPlugin({ maxCost: limits.maxCost, ignoreIntrospection: true, onReject }) as Plugin]),
+    ...(limits.maxCost === undefined ? [] : [useCostLimit(limits.maxCost, limits.costExempt)]),
   ];
 }

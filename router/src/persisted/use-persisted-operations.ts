@@ -32,12 +32,29 @@ const MESSAGES: Partial<Record<ErrorCode, string>> = {
 const refuse = (code: ErrorCode, message = MESSAGES[code] ?? code) => codedError(code, message);
 
 /**
+ * Requests running a document from a client's manifest. Those documents were checked when registered
+ * (reviewed with the client that ships them), so the cost limit, there to stop ad-hoc queries, lets them
+ * through: a chat client's real screens (a page of conversations with their last messages and members'
+ * presence) cost far more in graphql-armor's model, which multiplies by page sizes and by 1.5 per level,
+ * than any sensible limit for queries nobody reviewed. Depth, alias and token limits still apply.
+ */
+const trustedRequests = new WeakSet<Request>();
+export const markTrusted = (request: Request) => void trustedRequests.add(request);
+export const isTrusted = (request: Request | undefined) => request !== undefined && trustedRequests.has(request);
+
+/** The query to run, and whether it is a registered (trusted) document. */
+export interface ResolvedQuery {
+  query: string;
+  registered: boolean;
+}
+
+/**
  * Resolves how an operation was sent to the query text to run, all three ways a client can send one:
  * - APQ (Apollo): `extensions.persistedQuery.sha256Hash`, with or without the query text;
  * - trusted documents from manifests, by `documentId` (GraphQL over HTTP; `sha256:<hex>` or a manifest id);
  * - in persisted-only mode, only the calling client's registered documents run, whichever way they come.
  * Returns the query to run (undefined: leave what was sent, e.g. no query or one that is not a string, for
- * the server to refuse), or throws the coded error the client gets.
+ * the server to refuse) and whether it is registered, or throws the coded error the client gets.
  */
 export function createPersistedOperationResolver(options: PersistedOperationsOptions) {
   const { documents, apq, persistedOnly } = options;
@@ -53,7 +70,7 @@ export function createPersistedOperationResolver(options: PersistedOperationsOpt
     documentId: unknown;
     extensions: unknown;
     client: string | null;
-  }): Promise<string | undefined> {
+  }): Promise<ResolvedQuery | undefined> {
     const { query, documentId, client } = request;
     const persisted = apqExtension(request.extensions);
 
@@ -66,7 +83,7 @@ export function createPersistedOperationResolver(options: PersistedOperationsOpt
       }
       const body = await registered(client, documentId);
       if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
-      return body;
+      return { query: body, registered: true };
     }
 
     if (typeof query === 'string' && query !== '') {
@@ -81,17 +98,19 @@ export function createPersistedOperationResolver(options: PersistedOperationsOpt
               : 'Only registered operations may run here; send the graphql-client-name header',
           );
         }
-      } else if (persisted) {
-        await apq.set(hash!, query);
+        return { query, registered: true };
       }
-      return query;
+      if (persisted) await apq.set(hash!, query);
+      return { query, registered: false };
     }
 
     if (persisted) {
       const hash = persisted.sha256Hash.toLowerCase();
-      const body = (await registered(client, hash)) ?? (persistedOnly ? null : await apq.get(hash));
-      if (body === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
-      return body;
+      const body = await registered(client, hash);
+      if (body !== null) return { query: body, registered: true };
+      const stored = persistedOnly ? null : await apq.get(hash);
+      if (stored === null) throw refuse('PERSISTED_QUERY_NOT_FOUND');
+      return { query: stored, registered: false };
     }
     if (persistedOnly)
       throw refuse('PERSISTED_QUERY_NOT_IN_LIST', 'Send a registered `documentId` or APQ hash');
@@ -118,7 +137,8 @@ export function usePersistedOperations(options: PersistedOperationsOptions): Plu
         extensions: params.extensions,
         client: clientNameOf(request.headers),
       });
-      if (resolved !== undefined && resolved !== query) setParams({ ...rest, query: resolved });
+      if (resolved?.registered) markTrusted(request);
+      if (resolved !== undefined && resolved.query !== query) setParams({ ...rest, query: resolved.query });
     },
   };
 }

@@ -1,3 +1,4 @@
+import { markTrusted, type ResolvedQuery } from '../persisted/use-persisted-operations.js';
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, Server } from 'node:http';
 import {
@@ -84,7 +85,7 @@ export async function attachWebSocketServer(options: {
   resolveQuery(
     payload: { query: string; extensions?: Record<string, unknown> | null },
     clientName: string | null,
-  ): Promise<string>;
+  ): Promise<ResolvedQuery>;
   corsOrigins: readonly string[];
   /** Take the client address from X-Forwarded-For (behind a load balancer). */
   trustProxy: boolean;
@@ -243,7 +244,7 @@ export async function attachWebSocketServer(options: {
     if (Object.keys(subscriptions).length > limits.maxSubscriptions) {
       return [codedError('BAD_REQUEST', `At most ${limits.maxSubscriptions} subscriptions per connection`)];
     }
-    const query = await options.resolveQuery(payload, connection.clientName);
+    const { query, registered } = await options.resolveQuery(payload, connection.clientName);
     const headers = new Headers({ authorization: connection.authorization });
     for (const name of ['user-agent', 'x-forwarded-for', 'x-request-id', 'traceparent', 'tracestate']) {
       const value = request.headers[name];
@@ -251,6 +252,7 @@ export async function attachWebSocketServer(options: {
     }
     if (connection.clientName) headers.set('graphql-client-name', connection.clientName);
     const httpRequest = new Request('http://router.internal/graphql', { method: 'POST', headers });
+    if (registered) markTrusted(httpRequest);
     const enveloped = options.yoga.getEnveloped({ request: httpRequest, req: request, params: payload });
     const document = enveloped.parse(query);
     const errors = enveloped.validate(enveloped.schema, document);

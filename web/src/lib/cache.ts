@@ -20,15 +20,20 @@ type Event = EventsSubscription['events'];
 /**
  * Puts a message at the end of its conversation's newest page of history, if that page is loaded (the
  * relay pagination resolver merges it with the older pages; a message already there is not repeated).
+ * The page is read through the optimistic layers of sends still in flight; a confirmed message must not
+ * carry their placeholders into the lasting cache, where nothing would remove them.
  */
 function appendMessage(cache: Cache, conversationId: string, message: MessageFieldsFragment) {
+  const confirmed = !message.id.startsWith(OPTIMISTIC_PREFIX);
   cache.updateQuery(
     { query: ConversationMessagesQuery, variables: { id: conversationId, last: MESSAGE_PAGE_SIZE } },
     (data) => {
       const connection = data?.conversation.messages;
       if (!connection) return data;
-      if (connection.edges.some((edge) => edge.node.id === message.id)) return data;
-      connection.edges.push({ __typename: 'MessageEdge', node: message });
+      if (confirmed) connection.edges = connection.edges.filter((edge) => !edge.node.id.startsWith(OPTIMISTIC_PREFIX));
+      if (!connection.edges.some((edge) => edge.node.id === message.id)) {
+        connection.edges.push({ __typename: 'MessageEdge', node: message });
+      }
       return data;
     },
   );
