@@ -1,4 +1,6 @@
 import { codeOf, extensionsOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { createPersistedDocuments } from '@parley/router/persisted';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let parley: Parley;
@@ -75,6 +77,26 @@ describe('query limits', () => {
     const response = await post(parley, { query: costly });
     expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
     expect(response.errors![0]!.message).toMatch(/Cost limit of 150 exceeded/i);
+  });
+
+  it('runs a registered document over the cost limit (reviewed when registered), and only by its client', async () => {
+    const fields = 'id email user { id username displayName } sessions { id ip userAgent current }';
+    const costly = `query Costly { ${Array.from({ length: 6 }, (_, index) => `m${index}: me { ${fields} }`).join(' ')} }`;
+    const redis = new Redis(parley.redisUrl);
+    try {
+      await createPersistedDocuments({ redis, prefix: parley.redisPrefix }).register('costly-app', [
+        { id: 'costly', body: costly },
+      ]);
+    } finally {
+      redis.disconnect();
+    }
+    const trusted = await alice.client.send<any>({ documentId: 'costly' }, { 'graphql-client-name': 'costly-app' });
+    expect(trusted.errors).toBeUndefined();
+    expect(trusted.data.m5.id).toBe(alice.id);
+
+    // The same text from anyone else is an ad-hoc query like any other.
+    const adHoc = await alice.client.send<any>({ query: costly }, { 'graphql-client-name': 'other-app' });
+    expect(codeOf(adHoc)).toBe('QUERY_TOO_COMPLEX');
   });
 
   it('gives malformed JSON, a missing query and wrong variable types a coded error, never a 500', async () => {

@@ -16,7 +16,6 @@ export function Avatar({ user, size = 40 }: { user: Pick<UserSummaryFragment, 'd
   return (
     <span className="avatar" style={{ width: size, height: size }} aria-hidden="true">
       {user?.avatar?.thumbnailUrl ? (
-        // eslint-disable-next-line @next/next/no-img-element -- signed, short-lived URLs: not for next/image's optimizer
         <img src={user.avatar.thumbnailUrl} alt="" />
       ) : (
         <span className="initials">{initials(user?.displayName ?? '?')}</span>

@@ -168,7 +168,6 @@ export function Composer({
         <ul className="uploads" aria-label="Attachments">
           {uploads.map((upload) => (
             <li key={upload.key} className="upload">
-              {/* eslint-disable-next-line @next/next/no-img-element -- a local object URL */}
               {upload.preview && <img src={upload.preview} alt="" />}
               <span>{upload.name}</span>
               {upload.error ? (

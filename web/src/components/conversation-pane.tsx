@@ -127,9 +127,12 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   const [, markRead] = useMutation(MarkReadMutation);
   const scroller = useRef<HTMLDivElement>(null);
   const topSentinel = useRef<HTMLLIElement>(null);
-  // Where "new messages" begins: the read marker as it was when the conversation was opened.
-  const dividerAfter = useRef<number | null>(null);
-  if (conversation && dividerAfter.current === null) dividerAfter.current = conversation.lastReadSeq;
+  // Where "new messages" begins: what was unread when the conversation was opened (not what arrives while
+  // the reader is looking).
+  const unreadAtOpen = useRef<{ after: number; upTo: number } | null>(null);
+  if (conversation && unreadAtOpen.current === null) {
+    unreadAtOpen.current = { after: conversation.lastReadSeq, upTo: conversation.lastSeq };
+  }
 
   // Read what is on screen while the tab is visible (the marker only moves forward).
   const lastSeq = conversation?.lastSeq ?? 0;
@@ -195,8 +198,14 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   if (!conversation) return <section className="pane empty-pane"><p role="status">Loading…</p></section>;
 
   const canModerate = conversation.viewerRole !== 'MEMBER';
+  const unread = unreadAtOpen.current;
   const firstUnread = history.messages.find(
-    (message) => dividerAfter.current !== null && message.seq > dividerAfter.current && message.sender.id !== viewerId && !message.id.startsWith(OPTIMISTIC_PREFIX),
+    (message) =>
+      unread !== null &&
+      message.seq > unread.after &&
+      message.seq <= unread.upTo &&
+      message.sender.id !== viewerId &&
+      !message.id.startsWith(OPTIMISTIC_PREFIX),
   );
 
   return (

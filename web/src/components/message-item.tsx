@@ -15,7 +15,6 @@ function Attachment({ file }: { file: FileFieldsFragment }) {
   if (file.thumbnailUrl) {
     return (
       <a href={file.url ?? undefined} target="_blank" rel="noreferrer" className="attachment-image">
-        {/* eslint-disable-next-line @next/next/no-img-element -- signed, short-lived URLs */}
         <img src={file.thumbnailUrl} alt={file.name} width={file.width ?? undefined} height={file.height ?? undefined} data-testid="image-preview" />
       </a>
     );
@@ -72,6 +71,8 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
   return (
     <li
       className={`message${mine ? ' mine' : ''}${pending ? ' pending' : ''}`}
+      // Focusable, so keyboard and touch users reach its actions (shown on hover or focus).
+      tabIndex={0}
       data-testid="message"
       data-seq={pending ? undefined : message.seq}
       aria-label={`${message.sender.displayName} at ${time(message.createdAt)}`}
