@@ -77,6 +77,7 @@ export default defineConfig(
             ...testFiles,
             '**/scripts/**',
             '**/*.config.{ts,js,mjs,cjs}',
+            'codegen.ts',
             'packages/testkit/**',
             '**/src/testing/**',
           ),

@@ -1,4 +1,10 @@
-import { commonEnvShape, createLogger, parseEnv, registerGracefulShutdown, reserveListener } from '@parley/kit';
+import {
+  commonEnvShape,
+  createLogger,
+  parseEnv,
+  registerGracefulShutdown,
+  reserveListener,
+} from '@parley/kit';
 import { startPlatform } from '@parley/platform';
 import { startWebServer } from '@parley/web/server';
 import { z } from 'zod';

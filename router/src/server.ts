@@ -23,7 +23,11 @@ import { createRouterContext, type RouterContext } from './context.js';
 import { createGateway } from './gateway.js';
 import type { ApqStore } from './persisted/apq-store.js';
 import type { PersistedDocuments } from './persisted/persisted-documents.js';
-import { createPersistedOperationResolver, isTrusted, usePersistedOperations } from './persisted/use-persisted-operations.js';
+import {
+  createPersistedOperationResolver,
+  isTrusted,
+  usePersistedOperations,
+} from './persisted/use-persisted-operations.js';
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
 import { createHydrationSchema } from './realtime/hydration.js';

@@ -90,7 +90,10 @@ describe('query limits', () => {
     } finally {
       redis.disconnect();
     }
-    const trusted = await alice.client.send<any>({ documentId: 'costly' }, { 'graphql-client-name': 'costly-app' });
+    const trusted = await alice.client.send<any>(
+      { documentId: 'costly' },
+      { 'graphql-client-name': 'costly-app' },
+    );
     expect(trusted.errors).toBeUndefined();
     expect(trusted.data.m5.id).toBe(alice.id);
 

@@ -51,7 +51,11 @@ describe('web app in Chromium', () => {
 
   it('starts a DM and exchanges messages in real time', async () => {
     await alice.getByLabel('Search people').fill(bobName);
-    await alice.getByRole('listitem').filter({ hasText: `@${bobName}` }).getByRole('button', { name: 'Message' }).click();
+    await alice
+      .getByRole('listitem')
+      .filter({ hasText: `@${bobName}` })
+      .getByRole('button', { name: 'Message' })
+      .click();
     await alice.waitForURL(/\/c\//);
     await alice.getByLabel('Message', { exact: true }).fill('Hi Bob!');
     await alice.keyboard.press('Enter');
@@ -87,7 +91,9 @@ describe('web app in Chromium', () => {
     const png = await sharp({ create: { width: 96, height: 64, channels: 3, background: '#3366cc' } })
       .png()
       .toBuffer();
-    await alice.getByLabel('Attach files').setInputFiles({ name: 'blue.png', mimeType: 'image/png', buffer: png });
+    await alice
+      .getByLabel('Attach files')
+      .setInputFiles({ name: 'blue.png', mimeType: 'image/png', buffer: png });
     await alice.getByRole('button', { name: 'Send' }).and(alice.locator(':enabled')).waitFor();
     await alice.getByLabel('Message', { exact: true }).fill('A picture');
     await alice.keyboard.press('Enter');
@@ -95,7 +101,9 @@ describe('web app in Chromium', () => {
     const preview = bob.getByRole('img', { name: 'blue.png' });
     await preview.waitFor();
     // The thumbnail really loaded (a signed URL on the file store, allowed for this origin).
-    await expect.poll(() => preview.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth)).toBeGreaterThan(0);
+    await expect
+      .poll(() => preview.evaluate((image: HTMLImageElement) => image.complete && image.naturalWidth))
+      .toBeGreaterThan(0);
     await alice.screenshot({ path: path.join(SCREENSHOTS, 'conversation.png') });
     await bob.screenshot({ path: path.join(SCREENSHOTS, 'conversation-phone.png') });
   });
@@ -110,7 +118,9 @@ describe('web app in Chromium', () => {
       await alice.keyboard.press('Enter');
     }
     // All five confirmed by the graph (numbered), not only shown optimistically.
-    await expect.poll(async () => (await alice.locator('[data-testid="message"][data-seq]').count())).toBe(before + 5);
+    await expect
+      .poll(async () => await alice.locator('[data-testid="message"][data-seq]').count())
+      .toBe(before + 5);
 
     await bob.context().setOffline(false);
     await expect.poll(() => bodies(bob), { timeout: 20_000 }).toEqual([...(await bodies(alice))]);

@@ -1,7 +1,24 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { listen, type Logger, type ReservedListener, type RunningServer } from '@parley/kit';
-import next from 'next';
+
+/**
+ * The part of Next's custom-server API used here. Loaded through require and typed locally: importing
+ * `next`'s own types would pull its global declarations (a required `process.env.NODE_ENV`) into every
+ * program that starts the web server (the launcher, the tests), and its CommonJS default export does not
+ * type-check as callable from an ES module.
+ */
+interface NextApp {
+  prepare(): Promise<void>;
+  getRequestHandler(): (request: IncomingMessage, response: ServerResponse) => Promise<void>;
+  close(): Promise<void>;
+}
+const createNextApp = createRequire(import.meta.url)('next') as (options: {
+  dev: boolean;
+  dir: string;
+  quiet?: boolean;
+}) => NextApp;
 
 /** What the browser app is told at start-up (`/config.json`): where the graph is. */
 export interface WebClientConfig {
@@ -27,14 +44,23 @@ export const websocketUrlOf = (graphqlUrl: string) => graphqlUrl.replace(/^http/
  * build serves any deployment (NEXT_PUBLIC_* variables would be frozen into the bundle at build time).
  */
 export async function startWebServer(options: WebServerOptions) {
-  const app = next({ dev: options.dev ?? false, dir: path.join(import.meta.dirname, '..'), quiet: true });
+  const app = createNextApp({
+    dev: options.dev ?? false,
+    dir: path.join(import.meta.dirname, '..'),
+    quiet: true,
+  });
   await app.prepare();
   const handle = app.getRequestHandler();
-  const config = JSON.stringify({ graphqlUrl: options.graphqlUrl, wsUrl: options.wsUrl } satisfies WebClientConfig);
+  const config = JSON.stringify({
+    graphqlUrl: options.graphqlUrl,
+    wsUrl: options.wsUrl,
+  } satisfies WebClientConfig);
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     if (request.url === '/config.json') {
-      response.writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' }).end(config);
+      response
+        .writeHead(200, { 'content-type': 'application/json', 'cache-control': 'no-store' })
+        .end(config);
       return;
     }
     handle(request, response).catch((error: unknown) => {

@@ -40,7 +40,8 @@ const refuse = (code: ErrorCode, message = MESSAGES[code] ?? code) => codedError
  */
 const trustedRequests = new WeakSet<Request>();
 export const markTrusted = (request: Request) => void trustedRequests.add(request);
-export const isTrusted = (request: Request | undefined) => request !== undefined && trustedRequests.has(request);
+export const isTrusted = (request: Request | undefined) =>
+  request !== undefined && trustedRequests.has(request);
 
 /** The query to run, and whether it is a registered (trusted) document. */
 export interface ResolvedQuery {

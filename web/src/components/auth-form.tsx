@@ -10,7 +10,8 @@ import { useApp } from './providers';
 
 /** A message a person can act on, from the graph's error codes. */
 function describe(error: unknown): string {
-  if (!(error instanceof GraphRequestError)) return 'Cannot reach Parley. Check your connection and try again.';
+  if (!(error instanceof GraphRequestError))
+    return 'Cannot reach Parley. Check your connection and try again.';
   const first = error.errors[0];
   switch (first?.extensions?.code) {
     case 'RATE_LIMITED':
@@ -18,7 +19,9 @@ function describe(error: unknown): string {
     case 'UNAUTHENTICATED':
       return 'Wrong email or password.';
     case 'CONFLICT':
-      return first.extensions.field === 'username' ? 'That username is taken.' : 'An account with that email exists.';
+      return first.extensions.field === 'username'
+        ? 'That username is taken.'
+        : 'An account with that email exists.';
     default:
       return first?.message ?? 'Something went wrong.';
   }

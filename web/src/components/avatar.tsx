@@ -11,7 +11,13 @@ const initials = (name: string) =>
 const statusLabel = { ONLINE: 'online', AWAY: 'away', OFFLINE: 'offline' } as const;
 
 /** A user's picture (or initials) with their presence dot when the viewer may see it. */
-export function Avatar({ user, size = 40 }: { user: Pick<UserSummaryFragment, 'displayName' | 'avatar' | 'presence'> | null | undefined; size?: number }) {
+export function Avatar({
+  user,
+  size = 40,
+}: {
+  user: Pick<UserSummaryFragment, 'displayName' | 'avatar' | 'presence'> | null | undefined;
+  size?: number;
+}) {
   const status = user?.presence?.status;
   return (
     <span className="avatar" style={{ width: size, height: size }} aria-hidden="true">

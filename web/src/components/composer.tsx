@@ -34,11 +34,16 @@ function useOutbox() {
 
   const send = useCallback(
     async (input: SendMessageInput) => {
-      setOutbox((entries) => entries.filter((entry) => entry.input.clientMutationId !== input.clientMutationId));
+      setOutbox((entries) =>
+        entries.filter((entry) => entry.input.clientMutationId !== input.clientMutationId),
+      );
       const result = await sendMessage({ input });
       if (!result.error) return;
       const code = result.error.graphQLErrors[0]?.extensions?.['code'];
-      const error = result.error.networkError || !code ? 'Not sent' : (result.error.graphQLErrors[0]?.message ?? 'Not sent');
+      const error =
+        result.error.networkError || !code
+          ? 'Not sent'
+          : (result.error.graphQLErrors[0]?.message ?? 'Not sent');
       setOutbox((entries) => [...entries, { input, error }]);
     },
     [sendMessage],
@@ -54,7 +59,12 @@ function useOutbox() {
     return () => window.removeEventListener('online', retry);
   }, [send]);
 
-  return { outbox, send, discard: (id: string) => setOutbox((entries) => entries.filter((entry) => entry.input.clientMutationId !== id)) };
+  return {
+    outbox,
+    send,
+    discard: (id: string) =>
+      setOutbox((entries) => entries.filter((entry) => entry.input.clientMutationId !== id)),
+  };
 }
 
 export function Composer({
@@ -150,8 +160,12 @@ export function Composer({
             <li key={entry.input.clientMutationId}>
               <span>{entry.input.body || 'Attachment'}</span>
               <span className="error">{entry.error}</span>
-              <button type="button" onClick={() => void send(entry.input)}>Retry</button>
-              <button type="button" onClick={() => discard(entry.input.clientMutationId)}>Discard</button>
+              <button type="button" onClick={() => void send(entry.input)}>
+                Retry
+              </button>
+              <button type="button" onClick={() => discard(entry.input.clientMutationId)}>
+                Discard
+              </button>
             </li>
           ))}
         </ul>
@@ -161,7 +175,9 @@ export function Composer({
           <span>
             Replying to <strong>{replyTo.sender.displayName}</strong>: {replyTo.body?.slice(0, 80)}
           </span>
-          <button type="button" aria-label="Cancel reply" onClick={onCancelReply}>✕</button>
+          <button type="button" aria-label="Cancel reply" onClick={onCancelReply}>
+            ✕
+          </button>
         </div>
       )}
       {uploads.length > 0 && (
@@ -171,7 +187,9 @@ export function Composer({
               {upload.preview && <img src={upload.preview} alt="" />}
               <span>{upload.name}</span>
               {upload.error ? (
-                <span role="alert" className="error">{upload.error}</span>
+                <span role="alert" className="error">
+                  {upload.error}
+                </span>
               ) : (
                 <progress value={upload.progress} max={1} aria-label={`Uploading ${upload.name}`} />
               )}
@@ -202,7 +220,11 @@ export function Composer({
           onChange={(event) => onChange(event.target.value)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" className="primary" disabled={uploading || (!body.trim() && ready.length === 0)}>
+        <button
+          type="submit"
+          className="primary"
+          disabled={uploading || (!body.trim() && ready.length === 0)}
+        >
           Send
         </button>
       </div>

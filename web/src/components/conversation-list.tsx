@@ -7,8 +7,12 @@ import type { ConversationSummaryFragment } from '../generated/graphql';
 import { ConversationListQuery } from '../lib/operations';
 import { Avatar } from './avatar';
 
-export const conversationTitle = (conversation: Pick<ConversationSummaryFragment, 'kind' | 'title' | 'peer'>) =>
-  conversation.kind === 'DIRECT' ? (conversation.peer?.displayName ?? 'Deleted user') : (conversation.title ?? 'Group');
+export const conversationTitle = (
+  conversation: Pick<ConversationSummaryFragment, 'kind' | 'title' | 'peer'>,
+) =>
+  conversation.kind === 'DIRECT'
+    ? (conversation.peer?.displayName ?? 'Deleted user')
+    : (conversation.title ?? 'Group');
 
 function preview(conversation: ConversationSummaryFragment): string {
   const message = conversation.lastMessage;
@@ -28,7 +32,12 @@ export function ConversationList({ archived }: { archived: boolean }) {
   const [{ data, fetching }] = useQuery({ query: ConversationListQuery, variables: { archived } });
   const conversations = (data?.me.conversations.edges ?? []).map((edge) => edge.node).sort(byPinThenActivity);
 
-  if (!data && fetching) return <p className="muted pad" role="status">Loading…</p>;
+  if (!data && fetching)
+    return (
+      <p className="muted pad" role="status">
+        Loading…
+      </p>
+    );
   if (conversations.length === 0) {
     return <p className="muted pad">{archived ? 'No archived conversations.' : 'No conversations yet.'}</p>;
   }
@@ -47,7 +56,13 @@ export function ConversationList({ archived }: { archived: boolean }) {
               data-testid="conversation-item"
               aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
             >
-              <Avatar user={conversation.kind === 'DIRECT' ? conversation.peer : { displayName: title, avatar: null, presence: null }} />
+              <Avatar
+                user={
+                  conversation.kind === 'DIRECT'
+                    ? conversation.peer
+                    : { displayName: title, avatar: null, presence: null }
+                }
+              />
               <span className="conversation-text">
                 <span className="conversation-title">
                   {title}
@@ -57,7 +72,10 @@ export function ConversationList({ archived }: { archived: boolean }) {
                 <span className="conversation-preview">{preview(conversation)}</span>
               </span>
               {unread > 0 && (
-                <span className={`badge${conversation.isMuted ? ' muted-badge' : ''}`} data-testid="unread-count">
+                <span
+                  className={`badge${conversation.isMuted ? ' muted-badge' : ''}`}
+                  data-testid="unread-count"
+                >
                   {unread}
                 </span>
               )}

@@ -30,11 +30,15 @@ const bySeq = (a: MessageFieldsFragment, b: MessageFieldsFragment) => {
 
 /** Under the viewer's latest message: who has read it ("Seen"), or that it reached them ("Delivered"). */
 function receiptOf(conversation: Conversation, message: MessageFieldsFragment, viewerId: string): string {
-  const others = conversation.members.edges.map((edge) => edge.node).filter((member) => member.user.id !== viewerId);
+  const others = conversation.members.edges
+    .map((edge) => edge.node)
+    .filter((member) => member.user.id !== viewerId);
   const readers = others.filter((member) => member.lastReadSeq >= message.seq);
   if (readers.length > 0) {
     if (conversation.kind === 'DIRECT') return 'Seen';
-    return readers.length === others.length ? 'Seen by everyone' : `Seen by ${readers.map((member) => member.user.displayName).join(', ')}`;
+    return readers.length === others.length
+      ? 'Seen by everyone'
+      : `Seen by ${readers.map((member) => member.user.displayName).join(', ')}`;
   }
   if (others.some((member) => member.lastDeliveredSeq >= message.seq)) return 'Delivered';
   return 'Sent';
@@ -58,7 +62,13 @@ function Header({ conversation, viewerId }: { conversation: Conversation; viewer
       <Link href="/" className="back" aria-label="Back to conversations">
         ←
       </Link>
-      <Avatar user={conversation.kind === 'DIRECT' ? conversation.peer : { displayName: title, avatar: null, presence: null }} />
+      <Avatar
+        user={
+          conversation.kind === 'DIRECT'
+            ? conversation.peer
+            : { displayName: title, avatar: null, presence: null }
+        }
+      />
       <div className="pane-title">
         <h2>{title}</h2>
         <p className="muted" aria-live="polite" data-testid="conversation-status">
@@ -66,7 +76,11 @@ function Header({ conversation, viewerId }: { conversation: Conversation; viewer
         </p>
       </div>
       <div className="pane-actions" role="group" aria-label="Conversation settings">
-        <button type="button" aria-pressed={conversation.isPinned} onClick={() => set({ pinned: !conversation.isPinned })}>
+        <button
+          type="button"
+          aria-pressed={conversation.isPinned}
+          onClick={() => set({ pinned: !conversation.isPinned })}
+        >
           {conversation.isPinned ? 'Unpin' : 'Pin'}
         </button>
         <button
@@ -76,7 +90,11 @@ function Header({ conversation, viewerId }: { conversation: Conversation; viewer
         >
           {conversation.isMuted ? 'Unmute' : 'Mute'}
         </button>
-        <button type="button" aria-pressed={conversation.isArchived} onClick={() => set({ archived: !conversation.isArchived })}>
+        <button
+          type="button"
+          aria-pressed={conversation.isArchived}
+          onClick={() => set({ archived: !conversation.isArchived })}
+        >
           {conversation.isArchived ? 'Unarchive' : 'Archive'}
         </button>
       </div>
@@ -92,9 +110,15 @@ function useHistory(conversationId: string) {
   const [before, setBefore] = useState<string | null>(null);
   const [{ data, fetching, error }] = useQuery({
     query: ConversationMessagesQuery,
-    variables: before ? { id: conversationId, last: MESSAGE_PAGE_SIZE, before } : { id: conversationId, last: MESSAGE_PAGE_SIZE },
+    variables: before
+      ? { id: conversationId, last: MESSAGE_PAGE_SIZE, before }
+      : { id: conversationId, last: MESSAGE_PAGE_SIZE },
   });
-  const shown = useRef<{ messages: MessageFieldsFragment[]; startCursor: string | null; hasOlder: boolean } | null>(null);
+  const shown = useRef<{
+    messages: MessageFieldsFragment[];
+    startCursor: string | null;
+    hasOlder: boolean;
+  } | null>(null);
   if (data) {
     const connection = data.conversation.messages;
     shown.current = {
@@ -119,7 +143,10 @@ function useHistory(conversationId: string) {
 export function ConversationPane({ conversationId }: { conversationId: string }) {
   const { session } = useApp();
   const viewerId = session?.user.id ?? '';
-  const [{ data: view, error: viewError }] = useQuery({ query: ConversationViewQuery, variables: { id: conversationId } });
+  const [{ data: view, error: viewError }] = useQuery({
+    query: ConversationViewQuery,
+    variables: { id: conversationId },
+  });
   const conversation = view?.conversation;
   const history = useHistory(conversationId);
   const [replyTo, setReplyTo] = useState<MessageFieldsFragment | null>(null);
@@ -153,9 +180,12 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   useEffect(() => {
     const sentinel = topSentinel.current;
     if (!sentinel) return;
-    const observer = new IntersectionObserver((entries) => {
-      if (entries.some((entry) => entry.isIntersecting)) loadOlder();
-    }, { root: scroller.current });
+    const observer = new IntersectionObserver(
+      (entries) => {
+        if (entries.some((entry) => entry.isIntersecting)) loadOlder();
+      },
+      { root: scroller.current },
+    );
     observer.observe(sentinel);
     return () => observer.disconnect();
   }, [loadOlder]);
@@ -164,14 +194,20 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   // reader is at the bottom (or sent them).
   const first = history.messages[0]?.id;
   const last = history.messages.at(-1);
-  const anchor = useRef<{ first?: string; last?: string; fromBottom: number; atBottom: boolean }>({ fromBottom: 0, atBottom: true });
+  const anchor = useRef<{ first?: string; last?: string; fromBottom: number; atBottom: boolean }>({
+    fromBottom: 0,
+    atBottom: true,
+  });
   useLayoutEffect(() => {
     const element = scroller.current;
     if (!element) return;
     const before = anchor.current;
     if (before.first && first !== before.first && last?.id === before.last) {
       element.scrollTop = element.scrollHeight - before.fromBottom;
-    } else if (last?.id !== before.last && (before.atBottom || last?.sender.id === viewerId || !before.last)) {
+    } else if (
+      last?.id !== before.last &&
+      (before.atBottom || last?.sender.id === viewerId || !before.last)
+    ) {
       element.scrollTop = element.scrollHeight;
     }
     anchor.current = { ...anchor.current, first, last: last?.id };
@@ -184,7 +220,10 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   };
 
   const myLatest = useMemo(
-    () => [...history.messages].reverse().find((message) => message.sender.id === viewerId && !message.id.startsWith(OPTIMISTIC_PREFIX)),
+    () =>
+      [...history.messages]
+        .reverse()
+        .find((message) => message.sender.id === viewerId && !message.id.startsWith(OPTIMISTIC_PREFIX)),
     [history.messages, viewerId],
   );
 
@@ -195,7 +234,12 @@ export function ConversationPane({ conversationId }: { conversationId: string })
       </section>
     );
   }
-  if (!conversation) return <section className="pane empty-pane"><p role="status">Loading…</p></section>;
+  if (!conversation)
+    return (
+      <section className="pane empty-pane">
+        <p role="status">Loading…</p>
+      </section>
+    );
 
   const canModerate = conversation.viewerRole !== 'MEMBER';
   const unread = unreadAtOpen.current;

@@ -4,7 +4,12 @@ import { useState, type KeyboardEvent } from 'react';
 import { useMutation } from 'urql';
 import type { FileFieldsFragment, MessageFieldsFragment } from '../generated/graphql';
 import { OPTIMISTIC_PREFIX } from '../lib/cache';
-import { AddReactionMutation, DeleteMessageMutation, EditMessageMutation, RemoveReactionMutation } from '../lib/operations';
+import {
+  AddReactionMutation,
+  DeleteMessageMutation,
+  EditMessageMutation,
+  RemoveReactionMutation,
+} from '../lib/operations';
 
 const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 
@@ -15,7 +20,13 @@ function Attachment({ file }: { file: FileFieldsFragment }) {
   if (file.thumbnailUrl) {
     return (
       <a href={file.url ?? undefined} target="_blank" rel="noreferrer" className="attachment-image">
-        <img src={file.thumbnailUrl} alt={file.name} width={file.width ?? undefined} height={file.height ?? undefined} data-testid="image-preview" />
+        <img
+          src={file.thumbnailUrl}
+          alt={file.name}
+          width={file.width ?? undefined}
+          height={file.height ?? undefined}
+          data-testid="image-preview"
+        />
       </a>
     );
   }
@@ -36,7 +47,14 @@ export interface MessageItemProps {
   onOpenThread?(message: MessageFieldsFragment): void;
 }
 
-export function MessageItem({ message, mine, canDelete, showSender, onReply, onOpenThread }: MessageItemProps) {
+export function MessageItem({
+  message,
+  mine,
+  canDelete,
+  showSender,
+  onReply,
+  onOpenThread,
+}: MessageItemProps) {
   const [editing, setEditing] = useState(false);
   const [draft, setDraft] = useState(message.body ?? '');
   const [problem, setProblem] = useState<string | null>(null);
@@ -48,7 +66,9 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
   const deleted = Boolean(message.deletedAt);
 
   const report = (result: { error?: { graphQLErrors: { message: string }[] } | undefined }) =>
-    setProblem(result.error ? (result.error.graphQLErrors[0]?.message ?? 'That did not work. Try again.') : null);
+    setProblem(
+      result.error ? (result.error.graphQLErrors[0]?.message ?? 'That did not work. Try again.') : null,
+    );
 
   async function save() {
     const body = draft.trim();
@@ -88,12 +108,27 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
         <p className="body deleted">This message was deleted</p>
       ) : editing ? (
         <div className="edit-box">
-          <textarea aria-label="Edit message" value={draft} onChange={(event) => setDraft(event.target.value)} onKeyDown={onEditKey} autoFocus maxLength={4000} />
-          <button type="button" onClick={() => void save()}>Save</button>
-          <button type="button" onClick={() => setEditing(false)}>Cancel</button>
+          <textarea
+            aria-label="Edit message"
+            value={draft}
+            onChange={(event) => setDraft(event.target.value)}
+            onKeyDown={onEditKey}
+            autoFocus
+            maxLength={4000}
+          />
+          <button type="button" onClick={() => void save()}>
+            Save
+          </button>
+          <button type="button" onClick={() => setEditing(false)}>
+            Cancel
+          </button>
         </div>
       ) : (
-        message.body && <p className="body" data-testid="message-body">{message.body}</p>
+        message.body && (
+          <p className="body" data-testid="message-body">
+            {message.body}
+          </p>
+        )
       )}
       {!deleted && message.attachments.length > 0 && (
         <div className="attachments">
@@ -131,17 +166,37 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
       {!pending && !deleted && (
         <div className="message-actions" role="group" aria-label="Message actions">
           {QUICK_REACTIONS.map((emoji) => {
-            const reacted = message.reactions.some((reaction) => reaction.emoji === emoji && reaction.viewerReacted);
+            const reacted = message.reactions.some(
+              (reaction) => reaction.emoji === emoji && reaction.viewerReacted,
+            );
             return (
-              <button key={emoji} type="button" aria-label={`React ${emoji}`} aria-pressed={reacted} onClick={() => void toggleReaction(emoji, reacted)}>
+              <button
+                key={emoji}
+                type="button"
+                aria-label={`React ${emoji}`}
+                aria-pressed={reacted}
+                onClick={() => void toggleReaction(emoji, reacted)}
+              >
                 {emoji}
               </button>
             );
           })}
-          <button type="button" onClick={() => onReply(message)}>Reply</button>
-          {onOpenThread && <button type="button" onClick={() => onOpenThread(message)}>Thread</button>}
+          <button type="button" onClick={() => onReply(message)}>
+            Reply
+          </button>
+          {onOpenThread && (
+            <button type="button" onClick={() => onOpenThread(message)}>
+              Thread
+            </button>
+          )}
           {mine && (
-            <button type="button" onClick={() => { setDraft(message.body ?? ''); setEditing(true); }}>
+            <button
+              type="button"
+              onClick={() => {
+                setDraft(message.body ?? '');
+                setEditing(true);
+              }}
+            >
               Edit
             </button>
           )}
@@ -149,7 +204,8 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
             <button
               type="button"
               onClick={() => {
-                if (window.confirm('Delete this message for everyone?')) void remove({ id: message.id }).then(report);
+                if (window.confirm('Delete this message for everyone?'))
+                  void remove({ id: message.id }).then(report);
               }}
             >
               Delete
@@ -157,7 +213,11 @@ export function MessageItem({ message, mine, canDelete, showSender, onReply, onO
           )}
         </div>
       )}
-      {problem && <p role="alert" className="error">{problem}</p>}
+      {problem && (
+        <p role="alert" className="error">
+          {problem}
+        </p>
+      )}
     </li>
   );
 }

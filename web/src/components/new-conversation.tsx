@@ -24,7 +24,11 @@ export function NewConversation() {
   const [title, setTitle] = useState('');
   const [problem, setProblem] = useState<string | null>(null);
   const query = useDebounced(text.trim(), 200);
-  const [{ data, fetching }] = useQuery({ query: SearchUsersQuery, variables: { query }, pause: query.length === 0 });
+  const [{ data, fetching }] = useQuery({
+    query: SearchUsersQuery,
+    variables: { query },
+    pause: query.length === 0,
+  });
   const [direct, createDirect] = useMutation(CreateDirectConversationMutation);
   const [groupState, createGroup] = useMutation(CreateGroupMutation);
   const results = query ? (data?.searchUsers.edges.map((edge) => edge.node) ?? []) : [];
@@ -42,7 +46,9 @@ export function NewConversation() {
     event.preventDefault();
     if (!group) return;
     setProblem(null);
-    const result = await createGroup({ input: { title: title.trim(), memberIds: group.map((user) => user.id) } });
+    const result = await createGroup({
+      input: { title: title.trim(), memberIds: group.map((user) => user.id) },
+    });
     if (result.data) {
       setGroup(null);
       setTitle('');
@@ -69,10 +75,17 @@ export function NewConversation() {
         <form className="group-form" onSubmit={submitGroup}>
           <label>
             Group name
-            <input value={title} onChange={(event) => setTitle(event.target.value)} required maxLength={100} />
+            <input
+              value={title}
+              onChange={(event) => setTitle(event.target.value)}
+              required
+              maxLength={100}
+            />
           </label>
           <p className="muted">
-            {group.length ? `Members: ${group.map((user) => user.displayName).join(', ')}` : 'Add members from the search.'}
+            {group.length
+              ? `Members: ${group.map((user) => user.displayName).join(', ')}`
+              : 'Add members from the search.'}
           </p>
           <button type="submit" className="primary" disabled={groupState.fetching || !title.trim()}>
             Create group

@@ -51,7 +51,9 @@ export function Providers({ children }: { children: ReactNode }) {
         const current = readSession();
         if (config && current) {
           // Ends the session on the server too; signing out locally must not wait on the network.
-          await persistedFetch(config.graphqlUrl, LogoutMutation, {}, current.accessToken).catch(() => undefined);
+          await persistedFetch(config.graphqlUrl, LogoutMutation, {}, current.accessToken).catch(
+            () => undefined,
+          );
         }
         clearSession();
       },

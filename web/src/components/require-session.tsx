@@ -11,6 +11,11 @@ export function RequireSession({ children }: { children: ReactNode }) {
   useEffect(() => {
     if (session === null) router.replace('/login');
   }, [session, router]);
-  if (!session || !config) return <p className="loading" role="status">Loading…</p>;
+  if (!session || !config)
+    return (
+      <p className="loading" role="status">
+        Loading…
+      </p>
+    );
   return <>{children}</>;
 }

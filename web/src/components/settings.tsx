@@ -54,7 +54,12 @@ export function Settings() {
     }
   }
 
-  if (!me) return <section className="pane empty-pane"><p role="status">Loading…</p></section>;
+  if (!me)
+    return (
+      <section className="pane empty-pane">
+        <p role="status">Loading…</p>
+      </section>
+    );
   return (
     <section className="pane settings" aria-labelledby="settings-title">
       <header className="pane-header">
@@ -70,9 +75,16 @@ export function Settings() {
             <Avatar user={me.user} size={64} />
             <label className="button">
               Change picture
-              <input type="file" accept="image/png,image/jpeg,image/gif,image/webp" className="visually-hidden" onChange={(event) => void changeAvatar(event.target.files)} />
+              <input
+                type="file"
+                accept="image/png,image/jpeg,image/gif,image/webp"
+                className="visually-hidden"
+                onChange={(event) => void changeAvatar(event.target.files)}
+              />
             </label>
-            {avatarProgress !== null && <progress value={avatarProgress} max={1} aria-label="Uploading picture" />}
+            {avatarProgress !== null && (
+              <progress value={avatarProgress} max={1} aria-label="Uploading picture" />
+            )}
           </div>
           <p className="muted">
             @{me.user.username} · {me.email}
@@ -124,7 +136,17 @@ export function Settings() {
               </li>
             ))}
           </ul>
-          <button type="button" onClick={() => void revokeOthers({}).then((result) => setStatus(errorText(result.error) ?? `Signed out ${result.data?.revokeOtherSessions ?? 0} other sessions.`))}>
+          <button
+            type="button"
+            onClick={() =>
+              void revokeOthers({}).then((result) =>
+                setStatus(
+                  errorText(result.error) ??
+                    `Signed out ${result.data?.revokeOtherSessions ?? 0} other sessions.`,
+                ),
+              )
+            }
+          >
             Sign out everywhere else
           </button>
         </section>

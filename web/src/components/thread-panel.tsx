@@ -8,7 +8,15 @@ import { Composer } from './composer';
 import { MessageItem } from './message-item';
 
 /** A message and its replies; replying here answers the thread's first message. */
-export function ThreadPanel({ messageId, viewerId, onClose }: { messageId: string; viewerId: string; onClose(): void }) {
+export function ThreadPanel({
+  messageId,
+  viewerId,
+  onClose,
+}: {
+  messageId: string;
+  viewerId: string;
+  onClose(): void;
+}) {
   const [{ data }, refetch] = useQuery({ query: ThreadQuery, variables: { id: messageId } });
   const [, setReplyTo] = useState<MessageFieldsFragment | null>(null);
   const root = data?.message;
@@ -22,9 +30,22 @@ export function ThreadPanel({ messageId, viewerId, onClose }: { messageId: strin
       </header>
       {root ? (
         <ol className="messages">
-          <MessageItem message={root} mine={root.sender.id === viewerId} canDelete={false} showSender onReply={() => {}} />
+          <MessageItem
+            message={root}
+            mine={root.sender.id === viewerId}
+            canDelete={false}
+            showSender
+            onReply={() => {}}
+          />
           {root.replies.edges.map(({ node }) => (
-            <MessageItem key={node.id} message={node} mine={node.sender.id === viewerId} canDelete={false} showSender onReply={setReplyTo} />
+            <MessageItem
+              key={node.id}
+              message={node}
+              mine={node.sender.id === viewerId}
+              canDelete={false}
+              showSender
+              onReply={setReplyTo}
+            />
           ))}
         </ol>
       ) : (

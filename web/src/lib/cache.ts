@@ -30,7 +30,8 @@ function appendMessage(cache: Cache, conversationId: string, message: MessageFie
     (data) => {
       const connection = data?.conversation.messages;
       if (!connection) return data;
-      if (confirmed) connection.edges = connection.edges.filter((edge) => !edge.node.id.startsWith(OPTIMISTIC_PREFIX));
+      if (confirmed)
+        connection.edges = connection.edges.filter((edge) => !edge.node.id.startsWith(OPTIMISTIC_PREFIX));
       if (!connection.edges.some((edge) => edge.node.id === message.id)) {
         connection.edges.push({ __typename: 'MessageEdge', node: message });
       }
@@ -55,7 +56,9 @@ function unlistConversation(cache: Cache, conversationId: string) {
   for (const archived of [false, true]) {
     cache.updateQuery({ query: ConversationListQuery, variables: { archived } }, (data) => {
       if (!data) return data;
-      data.me.conversations.edges = data.me.conversations.edges.filter((edge) => edge.node.id !== conversationId);
+      data.me.conversations.edges = data.me.conversations.edges.filter(
+        (edge) => edge.node.id !== conversationId,
+      );
       return data;
     });
   }
@@ -72,7 +75,8 @@ function moveMarker(
   cache.updateQuery({ query: ConversationViewQuery, variables: { id: conversationId } }, (data) => {
     const member = data?.conversation.members.edges.find((edge) => edge.node.user.id === userId)?.node;
     if (!member) return data;
-    if (marker.lastReadSeq !== undefined) member.lastReadSeq = Math.max(member.lastReadSeq, marker.lastReadSeq);
+    if (marker.lastReadSeq !== undefined)
+      member.lastReadSeq = Math.max(member.lastReadSeq, marker.lastReadSeq);
     if (marker.lastDeliveredSeq !== undefined) {
       member.lastDeliveredSeq = Math.max(member.lastDeliveredSeq, marker.lastDeliveredSeq);
     }
@@ -80,7 +84,12 @@ function moveMarker(
   });
 }
 
-function setTyping(cache: Cache, conversationId: string, user: { id: string; displayName: string }, typing: boolean) {
+function setTyping(
+  cache: Cache,
+  conversationId: string,
+  user: { id: string; displayName: string },
+  typing: boolean,
+) {
   cache.updateQuery({ query: ConversationViewQuery, variables: { id: conversationId } }, (data) => {
     if (!data) return data;
     const others = data.conversation.typingUsers.filter((typist) => typist.id !== user.id);
@@ -153,7 +162,8 @@ const updates: UpdatesConfig = {
       if (message) appendMessage(cache, String(input.conversationId), message);
     },
     createDirectConversation: (result, _args, cache) => {
-      const conversation = (result as { createDirectConversation?: ConversationSummaryFragment }).createDirectConversation;
+      const conversation = (result as { createDirectConversation?: ConversationSummaryFragment })
+        .createDirectConversation;
       if (conversation) listConversation(cache, conversation);
     },
     createGroup: (result, _args, cache) => {

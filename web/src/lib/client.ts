@@ -14,7 +14,9 @@ const isUnauthenticated = (error: { graphQLErrors: { extensions?: Record<string,
 const auth: Exchange = authExchange(async (utils) => ({
   addAuthToOperation(operation) {
     const session = readSession();
-    return session ? utils.appendHeaders(operation, { authorization: `Bearer ${session.accessToken}` }) : operation;
+    return session
+      ? utils.appendHeaders(operation, { authorization: `Bearer ${session.accessToken}` })
+      : operation;
   },
   willAuthError() {
     const session = readSession();

@@ -19,7 +19,9 @@ function put(
       if (event.lengthComputable) onProgress(event.loaded / event.total);
     };
     xhr.onload = () =>
-      xhr.status >= 200 && xhr.status < 300 ? resolve() : reject(new Error(`Upload refused (HTTP ${xhr.status})`));
+      xhr.status >= 200 && xhr.status < 300
+        ? resolve()
+        : reject(new Error(`Upload refused (HTTP ${xhr.status})`));
     xhr.onerror = () => reject(new Error('Upload failed: the network is unreachable'));
     xhr.send(body);
   });
@@ -37,7 +39,12 @@ export async function uploadFile(
   const sha256 = toHex(await crypto.subtle.digest('SHA-256', await file.arrayBuffer()));
   const created = await client
     .mutation(CreateUploadMutation, {
-      input: { name: file.name, size: file.size, contentType: file.type || 'application/octet-stream', sha256 },
+      input: {
+        name: file.name,
+        size: file.size,
+        contentType: file.type || 'application/octet-stream',
+        sha256,
+      },
     })
     .toPromise();
   if (!created.data) throw new Error(created.error?.graphQLErrors[0]?.message ?? 'Upload refused');
