@@ -4,6 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connectRealtime, createGraphQLClient } from '@parley/testkit';
+import { launchChromium } from './web/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
@@ -53,6 +54,7 @@ beforeAll(async () => {
       FILES_PORT: '0',
       FILES_BLOB_PORT: '0',
       ROUTER_PORT: '0',
+      WEB_PORT: '0',
       EMBEDDED_DATA_DIR: dataDir,
       NODE_ENV: 'development',
     },
@@ -190,6 +192,21 @@ describe('npm start on embedded defaults', () => {
     expect((await socket.closed).code).toBe(4403);
     const afterLogout = await authed.request('{ me { id } }');
     expect(afterLogout.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+
+    // The web app, built by prestart, against this router: a person signs up in a browser and sees their list.
+    const [, webUrl] = await waitForOutput(/web app\s+(http:\/\/\S+)/, 5_000);
+    const browser = await launchChromium();
+    try {
+      const page = await browser.newPage({ baseURL: webUrl });
+      await page.goto('/register');
+      await page.getByLabel('Email').fill('browser@example.test');
+      await page.getByLabel('Username').fill('browser_user');
+      await page.getByLabel('Password').fill('a long password');
+      await page.getByRole('button', { name: 'Create account' }).click();
+      await page.getByText('No conversations yet.').waitFor({ timeout: 20_000 });
+    } finally {
+      await browser.close();
+    }
 
     const health = await fetch(`${baseUrl}/health`);
     expect(health.status).toBe(200);

@@ -17,6 +17,9 @@ const CHROMIUM_FLAGS = [
   '--disable-sync',
 ];
 
+/** Headless Chromium with the flags this machine needs (no network beyond loopback, running as root). */
+export const launchChromium = () => chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+
 /** Screenshots of the main screens land here; CI keeps `artifacts/`. */
 export const SCREENSHOTS = path.join(import.meta.dirname, '../../artifacts/web');
 
@@ -47,7 +50,7 @@ export async function startWebStack(label: string): Promise<WebStack> {
     listener,
     logger: createLogger({ service: 'web', level: 'silent' }),
   });
-  const browser = await chromium.launch({ executablePath: CHROMIUM, args: CHROMIUM_FLAGS });
+  const browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
   return {
     parley,
@@ -69,4 +72,17 @@ export async function startWebStack(label: string): Promise<WebStack> {
       await parley.stop();
     },
   };
+}
+
+/** Signs a new person up through the register page; returns their (unique) username. */
+export async function register(page: Page, name: string) {
+  const username = `${name.toLowerCase()}_${Math.random().toString(36).slice(2, 8)}`;
+  await page.goto('/register');
+  await page.getByLabel('Email').fill(`${username}@example.test`);
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Display name').fill(name);
+  await page.getByLabel('Password').fill('correct horse battery');
+  await page.getByRole('button', { name: 'Create account' }).click();
+  await page.getByRole('complementary', { name: 'Conversations' }).waitFor();
+  return username;
 }

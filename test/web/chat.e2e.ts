@@ -2,21 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SCREENSHOTS, startWebStack, type WebStack } from './browser.js';
-
-const unique = () => Math.random().toString(36).slice(2, 8);
-
-async function register(page: Page, name: string) {
-  const username = `${name}_${unique()}`;
-  await page.goto('/register');
-  await page.getByLabel('Email').fill(`${username}@example.test`);
-  await page.getByLabel('Username').fill(username);
-  await page.getByLabel('Display name').fill(name);
-  await page.getByLabel('Password').fill('correct horse battery');
-  await page.getByRole('button', { name: 'Create account' }).click();
-  await page.getByRole('complementary', { name: 'Conversations' }).waitFor();
-  return username;
-}
+import { register, SCREENSHOTS, startWebStack, type WebStack } from './browser.js';
 
 const bodies = (page: Page) => page.getByTestId('message-body').allTextContents();
 
