@@ -3,7 +3,11 @@ import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { register, startWebStack, type WebStack } from './browser.js';
 
-const messageItem = (page: Page, text: string) => page.getByTestId('message').filter({ hasText: text });
+/** The message whose own text is `text` (a reply quoting it is another). */
+const messageItem = (page: Page, text: string) =>
+  page
+    .getByTestId('message')
+    .filter({ has: page.getByTestId('message-body').getByText(text, { exact: true }) });
 
 async function send(page: Page, text: string) {
   await page.getByLabel('Message', { exact: true }).fill(text);
@@ -51,28 +55,32 @@ describe('web app: messages, groups and settings', () => {
     await cat.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' }).click();
 
     // Ben reacts; Ann sees the count.
-    await messageItem(ben, 'Pizza or sushi?').hover();
+    await messageItem(ben, 'Pizza or sushi?').focus();
     await messageItem(ben, 'Pizza or sushi?').getByRole('button', { name: 'React 👍' }).click();
     await messageItem(ann, 'Pizza or sushi?').getByRole('button', { name: '👍 1' }).waitFor();
 
     // Cat replies to it; the reply quotes it for everyone.
-    await messageItem(cat, 'Pizza or sushi?').hover();
+    await messageItem(cat, 'Pizza or sushi?').focus();
     await messageItem(cat, 'Pizza or sushi?').getByRole('button', { name: 'Reply' }).click();
     await send(cat, 'Sushi!');
     await messageItem(ann, 'Sushi!').locator('blockquote').filter({ hasText: 'Pizza or sushi?' }).waitFor();
 
     // Ann edits her question; the others see the new text, marked edited.
-    await messageItem(ann, 'Pizza or sushi?').hover();
+    await messageItem(ann, 'Pizza or sushi?').focus();
     await messageItem(ann, 'Pizza or sushi?').getByRole('button', { name: 'Edit' }).click();
     await ann.getByLabel('Edit message').fill('Pizza, sushi or tacos?');
     await ann.getByLabel('Edit message').press('Enter');
     await messageItem(ben, 'Pizza, sushi or tacos?').filter({ hasText: 'edited' }).waitFor();
+    await messageItem(cat, 'Sushi!')
+      .locator('blockquote')
+      .filter({ hasText: 'Pizza, sushi or tacos?' })
+      .waitFor();
 
     // Ben deletes a message of his own; everyone sees the tombstone.
     await send(ben, 'oops, wrong chat');
     await messageItem(cat, 'oops, wrong chat').waitFor();
     ben.once('dialog', (dialog) => void dialog.accept());
-    await messageItem(ben, 'oops, wrong chat').hover();
+    await messageItem(ben, 'oops, wrong chat').focus();
     await messageItem(ben, 'oops, wrong chat').getByRole('button', { name: 'Delete' }).click();
     await cat.getByText('This message was deleted').waitFor();
     expect(await messageItem(cat, 'oops, wrong chat').count()).toBe(0);
@@ -120,7 +128,7 @@ describe('web app: messages, groups and settings', () => {
       .getByLabel('Change picture')
       .setInputFiles({ name: 'me.png', mimeType: 'image/png', buffer: png });
     await ann.getByText('Picture updated.').waitFor();
-    await ann.getByLabel('Hide when I was last seen').check();
+    await ann.getByLabel('Hide when I was last seen').click();
     await expect.poll(() => ann.getByLabel('Hide when I was last seen').isChecked()).toBe(true);
 
     const sessions = ann.getByRole('region', { name: 'Sessions' }).getByRole('listitem');

@@ -7,7 +7,12 @@ import type {
   SendMessageMutation as SendMessageResult,
   SendMessageMutationVariables,
 } from '../generated/graphql';
-import { ConversationListQuery, ConversationMessagesQuery, ConversationViewQuery } from './operations';
+import {
+  ConversationListQuery,
+  ConversationMessagesQuery,
+  ConversationViewQuery,
+  SettingsQuery,
+} from './operations';
 
 /** Messages per page of history, in the pane and in what events append to. */
 export const MESSAGE_PAGE_SIZE = 30;
@@ -184,6 +189,13 @@ const updates: UpdatesConfig = {
       if (session) cache.invalidate({ __typename: 'Session', id: session.id });
     },
     revokeOtherSessions: (_result, _args, cache) => cache.invalidate('Query', 'me'),
+    // Settings have no id of their own: the viewer's copy is updated in place (at once, optimistically).
+    updatePresenceSettings: (_result, args, cache) => {
+      cache.updateQuery({ query: SettingsQuery }, (data) => {
+        if (data) data.me.presenceSettings.hideLastSeen = Boolean(args['hideLastSeen']);
+        return data;
+      });
+    },
   },
 };
 
@@ -216,6 +228,10 @@ export function createCache(viewer: OptimisticSender) {
     },
     updates,
     optimistic: {
+      updatePresenceSettings: (args) => ({
+        __typename: 'PresenceSettings',
+        hideLastSeen: args['hideLastSeen'],
+      }),
       sendMessage: (args) => {
         const { input } = args as SendMessageMutationVariables;
         return {
