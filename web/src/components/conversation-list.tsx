@@ -14,6 +14,14 @@ export const conversationTitle = (
     ? (conversation.peer?.displayName ?? 'Deleted user')
     : (conversation.title ?? 'Group');
 
+/** Whose picture stands for the conversation: the peer's in a DM, the group's initials otherwise. */
+export const conversationAvatar = (
+  conversation: Pick<ConversationSummaryFragment, 'kind' | 'title' | 'peer'>,
+) =>
+  conversation.kind === 'DIRECT'
+    ? conversation.peer
+    : { displayName: conversationTitle(conversation), avatar: null, presence: null };
+
 function preview(conversation: ConversationSummaryFragment): string {
   const message = conversation.lastMessage;
   if (!message) return 'No messages yet';
@@ -56,13 +64,7 @@ export function ConversationList({ archived }: { archived: boolean }) {
               data-testid="conversation-item"
               aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
             >
-              <Avatar
-                user={
-                  conversation.kind === 'DIRECT'
-                    ? conversation.peer
-                    : { displayName: title, avatar: null, presence: null }
-                }
-              />
+              <Avatar user={conversationAvatar(conversation)} />
               <span className="conversation-text">
                 <span className="conversation-title">
                   {title}

@@ -13,7 +13,7 @@ import {
 } from '../lib/operations';
 import { Avatar, presenceText } from './avatar';
 import { Composer } from './composer';
-import { conversationTitle } from './conversation-list';
+import { conversationAvatar, conversationTitle } from './conversation-list';
 import { MessageItem } from './message-item';
 import { useApp } from './providers';
 import { ThreadPanel } from './thread-panel';
@@ -62,13 +62,7 @@ function Header({ conversation, viewerId }: { conversation: Conversation; viewer
       <Link href="/" className="back" aria-label="Back to conversations">
         ←
       </Link>
-      <Avatar
-        user={
-          conversation.kind === 'DIRECT'
-            ? conversation.peer
-            : { displayName: title, avatar: null, presence: null }
-        }
-      />
+      <Avatar user={conversationAvatar(conversation)} />
       <div className="pane-title">
         <h2>{title}</h2>
         <p className="muted" aria-live="polite" data-testid="conversation-status">

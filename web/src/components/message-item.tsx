@@ -1,13 +1,14 @@
 'use client';
 
-import { useState, type KeyboardEvent } from 'react';
-import { useMutation } from 'urql';
+import { useRef, useState, type KeyboardEvent } from 'react';
+import { useClient, useMutation } from 'urql';
 import type { FileFieldsFragment, MessageFieldsFragment } from '../generated/graphql';
 import { OPTIMISTIC_PREFIX } from '../lib/cache';
 import {
   AddReactionMutation,
   DeleteMessageMutation,
   EditMessageMutation,
+  FileQuery,
   RemoveReactionMutation,
 } from '../lib/operations';
 
@@ -16,7 +17,18 @@ const QUICK_REACTIONS = ['👍', '❤️', '😂', '🎉', '😮'];
 const time = (value: unknown) =>
   new Date(String(value)).toLocaleTimeString(undefined, { hour: '2-digit', minute: '2-digit' });
 
+/**
+ * A file's URLs are signed for a few minutes: an image that fails to load (its URL expired while the
+ * conversation stayed open) asks the graph once for fresh ones, which replace the old in the cache.
+ */
 function Attachment({ file }: { file: FileFieldsFragment }) {
+  const client = useClient();
+  const renewed = useRef(false);
+  const renew = () => {
+    if (renewed.current) return;
+    renewed.current = true;
+    void client.query(FileQuery, { id: file.id }, { requestPolicy: 'network-only' }).toPromise();
+  };
   if (file.thumbnailUrl) {
     return (
       <a href={file.url ?? undefined} target="_blank" rel="noreferrer" className="attachment-image">
@@ -26,6 +38,7 @@ function Attachment({ file }: { file: FileFieldsFragment }) {
           width={file.width ?? undefined}
           height={file.height ?? undefined}
           data-testid="image-preview"
+          onError={renew}
         />
       </a>
     );

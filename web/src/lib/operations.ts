@@ -64,10 +64,36 @@ export const MessageFieldsFragment = graphql(`
     attachments {
       ...FileFields
     }
+    ...MessageReactions
+  }
+`);
+
+export const MessageReactionsFragment = graphql(`
+  fragment MessageReactions on Message {
+    id
     reactions {
       emoji
       count
       viewerReacted
+    }
+  }
+`);
+
+/** What the conversation list shows of the latest message. */
+export const MessagePreviewFragment = graphql(`
+  fragment MessagePreview on Message {
+    id
+    seq
+    body
+    deletedAt
+    createdAt
+    sender {
+      id
+      displayName
+    }
+    attachments {
+      id
+      name
     }
   }
 `);
@@ -92,19 +118,7 @@ export const ConversationSummaryFragment = graphql(`
       ...UserSummary
     }
     lastMessage {
-      id
-      seq
-      body
-      deletedAt
-      createdAt
-      sender {
-        id
-        displayName
-      }
-      attachments {
-        id
-        name
-      }
+      ...MessagePreview
     }
   }
 `);
@@ -312,12 +326,7 @@ export const DeleteMessageMutation = graphql(`
 export const AddReactionMutation = graphql(`
   mutation AddReaction($messageId: ID!, $emoji: String!) {
     addReaction(messageId: $messageId, emoji: $emoji) {
-      id
-      reactions {
-        emoji
-        count
-        viewerReacted
-      }
+      ...MessageReactions
     }
   }
 `);
@@ -325,12 +334,7 @@ export const AddReactionMutation = graphql(`
 export const RemoveReactionMutation = graphql(`
   mutation RemoveReaction($messageId: ID!, $emoji: String!) {
     removeReaction(messageId: $messageId, emoji: $emoji) {
-      id
-      reactions {
-        emoji
-        count
-        viewerReacted
-      }
+      ...MessageReactions
     }
   }
 `);
@@ -472,31 +476,14 @@ export const EventsSubscription = graphql(`
           conversation {
             id
             lastMessage {
-              id
-              seq
-              body
-              deletedAt
-              createdAt
-              sender {
-                id
-                displayName
-              }
-              attachments {
-                id
-                name
-              }
+              ...MessagePreview
             }
           }
         }
       }
       ... on ReactionChanged {
         message {
-          id
-          reactions {
-            emoji
-            count
-            viewerReacted
-          }
+          ...MessageReactions
         }
       }
       ... on ReadReceipt {
