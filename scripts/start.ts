@@ -1,12 +1,5 @@
-import {
-  commonEnvShape,
-  createLogger,
-  parseEnv,
-  registerGracefulShutdown,
-  reserveListener,
-} from '@parley/kit';
+import { commonEnvShape, createLogger, parseEnv, registerGracefulShutdown } from '@parley/kit';
 import { startPlatform } from '@parley/platform';
-import { startWebServer } from '@parley/web/server';
 import { z } from 'zod';
 
 /**
@@ -19,9 +12,6 @@ import { z } from 'zod';
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
   const logger = createLogger({ service: 'parley', level: LOG_LEVEL });
-  // The web app's address comes first: the router and the file store allow its origin (CORS).
-  const webListener = await reserveListener(Number(process.env['WEB_PORT'] ?? '3000'));
-  const webOrigins = [webListener.url, `http://localhost:${webListener.port}`].join(',');
   const platform = await startPlatform({
     env: process.env,
     usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
@@ -31,26 +21,17 @@ async function main() {
     filesEnv: {
       PORT: process.env['FILES_PORT'] ?? '4005',
       FILES_BLOB_PORT: process.env['FILES_BLOB_PORT'] ?? '4006',
-      FILES_CORS_ORIGINS: process.env['FILES_CORS_ORIGINS'] ?? webOrigins,
     },
-    routerEnv: {
-      PORT: process.env['ROUTER_PORT'] ?? '4000',
-      CORS_ORIGINS: process.env['CORS_ORIGINS'] ?? webOrigins,
-    },
+    routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
+    web: { port: Number(process.env['WEB_PORT'] ?? '3000') },
     logger,
   });
-  const web = await startWebServer({
-    graphqlUrl: platform.router.url,
-    wsUrl: platform.router.wsUrl,
-    listener: webListener,
-    logger: logger.child({ service: 'web' }),
-  });
-  registerGracefulShutdown(logger, [() => web.stop(), () => webListener.close(), () => platform.stop()]);
+  registerGracefulShutdown(logger, [() => platform.stop()]);
 
   const mode = process.env['DATABASE_URL'] ? 'PostgreSQL from DATABASE_URL' : 'embedded PostgreSQL (PGlite)';
   const broker = process.env['REDIS_URL'] ? 'Redis from REDIS_URL' : 'in-process broker';
   console.log(`Parley is running (${mode}, ${broker}):`);
-  console.log(`  web app         ${web.url}`);
+  console.log(`  web app         ${platform.web?.url}`);
   console.log(`  graph (router)  ${platform.router.url}`);
   console.log(`  subscriptions   ${platform.router.wsUrl}`);
   console.log(`  users subgraph  ${platform.subgraphs.users}`);

@@ -1,8 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { createLogger, reserveListener } from '@parley/kit';
 import { startParley, type Parley } from '@parley/testkit';
-import { startWebServer, type WebServer } from '@parley/web/server';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 /** Debian's Chromium (ENVIRONMENT.md): Playwright cannot download its own browser here. */
@@ -25,7 +23,6 @@ export const SCREENSHOTS = path.join(import.meta.dirname, '../../artifacts/web')
 
 export interface WebStack {
   parley: Parley;
-  web: WebServer;
   browser: Browser;
   /** A new browser context (its own storage: a separate person) with one page on the app. */
   openPage(options?: BrowserContextOptions): Promise<Page>;
@@ -37,27 +34,15 @@ export interface WebStack {
  * the web app in front of it (`web/.next`, built by `npm test`), and a headless Chromium.
  */
 export async function startWebStack(label: string): Promise<WebStack> {
-  const listener = await reserveListener(0);
-  const origin = listener.url;
-  const parley = await startParley({
-    label,
-    routerEnv: { CORS_ORIGINS: origin, PERSISTED_ONLY: 'true' },
-    filesEnv: { FILES_CORS_ORIGINS: origin },
-  });
-  const web = await startWebServer({
-    graphqlUrl: parley.url,
-    wsUrl: parley.wsUrl,
-    listener,
-    logger: createLogger({ service: 'web', level: 'silent' }),
-  });
+  const parley = await startParley({ label, web: true, routerEnv: { PERSISTED_ONLY: 'true' } });
+  const baseURL = parley.webUrl;
   const browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
   return {
     parley,
-    web,
     browser,
     async openPage(options = {}) {
-      const context = await browser.newContext({ baseURL: web.url, ...options });
+      const context = await browser.newContext({ baseURL, ...options });
       const page = await context.newPage();
       page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
       page.on('console', (message) => {
@@ -67,8 +52,6 @@ export async function startWebStack(label: string): Promise<WebStack> {
     },
     async stop() {
       await browser.close();
-      await web.stop();
-      await listener.close();
       await parley.stop();
     },
   };

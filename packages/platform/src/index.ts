@@ -12,6 +12,7 @@ import { readUsersEnv } from '@parley/users/env';
 import { readPresenceEnv } from '@parley/presence/env';
 import { startPresenceService } from '@parley/presence/service';
 import { startUsersService } from '@parley/users/service';
+import { startWebServer } from '@parley/web/server';
 
 type Variables = Record<string, string | undefined>;
 
@@ -25,8 +26,17 @@ export interface PlatformOptions {
   presenceEnv?: Variables;
   filesEnv?: Variables;
   routerEnv?: Variables;
+  /**
+   * Also serve the web app (its production build) on this port (0: a free one), allowed by the router's and
+   * the file store's CORS on top of any origins they are configured with.
+   */
+  web?: { port: number };
   logger: Logger;
 }
+
+/** Adds origins to a comma-separated CORS list (none configured: just them). */
+const withOrigins = (configured: string | undefined, origins: string[]) =>
+  [configured, ...origins].filter(Boolean).join(',');
 
 /**
  * Starts every subgraph, then the router in front of them, in this process: `npm start` and the test
@@ -40,6 +50,7 @@ export function startPlatform({
   presenceEnv = {},
   filesEnv = {},
   routerEnv = {},
+  web,
   logger,
 }: PlatformOptions) {
   // The services of this process trust each other's service tokens: one secret for all, made up when unset.
@@ -61,6 +72,21 @@ export function startPlatform({
       );
       resources.add(() => service.stop());
       return `${service.url}/graphql`;
+    }
+
+    // The web app's address comes first: the router and the file store allow its origin.
+    const webListener = web ? await reserveListener(web.port) : undefined;
+    if (webListener) {
+      resources.add(() => webListener.close());
+      const origins = [webListener.url, `http://localhost:${webListener.port}`];
+      routerEnv = {
+        ...routerEnv,
+        CORS_ORIGINS: withOrigins(routerEnv['CORS_ORIGINS'] ?? env['CORS_ORIGINS'], origins),
+      };
+      filesEnv = {
+        ...filesEnv,
+        FILES_CORS_ORIGINS: withOrigins(filesEnv['FILES_CORS_ORIGINS'] ?? env['FILES_CORS_ORIGINS'], origins),
+      };
     }
 
     // Files and messages ask each other (who may see a file, which files a sender may attach): files' address
@@ -112,7 +138,19 @@ export function startPlatform({
     );
     resources.add(() => router.stop());
 
+    const webServer = webListener
+      ? await startWebServer({
+          graphqlUrl: `${router.url}/graphql`,
+          wsUrl: `${router.wsUrl}/graphql`,
+          listener: webListener,
+          logger: logger.child({ service: 'web' }),
+        })
+      : undefined;
+    if (webServer) resources.add(() => webServer.stop());
+
     return {
+      /** The web app, when asked for. */
+      web: webServer ? { url: webServer.url } : undefined,
       /** The graph, for clients. */
       router: { url: `${router.url}/graphql`, wsUrl: `${router.wsUrl}/graphql`, baseUrl: router.url },
       subgraphs: {

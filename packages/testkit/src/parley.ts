@@ -29,6 +29,8 @@ export interface StartParleyOptions {
   presenceEnv?: Record<string, string>;
   /** Extra files-subgraph variables. */
   filesEnv?: Record<string, string>;
+  /** Also serve the web app's production build (web/.next) on a free port, allowed by CORS. */
+  web?: boolean;
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
   logger?: Logger;
@@ -101,6 +103,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
       filesEnv: { DATABASE_URL: filesDatabase.url, PORT: '0', FILES_BLOB_PORT: '0', ...options.filesEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
+      ...(options.web ? { web: { port: 0 } } : {}),
       logger,
     });
     resources.add(() => platform.stop());
@@ -141,6 +144,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     return {
       /** The router's GraphQL endpoint. */
       url,
+      /** The web app, when started with `web: true`. */
+      webUrl: platform.web?.url,
       /** The same endpoint for graphql-ws. */
       wsUrl: platform.router.wsUrl,
       routerUrl: platform.router.baseUrl,

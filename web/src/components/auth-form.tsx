@@ -74,7 +74,7 @@ export function AuthForm({ mode }: { mode: 'login' | 'register' }) {
   const title = mode === 'login' ? 'Sign in to Parley' : 'Create your Parley account';
   return (
     <main className="auth">
-      <form className="auth-card" onSubmit={submit} aria-labelledby="auth-title">
+      <form className="card auth-card" onSubmit={submit} aria-labelledby="auth-title">
         <h1 id="auth-title">{title}</h1>
         <label>
           Email

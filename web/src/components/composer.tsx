@@ -4,6 +4,7 @@ import { useCallback, useEffect, useRef, useState, type FormEvent, type Keyboard
 import { useClient, useMutation } from 'urql';
 import type { FileFieldsFragment, MessageFieldsFragment, SendMessageInput } from '../generated/graphql';
 import { SendMessageMutation, StartTypingMutation, StopTypingMutation } from '../lib/operations';
+import { errorMessage } from '../lib/errors';
 import { uploadFile } from '../lib/upload';
 
 /** Renew the typing indicator this often while the user types (the server ends it without renewal). */
@@ -39,11 +40,7 @@ function useOutbox() {
       );
       const result = await sendMessage({ input });
       if (!result.error) return;
-      const code = result.error.graphQLErrors[0]?.extensions?.['code'];
-      const error =
-        result.error.networkError || !code
-          ? 'Not sent'
-          : (result.error.graphQLErrors[0]?.message ?? 'Not sent');
+      const error = result.error.networkError ? 'Not sent' : errorMessage(result.error, 'Not sent');
       setOutbox((entries) => [...entries, { input, error }]);
     },
     [sendMessage],

@@ -44,6 +44,15 @@ function receiptOf(conversation: Conversation, message: MessageFieldsFragment, v
   return 'Sent';
 }
 
+/** A pressed-or-not button named for what pressing it does: [when off, when on]. */
+function Toggle({ on, labels, onToggle }: { on: boolean; labels: [string, string]; onToggle(): void }) {
+  return (
+    <button type="button" aria-pressed={on} onClick={onToggle}>
+      {on ? labels[1] : labels[0]}
+    </button>
+  );
+}
+
 function Header({ conversation, viewerId }: { conversation: Conversation; viewerId: string }) {
   const [, updateSettings] = useMutation(UpdateConversationSettingsMutation);
   const title = conversationTitle(conversation);
@@ -70,27 +79,21 @@ function Header({ conversation, viewerId }: { conversation: Conversation; viewer
         </p>
       </div>
       <div className="pane-actions" role="group" aria-label="Conversation settings">
-        <button
-          type="button"
-          aria-pressed={conversation.isPinned}
-          onClick={() => set({ pinned: !conversation.isPinned })}
-        >
-          {conversation.isPinned ? 'Unpin' : 'Pin'}
-        </button>
-        <button
-          type="button"
-          aria-pressed={conversation.isMuted}
-          onClick={() => set({ mutedUntil: conversation.isMuted ? null : '9999-12-31T00:00:00.000Z' })}
-        >
-          {conversation.isMuted ? 'Unmute' : 'Mute'}
-        </button>
-        <button
-          type="button"
-          aria-pressed={conversation.isArchived}
-          onClick={() => set({ archived: !conversation.isArchived })}
-        >
-          {conversation.isArchived ? 'Unarchive' : 'Archive'}
-        </button>
+        <Toggle
+          on={conversation.isPinned}
+          labels={['Pin', 'Unpin']}
+          onToggle={() => set({ pinned: !conversation.isPinned })}
+        />
+        <Toggle
+          on={conversation.isMuted}
+          labels={['Mute', 'Unmute']}
+          onToggle={() => set({ mutedUntil: conversation.isMuted ? null : '9999-12-31T00:00:00.000Z' })}
+        />
+        <Toggle
+          on={conversation.isArchived}
+          labels={['Archive', 'Unarchive']}
+          onToggle={() => set({ archived: !conversation.isArchived })}
+        />
       </div>
     </header>
   );
@@ -108,19 +111,18 @@ function useHistory(conversationId: string) {
       ? { id: conversationId, last: MESSAGE_PAGE_SIZE, before }
       : { id: conversationId, last: MESSAGE_PAGE_SIZE },
   });
-  const shown = useRef<{
-    messages: MessageFieldsFragment[];
-    startCursor: string | null;
-    hasOlder: boolean;
-  } | null>(null);
-  if (data) {
+  const page = useMemo(() => {
+    if (!data) return null;
     const connection = data.conversation.messages;
-    shown.current = {
+    return {
       messages: connection.edges.map((edge) => edge.node).sort(bySeq),
       startCursor: connection.pageInfo.startCursor ?? null,
       hasOlder: connection.pageInfo.hasPreviousPage,
     };
-  }
+  }, [data]);
+  // While an older page loads, the history already shown stays on screen (no flash of an empty list).
+  const shown = useRef(page);
+  if (page) shown.current = page;
   const current = shown.current;
   return {
     messages: current?.messages ?? [],

@@ -1,9 +1,10 @@
 'use client';
 
 import { useRef, useState, type KeyboardEvent } from 'react';
-import { useClient, useMutation } from 'urql';
+import { useClient, useMutation, type CombinedError } from 'urql';
 import type { FileFieldsFragment, MessageFieldsFragment } from '../generated/graphql';
 import { OPTIMISTIC_PREFIX } from '../lib/cache';
+import { errorMessage } from '../lib/errors';
 import {
   AddReactionMutation,
   DeleteMessageMutation,
@@ -78,10 +79,8 @@ export function MessageItem({
   const pending = message.id.startsWith(OPTIMISTIC_PREFIX);
   const deleted = Boolean(message.deletedAt);
 
-  const report = (result: { error?: { graphQLErrors: { message: string }[] } | undefined }) =>
-    setProblem(
-      result.error ? (result.error.graphQLErrors[0]?.message ?? 'That did not work. Try again.') : null,
-    );
+  const report = (result: { error?: CombinedError | undefined }) =>
+    setProblem(result.error ? errorMessage(result.error, 'That did not work. Try again.') : null);
 
   async function save() {
     const body = draft.trim();

@@ -6,6 +6,7 @@ import { useMutation, useQuery } from 'urql';
 import type { UserSummaryFragment } from '../generated/graphql';
 import { CreateDirectConversationMutation, CreateGroupMutation, SearchUsersQuery } from '../lib/operations';
 import { Avatar } from './avatar';
+import { errorMessage } from '../lib/errors';
 
 function useDebounced<T>(value: T, ms: number): T {
   const [debounced, setDebounced] = useState(value);
@@ -39,7 +40,7 @@ export function NewConversation() {
     if (result.data) {
       setText('');
       router.push(`/c/${result.data.createDirectConversation.id}`);
-    } else setProblem(result.error?.graphQLErrors[0]?.message ?? 'Could not start the conversation.');
+    } else setProblem(errorMessage(result.error, 'Could not start the conversation.'));
   }
 
   async function submitGroup(event: FormEvent) {
@@ -54,7 +55,7 @@ export function NewConversation() {
       setTitle('');
       setText('');
       router.push(`/c/${result.data.createGroup.id}`);
-    } else setProblem(result.error?.graphQLErrors[0]?.message ?? 'Could not create the group.');
+    } else setProblem(errorMessage(result.error, 'Could not create the group.'));
   }
 
   return (

@@ -1,6 +1,6 @@
 'use client';
 
-import { Provider as UrqlProvider, type Client } from 'urql';
+import { Provider as UrqlProvider } from 'urql';
 import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 import { createParleyClient } from '../lib/client';
 import { loadConfig, type ClientConfig } from '../lib/config';
@@ -13,10 +13,10 @@ interface AppState {
   config: ClientConfig | null;
   /** Undefined until read from storage (on the client), null when signed out. */
   session: Session | null | undefined;
-  signOut(): Promise<void>;
+  signOut(): void;
 }
 
-const AppContext = createContext<AppState>({ config: null, session: undefined, signOut: async () => {} });
+const AppContext = createContext<AppState>({ config: null, session: undefined, signOut: () => {} });
 
 export const useApp = () => useContext(AppContext);
 
@@ -39,7 +39,7 @@ export function Providers({ children }: { children: ReactNode }) {
     const current = readSession();
     if (!config || !userId || !current) return null;
     const realtime = createRealtime(config);
-    return { realtime, client: createParleyClient(config, current, realtime) as Client };
+    return { realtime, client: createParleyClient(config, current, realtime) };
   }, [config, userId]);
   useEffect(() => () => clients?.realtime.dispose(), [clients]);
 
@@ -47,15 +47,15 @@ export function Providers({ children }: { children: ReactNode }) {
     () => ({
       config,
       session,
-      async signOut() {
+      signOut() {
         const current = readSession();
+        clearSession();
+        // Ends the session on the server too, without making the person wait for the network.
         if (config && current) {
-          // Ends the session on the server too; signing out locally must not wait on the network.
-          await persistedFetch(config.graphqlUrl, LogoutMutation, {}, current.accessToken).catch(
+          void persistedFetch(config.graphqlUrl, LogoutMutation, {}, current.accessToken).catch(
             () => undefined,
           );
         }
-        clearSession();
       },
     }),
     [config, session],

@@ -13,9 +13,11 @@ import {
 import { uploadFile } from '../lib/upload';
 import { Avatar } from './avatar';
 import { useApp } from './providers';
+import { errorMessage } from '../lib/errors';
+import type { CombinedError } from 'urql';
 
-const errorText = (error: { graphQLErrors: { message: string }[] } | undefined) =>
-  error ? (error.graphQLErrors[0]?.message ?? 'That did not work. Check your connection.') : null;
+const errorText = (error: CombinedError | undefined) =>
+  error ? errorMessage(error, 'That did not work. Check your connection.') : null;
 
 /** Profile (name, bio, picture), privacy (last seen), and the account's sessions. */
 export function Settings() {
@@ -151,7 +153,7 @@ export function Settings() {
           </button>
         </section>
 
-        <button type="button" className="danger" onClick={() => void signOut()}>
+        <button type="button" className="danger" onClick={signOut}>
           Sign out
         </button>
         {status && <p role="status">{status}</p>}

@@ -1,6 +1,7 @@
 import type { Client } from '@urql/core';
 import type { FileFieldsFragment } from '../generated/graphql';
 import { CompleteUploadMutation, CreateUploadMutation } from './operations';
+import { errorMessage } from './errors';
 
 const toHex = (buffer: ArrayBuffer) =>
   Array.from(new Uint8Array(buffer), (byte) => byte.toString(16).padStart(2, '0')).join('');
@@ -47,10 +48,10 @@ export async function uploadFile(
       },
     })
     .toPromise();
-  if (!created.data) throw new Error(created.error?.graphQLErrors[0]?.message ?? 'Upload refused');
+  if (!created.data) throw new Error(errorMessage(created.error, 'Upload refused'));
   const { file: pending, upload } = created.data.createUpload;
   await put(upload, file, onProgress);
   const completed = await client.mutation(CompleteUploadMutation, { fileId: pending.id }).toPromise();
-  if (!completed.data) throw new Error(completed.error?.graphQLErrors[0]?.message ?? 'Upload check failed');
+  if (!completed.data) throw new Error(errorMessage(completed.error, 'Upload check failed'));
   return completed.data.completeUpload;
 }
