@@ -1,0 +1,149 @@
+/**
+ * Subscription fan-out: the same users, groups and clients against the Parley router (graphql-ws, events
+ * from Redis) and against a Socket.IO + Redis adapter baseline, one after the other, in one run.
+ */
+import { startChild, type Child } from '../lib/child.js';
+import { fixed, table, verdict } from '../lib/format.js';
+import type { PlatformReady } from '../lib/platform-process.js';
+import { startGateway } from '../router/gateways.js';
+import { EVENTS, parleyTarget, SEND } from './parley.js';
+import { runFanout, type FanoutStep, type FanoutWorld } from './scenario.js';
+import { socketIoTarget } from './socketio.js';
+
+export interface FanoutOptions {
+  socketsPerUser: number;
+  rates: number[];
+  seconds: number;
+}
+
+interface SideResult {
+  name: string;
+  clients: number;
+  bytesPerClient: number;
+  steps: FanoutStep[];
+}
+
+/** Resident memory of `server` after a full collection. */
+async function settledRss(server: Child<unknown>) {
+  await server.ask({ gc: true });
+  return server.rss();
+}
+
+async function measure(
+  name: string,
+  server: Child<unknown>,
+  world: FanoutWorld,
+  target: Parameters<typeof runFanout>[1],
+  options: FanoutOptions,
+): Promise<SideResult> {
+  const before = await settledRss(server);
+  let clients = 0;
+  let bytesPerClient = 0;
+  const steps = await runFanout(world, target, {
+    ...options,
+    onConnected: async (count) => {
+      clients = count;
+      bytesPerClient = ((await settledRss(server)) - before) / count;
+      console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
+    },
+  });
+  return { name, clients, bytesPerClient, steps };
+}
+
+export async function subscriptionFanout(options: FanoutOptions) {
+  const platform = await startChild<PlatformReady>(new URL('../lib/platform-process.ts', import.meta.url), {
+    BENCH_SEED: 'fanout',
+  });
+  const world = platform.ready.seeded as FanoutWorld;
+  const sides: SideResult[] = [];
+  try {
+    const router = await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']);
+    try {
+      const target = parleyTarget({ url: router.ready.url, wsUrl: router.ready.wsUrl! });
+      sides.push(await measure('Parley router (graphql-ws)', router, world, target, options));
+    } finally {
+      await router.stop();
+    }
+    const socketIo = await startChild<{ url: string }>(
+      new URL('./socketio-server.ts', import.meta.url),
+      { REDIS_URL: platform.ready.redisUrl },
+      { execArgv: ['--expose-gc'] },
+    );
+    try {
+      const target = socketIoTarget(socketIo.ready.url, world);
+      sides.push(await measure('Socket.IO + @socket.io/redis-adapter', socketIo, world, target, options));
+    } finally {
+      await socketIo.stop();
+    }
+  } finally {
+    await platform.stop();
+  }
+
+  const [ours, baseline] = sides as [SideResult, SideResult];
+  const members = world.groups[0]!.memberIds.length;
+  const rows = options.rates.flatMap((rate, index) =>
+    sides.map((side) => {
+      const step = side.steps[index]!;
+      return [
+        side.name,
+        rate,
+        fixed(step.offeredDeliveriesPerSecond, 0),
+        fixed(step.deliveriesPerSecond, 0),
+        `${step.delivered}/${step.expected}`,
+        step.duplicates,
+        step.p50Ms,
+        step.p99Ms,
+        step.maxMs,
+        step.sendP99Ms,
+      ];
+    }),
+  );
+  /** The highest rate a server kept up with: every delivery, once, with p99 under a second. */
+  const sustained = (side: SideResult) =>
+    Math.max(
+      0,
+      ...side.steps
+        .filter((step) => step.delivered === step.expected && step.duplicates === 0 && step.p99Ms <= 1000)
+        .map((step) => step.deliveriesPerSecond),
+    );
+  const at20k = ours.steps.find((step) => step.offeredDeliveriesPerSecond >= 20_000);
+  const perClientKb = ours.bytesPerClient / 1024;
+  return {
+    markdown: [
+      `${world.users.length} users, ${options.socketsPerUser} clients each (${ours.clients} sockets), in ${world.groups.length}`,
+      `groups of ${members}: every message is owed to ${members * options.socketsPerUser} clients. Each rate runs for`,
+      `${options.seconds} s (random group, random member sending) then drains; latency is from the send's start to`,
+      `the client's receipt (same process clock). Parley: \`sendMessage\` over HTTP through the router, \`events\``,
+      `subscriptions over graphql-ws (the server in its own process, the subgraphs in another); Socket.IO: an emit`,
+      `with ack, broadcast to the room through the Redis adapter (one server process).`,
+      '',
+      table(
+        [
+          'server',
+          'msg/s',
+          'offered deliveries/s',
+          'deliveries/s',
+          'delivered',
+          'duplicates',
+          'p50 ms',
+          'p99 ms',
+          'max ms',
+          'send p99 ms',
+        ],
+        rows,
+      ),
+      '',
+      table(
+        ['server', 'clients', 'RSS per client (after GC, subscribed)'],
+        sides.map((side) => [side.name, side.clients, `${fixed(side.bytesPerClient / 1024)} KB`]),
+      ),
+      '',
+      `Deliveries/s counts from the first send to the last delivery; a server "keeps up" with a rate when every`,
+      `delivery arrives once with p99 under a second.`,
+      '',
+      `Targets: deliveries/s ≥ Socket.IO's (highest rate kept up with): ${fixed(sustained(ours), 0)} vs ${fixed(sustained(baseline), 0)}, ${verdict(sustained(ours) >= sustained(baseline) * 0.98)};`,
+      `p99 send→delivery ≤ 50 ms at 20,000 deliveries/s: ${at20k ? `${at20k.p99Ms} ms, ${verdict(at20k.p99Ms <= 50 && at20k.delivered === at20k.expected)}` : 'no step offered 20,000/s'};`,
+      `≤ 30 KB RSS per connected client: ${fixed(perClientKb)} KB, ${verdict(perClientKb <= 30)}.`,
+    ].join('\n'),
+  };
+}

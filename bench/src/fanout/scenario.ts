@@ -1,0 +1,185 @@
+import hdr from 'hdr-histogram-js';
+
+/** Who is in which group, and each user's token: the same shape for Parley and the Socket.IO baseline. */
+export interface FanoutWorld {
+  users: { id: string; accessToken: string }[];
+  groups: { id: string; memberIds: string[] }[];
+}
+
+/** What one side of the comparison has to offer the scenario. */
+export interface FanoutTarget {
+  /** Opens one client for `user`, calling `onMessage(body)` for each message it receives. */
+  connect(user: FanoutWorld['users'][number], onMessage: (body: string) => void): Promise<{ close(): void }>;
+  /** Sends `body` to `groupId` as `user`; resolves when the server accepted it. */
+  send(user: FanoutWorld['users'][number], groupId: string, body: string): Promise<void>;
+  /** Closes what `send` opened. */
+  dispose?(): Promise<void>;
+}
+
+export interface FanoutStep {
+  messagesPerSecond: number;
+  offeredDeliveriesPerSecond: number;
+  deliveriesPerSecond: number;
+  expected: number;
+  delivered: number;
+  duplicates: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  sendP99Ms: number;
+}
+
+const now = () => performance.now();
+
+/**
+ * Connects `socketsPerUser` clients for every user, then for each rate sends messages for `seconds` to random
+ * groups from random members (each body carries its send id), and measures how many of the deliveries every
+ * member's every client is owed arrive, how late after their send started, and duplicates.
+ */
+export async function runFanout(
+  world: FanoutWorld,
+  target: FanoutTarget,
+  options: {
+    socketsPerUser: number;
+    rates: number[];
+    seconds: number;
+    /** Called once every client is connected and has received a first message in each of its groups. */
+    onConnected?: (clients: number) => Promise<void>;
+  },
+) {
+  const sentAt = new Map<number, number>();
+  /** Per send id: which client indexes got it (to count duplicates). */
+  const receivedBy = new Map<number, Set<number>>();
+  let histogram = hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 120_000,
+    numberOfSignificantValueDigits: 3,
+  });
+  let delivered = 0;
+  let duplicates = 0;
+  let lastDeliveryAt = 0;
+  const membership = new Map<string, number>();
+  for (const group of world.groups)
+    for (const member of group.memberIds) membership.set(member, (membership.get(member) ?? 0) + 1);
+
+  const onMessage = (client: number) => (body: string) => {
+    const match = /^fan:(\d+)$/.exec(body);
+    if (!match) return;
+    const id = Number(match[1]);
+    if (id < firstIdOfStep) return; // late for a step already reported
+    const started = sentAt.get(id);
+    if (started === undefined) return;
+    let clients = receivedBy.get(id);
+    if (!clients) receivedBy.set(id, (clients = new Set()));
+    if (clients.has(client)) {
+      duplicates += 1;
+      return;
+    }
+    clients.add(client);
+    delivered += 1;
+    lastDeliveryAt = now();
+    histogram.recordValue(Math.max(1, Math.round(now() - started)));
+  };
+
+  let nextId = 0;
+  let firstIdOfStep = 0;
+  const sendOne = async (user: FanoutWorld['users'][number], groupId: string) => {
+    const id = nextId++;
+    sentAt.set(id, now());
+    await target.send(user, groupId, `fan:${id}`);
+  };
+  const usersById = new Map(world.users.map((user) => [user.id, user]));
+
+  // Connect every client, a few at a time.
+  const clients: { close(): void }[] = [];
+  const owners: string[] = [];
+  for (const user of world.users)
+    for (let copy = 0; copy < options.socketsPerUser; copy += 1) owners.push(user.id);
+  for (let start = 0; start < owners.length; start += 50) {
+    const batch = owners.slice(start, start + 50);
+    clients.push(
+      ...(await Promise.all(
+        batch.map((owner, offset) => target.connect(usersById.get(owner)!, onMessage(start + offset))),
+      )),
+    );
+  }
+
+  // A first message in each group, until every client has its groups' ones: every subscription is live.
+  const owed = owners.reduce((total, owner) => total + (membership.get(owner) ?? 0), 0);
+  const deadline = now() + 60_000;
+  for (const group of world.groups) await sendOne(usersById.get(group.memberIds[0]!)!, group.id);
+  while (delivered < owed) {
+    if (now() > deadline)
+      throw new Error(`only ${delivered} of ${owed} first deliveries arrived within 60 s`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  await options.onConnected?.(clients.length);
+
+  const steps: FanoutStep[] = [];
+  try {
+    for (const rate of options.rates) {
+      histogram = hdr.build({
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 120_000,
+        numberOfSignificantValueDigits: 3,
+      });
+      const sendLatency = hdr.build({
+        lowestDiscernibleValue: 1,
+        highestTrackableValue: 120_000,
+        numberOfSignificantValueDigits: 3,
+      });
+      delivered = 0;
+      duplicates = 0;
+      receivedBy.clear();
+      firstIdOfStep = nextId;
+      let expected = 0;
+      const total = rate * options.seconds;
+      const started = now();
+      const sends: Promise<void>[] = [];
+      for (let index = 0; index < total; index += 1) {
+        // Paced: message i leaves at i / rate seconds.
+        const wait = started + (index * 1000) / rate - now();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        const group = world.groups[Math.floor(Math.random() * world.groups.length)]!;
+        const sender = usersById.get(group.memberIds[Math.floor(Math.random() * group.memberIds.length)]!)!;
+        expected += group.memberIds.length * options.socketsPerUser;
+        const sendStarted = now();
+        sends.push(
+          sendOne(sender, group.id).then(() =>
+            sendLatency.recordValue(Math.max(1, Math.round(now() - sendStarted))),
+          ),
+        );
+      }
+      await Promise.all(sends);
+      // Deliveries still on their way: wait until all arrived or 10 s without progress.
+      let last = -1;
+      let idleSince = now();
+      while (delivered < expected && now() - idleSince < 10_000) {
+        if (delivered !== last) {
+          last = delivered;
+          idleSince = now();
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      // From the first send to the last delivery: a server that falls behind spreads its deliveries out.
+      const elapsed = Math.max(options.seconds, (lastDeliveryAt - started) / 1000);
+      steps.push({
+        messagesPerSecond: rate,
+        offeredDeliveriesPerSecond: expected / options.seconds,
+        deliveriesPerSecond: delivered / elapsed,
+        expected,
+        delivered,
+        duplicates,
+        p50Ms: histogram.getValueAtPercentile(50),
+        p99Ms: histogram.getValueAtPercentile(99),
+        maxMs: histogram.maxValue,
+        sendP99Ms: sendLatency.getValueAtPercentile(99),
+      });
+      console.log(`fan-out: ${rate} msg/s → ${JSON.stringify(steps.at(-1))}`);
+    }
+  } finally {
+    for (const client of clients) client.close();
+    await target.dispose?.();
+  }
+  return steps;
+}

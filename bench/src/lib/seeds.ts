@@ -1,0 +1,129 @@
+import { randomUUID } from 'node:crypto';
+import type { Parley, SignedInUser } from '@parley/testkit';
+import pg from 'pg';
+import { call, CREATE_DIRECT, CREATE_GROUP, mapLimit, SEND } from './graph.js';
+
+interface SeedContext {
+  messagesDatabaseUrl: string;
+}
+
+const send = (user: SignedInUser, conversationId: string, body: string) =>
+  call(user, SEND, { input: { conversationId, body, clientMutationId: randomUUID() } });
+
+/** A signed-in user as the benchmark's load generator needs it: who, and their token. */
+const credentials = (user: SignedInUser) => ({ id: user.id, accessToken: user.accessToken });
+
+/**
+ * Router throughput: a viewer in 10 direct conversations and 10 groups of 5, three messages in each, so the
+ * conversation list crosses every subgraph (conversations, messages, users, presence, files for avatars).
+ */
+async function router(parley: Parley) {
+  const viewer = await parley.registerUser('viewer');
+  const others = await mapLimit(Array.from({ length: 30 }), 4, (_, index) =>
+    parley.registerUser(`peer${index}`),
+  );
+  const conversations: string[] = [];
+  for (const peer of others.slice(0, 10)) {
+    const { createDirectConversation } = await call<{ createDirectConversation: { id: string } }>(
+      viewer,
+      CREATE_DIRECT,
+      { userId: peer.id },
+    );
+    conversations.push(createDirectConversation.id);
+    await send(peer, createDirectConversation.id, `Hello from ${peer.username}`);
+  }
+  for (let group = 0; group < 10; group += 1) {
+    const members = others.slice(10 + group * 2, 10 + group * 2 + 4);
+    const { createGroup } = await call<{ createGroup: { id: string } }>(viewer, CREATE_GROUP, {
+      input: { title: `Group ${group}`, memberIds: members.map((member) => member.id) },
+    });
+    conversations.push(createGroup.id);
+    for (const member of members.slice(0, 3))
+      await send(member, createGroup.id, `Hi from ${member.username}`);
+  }
+  return { viewer: credentials(viewer), conversations: conversations.length };
+}
+
+/**
+ * Fan-out: `FANOUT_USERS` users (200) in `FANOUT_GROUPS` groups (20) of `FANOUT_MEMBERS` (100): group g holds
+ * the 100 users from 10·g on (wrapping), so each user is in 10 groups.
+ */
+async function fanout(parley: Parley) {
+  const userCount = Number(process.env['FANOUT_USERS'] ?? 200);
+  const groupCount = Number(process.env['FANOUT_GROUPS'] ?? 20);
+  const memberCount = Number(process.env['FANOUT_MEMBERS'] ?? 100);
+  const users = await mapLimit(Array.from({ length: userCount }), 4, (_, index) =>
+    parley.registerUser(`fan${index}`),
+  );
+  const stride = Math.max(1, Math.floor(userCount / groupCount));
+  const groups = await mapLimit(Array.from({ length: groupCount }), 2, async (_, group) => {
+    const members = Array.from(
+      { length: memberCount },
+      (_, offset) => users[(group * stride + offset) % userCount]!,
+    );
+    const [owner, ...rest] = members;
+    const { createGroup } = await call<{ createGroup: { id: string } }>(owner!, CREATE_GROUP, {
+      input: { title: `Fan-out ${group}`, memberIds: rest.map((member) => member.id) },
+    });
+    return { id: createGroup.id, memberIds: members.map((member) => member.id) };
+  });
+  return { users: users.map(credentials), groups };
+}
+
+const HISTORY_SMALL = 1_000;
+
+/**
+ * History: one viewer with two groups, filled straight in the messages database (the graph would take hours
+ * for a million): 1,000 messages in one, `HISTORY_LARGE` (1,000,000) in the other.
+ */
+async function history(parley: Parley, { messagesDatabaseUrl }: SeedContext) {
+  const large = Number(process.env['HISTORY_LARGE'] ?? 1_000_000);
+  const [viewer, peer] = await parley.registerUsers('reader', 'writer');
+  const create = async (title: string) =>
+    (
+      await call<{ createGroup: { id: string } }>(viewer, CREATE_GROUP, {
+        input: { title, memberIds: [peer.id] },
+      })
+    ).createGroup.id;
+  const small = await create('A thousand');
+  const big = await create('A million');
+
+  const client = new pg.Client({ connectionString: messagesDatabaseUrl });
+  await client.connect();
+  try {
+    const fill = async (conversationId: string, count: number) => {
+      // Batches keep each transaction (and its WAL) bounded.
+      for (let from = 1; from <= count; from += 100_000) {
+        const to = Math.min(count, from + 99_999);
+        await client.query(
+          `INSERT INTO messages (id, conversation_id, seq, sender_id, client_mutation_id, request_hash, body, created_at)
+           SELECT gen_random_uuid(), $1, s, CASE WHEN s % 2 = 0 THEN $2::uuid ELSE $3::uuid END,
+                  $1 || '-' || s, 'bench', 'Message ' || s || ' of a long conversation, with a few words to index',
+                  now() - make_interval(secs => $4 - s)
+           FROM generate_series($5::int, $6::int) AS s`,
+          [conversationId, viewer.id, peer.id, count, from, to],
+        );
+      }
+      await client.query(
+        `INSERT INTO conversation_sequences (conversation_id, last_seq) VALUES ($1, $2)
+         ON CONFLICT (conversation_id) DO UPDATE SET last_seq = EXCLUDED.last_seq`,
+        [conversationId, count],
+      );
+    };
+    await fill(small, HISTORY_SMALL);
+    await fill(big, large);
+    await client.query('ANALYZE messages');
+  } finally {
+    await client.end();
+  }
+  return {
+    viewer: credentials(viewer),
+    conversations: [
+      { id: small, messages: HISTORY_SMALL },
+      { id: big, messages: large },
+    ],
+  };
+}
+
+export const seeds = { router, fanout, history };
+export type SeedName = keyof typeof seeds;
