@@ -1,7 +1,12 @@
 import type { BaseContext, RealtimeLog, ServiceAuth } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
-import type { ConversationStore, ConversationView, MemberMarkers } from './data/conversation-store.js';
+import type {
+  ConversationStore,
+  ConversationView,
+  Member,
+  MemberMarkers,
+} from './data/conversation-store.js';
 import type { OutboxRelay } from './data/outbox.js';
 
 export interface ConversationsServices {
@@ -34,6 +39,19 @@ export function createLoaders(conversations: ConversationStore, viewerId: string
       const markers = await conversations.markers(ids);
       return ids.map((id) => markers.get(id) ?? []);
     }),
+    /** The first page of a conversation's members (`limit` of them, and one more to tell if there are more). */
+    firstMembers: new DataLoader<{ conversationId: string; limit: number }, Member[], string>(
+      async (keys) => {
+        const limits = [...new Set(keys.map((key) => key.limit))];
+        const pages = new Map<number, Map<string, Member[]>>();
+        for (const limit of limits) {
+          const ids = keys.filter((key) => key.limit === limit).map((key) => key.conversationId);
+          pages.set(limit, await conversations.firstMembersOf(ids, limit));
+        }
+        return keys.map((key) => pages.get(key.limit)?.get(key.conversationId) ?? []);
+      },
+      { cacheKeyFn: (key) => `${key.conversationId}:${key.limit}` },
+    ),
     /** The other member of a direct conversation. */
     peer: new DataLoader<string, string | null>(async (ids) => {
       if (!viewerId) return ids.map(() => null);

@@ -115,6 +115,25 @@ const VIEW_COLUMNS = Prisma.sql`
     WHERE mm.conversation_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.read_seq) AS mention_count`;
 
 /** All database access of the conversations subgraph (CONVENTIONS.md §2). */
+/** Owners first, then admins, then members: the order member lists are in. */
+const memberRank = Prisma.sql`CASE m.role WHEN 'OWNER' THEN 0 WHEN 'ADMIN' THEN 1 ELSE 2 END`;
+
+interface MemberRow {
+  user_id: string;
+  role: MemberRole;
+  joined_at: Date;
+  read_seq: number;
+  delivered_seq: number;
+}
+
+const toMember = (row: MemberRow): Member => ({
+  userId: row.user_id,
+  role: row.role,
+  joinedAt: row.joined_at,
+  readSeq: row.read_seq,
+  deliveredSeq: row.delivered_seq,
+});
+
 export function createConversationStore(prisma: PrismaClient) {
   return {
     transaction<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
@@ -181,24 +200,38 @@ export function createConversationStore(prisma: PrismaClient) {
 
     /** Members ordered by role then join time, after `after`. */
     async listMembers(conversationId: string, limit: number, after: MemberPosition | null) {
-      const rank = Prisma.sql`CASE m.role WHEN 'OWNER' THEN 0 WHEN 'ADMIN' THEN 1 ELSE 2 END`;
       const afterCondition = after
-        ? Prisma.sql`AND (${rank}, m.joined_at, m.user_id) > (${after.rank}, ${after.joinedAt}::timestamptz, ${after.userId}::uuid)`
+        ? Prisma.sql`AND (${memberRank}, m.joined_at, m.user_id) > (${after.rank}, ${after.joinedAt}::timestamptz, ${after.userId}::uuid)`
         : Prisma.empty;
-      const rows = await prisma.$queryRaw<
-        { user_id: string; role: MemberRole; joined_at: Date; read_seq: number; delivered_seq: number }[]
-      >`
+      const rows = await prisma.$queryRaw<MemberRow[]>`
         SELECT m.user_id, m.role, m.joined_at, m.read_seq, m.delivered_seq FROM conversation_members m
         WHERE m.conversation_id = ${conversationId}::uuid ${afterCondition}
-        ORDER BY ${rank}, m.joined_at, m.user_id
+        ORDER BY ${memberRank}, m.joined_at, m.user_id
         LIMIT ${limit + 1}`;
-      return rows.map((row) => ({
-        userId: row.user_id,
-        role: row.role,
-        joinedAt: row.joined_at,
-        readSeq: row.read_seq,
-        deliveredSeq: row.delivered_seq,
-      }));
+      return rows.map(toMember);
+    },
+
+    /**
+     * The first `limit + 1` members (owners, admins, then by joining) of each conversation among `ids`, in one
+     * query: a page of conversations listing their members costs one round trip, not one per conversation.
+     */
+    async firstMembersOf(ids: readonly string[], limit: number) {
+      const rows = await prisma.$queryRaw<(MemberRow & { conversation_id: string })[]>`
+        SELECT conversation_id, user_id, role, joined_at, read_seq, delivered_seq FROM (
+          SELECT m.*, row_number() OVER (
+            PARTITION BY m.conversation_id ORDER BY ${memberRank}, m.joined_at, m.user_id
+          ) AS position
+          FROM conversation_members m WHERE m.conversation_id = ANY(${[...ids]}::uuid[])
+        ) ranked
+        WHERE position <= ${limit + 1}
+        ORDER BY conversation_id, position`;
+      const members = new Map<string, Member[]>();
+      for (const row of rows) {
+        const list = members.get(row.conversation_id) ?? [];
+        list.push(toMember(row));
+        members.set(row.conversation_id, list);
+      }
+      return members;
     },
 
     /** The other member of each direct conversation among `ids`, for `userId`. */

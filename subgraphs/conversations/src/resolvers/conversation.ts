@@ -18,11 +18,13 @@ export const conversationResolvers: Resolvers = {
     async members(conversation: ConversationView, args, context: ConversationsContext) {
       const limit = pageSize(args.first, 50);
       const after = decodeCursor(args.after, memberCursor);
-      const rows = await context.conversations.listMembers(
-        conversation.id,
-        limit,
-        after && { rank: after.r, joinedAt: new Date(after.j), userId: after.u },
-      );
+      const rows = after
+        ? await context.conversations.listMembers(conversation.id, limit, {
+            rank: after.r,
+            joinedAt: new Date(after.j),
+            userId: after.u,
+          })
+        : await context.loaders.firstMembers.load({ conversationId: conversation.id, limit });
       return forwardConnection(
         rows,
         limit,
