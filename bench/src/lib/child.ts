@@ -1,5 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Session } from 'node:inspector/promises';
 
 /** A benchmark server in its own process, so that it has a core to itself and its memory is its own. */
 export interface Child<Ready> {
@@ -105,10 +107,58 @@ export function serveParent<Ready>(
       process.send!({ answer: request.question, value: collect !== undefined });
       return;
     }
+    // `{ profile: 'start' }` … `{ profile: 'stop', path }`: a CPU profile of just that span, for BENCH_PROFILE.
+    if (request['profile'] === 'start' || request['profile'] === 'stop') {
+      void cpuProfile(request['profile'], request['path'] as string | undefined).then(() =>
+        process.send!({ answer: request.question, value: true }),
+      );
+      return;
+    }
     void answer(request).then((value) => process.send!({ answer: request.question, value }));
   });
   process.once('SIGTERM', () => {
     void stop().finally(() => process.exit(0));
   });
   process.send!({ ready });
+}
+
+let profiler: Session | undefined;
+
+/** Starts or stops (writing it to `path`) a CPU profile of this process, through the inspector. */
+async function cpuProfile(action: 'start' | 'stop', path?: string) {
+  if (action === 'start') {
+    profiler = new Session();
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+    await profiler.post('Profiler.start');
+    return;
+  }
+  if (!profiler) return;
+  const { profile } = await profiler.post('Profiler.stop');
+  if (path) await writeFile(path, JSON.stringify(profile));
+  profiler.disconnect();
+  profiler = undefined;
+}
+
+/**
+ * Runs `measure` with CPU profiles of `children` when BENCH_PROFILE names a directory (written there as
+ * `<label>.cpuprofile`, for Chrome DevTools or speedscope); without it, just runs it.
+ */
+export async function withProfiles<Result>(
+  children: Record<string, Child<unknown>>,
+  measure: () => Promise<Result>,
+): Promise<Result> {
+  const dir = process.env['BENCH_PROFILE'];
+  if (!dir) return measure();
+  await mkdir(dir, { recursive: true });
+  await Promise.all(Object.values(children).map((child) => child.ask({ profile: 'start' })));
+  try {
+    return await measure();
+  } finally {
+    await Promise.all(
+      Object.entries(children).map(([label, child]) =>
+        child.ask({ profile: 'stop', path: join(dir, `${label}.cpuprofile`) }),
+      ),
+    );
+  }
 }

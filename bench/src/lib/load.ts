@@ -16,11 +16,19 @@ export interface HttpLoadResult {
 export async function postLoad(options: {
   url: string;
   body: string;
-  headers: Record<string, string>;
+  /** One set of headers, or several that requests take in turn (each its own user, say). */
+  headers: Record<string, string> | Record<string, string>[];
   connections: number;
   seconds: number;
 }): Promise<HttpLoadResult> {
   let graphqlErrors = 0;
+  const headerSets = (Array.isArray(options.headers) ? options.headers : [options.headers]).map(
+    (headers) => ({
+      'content-type': 'application/json',
+      ...headers,
+    }),
+  );
+  let next = 0;
   const result = await autocannon({
     url: options.url,
     connections: options.connections,
@@ -28,8 +36,9 @@ export async function postLoad(options: {
     requests: [
       {
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...options.headers },
+        headers: headerSets[0],
         body: options.body,
+        setupRequest: (request) => ({ ...request, headers: headerSets[next++ % headerSets.length] }),
         onResponse: (status: number, body: string) => {
           if (status === 200 && body.includes('"errors"')) graphqlErrors += 1;
         },

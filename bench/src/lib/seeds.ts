@@ -14,34 +14,36 @@ const send = (user: SignedInUser, conversationId: string, body: string) =>
 const credentials = (user: SignedInUser) => ({ id: user.id, accessToken: user.accessToken });
 
 /**
- * Router throughput: a viewer in 10 direct conversations and 10 groups of 5, three messages in each, so the
- * conversation list crosses every subgraph (conversations, messages, users, presence, files for avatars).
+ * Router throughput: 32 users, each with 5 direct conversations with the next users round the circle (10 in
+ * all, half started by each side) and in 4 of 16 groups of 8, a message from someone else in each: every
+ * user's conversation list crosses every subgraph (conversations, messages, users, presence), and no two
+ * users' lists are the same request.
  */
 async function router(parley: Parley) {
-  const viewer = await parley.registerUser('viewer');
-  const others = await mapLimit(Array.from({ length: 30 }), 4, (_, index) =>
-    parley.registerUser(`peer${index}`),
+  const userCount = 32;
+  const users = await mapLimit(Array.from({ length: userCount }), 4, (_, index) =>
+    parley.registerUser(`viewer${index}`),
   );
-  const conversations: string[] = [];
-  for (const peer of others.slice(0, 10)) {
+  const pairs = users.flatMap((user, index) =>
+    Array.from({ length: 5 }, (_, step) => [user, users[(index + step + 1) % userCount]!] as const),
+  );
+  await mapLimit(pairs, 4, async ([user, peer]) => {
     const { createDirectConversation } = await call<{ createDirectConversation: { id: string } }>(
-      viewer,
+      user,
       CREATE_DIRECT,
       { userId: peer.id },
     );
-    conversations.push(createDirectConversation.id);
     await send(peer, createDirectConversation.id, `Hello from ${peer.username}`);
-  }
-  for (let group = 0; group < 10; group += 1) {
-    const members = others.slice(10 + group * 2, 10 + group * 2 + 4);
-    const { createGroup } = await call<{ createGroup: { id: string } }>(viewer, CREATE_GROUP, {
-      input: { title: `Group ${group}`, memberIds: members.map((member) => member.id) },
+  });
+  await mapLimit(Array.from({ length: 16 }), 4, async (_, group) => {
+    const members = Array.from({ length: 8 }, (_, offset) => users[(group + offset * 4) % userCount]!);
+    const [owner, ...rest] = members;
+    const { createGroup } = await call<{ createGroup: { id: string } }>(owner!, CREATE_GROUP, {
+      input: { title: `Group ${group}`, memberIds: rest.map((member) => member.id) },
     });
-    conversations.push(createGroup.id);
-    for (const member of members.slice(0, 3))
-      await send(member, createGroup.id, `Hi from ${member.username}`);
-  }
-  return { viewer: credentials(viewer), conversations: conversations.length };
+    await send(rest[0]!, createGroup.id, `Hi from ${rest[0]!.username}`);
+  });
+  return { viewers: users.map(credentials) };
 }
 
 /**
@@ -97,8 +99,8 @@ async function history(parley: Parley, { messagesDatabaseUrl }: SeedContext) {
         const to = Math.min(count, from + 99_999);
         await client.query(
           `INSERT INTO messages (id, conversation_id, seq, sender_id, client_mutation_id, request_hash, body, created_at)
-           SELECT gen_random_uuid(), $1, s, CASE WHEN s % 2 = 0 THEN $2::uuid ELSE $3::uuid END,
-                  $1 || '-' || s, 'bench', 'Message ' || s || ' of a long conversation, with a few words to index',
+           SELECT gen_random_uuid(), $1::uuid, s, CASE WHEN s % 2 = 0 THEN $2::uuid ELSE $3::uuid END,
+                  $1::text || '-' || s, 'bench', 'Message ' || s || ' of a long conversation, with a few words to index',
                   now() - make_interval(secs => $4 - s)
            FROM generate_series($5::int, $6::int) AS s`,
           [conversationId, viewer.id, peer.id, count, from, to],

@@ -2,7 +2,7 @@
  * Router throughput: the same subgraphs (one process) and the same federated query, served in turn by each
  * gateway in its own process, loaded by autocannon from this one.
  */
-import { startChild } from '../lib/child.js';
+import { startChild, withProfiles } from '../lib/child.js';
 import type { PlatformReady } from '../lib/platform-process.js';
 import { fixed, mib, ratio, table, verdict } from '../lib/format.js';
 import { postLoad, type HttpLoadResult } from '../lib/load.js';
@@ -26,6 +26,10 @@ export const CONVERSATION_LIST = `query BenchConversationList {
   }
 }`;
 
+interface ConversationList {
+  me: { id: string; conversations: { edges: unknown[] } };
+}
+
 /** Data a gateway answered, with keys sorted, so two gateways' answers compare as strings. */
 const canonical = (value: unknown): string =>
   JSON.stringify(value, (_key, field: unknown) =>
@@ -42,37 +46,44 @@ export async function routerThroughput(options: {
   const platform = await startChild<PlatformReady>(new URL('../lib/platform-process.ts', import.meta.url), {
     BENCH_SEED: 'router',
   });
-  const seeded = platform.ready.seeded as { viewer: { accessToken: string }; conversations: number };
+  const { viewers } = platform.ready.seeded as { viewers: { id: string; accessToken: string }[] };
   const results: { name: GatewayName; load: HttpLoadResult; peakRss: number }[] = [];
   try {
-    const headers = {
-      authorization: `Bearer ${seeded.viewer.accessToken}`,
+    // Requests take the users in turn: each connection asks for one user's list, then the next one's.
+    const headers = viewers.map((viewer) => ({
+      authorization: `Bearer ${viewer.accessToken}`,
       'graphql-client-name': BENCH_CLIENT,
-    };
+    }));
     const body = JSON.stringify({ query: CONVERSATION_LIST });
-    let expected: string | undefined;
+    const expected = new Map<number, string>();
 
     for (const name of gatewayNames) {
       const gateway = await startGateway(name, platform.ready, [CONVERSATION_LIST]);
       try {
-        // Every gateway must give the same, complete answer before it is timed.
-        const response = await fetch(gateway.ready.url, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body,
-        });
-        const answer = (await response.json()) as { data?: unknown; errors?: unknown };
-        if (answer.errors || !answer.data) throw new Error(`${name} answered ${JSON.stringify(answer)}`);
-        const edges = (answer.data as { me: { conversations: { edges: unknown[] } } }).me.conversations.edges;
-        if (edges.length !== seeded.conversations)
-          throw new Error(`${name} listed ${edges.length} conversations`);
-        expected ??= canonical(answer.data);
-        if (canonical(answer.data) !== expected)
-          throw new Error(`${name} answered differently from the others`);
+        // Every gateway must give the same, complete answers (a few users' lists) before it is timed.
+        for (const index of [0, 13, 31]) {
+          const response = await fetch(gateway.ready.url, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', ...headers[index] },
+            body,
+          });
+          const answer = (await response.json()) as { data?: ConversationList; errors?: unknown };
+          if (answer.errors || !answer.data) throw new Error(`${name} answered ${JSON.stringify(answer)}`);
+          const edges = answer.data.me.conversations.edges;
+          if (answer.data.me.id !== viewers[index]!.id || edges.length !== 14) {
+            throw new Error(`${name} listed ${edges.length} conversations for user ${index}`);
+          }
+          const data = canonical(answer.data);
+          if (!expected.has(index)) expected.set(index, data);
+          if (expected.get(index) !== data) throw new Error(`${name} answered differently from the others`);
+        }
 
         const load = { url: gateway.ready.url, body, headers, connections: options.connections };
         await postLoad({ ...load, seconds: options.warmupSeconds });
-        const measured = await postLoad({ ...load, seconds: options.seconds });
+        const measured = await withProfiles(
+          { [`router-${name}`]: gateway, [`router-${name}-subgraphs`]: platform },
+          () => postLoad({ ...load, seconds: options.seconds }),
+        );
         results.push({ name, load: measured, peakRss: await gateway.peakRss() });
         console.log(`router: ${name} ${fixed(measured.requestsPerSecond)} req/s, p99 ${measured.p99Ms} ms`);
       } finally {
@@ -91,11 +102,12 @@ export async function routerThroughput(options: {
     vsHive,
     vsApollo,
     markdown: [
-      `Query: the viewer's 20 conversations (10 direct, 10 groups of 5) with the last message and its sender's`,
-      `presence, and 5 members' profiles and presence: conversations → messages, users, presence. ${options.connections}`,
-      `connections, ${options.seconds} s measured after ${options.warmupSeconds} s of warm-up, each gateway in`,
-      `its own process, the subgraphs in another, autocannon in the runner; every gateway's answer checked`,
-      `equal before it is timed; failures counts non-200s, errors, timeouts and answers with \`errors\`.`,
+      `Query: the viewer's conversation list (14 each: 10 direct, 4 groups of 8) with the last message and its`,
+      `sender's presence, and 5 members' profiles and presence: users → conversations → messages, users, presence`,
+      `(7 subgraph fetches in @apollo/gateway's plan). ${viewers.length} users' tokens taken in turn by the requests, so no`,
+      `two concurrent requests need be the same. ${options.connections} connections, ${options.seconds} s measured after ${options.warmupSeconds} s of warm-up; each`,
+      `gateway in its own process, the subgraphs in another, autocannon in the runner; every gateway's answers for`,
+      `three users checked equal before it is timed; failures counts non-200s, errors, timeouts and answers with \`errors\`.`,
       '',
       table(
         ['gateway', 'req/s', 'p50 ms', 'p99 ms', 'requests', 'failures', 'peak RSS', 'ours / this'],
