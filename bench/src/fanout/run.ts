@@ -2,7 +2,7 @@
  * Subscription fan-out: the same users, groups and clients against the Parley router (graphql-ws, events
  * from Redis) and against a Socket.IO + Redis adapter baseline, one after the other, in one run.
  */
-import { startChild, type Child } from '../lib/child.js';
+import { startChild, withProfiles, type Child } from '../lib/child.js';
 import { fixed, table, verdict } from '../lib/format.js';
 import type { PlatformReady } from '../lib/platform-process.js';
 import { startGateway } from '../router/gateways.js';
@@ -39,14 +39,16 @@ async function measure(
   const before = await settledRss(server);
   let clients = 0;
   let bytesPerClient = 0;
-  const steps = await runFanout(world, target, {
-    ...options,
-    onConnected: async (count) => {
-      clients = count;
-      bytesPerClient = ((await settledRss(server)) - before) / count;
-      console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
-    },
-  });
+  const steps = await withProfiles({ [`fanout-${name.split(' ')[0]!.toLowerCase()}`]: server }, () =>
+    runFanout(world, target, {
+      ...options,
+      onConnected: async (count) => {
+        clients = count;
+        bytesPerClient = ((await settledRss(server)) - before) / count;
+        console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
+      },
+    }),
+  );
   return { name, clients, bytesPerClient, steps };
 }
 

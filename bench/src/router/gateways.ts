@@ -20,7 +20,7 @@ export const gatewayLabels: Record<GatewayName, string> = {
 export const BENCH_CLIENT = 'parley-bench';
 
 /** What the parent tells a gateway process: which one, and where the subgraphs are. */
-export interface GatewayConfig extends PlatformReady {
+export interface GatewayConfig extends Omit<PlatformReady, 'seeded'> {
   name: GatewayName;
   /** The supergraph with its subgraph URLs pointing at the running subgraphs. */
   supergraphPath: string;
@@ -55,7 +55,9 @@ export async function startGateway(
     documents.map((document) => [createHash('sha256').update(document).digest('hex'), document]),
   );
   await writeFile(join(persistedDocumentsDir, `${BENCH_CLIENT}.json`), JSON.stringify(manifest));
-  const config: GatewayConfig = { ...platform, name, supergraphPath, persistedDocumentsDir };
+  // What the seed made stays out: the child's environment has a size limit.
+  const { seeded: _seeded, ...subgraphs } = platform;
+  const config: GatewayConfig = { ...subgraphs, name, supergraphPath, persistedDocumentsDir };
   const gateway = await startChild<{ url: string; wsUrl?: string }>(
     new URL('./gateway-process.ts', import.meta.url),
     { BENCH_GATEWAY: JSON.stringify(config) },
