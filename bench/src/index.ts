@@ -83,28 +83,41 @@ async function machine() {
 const resultsPath = new URL('../RESULTS.md', import.meta.url);
 const header = `# Benchmark results
 
-Written by \`npm run bench\` (\`bench/src/index.ts\`; see [bench/README.md](README.md)). Each section says when and
-on what it was measured. Loopback only; every phase is bounded in time.
-`;
-let results = await readFile(resultsPath, 'utf8').catch(() => header);
+Written by \`npm run bench\` (\`bench/src/index.ts\`; see [README.md](README.md)): one section per benchmark, each
+saying when, with which command and on what it was measured; the notes at the end are written by hand.
+Loopback only; every phase is bounded in time.`;
+
+/** The file's sections by benchmark, and its hand-written notes (between `<!-- notes -->` markers). */
+const previous = await readFile(resultsPath, 'utf8').catch(() => '');
+const sections = new Map<string, string>();
+for (const match of previous.matchAll(/<!-- bench:(\w+) -->[\s\S]*?<!-- \/bench:\1 -->/g)) {
+  sections.set(match[1]!, match[0]);
+}
+const notes =
+  /<!-- notes -->[\s\S]*?<!-- \/notes -->/.exec(previous)?.[0] ?? '<!-- notes -->\n<!-- /notes -->';
+
 const about = await machine();
 for (const name of chosen) {
   const suite = suites[name];
   console.log(`\n== ${suite.title}`);
   const { markdown } = await suite.run();
-  const section = [
-    `<!-- bench:${name} -->`,
-    `## ${suite.title}`,
-    '',
-    `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench -- ${name}\`${process.env['BENCH_SECONDS'] ? ` (BENCH_SECONDS=${process.env['BENCH_SECONDS']})` : ''} on: ${about}`,
-    '',
-    markdown,
-    `<!-- /bench:${name} -->`,
-  ].join('\n');
-  console.log(section);
-  const existing = new RegExp(`<!-- bench:${name} -->[\\s\\S]*?<!-- /bench:${name} -->`);
-  results = existing.test(results)
-    ? results.replace(existing, section)
-    : `${results.trimEnd()}\n\n${section}\n`;
-  await writeFile(resultsPath, results);
+  const knobs = Object.entries(process.env)
+    .filter(([key]) => /^(BENCH_SECONDS|FANOUT_|HISTORY_)/.test(key))
+    .map(([key, value]) => `${key}=${value}`);
+  sections.set(
+    name,
+    [
+      `<!-- bench:${name} -->`,
+      `## ${suite.title}`,
+      '',
+      `Measured ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC with \`npm run bench -- ${name}\`${knobs.length > 0 ? ` (${knobs.join(' ')})` : ''} on: ${about}`,
+      '',
+      markdown,
+      `<!-- /bench:${name} -->`,
+    ].join('\n'),
+  );
+  console.log(sections.get(name));
+  // Written after each benchmark, in the order of `suites`, so an interrupted run keeps what it measured.
+  const ordered = Object.keys(suites).flatMap((key) => sections.get(key) ?? []);
+  await writeFile(resultsPath, [header, ...ordered, notes].join('\n\n') + '\n');
 }
