@@ -19,6 +19,7 @@ export default defineConfig({
           include: [
             '{packages,subgraphs}/*/{src,test}/**/*.test.ts',
             '{schema,router}/{src,test}/**/*.test.ts',
+            'test/**/*.test.ts',
           ],
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 20_000,
