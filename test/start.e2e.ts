@@ -13,6 +13,7 @@ let child: ChildProcess;
 let output = '';
 let dataDir: string;
 let exited: Promise<number | null>;
+let spawnedAt: number;
 
 /** Resolves with the first match of `pattern` in the child's output (no sleeps: waits for the line). */
 function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
@@ -43,6 +44,7 @@ beforeAll(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'parley-start-'));
   const { DATABASE_URL: _db, REDIS_URL: _redis, ...env } = process.env;
   // The README's start command, on a machine with no database or Redis configured.
+  spawnedAt = performance.now();
   child = spawn('npm', ['start'], {
     cwd: repoRoot,
     env: {
@@ -76,6 +78,11 @@ describe('npm start on embedded defaults', () => {
     const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
     await waitForOutput(/messages\s+http:\/\/\S+\/graphql/, 5_000);
     await waitForOutput(/presence\s+http:\/\/\S+\/graphql/, 5_000);
+    await waitForOutput(/web app\s+http:\/\/\S+/, 5_000);
+    // Router, every subgraph and the web app answer within a minute of the command (its build step cached).
+    const startedInMs = performance.now() - spawnedAt;
+    console.info(`npm start served everything ${Math.round(startedInMs)} ms after it was run`);
+    expect(startedInMs).toBeLessThan(60_000);
     expect(output).toContain('embedded PostgreSQL (PGlite)');
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });
@@ -131,6 +138,37 @@ describe('npm start on embedded defaults', () => {
     expect((await events.next()).data).toEqual({
       events: { __typename: 'MessageAdded', message: { body: 'first note' } },
     });
+
+    // A direct conversation with a second account: the message reaches the other side.
+    const friend = await api.request<{ register: { accessToken: string; user: { id: string } } }>(
+      `mutation($input: RegisterInput!) { register(input: $input) { ${fields} } }`,
+      { input: { email: 'friend@example.test', password: 'another long password', username: 'friend' } },
+    );
+    expect(friend.errors).toBeUndefined();
+    const direct = await member.request<{ createDirectConversation: { id: string } }>(
+      'mutation ($userId: ID!) { createDirectConversation(userId: $userId) { id } }',
+      { userId: friend.data!.register.user.id },
+    );
+    expect(direct.errors).toBeUndefined();
+    const directId = direct.data!.createDirectConversation.id;
+    const hello = await member.request<{ sendMessage: { seq: number } }>(
+      `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { seq } }`,
+      { input: { conversationId: directId, body: 'hello friend', clientMutationId: 'dm-1' } },
+    );
+    expect(hello.data?.sendMessage).toEqual({ seq: 1 });
+    // The unread count follows the message through the stream: it may take a moment.
+    const friendApi = createGraphQLClient({ url, token: friend.data!.register.accessToken });
+    await expect
+      .poll(
+        async () =>
+          (
+            await friendApi.request<{ conversation: unknown }>(
+              'query ($id: ID!) { conversation(id: $id) { unreadCount messages(last: 10) { edges { node { body } } } } }',
+              { id: directId },
+            )
+          ).data?.conversation,
+      )
+      .toEqual({ unreadCount: 1, messages: { edges: [{ node: { body: 'hello friend' } }] } });
     await expect
       .poll(async () => {
         const read = await member.request<{
