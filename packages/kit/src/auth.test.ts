@@ -12,8 +12,14 @@ import {
   type CryptoKey,
   type JWK,
 } from 'jose';
-import { afterAll, describe, expect, it } from 'vitest';
-import { bearerToken, createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
+import { afterAll, describe, expect, it, vi } from 'vitest';
+import {
+  bearerToken,
+  createTokenVerifier,
+  jwksFromJson,
+  VERIFIED_TOKEN_TTL_MS,
+  type TokenVerifier,
+} from './auth.js';
 import {
   createMemorySessionRevocations,
   createRedisSessionRevocations,
@@ -102,6 +108,38 @@ describe('createTokenVerifier', () => {
     const expired = await sign(current, claims({ iat: nowSeconds() - 600, exp: nowSeconds() - 60 }));
     const error = await refusal(verify(expired));
     expect(error.extensions).toEqual({ code: 'UNAUTHENTICATED', reason: 'TOKEN_EXPIRED' });
+  });
+
+  it('refuses a token it verified before once that token expires', async () => {
+    const token = await sign(current, claims({ exp: nowSeconds() + 2 }));
+    await expect(verify(token)).resolves.toMatchObject({ userId: 'user-1' });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + 3_000 });
+    try {
+      await expectRefused(verify(token), 'TOKEN_EXPIRED');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('checks a verified token again after VERIFIED_TOKEN_TTL_MS: a key withdrawn from the JWKS stops counting', async () => {
+    const withdrawn = await createSigningKey('key-withdrawn');
+    let published = [current.jwk, withdrawn.jwk];
+    const verifyLive = createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: (header, token) => jwksFromJson({ keys: published })(header, token),
+    });
+    const token = await sign(withdrawn, claims({ exp: nowSeconds() + 600 }));
+    await expect(verifyLive(token)).resolves.toMatchObject({ userId: 'user-1' });
+    published = [current.jwk];
+    // Remembered for a while: the signature is not checked again at once.
+    await expect(verifyLive(token)).resolves.toMatchObject({ userId: 'user-1' });
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.now() + VERIFIED_TOKEN_TTL_MS + 1_000 });
+    try {
+      await expectRefused(verifyLive(token), 'TOKEN_INVALID');
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('reports a forged expired token as invalid, not expired: the signature is checked first', async () => {

@@ -44,8 +44,26 @@ export const jwksFromJson = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLoca
  * `kid` known, issuer, audience, expiry, required claims, and that the session is not revoked.
  * Every failure is an UNAUTHENTICATED error with `extensions.reason`.
  */
+/** How long a token's verified signature and claims are remembered (never past the token's own expiry). */
+export const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** Tokens remembered at once; the oldest is forgotten first. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
 export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier {
-  return async (token) => {
+  /**
+   * Tokens whose signature and claims were checked in the last minute: one query reaches a service up to a
+   * dozen times with the same token (the router's plan, the subgraphs asking each other), and an EdDSA
+   * check costs more than the rest of a small request. Keyed by the whole token, so a changed byte is a
+   * new token; expiry is still checked on every use, revocation still asked every time; a key withdrawn
+   * from the JWKS stops counting for remembered tokens within VERIFIED_TOKEN_TTL_MS.
+   */
+  const verified = new Map<string, { viewer: Viewer; forgetAt: number }>();
+
+  async function checkSignatureAndClaims(token: string): Promise<Viewer> {
+    const now = Date.now();
+    const remembered = verified.get(token);
+    if (remembered && now < remembered.forgetAt) return remembered.viewer;
+    if (remembered) verified.delete(token);
     let payload;
     try {
       ({ payload } = await jwtVerify(token, config.keys, {
@@ -65,10 +83,18 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
     if (typeof sub !== 'string' || typeof sid !== 'string' || typeof exp !== 'number') {
       throw unauthenticated('Invalid access token', { reason: 'TOKEN_INVALID' });
     }
-    if (config.revocations && (await config.revocations.isRevoked(sid))) {
+    const viewer = { userId: sub, sessionId: sid, expiresAt: new Date(exp * 1000) };
+    if (verified.size >= VERIFIED_TOKENS_MAX) verified.delete(verified.keys().next().value!);
+    verified.set(token, { viewer, forgetAt: Math.min(exp * 1000, now + VERIFIED_TOKEN_TTL_MS) });
+    return viewer;
+  }
+
+  return async (token) => {
+    const viewer = await checkSignatureAndClaims(token);
+    if (config.revocations && (await config.revocations.isRevoked(viewer.sessionId))) {
       throw unauthenticated('Session revoked', { reason: 'SESSION_REVOKED' });
     }
-    return { userId: sub, sessionId: sid, expiresAt: new Date(exp * 1000) };
+    return { ...viewer };
   };
 }
 
