@@ -20,6 +20,8 @@ interface SideResult {
   name: string;
   clients: number;
   bytesPerClient: number;
+  /** Live memory (V8 heap in use and external buffers, after a GC) per client: what RSS hides or inflates. */
+  liveBytesPerClient: number;
   steps: FanoutStep[];
 }
 
@@ -37,19 +39,22 @@ async function measure(
   options: FanoutOptions,
 ): Promise<SideResult> {
   const before = await settledRss(server);
+  const liveBefore = await server.ask<number>({ memory: true });
   let clients = 0;
   let bytesPerClient = 0;
+  let liveBytesPerClient = 0;
   const steps = await withProfiles({ [`fanout-${name.split(' ')[0]!.toLowerCase()}`]: server }, () =>
     runFanout(world, target, {
       ...options,
       onConnected: async (count) => {
         clients = count;
         bytesPerClient = ((await settledRss(server)) - before) / count;
+        liveBytesPerClient = ((await server.ask<number>({ memory: true })) - liveBefore) / count;
         console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
       },
     }),
   );
-  return { name, clients, bytesPerClient, steps };
+  return { name, clients, bytesPerClient, liveBytesPerClient, steps };
 }
 
 export async function subscriptionFanout(options: FanoutOptions) {
@@ -136,8 +141,18 @@ export async function subscriptionFanout(options: FanoutOptions) {
       ),
       '',
       table(
-        ['server', 'clients', 'RSS per client (after GC, subscribed)'],
-        sides.map((side) => [side.name, side.clients, `${fixed(side.bytesPerClient / 1024)} KB`]),
+        [
+          'server',
+          'clients',
+          'RSS per client (after GC, subscribed)',
+          'heap + buffers per client (after GC)',
+        ],
+        sides.map((side) => [
+          side.name,
+          side.clients,
+          `${fixed(side.bytesPerClient / 1024)} KB`,
+          `${fixed(side.liveBytesPerClient / 1024)} KB`,
+        ]),
       ),
       '',
       `Deliveries/s counts from the first send to the last delivery; a server "keeps up" with a rate when every`,
@@ -145,7 +160,9 @@ export async function subscriptionFanout(options: FanoutOptions) {
       '',
       `Targets: deliveries/s ≥ Socket.IO's (highest rate kept up with): ${fixed(sustained(ours), 0)} vs ${fixed(sustained(baseline), 0)}, ${verdict(sustained(ours) >= sustained(baseline) * 0.98)};`,
       `p99 send→delivery ≤ 50 ms at 20,000 deliveries/s: ${at20k ? `${at20k.p99Ms} ms, ${verdict(at20k.p99Ms <= 50 && at20k.delivered === at20k.expected)}` : 'no step offered 20,000/s'};`,
-      `≤ 30 KB RSS per connected client: ${fixed(perClientKb)} KB, ${verdict(perClientKb <= 30)}.`,
+      `≤ 30 KB RSS per connected client: ${fixed(perClientKb)} KB (live heap and buffers ${fixed(ours.liveBytesPerClient / 1024)} KB), ${verdict(perClientKb <= 30 && ours.liveBytesPerClient / 1024 <= 30)}.`,
+      `RSS grows in steps as the allocator maps memory, so its per-client share varies from run to run; the`,
+      `live heap and buffers are the steadier figure, and the target is met only when both are under 30 KB.`,
     ].join('\n'),
   };
 }

@@ -107,6 +107,13 @@ export function serveParent<Ready>(
       process.send!({ answer: request.question, value: collect !== undefined });
       return;
     }
+    // `{ memory: true }`: the V8 heap in use plus memory outside it (buffers), after a full collection.
+    if (request['memory'] === true) {
+      collect?.();
+      const usage = process.memoryUsage();
+      process.send!({ answer: request.question, value: usage.heapUsed + usage.external });
+      return;
+    }
     // `{ profile: 'start' }` … `{ profile: 'stop', path }`: a CPU profile of just that span, for BENCH_PROFILE.
     if (request['profile'] === 'start' || request['profile'] === 'stop') {
       void cpuProfile(request['profile'], request['path'] as string | undefined).then(() =>
