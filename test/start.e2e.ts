@@ -27,7 +27,7 @@ function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchA
     };
     const timer = setTimeout(() => {
       cleanup();
-      reject(new Error(`no ${pattern} within ${timeoutMs} ms; output:\n${output}`));
+      reject(new Error(`no ${pattern} within ${timeoutMs} ms; the output's end:\n${output.slice(-6_000)}`));
     }, timeoutMs);
     const cleanup = () => {
       clearTimeout(timer);
