@@ -31,8 +31,9 @@ beforeAll(async () => {
     label: 'files_lifecycle',
     filesEnv: {
       FILES_LOCAL_DIR: filesDir,
-      UPLOAD_URL_TTL_SECONDS: '1',
-      DOWNLOAD_URL_TTL_SECONDS: '1',
+      // Short, for the expiry tests, but not so short that a busy machine's upload outlives its URL.
+      UPLOAD_URL_TTL_SECONDS: '5',
+      DOWNLOAD_URL_TTL_SECONDS: '5',
       RELEASED_FILE_GRACE_SECONDS: '1',
       FILES_CLEANUP_INTERVAL_MS: '100',
     },
