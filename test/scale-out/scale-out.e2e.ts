@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import {
   connectRealtime,
   createGraphQLClient,
+  registerUserAt,
   within,
   type RealtimeConnection,
   type SignedInUser,
@@ -24,9 +25,6 @@ import { startCluster, type Cluster, type RouterInstance } from './cluster.js';
 const GROUP_MESSAGES = 20;
 const DM_EVERY = 5;
 
-const REGISTER = `mutation ($input: RegisterInput!) {
-  register(input: $input) { accessToken refreshToken user { id username } }
-}`;
 const MARK_READ = `mutation ($id: ID!, $upToSeq: Int!) { markRead(conversationId: $id, upToSeq: $upToSeq) { id } }`;
 
 let cluster: Cluster;
@@ -35,23 +33,7 @@ let routerB: RouterInstance;
 const sockets: RealtimeConnection[] = [];
 
 /** Registers a user through `router` (so its users subgraph copy signs the token). */
-async function register(router: RouterInstance, name: string): Promise<SignedInUser> {
-  const unique = `${name}_${randomUUID().slice(0, 8)}`;
-  const input = { email: `${unique}@example.test`, username: unique, password: 'correct horse battery' };
-  const response = await createGraphQLClient({ url: router.url }).request<{
-    register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
-  }>(REGISTER, { input });
-  expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
-  const { accessToken, refreshToken, user } = response.data!.register;
-  return {
-    ...user,
-    email: input.email,
-    password: input.password,
-    accessToken,
-    refreshToken,
-    client: createGraphQLClient({ url: router.url, token: accessToken }),
-  };
-}
+const register = (router: RouterInstance, name: string) => registerUserAt(router.url, name);
 
 /** The same signed-in user, talking to another router. */
 const through = (user: SignedInUser, router: RouterInstance): SignedInUser => ({

@@ -55,6 +55,36 @@ const REGISTER = `mutation Register($input: RegisterInput!) {
 }`;
 
 /**
+ * Registers a new user with unique credentials through the router at `url` (with `headers`, e.g. a client
+ * name for persisted-only mode) and returns them signed in, with a client of that router.
+ */
+export async function registerUserAt(
+  url: string,
+  name = 'user',
+  headers: Record<string, string> = {},
+): Promise<SignedInUser> {
+  const unique = `${name}_${Math.random().toString(36).slice(2, 10)}`;
+  const input = {
+    email: `${unique}@example.test`,
+    username: unique,
+    password: 'correct horse battery',
+  };
+  const response = await createGraphQLClient({ url, headers }).request<{
+    register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
+  }>(REGISTER, { input });
+  if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
+  const { accessToken, refreshToken, user } = response.data.register;
+  return {
+    ...user,
+    email: input.email,
+    password: input.password,
+    accessToken,
+    refreshToken,
+    client: createGraphQLClient({ url, token: accessToken }),
+  };
+}
+
+/**
  * The whole platform for a test: every subgraph and the router, in this process, on free ports, against
  * real PostgreSQL (a new database per subgraph) and real Redis (a new prefix). `stop()` shuts it all
  * down and drops the databases.
@@ -119,27 +149,8 @@ export async function startParley(options: StartParleyOptions = {}) {
       createGraphQLClient({ url, token, headers });
 
     /** Registers a new user with unique credentials through the router and returns them signed in. */
-    async function registerUser(name = 'user'): Promise<SignedInUser> {
-      const unique = `${name}_${Math.random().toString(36).slice(2, 10)}`;
-      const input = {
-        email: `${unique}@example.test`,
-        username: unique,
-        password: 'correct horse battery',
-      };
-      const response = await client(undefined, { 'graphql-client-name': TESTKIT_CLIENT }).request<{
-        register: { accessToken: string; refreshToken: string; user: { id: string; username: string } };
-      }>(REGISTER, { input });
-      if (!response.data) throw new Error(`register failed: ${JSON.stringify(response.errors)}`);
-      const { accessToken, refreshToken, user } = response.data.register;
-      return {
-        ...user,
-        email: input.email,
-        password: input.password,
-        accessToken,
-        refreshToken,
-        client: client(accessToken),
-      };
-    }
+    const registerUser = (name = 'user') =>
+      registerUserAt(url, name, { 'graphql-client-name': TESTKIT_CLIENT });
 
     return {
       /** The router's GraphQL endpoint. */

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { codeOf, forgedServiceAuthorizations } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ok,
   startConversationsTestServer,
   type ConversationsTestServer,
   type TestUser,
@@ -19,12 +20,6 @@ const CO_MEMBERS = `query($ids: [ID!]!) { coMembersOf(userIds: $ids) { userId me
 interface CoMembers {
   userId: string;
   memberIds: string[];
-}
-
-async function ok<T>(response: Promise<{ data?: T | null; errors?: unknown }>): Promise<T> {
-  const { data, errors } = await response;
-  expect(errors).toBeUndefined();
-  return data!;
 }
 
 const createGroup = async (owner: TestUser, members: TestUser[]) =>

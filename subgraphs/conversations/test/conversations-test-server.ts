@@ -13,6 +13,7 @@ import {
   type UserRelationsClient,
 } from '@parley/kit';
 import { createGraphQLClient, createTestDatabase, testRedisPrefix } from '@parley/kit/testing';
+import { expect } from 'vitest';
 import { createConversationStore } from '../src/data/conversation-store.js';
 import { createPrismaClient } from '../src/data/database.js';
 import { createConversationsServer } from '../src/server.js';
@@ -55,6 +56,13 @@ const everyoneReachable: UserRelationsClient = async (userIds) =>
  * on the real PostgreSQL server, with in-memory events and projection, users who all exist, and access
  * tokens it signs itself (the users subgraph is not involved).
  */
+/** The data of a response that must have no errors. */
+export async function ok<T>(response: Promise<{ data?: T | null; errors?: unknown }>): Promise<T> {
+  const { data, errors } = await response;
+  expect(errors).toBeUndefined();
+  return data!;
+}
+
 export async function startConversationsTestServer(label: string) {
   const database = await createTestDatabase(label, { migrationsDir });
   const queries: { sql: string; params: string }[] = [];

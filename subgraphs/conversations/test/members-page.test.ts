@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ok,
   startConversationsTestServer,
   type ConversationsTestServer,
   type TestUser,
@@ -28,12 +29,6 @@ const THREE_CONVERSATIONS = `query($big: ID!, $small: ID!, $direct: ID!, $first:
 const NEXT_PAGE = `query($id: ID!, $after: String) {
   conversation(id: $id) { members(first: 3, after: $after) { edges { node { user { id } } } pageInfo { hasNextPage } } }
 }`;
-
-async function ok<T>(response: Promise<{ data?: T | null; errors?: unknown }>): Promise<T> {
-  const { data, errors } = await response;
-  expect(errors).toBeUndefined();
-  return data!;
-}
 
 const create = async (owner: TestUser, document: string, variables: Record<string, unknown>) => {
   const data = await ok<Record<string, { id: string }>>(owner.api.request(document, variables));
