@@ -2,7 +2,6 @@
  * Child process: every subgraph on real PostgreSQL and Redis (the test kit's platform, with its own databases),
  * seeded for one benchmark (BENCH_SEED), then reports the subgraphs' URLs and what the seed made.
  */
-import { createTestDatabase } from '@parley/kit/testing';
 import { startParley } from '@parley/testkit';
 import { serveParent } from './child.js';
 import { seeds, type SeedName } from './seeds.js';
@@ -11,15 +10,13 @@ const seedName = process.env['BENCH_SEED'] as SeedName;
 const seed = seeds[seedName];
 if (!seed) throw new Error(`BENCH_SEED must be one of ${Object.keys(seeds).join(', ')}`);
 
-// The messages database is the benchmark's own, so the history seed can fill it directly.
-const messagesDatabase = await createTestDatabase('bench_messages');
 const parley = await startParley({
   label: `bench_${seedName}`,
   usersEnv: { ACCESS_TOKEN_TTL_SECONDS: '7200', LOG_LEVEL: 'warn' },
-  messagesEnv: { DATABASE_URL: messagesDatabase.url },
   routerEnv: { RATE_LIMIT_PER_USER: '1000000', RATE_LIMIT_PER_IP: '1000000' },
 });
-const seeded = await seed(parley, { messagesDatabaseUrl: messagesDatabase.url });
+// The history seed fills the messages database directly.
+const seeded = await seed(parley, { messagesDatabaseUrl: parley.databaseUrls.messages });
 
 /** What the platform process reports to the benchmark. */
 export interface PlatformReady {
@@ -38,8 +35,5 @@ serveParent<PlatformReady>(
     serviceTokenSecret: parley.serviceTokenSecret,
     seeded,
   },
-  async () => {
-    await parley.stop();
-    await messagesDatabase.drop();
-  },
+  () => parley.stop(),
 );

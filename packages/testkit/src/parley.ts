@@ -161,6 +161,14 @@ export async function startParley(options: StartParleyOptions = {}) {
       wsUrl: platform.router.wsUrl,
       routerUrl: platform.router.baseUrl,
       subgraphUrls: platform.subgraphs,
+      /** Each subgraph's database (real PostgreSQL), to fill or inspect directly. */
+      databaseUrls: {
+        users: usersDatabase.url,
+        conversations: conversationsDatabase.url,
+        messages: messagesDatabase.url,
+        presence: presenceDatabase.url,
+        files: filesDatabase.url,
+      },
       redisUrl,
       redisPrefix: prefix,
       /** The secret the services sign and check service tokens with (see createServiceAuth). */
