@@ -26,6 +26,11 @@ export const usersEnvSchema = z.object({
   AUTH_ACTIVE_KID: z.string().optional(),
   ACCESS_TOKEN_TTL_SECONDS: positiveIntSchema.default(900),
   REFRESH_TOKEN_TTL_SECONDS: positiveIntSchema.default(30 * 24 * 3600),
+  /**
+   * A rotated refresh token may be presented once more this long after its rotation, while its successor
+   * is unused (a client that lost the answer); 0 turns this off. Later, or once the chain went on, it is reuse.
+   */
+  REFRESH_TOKEN_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(300).default(30),
   /** Revoked and expired sessions are deleted this long after they ended. */
   ENDED_SESSION_RETENTION_SECONDS: positiveIntSchema.default(7 * 24 * 3600),
 

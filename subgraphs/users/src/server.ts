@@ -41,6 +41,7 @@ export interface UsersServerDeps {
     audience: string;
     accessTokenTtlSeconds: number;
     refreshTokenTtlSeconds: number;
+    refreshTokenReuseGraceSeconds: number;
     http: SubgraphHttpConfig;
   };
   ready?: () => Promise<boolean>;
@@ -63,9 +64,7 @@ function useJwks(keyring: Keyring): Plugin {
 /** The users subgraph as a yoga server, from its clients (CONVENTIONS.md §1); index.ts wires and listens. */
 export function createUsersServer(deps: UsersServerDeps) {
   const users = createUserStore(deps.prisma);
-  const sessions = createSessionStore(deps.prisma, {
-    refreshTokenTtlSeconds: deps.config.refreshTokenTtlSeconds,
-  });
+  const sessions = createSessionStore(deps.prisma, deps.config);
   const services: UsersServices = {
     users,
     sessions,

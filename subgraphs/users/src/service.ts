@@ -51,7 +51,10 @@ export async function startUsersService(
     });
 
     const stopPurge = startSessionPurge({
-      sessions: createSessionStore(prisma, { refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS }),
+      sessions: createSessionStore(prisma, {
+        refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+        refreshTokenReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+      }),
       retentionSeconds: env.ENDED_SESSION_RETENTION_SECONDS,
       logger,
     });
@@ -81,6 +84,7 @@ export async function startUsersService(
         audience: env.AUTH_AUDIENCE,
         accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
+        refreshTokenReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
         http: subgraphHttpConfig(env),
       },
       ready: databaseAndRedisReady(prisma, redis),

@@ -3,6 +3,7 @@ import { createTokenVerifier, jwksFromJson } from '@parley/kit';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyring, generateSigningKey } from '../src/auth/keyring.js';
+import { hashRefreshToken } from '../src/auth/refresh-tokens.js';
 import { createSessionStore } from '../src/data/session-store.js';
 import {
   AUDIENCE,
@@ -15,7 +16,8 @@ import {
   type UsersTestServer,
 } from './users-test-server.js';
 
-const sessionStore = () => createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600 });
+const sessionStore = () =>
+  createSessionStore(server.prisma, { refreshTokenTtlSeconds: 3600, refreshTokenReuseGraceSeconds: 30 });
 let server: UsersTestServer;
 
 beforeAll(async () => {
@@ -89,16 +91,18 @@ describe('register, login, me, refresh, logout', () => {
     const dave = await server.register('dave');
     const other = await server.login(dave);
 
+    // The victim goes on refreshing; a thief presents the token it stole before.
     const rotated = (await refresh(dave.refreshToken)).data!.refreshSession;
+    const newest = (await refresh(rotated.refreshToken)).data!.refreshSession;
     const reuse = await refresh(dave.refreshToken);
     expect(codeOf(reuse)).toBe('UNAUTHENTICATED');
     expect(reasonOf(reuse)).toBe('REFRESH_TOKEN_REUSED');
 
     // The attacker's and the victim's newest token are both dead, and so is the family's access token.
-    const afterReuse = await refresh(rotated.refreshToken);
+    const afterReuse = await refresh(newest.refreshToken);
     expect(codeOf(afterReuse)).toBe('UNAUTHENTICATED');
     expect(reasonOf(afterReuse)).toBe('SESSION_REVOKED');
-    const me = await server.client(rotated.accessToken).request(ME);
+    const me = await server.client(newest.accessToken).request(ME);
     expect(reasonOf(me)).toBe('SESSION_REVOKED');
     const [row] = await server.sql<{ revoked_reason: string }>(
       'SELECT revoked_reason FROM sessions WHERE id = $1',
@@ -111,14 +115,77 @@ describe('register, login, me, refresh, logout', () => {
     expect(otherRefresh.errors).toBeUndefined();
   });
 
-  it('of two concurrent refreshes with one token, exactly one wins and the family is revoked', async () => {
+  it('lets a client that lost the answer to its refresh present the token again, once, within the grace period', async () => {
+    const frank = await server.register('frank');
+    const lost = (await refresh(frank.refreshToken)).data!.refreshSession;
+    const again = await refresh(frank.refreshToken);
+    expect(again.errors).toBeUndefined();
+    const retried = again.data!.refreshSession;
+    expect(retried.session.id).toBe(frank.session.id);
+    expect(retried.refreshToken).not.toBe(lost.refreshToken);
+    expect((await server.client(retried.accessToken).request(ME)).data?.me).toMatchObject({
+      id: frank.user.id,
+    });
+    // One live token per session still: the answer that was lost is retired.
+    const live = await server.sql<{ token_hash: string }>(
+      'SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL',
+      [frank.session.id],
+    );
+    expect(live.map((token) => token.token_hash)).toEqual([hashRefreshToken(retried.refreshToken)]);
+
+    // Only once: a third presentation is reuse.
+    expect(reasonOf(await refresh(frank.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+    expect(reasonOf(await refresh(retried.refreshToken))).toBe('SESSION_REVOKED');
+  });
+
+  it('treats the lost answer, if it turns up later, and a token past the grace period as reuse', async () => {
+    const gina = await server.register('gina');
+    const lost = (await refresh(gina.refreshToken)).data!.refreshSession;
+    const retried = (await refresh(gina.refreshToken)).data!.refreshSession;
+    expect((await refresh(retried.refreshToken)).errors).toBeUndefined();
+    // Whoever held the retired token (a thief, if the first client did get its answer) ends the family.
+    expect(reasonOf(await refresh(lost.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+
+    const hal = await server.register('hal');
+    const rotated = (await refresh(hal.refreshToken)).data!.refreshSession;
+    await server.sql(
+      `UPDATE refresh_tokens SET rotated_at = now() - interval '31 seconds' WHERE token_hash = $1`,
+      [hashRefreshToken(hal.refreshToken)],
+    );
+    expect(reasonOf(await refresh(hal.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+    expect(reasonOf(await refresh(rotated.refreshToken))).toBe('SESSION_REVOKED');
+  });
+
+  it('of two concurrent refreshes with one token, both are answered and only the later answer lives on', async () => {
     const erin = await server.register('erin');
     const results = await Promise.all([refresh(erin.refreshToken), refresh(erin.refreshToken)]);
-    const winners = results.filter((result) => result.data?.refreshSession);
-    expect(winners).toHaveLength(1);
-    expect(codeOf(results.find((result) => !result.data?.refreshSession)!)).toBe('UNAUTHENTICATED');
-    const next = await refresh(winners[0]!.data!.refreshSession.refreshToken);
-    expect(reasonOf(next)).toBe('SESSION_REVOKED');
+    const issued = results.map((result) => result.data!.refreshSession.refreshToken);
+    expect(issued.every(Boolean)).toBe(true);
+    const [live] = await server.sql<{ token_hash: string }>(
+      'SELECT token_hash FROM refresh_tokens WHERE session_id = $1 AND rotated_at IS NULL',
+      [erin.session.id],
+    );
+    const survivor = issued.find((token) => hashRefreshToken(token) === live?.token_hash);
+    const retired = issued.find((token) => token !== survivor);
+    expect(survivor && retired).toBeTruthy();
+    expect((await refresh(survivor!)).errors).toBeUndefined();
+    expect(reasonOf(await refresh(retired!))).toBe('REFRESH_TOKEN_REUSED');
+  });
+
+  it('with no grace period, presenting a rotated token at once is reuse', async () => {
+    const strict = await startUsersTestServer({ refreshTokenReuseGraceSeconds: 0 });
+    try {
+      const ivy = await strict.register('ivy');
+      const refreshAt = (token: string) =>
+        strict
+          .client()
+          .request<{ refreshSession: SignedInResult }>(REFRESH, { input: { refreshToken: token } });
+      const rotated = (await refreshAt(ivy.refreshToken)).data!.refreshSession;
+      expect(reasonOf(await refreshAt(ivy.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+      expect(reasonOf(await refreshAt(rotated.refreshToken))).toBe('SESSION_REVOKED');
+    } finally {
+      await strict.stop();
+    }
   });
 
   it('a refresh racing a logout never outlives it', async () => {

@@ -31,6 +31,7 @@ export interface UsersTestServerOptions {
   signingKeys?: JWK[];
   activeKid?: string;
   accessTokenTtlSeconds?: number;
+  refreshTokenReuseGraceSeconds?: number;
   maxFailuresPerAccount?: number;
   maxFailuresPerIp?: number;
   maxFailuresPerAccountTotal?: number;
@@ -97,6 +98,7 @@ export async function startUsersTestServer(
       audience: AUDIENCE,
       accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 900,
       refreshTokenTtlSeconds: 30 * 24 * 3600,
+      refreshTokenReuseGraceSeconds: options.refreshTokenReuseGraceSeconds ?? 30,
       http: { trustProxy: true, maxBodyBytes: 100_000, graphiql: false },
     },
   });

@@ -40,9 +40,39 @@ async function revokeLiveSessionsExcept(
   return revoked.map((session) => session.id);
 }
 
+/**
+ * Marks the successor of `rotated` superseded, when `rotated` may be presented again: it was rotated within
+ * the last `graceMs`, and its successor, the one token issued after it, was never used. That is a client
+ * that lost the answer to its refresh (a tab closed or reloaded while it was on its way, the network gone
+ * before it arrived). The successor it never saw is marked rotated, so presenting it later is reuse. Returns
+ * false (reuse) otherwise: a token rotated longer ago, or whose chain went on.
+ */
+async function supersedeUnusedSuccessor(
+  tx: Transaction,
+  rotated: { id: string; sessionId: string; createdAt: Date },
+  graceMs: number,
+): Promise<boolean> {
+  const current = await tx.refreshToken.findUnique({ where: { id: rotated.id } });
+  if (!current?.rotatedAt || Date.now() - current.rotatedAt.getTime() > graceMs) return false;
+  const later = await tx.refreshToken.findMany({
+    where: { sessionId: rotated.sessionId, createdAt: { gt: rotated.createdAt } },
+  });
+  const successor = later[0];
+  if (later.length !== 1 || !successor || successor.rotatedAt) return false;
+  const superseded = await tx.refreshToken.updateMany({
+    where: { id: successor.id, rotatedAt: null },
+    data: { rotatedAt: new Date() },
+  });
+  return superseded.count === 1;
+}
+
 /** Sessions and their refresh-token families: one session per login, one live token per session. */
-export function createSessionStore(prisma: PrismaClient, options: { refreshTokenTtlSeconds: number }) {
+export function createSessionStore(
+  prisma: PrismaClient,
+  options: { refreshTokenTtlSeconds: number; refreshTokenReuseGraceSeconds: number },
+) {
   const expiry = () => new Date(Date.now() + options.refreshTokenTtlSeconds * 1000);
+  const graceMs = options.refreshTokenReuseGraceSeconds * 1000;
 
   return {
     /**
@@ -95,9 +125,10 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
     },
 
     /**
-     * Exchanges a refresh token for a new one. The old token is marked rotated with a conditional update,
-     * so of two concurrent exchanges of one token exactly one wins; the loser, like any later presentation
-     * of a rotated token, is reuse and revokes the whole session.
+     * Exchanges a refresh token for a new one. The old token is marked rotated with a conditional update
+     * under the session's lock. Presenting a rotated token again is reuse and revokes the whole session,
+     * with one exception: within `refreshTokenReuseGraceSeconds` of its rotation, while its successor is
+     * unused (see `supersedeUnusedSuccessor`), it is exchanged once more and the successor is retired.
      */
     async rotate(presented: string, client: ClientInfo): Promise<RotationResult> {
       const stored = await prisma.refreshToken.findUnique({
@@ -108,19 +139,12 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
       const { session } = stored;
       // Checked before reuse, so an old token of an ended session does not overwrite why it ended.
       if (session.revokedAt) return { ok: false, reason: 'SESSION_REVOKED' };
-      const reuse = async (): Promise<RotationResult> => {
-        const revoked = await prisma.session.update({
-          where: { id: session.id },
-          data: { revokedAt: new Date(), revokedReason: 'REFRESH_TOKEN_REUSE' satisfies RevokeReason },
-        });
-        return { ok: false, reason: 'REFRESH_TOKEN_REUSED', session: revoked };
-      };
-      if (stored.rotatedAt) return reuse();
 
       const refreshToken = newRefreshToken();
       const rotated = await prisma.$transaction(async (tx) => {
         // Lock the session first: a logout, revoke or account deletion running now either finishes
         // before this check or waits for this commit (and then revokes the new token's session too).
+        // Two exchanges of one family's tokens are serialized here too.
         const [live] = await tx.$queryRaw<{ revoked: boolean; expired: boolean }[]>`
           SELECT revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired
           FROM sessions WHERE id = ${session.id}::uuid FOR UPDATE`;
@@ -130,7 +154,7 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
           where: { id: stored.id, rotatedAt: null },
           data: { rotatedAt: new Date() },
         });
-        if (claimed.count === 0) return null;
+        if (claimed.count === 0 && !(await supersedeUnusedSuccessor(tx, stored, graceMs))) return null;
         await tx.refreshToken.create({
           data: { sessionId: session.id, tokenHash: hashRefreshToken(refreshToken) },
         });
@@ -139,7 +163,13 @@ export function createSessionStore(prisma: PrismaClient, options: { refreshToken
           data: { lastUsedAt: new Date(), expiresAt: expiry(), ip: client.ip, userAgent: client.userAgent },
         });
       });
-      if (!rotated) return reuse();
+      if (rotated === null) {
+        const revoked = await prisma.session.update({
+          where: { id: session.id },
+          data: { revokedAt: new Date(), revokedReason: 'REFRESH_TOKEN_REUSE' satisfies RevokeReason },
+        });
+        return { ok: false, reason: 'REFRESH_TOKEN_REUSED', session: revoked };
+      }
       if (typeof rotated === 'string') return { ok: false, reason: rotated };
       return { ok: true, session: rotated, refreshToken };
     },
