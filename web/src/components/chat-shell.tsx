@@ -67,9 +67,11 @@ export function ChatShell({ children }: { children: ReactNode }) {
       )}
       <aside className="sidebar" aria-label="Conversations">
         <header className="sidebar-header">
-          <Link href="/settings" className="me" aria-label="Profile and settings">
+          {/* The name shown is the start of the link's name (WCAG 2.5.3, label in name). */}
+          <Link href="/settings" className="me">
             <Avatar user={me} size={32} />
             <span>{me?.displayName ?? session?.user.displayName}</span>
+            <span className="visually-hidden">: profile and settings</span>
           </Link>
         </header>
         <NewConversation />

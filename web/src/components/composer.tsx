@@ -28,20 +28,28 @@ export interface OutboxEntry {
 /**
  * Sends are idempotent by `clientMutationId`: a send that failed on the network stays in the outbox and is
  * retried (by hand, or when the browser is back online) with the same id, so it is never lost or doubled.
+ * They go one at a time, in the order written: the graph numbers messages as they arrive, and two sends in
+ * flight at once could arrive (and be numbered) the other way round.
  */
 function useOutbox() {
   const [outbox, setOutbox] = useState<OutboxEntry[]>([]);
   const [, sendMessage] = useMutation(SendMessageMutation);
+  const previous = useRef<Promise<unknown>>(Promise.resolve());
 
   const send = useCallback(
-    async (input: SendMessageInput) => {
-      setOutbox((entries) =>
-        entries.filter((entry) => entry.input.clientMutationId !== input.clientMutationId),
-      );
-      const result = await sendMessage({ input });
-      if (!result.error) return;
-      const error = result.error.networkError ? 'Not sent' : errorMessage(result.error, 'Not sent');
-      setOutbox((entries) => [...entries, { input, error }]);
+    (input: SendMessageInput) => {
+      const attempt = async () => {
+        setOutbox((entries) =>
+          entries.filter((entry) => entry.input.clientMutationId !== input.clientMutationId),
+        );
+        const result = await sendMessage({ input });
+        if (!result.error) return;
+        const error = result.error.networkError ? 'Not sent' : errorMessage(result.error, 'Not sent');
+        setOutbox((entries) => [...entries, { input, error }]);
+      };
+      const sent = previous.current.then(attempt, attempt);
+      previous.current = sent;
+      return sent;
     },
     [sendMessage],
   );
@@ -87,6 +95,11 @@ export function Composer({
   const fileInput = useRef<HTMLInputElement>(null);
   const textArea = useRef<HTMLTextAreaElement>(null);
 
+  // Opening a conversation (or a thread) puts the cursor in its message box, as in any chat app, where a
+  // keyboard is at hand: a touch screen would pop its keyboard up over the history.
+  useEffect(() => {
+    if (window.matchMedia('(pointer: fine)').matches) textArea.current?.focus();
+  }, [conversationId]);
   useEffect(() => {
     if (replyTo) textArea.current?.focus();
   }, [replyTo]);

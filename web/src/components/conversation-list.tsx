@@ -62,14 +62,25 @@ export function ConversationList({ archived }: { archived: boolean }) {
               className="conversation-item"
               aria-current={current ? 'page' : undefined}
               data-testid="conversation-item"
-              aria-label={`${title}${unread ? `, ${unread} unread` : ''}`}
             >
               <Avatar user={conversationAvatar(conversation)} />
               <span className="conversation-text">
                 <span className="conversation-title">
                   {title}
-                  {conversation.isPinned && <span title="Pinned"> 📌</span>}
-                  {conversation.isMuted && <span title="Muted"> 🔕</span>}
+                  {conversation.isPinned && (
+                    <span title="Pinned">
+                      {' '}
+                      <span aria-hidden="true">📌</span>
+                      <span className="visually-hidden">(pinned)</span>
+                    </span>
+                  )}
+                  {conversation.isMuted && (
+                    <span title="Muted">
+                      {' '}
+                      <span aria-hidden="true">🔕</span>
+                      <span className="visually-hidden">(muted)</span>
+                    </span>
+                  )}
                 </span>
                 <span className="conversation-preview">{preview(conversation)}</span>
               </span>
@@ -79,6 +90,7 @@ export function ConversationList({ archived }: { archived: boolean }) {
                   data-testid="unread-count"
                 >
                   {unread}
+                  <span className="visually-hidden"> unread</span>
                 </span>
               )}
             </Link>

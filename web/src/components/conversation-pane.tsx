@@ -256,7 +256,8 @@ export function ConversationPane({ conversationId }: { conversationId: string })
           <ol className="messages" aria-label="Messages" aria-busy={history.fetching}>
             <li ref={topSentinel} className="history-edge">
               {history.hasOlder ? (
-                <button type="button" className="link" onClick={loadOlder} disabled={history.fetching}>
+                // Not `disabled` while loading: a disabled button drops the keyboard focus to the page.
+                <button type="button" className="link" onClick={loadOlder} aria-disabled={history.fetching}>
                   {history.fetching ? 'Loading…' : 'Load earlier messages'}
                 </button>
               ) : (
