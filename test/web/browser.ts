@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startParley, type Parley } from '@parley/testkit';
+import { startParley, type Parley, type StartParleyOptions } from '@parley/testkit';
+import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
 /** Debian's Chromium (ENVIRONMENT.md): Playwright cannot download its own browser here. */
@@ -33,8 +34,11 @@ export interface WebStack {
  * The platform (real PostgreSQL and Redis) with its router in persisted-only mode, the production build of
  * the web app in front of it (`web/.next`, built by `npm test`), and a headless Chromium.
  */
-export async function startWebStack(label: string): Promise<WebStack> {
-  const parley = await startParley({ label, web: true, routerEnv: { PERSISTED_ONLY: 'true' } });
+export async function startWebStack(
+  label: string,
+  options: Pick<StartParleyOptions, 'usersEnv'> = {},
+): Promise<WebStack> {
+  const parley = await startParley({ label, web: true, routerEnv: { PERSISTED_ONLY: 'true' }, ...options });
   const baseURL = parley.webUrl;
   const browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -68,4 +72,17 @@ export async function register(page: Page, name: string) {
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('complementary', { name: 'Conversations' }).waitFor();
   return username;
+}
+
+/** What axe-core finds on the page as it is now: WCAG 2.1 A and AA rules, one line per failing element. */
+export async function accessibilityViolations(page: Page): Promise<string[]> {
+  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ content: axe.source });
+  const results = await page.evaluate(() =>
+    (window as unknown as { axe: typeof axe }).axe.run(document, {
+      runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] },
+    }),
+  );
+  return results.violations.flatMap((violation) =>
+    violation.nodes.map((node) => `${violation.id} (${violation.impact}): ${node.target.join(' ')}`),
+  );
 }

@@ -1,0 +1,249 @@
+import { createGraphQLClient, type SignedInUser } from '@parley/testkit';
+import { createPersistedDocuments } from '@parley/router/persisted';
+import { Redis } from 'ioredis';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessibilityViolations, register, startWebStack, type WebStack } from './browser.js';
+
+/** Access tokens live 40 s here, so the app refreshes them (30 s before expiry) within the test. */
+const ACCESS_TOKEN_TTL_SECONDS = 40;
+const HISTORY = Array.from({ length: 100 }, (_, index) => `history ${index + 1}`);
+const CLIENT = 'web-history-test';
+
+const bodies = (page: Page) => page.getByTestId('message-body').allTextContents();
+const storedSession = (page: Page) =>
+  page.evaluate(
+    () =>
+      JSON.parse(localStorage.getItem('parley.session') ?? 'null') as {
+        accessToken: string;
+        accessTokenExpiresAt: string;
+        refreshToken: string;
+        user: { id: string };
+      } | null,
+  );
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * What a person reading a long conversation relies on: the unread count and the "new messages" line, the
+ * whole history by scrolling up, a session that outlives its access tokens without a sign-in, and an app
+ * usable from the keyboard alone that passes an automated accessibility audit.
+ */
+describe('web app: history, session and accessibility', () => {
+  let stack: WebStack;
+  let dee: Page;
+  let eve: SignedInUser;
+  let conversationId: string;
+  let firstSession: NonNullable<Awaited<ReturnType<typeof storedSession>>>;
+  /** Sends as Eve (or as `token`'s owner) through the router in persisted-only mode, like an integrator. */
+  let call: (id: string, variables: Record<string, unknown>, token?: string) => Promise<any>;
+  const sockets: string[] = [];
+
+  beforeAll(async () => {
+    stack = await startWebStack('web_history', {
+      usersEnv: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS) },
+    });
+    const redis = new Redis(stack.parley.redisUrl);
+    try {
+      await createPersistedDocuments({ redis, prefix: stack.parley.redisPrefix }).register(CLIENT, [
+        {
+          id: 'dm',
+          body: 'mutation Dm($userId: ID!) { createDirectConversation(userId: $userId) { id } }',
+        },
+        {
+          id: 'send',
+          body: 'mutation Send($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }',
+        },
+        {
+          id: 'refresh',
+          body: 'mutation Refresh($token: String!) { refreshSession(input: { refreshToken: $token }) { accessToken refreshToken } }',
+        },
+        {
+          id: 'read',
+          body: 'mutation Read($id: ID!, $upTo: Int!) { markRead(conversationId: $id, upToSeq: $upTo) { lastReadSeq } }',
+        },
+      ]);
+    } finally {
+      redis.disconnect();
+    }
+    eve = await stack.parley.registerUser('eve');
+    call = async (id, variables, token = eve.accessToken) => {
+      const response = await createGraphQLClient({
+        url: stack.parley.url,
+        token,
+        headers: { 'graphql-client-name': CLIENT },
+      }).send<any>({ documentId: id, variables });
+      if (response.errors) throw new Error(`${id}: ${JSON.stringify(response.errors)}`);
+      return response.data;
+    };
+    dee = await stack.openPage({ viewport: { width: 1280, height: 800 } });
+    dee.on('websocket', (socket) => sockets.push(socket.url()));
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  it('has no accessibility violations on the sign-in and sign-up pages', async () => {
+    await dee.goto('/login');
+    await dee.getByRole('heading', { name: 'Sign in to Parley' }).waitFor();
+    expect(await accessibilityViolations(dee)).toEqual([]);
+    await dee.goto('/register');
+    await dee.getByRole('button', { name: 'Create account' }).waitFor();
+    expect(await accessibilityViolations(dee)).toEqual([]);
+  });
+
+  it('opens a conversation at its unread count and "new messages" line, and scrolls up through all of it', async () => {
+    await register(dee, 'Dee');
+    firstSession = (await storedSession(dee))!;
+    ({
+      createDirectConversation: { id: conversationId },
+    } = await call('dm', { userId: firstSession.user.id }));
+    for (const [index, body] of HISTORY.entries()) {
+      await call('send', { input: { conversationId, body, clientMutationId: `history-${index}` } });
+    }
+    // Dee read the first 90 elsewhere (another device, with this session's token).
+    await call('read', { id: conversationId, upTo: 90 }, firstSession.accessToken);
+
+    await dee.reload();
+    const item = dee.getByTestId('conversation-item').filter({ hasText: 'eve_' });
+    await item.getByTestId('unread-count').filter({ hasText: '10' }).waitFor();
+    // Read out as "10 unread", not a bare number.
+    expect(await item.getByTestId('unread-count').textContent()).toBe('10 unread');
+    await item.click();
+
+    await dee.getByTestId('message-body').filter({ hasText: 'history 100' }).waitFor();
+    // The line sits right above the first unread message.
+    const afterDivider = dee.locator('li[role="separator"][aria-label="New messages"] + li');
+    expect(await afterDivider.getByTestId('message-body').textContent()).toBe('history 91');
+    // One page on screen, not the whole history.
+    expect((await bodies(dee)).length).toBeLessThan(HISTORY.length);
+
+    const scroller = dee.locator('.messages-scroller');
+    await expect
+      .poll(
+        async () => {
+          await scroller.evaluate((element) => element.scrollTo({ top: 0 }));
+          return (await bodies(dee)).length;
+        },
+        { timeout: 30_000 },
+      )
+      .toBe(HISTORY.length);
+    await dee.getByText('Start of the conversation').waitFor();
+    expect(await bodies(dee)).toEqual(HISTORY);
+    // The read marker moved to the end: the badge is gone.
+    await expect.poll(() => item.getByTestId('unread-count').count()).toBe(0);
+  });
+
+  it('refreshes its access token silently, and keeps receiving live messages after the first one expired', async () => {
+    // Past the refresh margin: the app's next request refreshes first.
+    await sleep(Math.max(0, Date.parse(firstSession.accessTokenExpiresAt) - 30_000 - Date.now() + 1_000));
+    await dee.getByLabel('Message', { exact: true }).fill('still here');
+    await dee.keyboard.press('Enter');
+    await dee.locator('[data-testid="message"][data-seq]').filter({ hasText: 'still here' }).waitFor();
+    const refreshed = (await storedSession(dee))!;
+    expect(refreshed.accessToken).not.toBe(firstSession.accessToken);
+    expect(refreshed.refreshToken).not.toBe(firstSession.refreshToken);
+    expect(Date.parse(refreshed.accessTokenExpiresAt)).toBeGreaterThan(
+      Date.parse(firstSession.accessTokenExpiresAt),
+    );
+
+    // The socket opened with the first token is closed by the router when it expires (4401); the app
+    // reconnects with a fresh one and resumes from its cursor.
+    await sleep(Math.max(0, Date.parse(firstSession.accessTokenExpiresAt) - Date.now() + 2_000));
+    // Eve's token is as short-lived: her client refreshes too.
+    const { refreshSession } = await call('refresh', { token: eve.refreshToken }, '');
+    eve = { ...eve, ...refreshSession };
+    await call('send', { input: { conversationId, body: 'after expiry', clientMutationId: 'after-expiry' } });
+    await dee.getByTestId('message-body').filter({ hasText: 'after expiry' }).waitFor({ timeout: 20_000 });
+    expect(sockets.length).toBeGreaterThanOrEqual(2);
+    expect((await bodies(dee)).slice(-2)).toEqual(['still here', 'after expiry']);
+    expect(dee.url()).toMatch(/\/c\//);
+  }, 90_000);
+
+  it('is usable from the keyboard alone, with a visible focus, and passes the audit on every screen', async () => {
+    await dee.goto('/');
+    await dee
+      .getByTestId('conversation-item')
+      .or(dee.getByRole('heading', { name: 'Sign in to Parley' }))
+      .first()
+      .waitFor();
+    expect(dee.url(), 'still signed in after a reload').not.toMatch(/login/);
+    expect(await accessibilityViolations(dee)).toEqual([]);
+
+    /** Whether the focused element shows it: its own outline or shadow, or its label's (a styled file input). */
+    const focusShown = () =>
+      dee.evaluate(() => {
+        const focused = document.activeElement!;
+        const shown = (element: Element) => {
+          const style = getComputedStyle(element);
+          return (
+            (style.outlineStyle !== 'none' && style.outlineWidth !== '0px') || style.boxShadow !== 'none'
+          );
+        };
+        return shown(focused) || (focused.closest('label') !== null && shown(focused.closest('label')!));
+      });
+    const focusedIs = async (matches: (element: Element) => boolean) =>
+      (await dee.evaluateHandle(() => document.activeElement!)).evaluate(matches);
+    /** Presses `key` until the focused element `matches`; every stop on the way must show its focus. */
+    const pressUntil = async (key: string, what: string, matches: (element: Element) => boolean) => {
+      for (let presses = 0; presses < 40; presses += 1) {
+        await dee.keyboard.press(key);
+        const html = await dee.evaluate(() => document.activeElement!.outerHTML.slice(0, 100));
+        expect(await focusShown(), `focus indicator on ${html}`).toBe(true);
+        if (await focusedIs(matches)) return;
+      }
+      throw new Error(`${key} never reached ${what}`);
+    };
+
+    await pressUntil(
+      'Tab',
+      'the conversation',
+      (element) => element.getAttribute('data-testid') === 'conversation-item',
+    );
+    await dee.keyboard.press('Enter');
+    await dee.waitForURL(/\/c\//);
+    await dee.getByTestId('message-body').filter({ hasText: 'after expiry' }).waitFor();
+    // Opening a conversation puts the cursor in its message box.
+    await expect
+      .poll(() => focusedIs((element) => element.getAttribute('aria-label') === 'Message'))
+      .toBe(true);
+    expect(await accessibilityViolations(dee)).toEqual([]);
+    await dee.keyboard.type('typed without a mouse');
+    await dee.keyboard.press('Enter');
+    await dee
+      .locator('[data-testid="message"][data-seq]')
+      .filter({ hasText: 'typed without a mouse' })
+      .waitFor();
+
+    // Back into the history: the newest message's actions appear as they take the focus; reply to it.
+    await pressUntil('Shift+Tab', "the newest message's Reply", (element) => element.textContent === 'Reply');
+    expect(
+      await dee
+        .getByTestId('message')
+        .filter({ has: dee.locator(':focus') })
+        .getByTestId('message-body')
+        .textContent(),
+    ).toBe('typed without a mouse');
+    await dee.keyboard.press('Enter');
+    await dee.getByText('Replying to').waitFor();
+    expect(await focusedIs((element) => element.getAttribute('aria-label') === 'Message')).toBe(true);
+    await dee.keyboard.type('a reply by keyboard');
+    await dee.keyboard.press('Enter');
+    await dee
+      .locator('[data-testid="message"][data-seq]')
+      .filter({ hasText: 'a reply by keyboard' })
+      .waitFor();
+
+    await dee.getByRole('link', { name: 'Profile and settings' }).click();
+    await dee.getByRole('region', { name: 'Sessions' }).waitFor();
+    expect(await accessibilityViolations(dee)).toEqual([]);
+
+    // And on a phone-sized screen: the list, then the conversation.
+    await dee.setViewportSize({ width: 390, height: 844 });
+    await dee.goto('/');
+    await dee.getByTestId('conversation-item').first().waitFor();
+    expect(await accessibilityViolations(dee)).toEqual([]);
+    await dee.getByTestId('conversation-item').first().click();
+    await dee.getByTestId('message-body').filter({ hasText: 'a reply by keyboard' }).waitFor();
+    expect(await accessibilityViolations(dee)).toEqual([]);
+  });
+});
