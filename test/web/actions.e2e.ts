@@ -76,6 +76,25 @@ describe('web app: messages, groups and settings', () => {
       .filter({ hasText: 'Pizza, sushi or tacos?' })
       .waitFor();
 
+    // A thread: Ann opens it from the reply count; Cat answers in it; Ann's open thread and Ben's count follow live.
+    await messageItem(ann, 'Pizza, sushi or tacos?').getByRole('button', { name: '1 reply' }).click();
+    const annThread = ann.getByRole('complementary', { name: 'Thread' });
+    await annThread.getByTestId('message-body').getByText('Sushi!', { exact: true }).waitFor();
+    await messageItem(cat, 'Pizza, sushi or tacos?').focus();
+    await messageItem(cat, 'Pizza, sushi or tacos?').getByRole('button', { name: 'Thread' }).click();
+    await cat.getByLabel('Reply in thread').fill('Tacos, then.');
+    await cat.getByLabel('Reply in thread').press('Enter');
+    await annThread.getByTestId('message-body').getByText('Tacos, then.', { exact: true }).waitFor();
+    expect(await annThread.getByTestId('message-body').allTextContents()).toEqual([
+      'Pizza, sushi or tacos?',
+      'Sushi!',
+      'Tacos, then.',
+    ]);
+    await messageItem(ben, 'Pizza, sushi or tacos?').getByRole('button', { name: '2 replies' }).waitFor();
+    // Escape closes it.
+    await ann.getByLabel('Reply in thread').press('Escape');
+    await expect.poll(() => annThread.count()).toBe(0);
+
     // Ben deletes a message of his own; everyone sees the tombstone.
     await send(ben, 'oops, wrong chat');
     await messageItem(cat, 'oops, wrong chat').waitFor();

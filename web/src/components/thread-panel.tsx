@@ -21,7 +21,13 @@ export function ThreadPanel({
   const [, setReplyTo] = useState<MessageFieldsFragment | null>(null);
   const root = data?.message;
   return (
-    <aside className="thread-panel" aria-label="Thread">
+    <aside
+      className="thread-panel"
+      aria-label="Thread"
+      onKeyDown={(event) => {
+        if (event.key === 'Escape') onClose();
+      }}
+    >
       <header>
         <h3>Thread</h3>
         <button type="button" aria-label="Close thread" onClick={onClose}>

@@ -12,6 +12,7 @@ import {
   ConversationMessagesQuery,
   ConversationViewQuery,
   SettingsQuery,
+  ThreadQuery,
 } from './operations';
 
 /** Messages per page of history, in the pane and in what events append to. */
@@ -43,6 +44,16 @@ function appendMessage(cache: Cache, conversationId: string, message: MessageFie
       return data;
     },
   );
+}
+
+/** Adds a reply to its thread, if that thread is open (loaded); the root's count comes with the event. */
+function appendReply(cache: Cache, rootId: string, reply: MessageFieldsFragment) {
+  cache.updateQuery({ query: ThreadQuery, variables: { id: rootId } }, (data) => {
+    const replies = data?.message?.replies;
+    if (!replies || replies.edges.some((edge) => edge.node.id === reply.id)) return data;
+    replies.edges.push({ __typename: 'MessageEdge', node: reply });
+    return data;
+  });
 }
 
 /** Shows a conversation the list does not hold yet (a DM someone started, a group the viewer was added to). */
@@ -122,6 +133,7 @@ function applyEvent(cache: Cache, event: Event) {
     case 'MessageAdded':
       if (!event.message) return;
       appendMessage(cache, event.conversationId, event.message);
+      if (event.message.threadRoot) appendReply(cache, event.message.threadRoot.id, event.message);
       listConversation(cache, event.message.conversation);
       return;
     case 'MemberAdded':

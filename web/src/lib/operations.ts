@@ -463,6 +463,12 @@ export const EventsSubscription = graphql(`
           conversation {
             ...ConversationSummary
           }
+          # A reply: its thread's first message, with its count as of this reply (normalized in place).
+          threadRoot {
+            id
+            replyCount
+            lastReplyAt
+          }
         }
       }
       ... on MessageEdited {
