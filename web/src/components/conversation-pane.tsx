@@ -198,8 +198,12 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     const element = scroller.current;
     if (!element) return;
     const before = anchor.current;
+    const divider = element.querySelector<HTMLElement>('.new-divider');
     if (before.first && first !== before.first && last?.id === before.last) {
       element.scrollTop = element.scrollHeight - before.fromBottom;
+    } else if (!before.last && divider) {
+      // Opened with unread messages: start reading at the first of them, not at the newest.
+      element.scrollTop += divider.getBoundingClientRect().top - element.getBoundingClientRect().top;
     } else if (
       last?.id !== before.last &&
       (before.atBottom || last?.sender.id === viewerId || !before.last)
