@@ -105,12 +105,19 @@ describe('web app: messages, groups and settings', () => {
     expect(await messageItem(cat, 'oops, wrong chat').count()).toBe(0);
   });
 
-  it('pins and archives a conversation for the viewer only', async () => {
+  it('pins, mutes and archives a conversation for the viewer only', async () => {
     await ben.getByRole('button', { name: 'Pin', exact: true }).click();
     await ben
       .getByTestId('conversation-item')
       .filter({ hasText: 'Lunch crew' })
       .getByTitle('Pinned')
+      .waitFor();
+    await ben.getByRole('button', { name: 'Mute', exact: true }).click();
+    await ben.getByRole('button', { name: 'Unmute', exact: true }).waitFor();
+    await ben
+      .getByTestId('conversation-item')
+      .filter({ hasText: 'Lunch crew' })
+      .getByTitle('Muted')
       .waitFor();
     await ben.getByRole('button', { name: 'Archive', exact: true }).click();
     await expect
@@ -122,6 +129,7 @@ describe('web app: messages, groups and settings', () => {
     const annItem = ann.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' });
     await annItem.waitFor();
     expect(await annItem.getByTitle('Pinned').count()).toBe(0);
+    expect(await annItem.getByTitle('Muted').count()).toBe(0);
   });
 
   it('changes the profile (name, picture, last seen) and signs out another session', async () => {
