@@ -13,7 +13,7 @@ const DURABLE_TOPICS = new Set<string>([messageEvents.added, messageEvents.delet
  * and appends `messages.added` (the conversations subgraph keeps activity from it) and `messages.deleted` (the
  * files subgraph releases the files it carried) to durable streams, then lets the store
  * forget them. A failure (Redis down, process killed) leaves them for the next
- * flush, so every event is delivered at least once; replicas' relays take disjoint events.
+ * flush, so every event is delivered at least once; replicas' relays take turns, in order.
  */
 export function createOutboxRelay(deps: {
   messages: MessageStore;

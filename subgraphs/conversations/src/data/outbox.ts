@@ -33,7 +33,7 @@ const BATCH = 100;
  * membership), then appends them to the realtime log (by outbox id: a batch delivered twice is stored
  * once), publishes them, then deletes the rows. A failure (Redis down,
  * process killed) leaves the rows for the next `flush`, so every event is delivered at least once and
- * the projection always catches up. Concurrent relays (replicas) take disjoint rows.
+ * the projection always catches up. Concurrent relays (replicas) take turns, one batch at a time.
  */
 export function createOutboxRelay(deps: {
   prisma: PrismaClient;
@@ -63,10 +63,13 @@ export function createOutboxRelay(deps: {
 
   async function flushBatch(): Promise<number> {
     return deps.prisma.$transaction(async (tx) => {
+      // One deliverer at a time, replicas included, so the realtime log holds a conversation's events in
+      // the order they happened (see the messages relay); a deliverer waits for the one at work.
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('conversations:outbox'))`;
       const rows = await tx.$queryRaw<
         { id: bigint; topic: string; payload: unknown; conversation_id: string | null }[]
       >`SELECT id, topic, payload, conversation_id FROM outbox_events
-        ORDER BY id LIMIT ${BATCH} FOR UPDATE SKIP LOCKED`;
+        ORDER BY id LIMIT ${BATCH} FOR UPDATE`;
       const synced = new Set<string>();
       for (const row of rows) {
         if (row.conversation_id && !synced.has(row.conversation_id)) {

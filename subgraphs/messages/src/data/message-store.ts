@@ -61,8 +61,8 @@ export interface MessageStore {
   ): Promise<SearchHit[]>;
   /**
    * Hands the oldest undelivered events (at most `limit`) to `deliver`, in the order recorded, and forgets
-   * them once it resolves; if it throws they stay for the next call. Concurrent callers get disjoint
-   * events. Returns how many were delivered.
+   * them once it resolves; if it throws they stay for the next call. Concurrent callers (replicas) take
+   * turns: one batch is delivered at a time. Returns how many were delivered.
    */
   deliverEvents(limit: number, deliver: (events: RecordedEvent[]) => Promise<void>): Promise<number>;
 }

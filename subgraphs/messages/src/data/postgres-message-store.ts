@@ -362,8 +362,12 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
     async deliverEvents(limit, deliver) {
       return prisma.$transaction(
         async (tx) => {
+          // One deliverer at a time, replicas included: two delivering disjoint batches at once could put a
+          // conversation's later messages in the realtime log before its earlier ones. A deliverer waits
+          // for the one at work (instead of skipping), so its caller's events are out when it returns.
+          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('messages:outbox'))`;
           const rows = await tx.$queryRaw<{ id: bigint; topic: string; payload: unknown }[]>`
-            SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit} FOR UPDATE SKIP LOCKED`;
+            SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit} FOR UPDATE`;
           if (rows.length === 0) return 0;
           await deliver(
             rows.map(({ id, topic, payload }) => ({ id: String(id), topic, payload }) as RecordedEvent),
