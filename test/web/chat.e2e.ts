@@ -49,6 +49,8 @@ describe('web app in Chromium', () => {
     // Bob has the conversation open in no tab: it arrives in his list, unread.
     const item = bob.getByTestId('conversation-item').filter({ hasText: 'Alice' });
     await item.getByTestId('unread-count').filter({ hasText: '1' }).waitFor();
+    // Read out as it looks: name, presence (the dot), last message, unread count.
+    await bob.getByRole('link', { name: /^Alice ?, online Hi Bob! 1 unread$/ }).waitFor();
     await bob.screenshot({ path: path.join(SCREENSHOTS, 'conversation-list.png') });
     await item.click();
     await bob.getByTestId('message-body').filter({ hasText: 'Hi Bob!' }).waitFor();

@@ -113,8 +113,9 @@ describe('web app: history, session and accessibility', () => {
     await dee.getByTestId('message-body').filter({ hasText: 'history 100' }).waitFor();
     // The line sits right above the first unread message, and the conversation opens there (more unread
     // than fit on the screen: the newest is below).
-    const divider = dee.locator('li[role="separator"][aria-label="New messages"]');
-    expect(await dee.locator('li[role="separator"] + li').getByTestId('message-body').textContent()).toBe(
+    const divider = dee.getByTestId('new-divider');
+    expect(await divider.textContent()).toBe('New messages');
+    expect(await dee.locator('.new-divider + li').getByTestId('message-body').textContent()).toBe(
       'history 76',
     );
     const inView = (locator: typeof divider) =>
@@ -125,6 +126,7 @@ describe('web app: history, session and accessibility', () => {
       });
     expect(await inView(divider)).toBe(true);
     expect(await inView(dee.getByTestId('message').filter({ hasText: 'history 100' }))).toBe(false);
+    expect(await accessibilityViolations(dee)).toEqual([]);
     // One page on screen, not the whole history.
     expect((await bodies(dee)).length).toBeLessThan(HISTORY.length);
 

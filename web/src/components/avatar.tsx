@@ -8,7 +8,7 @@ const initials = (name: string) =>
     .map((part) => part[0]?.toUpperCase())
     .join('') || '?';
 
-const statusLabel = { ONLINE: 'online', AWAY: 'away', OFFLINE: 'offline' } as const;
+export const statusLabel = { ONLINE: 'online', AWAY: 'away', OFFLINE: 'offline' } as const;
 
 /** A user's picture (or initials) with their presence dot when the viewer may see it. */
 export function Avatar({

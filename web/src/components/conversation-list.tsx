@@ -5,7 +5,7 @@ import { usePathname } from 'next/navigation';
 import { useQuery } from 'urql';
 import type { ConversationSummaryFragment } from '../generated/graphql';
 import { ConversationListQuery } from '../lib/operations';
-import { Avatar } from './avatar';
+import { Avatar, statusLabel } from './avatar';
 
 export const conversationTitle = (
   conversation: Pick<ConversationSummaryFragment, 'kind' | 'title' | 'peer'>,
@@ -67,6 +67,12 @@ export function ConversationList({ archived }: { archived: boolean }) {
               <span className="conversation-text">
                 <span className="conversation-title">
                   {title}
+                  {/* The presence dot, for screen readers (the avatar is hidden from them). */}
+                  {conversation.kind === 'DIRECT' && conversation.peer?.presence && (
+                    <span className="visually-hidden">
+                      , {statusLabel[conversation.peer.presence.status]}
+                    </span>
+                  )}
                   {conversation.isPinned && (
                     <span title="Pinned">
                       {' '}
