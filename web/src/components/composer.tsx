@@ -7,6 +7,9 @@ import { SendMessageMutation, StartTypingMutation, StopTypingMutation } from '..
 import { errorMessage } from '../lib/errors';
 import { uploadFile } from '../lib/upload';
 
+/** The longest a send waits for the one before it to be answered before it goes anyway. */
+const SEND_QUEUE_WAIT_MS = 10_000;
+
 /** Renew the typing indicator this often while the user types (the server ends it without renewal). */
 const TYPING_RENEW_MS = 3_000;
 
@@ -48,7 +51,11 @@ function useOutbox() {
         setOutbox((entries) => [...entries, { input, error }]);
       };
       const sent = previous.current.then(attempt, attempt);
-      previous.current = sent;
+      // A send that hangs (a network that swallows the request) holds the ones after it for so long at most.
+      previous.current = Promise.race([
+        sent,
+        new Promise<void>((resolve) => setTimeout(resolve, SEND_QUEUE_WAIT_MS)),
+      ]);
       return sent;
     },
     [sendMessage],
