@@ -146,6 +146,14 @@ describe('register, login, me, refresh, logout', () => {
     // Whoever held the retired token (a thief, if the first client did get its answer) ends the family.
     expect(reasonOf(await refresh(lost.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
 
+    // At once too, while the retry's token is unused: a retired token has no grace of its own, so a thief
+    // and the owner cannot take turns re-presenting their old tokens.
+    const jo = await server.register('jo');
+    const stolenAnswer = (await refresh(jo.refreshToken)).data!.refreshSession;
+    const thiefs = (await refresh(jo.refreshToken)).data!.refreshSession;
+    expect(reasonOf(await refresh(stolenAnswer.refreshToken))).toBe('REFRESH_TOKEN_REUSED');
+    expect(reasonOf(await refresh(thiefs.refreshToken))).toBe('SESSION_REVOKED');
+
     const hal = await server.register('hal');
     const rotated = (await refresh(hal.refreshToken)).data!.refreshSession;
     await server.sql(

@@ -41,29 +41,37 @@ async function revokeLiveSessionsExcept(
 }
 
 /**
- * Marks the successor of `rotated` superseded, when `rotated` may be presented again: it was rotated within
- * the last `graceMs`, and its successor, the one token issued after it, was never used. That is a client
- * that lost the answer to its refresh (a tab closed or reloaded while it was on its way, the network gone
- * before it arrived). The successor it never saw is marked rotated, so presenting it later is reuse. Returns
- * false (reuse) otherwise: a token rotated longer ago, or whose chain went on.
+ * `rotatedAt` of a token retired unseen (see below): the epoch, so it is never within a grace period and
+ * presenting it is always reuse. A retired token must not get a grace of its own, or a thief and the owner
+ * could take turns re-presenting their old tokens without ever being caught.
  */
-async function supersedeUnusedSuccessor(
+const RETIRED_AT = new Date(0);
+
+/**
+ * Retires the successor of `rotated`, when `rotated` may be presented again: it was rotated (exchanged, not
+ * retired) within the last `graceMs`, and its successor, the one token issued after it, was never used.
+ * That is a client that lost the answer to its refresh (a tab closed or reloaded while it was on its way,
+ * the network gone before it arrived). The successor it never saw is retired, so presenting it later is
+ * reuse. Returns false (reuse) otherwise: no grace, a token rotated longer ago, or whose chain went on.
+ */
+async function retireUnusedSuccessor(
   tx: Transaction,
   rotated: { id: string; sessionId: string; createdAt: Date },
   graceMs: number,
 ): Promise<boolean> {
+  if (graceMs <= 0) return false;
   const current = await tx.refreshToken.findUnique({ where: { id: rotated.id } });
-  if (!current?.rotatedAt || Date.now() - current.rotatedAt.getTime() > graceMs) return false;
+  if (!current?.rotatedAt || Date.now() - current.rotatedAt.getTime() >= graceMs) return false;
   const later = await tx.refreshToken.findMany({
     where: { sessionId: rotated.sessionId, createdAt: { gt: rotated.createdAt } },
   });
   const successor = later[0];
   if (later.length !== 1 || !successor || successor.rotatedAt) return false;
-  const superseded = await tx.refreshToken.updateMany({
+  const retired = await tx.refreshToken.updateMany({
     where: { id: successor.id, rotatedAt: null },
-    data: { rotatedAt: new Date() },
+    data: { rotatedAt: RETIRED_AT },
   });
-  return superseded.count === 1;
+  return retired.count === 1;
 }
 
 /** Sessions and their refresh-token families: one session per login, one live token per session. */
@@ -128,7 +136,7 @@ export function createSessionStore(
      * Exchanges a refresh token for a new one. The old token is marked rotated with a conditional update
      * under the session's lock. Presenting a rotated token again is reuse and revokes the whole session,
      * with one exception: within `refreshTokenReuseGraceSeconds` of its rotation, while its successor is
-     * unused (see `supersedeUnusedSuccessor`), it is exchanged once more and the successor is retired.
+     * unused (see `retireUnusedSuccessor`), it is exchanged once more and the successor is retired.
      */
     async rotate(presented: string, client: ClientInfo): Promise<RotationResult> {
       const stored = await prisma.refreshToken.findUnique({
@@ -154,7 +162,7 @@ export function createSessionStore(
           where: { id: stored.id, rotatedAt: null },
           data: { rotatedAt: new Date() },
         });
-        if (claimed.count === 0 && !(await supersedeUnusedSuccessor(tx, stored, graceMs))) return null;
+        if (claimed.count === 0 && !(await retireUnusedSuccessor(tx, stored, graceMs))) return null;
         await tx.refreshToken.create({
           data: { sessionId: session.id, tokenHash: hashRefreshToken(refreshToken) },
         });
