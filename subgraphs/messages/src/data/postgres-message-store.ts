@@ -365,6 +365,9 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           // One deliverer at a time, replicas included: two delivering disjoint batches at once could put a
           // conversation's later messages in the realtime log before its earlier ones. A deliverer waits
           // for the one at work (instead of skipping), so its caller's events are out when it returns.
+          // The wait is bounded well inside the transaction's timeout, so a deliverer never runs out of time
+          // after publishing (and publishes again on the next pass); past it, the next pass retries.
+          await tx.$executeRaw`SET LOCAL lock_timeout = '5s'`;
           await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('messages:outbox'))`;
           const rows = await tx.$queryRaw<{ id: bigint; topic: string; payload: unknown }[]>`
             SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit} FOR UPDATE`;
