@@ -51,11 +51,12 @@ function useOutbox() {
         setOutbox((entries) => [...entries, { input, error }]);
       };
       const sent = previous.current.then(attempt, attempt);
-      // A send that hangs (a network that swallows the request) holds the ones after it for so long at most.
-      previous.current = Promise.race([
-        sent,
-        new Promise<void>((resolve) => setTimeout(resolve, SEND_QUEUE_WAIT_MS)),
-      ]);
+      // A send that hangs (a network that swallows the request) holds the ones after it for so long at most,
+      // counted from when it started, not from when it was queued.
+      previous.current = previous.current.then(
+        () => Promise.race([sent, new Promise<void>((resolve) => setTimeout(resolve, SEND_QUEUE_WAIT_MS))]),
+        () => undefined,
+      );
       return sent;
     },
     [sendMessage],
@@ -107,9 +108,11 @@ export function Composer({
   useEffect(() => {
     if (window.matchMedia('(pointer: fine)').matches) textArea.current?.focus();
   }, [conversationId]);
+  // On a new reply target only: the thread panel passes its root again with every live update.
+  const replyToId = replyTo?.id;
   useEffect(() => {
-    if (replyTo) textArea.current?.focus();
-  }, [replyTo]);
+    if (replyToId) textArea.current?.focus();
+  }, [replyToId]);
 
   function onChange(value: string) {
     setBody(value);

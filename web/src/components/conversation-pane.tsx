@@ -194,6 +194,7 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     fromBottom: 0,
     atBottom: true,
   });
+  const shown = conversation !== undefined;
   useLayoutEffect(() => {
     const element = scroller.current;
     if (!element) return;
@@ -211,7 +212,9 @@ export function ConversationPane({ conversationId }: { conversationId: string })
       element.scrollTop = element.scrollHeight;
     }
     anchor.current = { ...anchor.current, first, last: last?.id };
-  }, [first, last, viewerId]);
+    // `shown`: the history may arrive before the conversation, while the pane (and its scroller) is not
+    // rendered yet; placing it must wait for both.
+  }, [first, last, viewerId, shown]);
   const onScroll = () => {
     const element = scroller.current;
     if (!element) return;
