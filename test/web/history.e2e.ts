@@ -100,23 +100,25 @@ describe('web app: history, session and accessibility', () => {
     for (const [index, body] of HISTORY.entries()) {
       await call('send', { input: { conversationId, body, clientMutationId: `history-${index}` } });
     }
-    // Dee read the first 75 elsewhere (another device, with this session's token).
-    await call('read', { id: conversationId, upTo: 75 }, firstSession.accessToken);
+    // Dee read the first 60 elsewhere (another device, with this session's token): 40 unread, more than the
+    // first page of history (30) holds.
+    await call('read', { id: conversationId, upTo: 60 }, firstSession.accessToken);
 
     await dee.reload();
     const item = dee.getByTestId('conversation-item').filter({ hasText: 'eve_' });
-    await item.getByTestId('unread-count').filter({ hasText: '25' }).waitFor();
-    // Read out as "10 unread", not a bare number.
-    expect(await item.getByTestId('unread-count').textContent()).toBe('25 unread');
+    await item.getByTestId('unread-count').filter({ hasText: '40' }).waitFor();
+    // Read out as "40 unread", not a bare number.
+    expect(await item.getByTestId('unread-count').textContent()).toBe('40 unread');
     await item.click();
 
     await dee.getByTestId('message-body').filter({ hasText: 'history 100' }).waitFor();
-    // The line sits right above the first unread message, and the conversation opens there (more unread
-    // than fit on the screen: the newest is below).
+    // The line sits right above the first unread message (its page was loaded first), and the
+    // conversation opens there (more unread than fit on the screen: the newest is below).
     const divider = dee.getByTestId('new-divider');
+    await divider.waitFor();
     expect(await divider.textContent()).toBe('New messages');
     expect(await dee.locator('.new-divider + li').getByTestId('message-body').textContent()).toBe(
-      'history 76',
+      'history 61',
     );
     const inView = (locator: typeof divider) =>
       locator.evaluate((element) => {

@@ -5,6 +5,9 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import type { ConversationViewQuery as ConversationView, MessageFieldsFragment } from '../generated/graphql';
 import { MESSAGE_PAGE_SIZE, OPTIMISTIC_PREFIX } from '../lib/cache';
+
+/** Opened with this many unread messages or fewer, the conversation loads back to the first of them. */
+const MAX_UNREAD_TO_LOAD = 150;
 import {
   ConversationMessagesQuery,
   ConversationViewQuery,
@@ -171,14 +174,32 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     return () => document.removeEventListener('visibilitychange', read);
   }, [conversationId, lastSeq, lastReadSeq, markRead]);
 
-  // Infinite scroll upwards.
+  // The "new messages" line sits above the first unread message, so that message must be loaded: older
+  // pages are read first (when at most MAX_UNREAD_TO_LOAD are unread), and the view is placed after.
   const { loadOlder } = history;
+  const unread = unreadAtOpen.current;
+  const oldestLoaded = history.messages[0]?.seq;
+  const firstUnreadLoaded =
+    unread !== null &&
+    (!history.hasOlder || (oldestLoaded !== undefined && oldestLoaded <= unread.after + 1));
+  const loadingUnread =
+    unread !== null &&
+    history.loaded &&
+    !firstUnreadLoaded &&
+    unread.upTo - unread.after <= MAX_UNREAD_TO_LOAD;
+  const placing = useRef(loadingUnread);
+  placing.current = loadingUnread;
+  useEffect(() => {
+    if (loadingUnread && !history.fetching) loadOlder();
+  }, [loadingUnread, oldestLoaded, history.fetching, loadOlder]);
+
+  // Infinite scroll upwards (once the view is placed: before, the top of the empty view is in sight).
   useEffect(() => {
     const sentinel = topSentinel.current;
     if (!sentinel) return;
     const observer = new IntersectionObserver(
       (entries) => {
-        if (entries.some((entry) => entry.isIntersecting)) loadOlder();
+        if (!placing.current && entries.some((entry) => entry.isIntersecting)) loadOlder();
       },
       { root: scroller.current },
     );
@@ -197,7 +218,7 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   const shown = conversation !== undefined;
   useLayoutEffect(() => {
     const element = scroller.current;
-    if (!element) return;
+    if (!element || loadingUnread) return;
     const before = anchor.current;
     const divider = element.querySelector<HTMLElement>('.new-divider');
     if (before.first && first !== before.first && last?.id === before.last) {
@@ -214,7 +235,7 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     anchor.current = { ...anchor.current, first, last: last?.id };
     // `shown`: the history may arrive before the conversation, while the pane (and its scroller) is not
     // rendered yet; placing it must wait for both.
-  }, [first, last, viewerId, shown]);
+  }, [first, last, viewerId, shown, loadingUnread]);
   const onScroll = () => {
     const element = scroller.current;
     if (!element) return;
@@ -245,10 +266,10 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     );
 
   const canModerate = conversation.viewerRole !== 'MEMBER';
-  const unread = unreadAtOpen.current;
   const firstUnread = history.messages.find(
     (message) =>
       unread !== null &&
+      firstUnreadLoaded &&
       message.seq > unread.after &&
       message.seq <= unread.upTo &&
       message.sender.id !== viewerId &&
