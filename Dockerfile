@@ -56,38 +56,34 @@ COPY --from=build /app ./
 RUN mkdir -p web/.next/cache && chown node:node web/.next/cache
 # Reads NAME from the file NAME_FILE names, for each such variable, then runs the command.
 ENTRYPOINT ["/bin/sh", "/app/deploy/image/entrypoint.sh"]
+# Every service starts as its `npm start` does, from its own package (the targets below set WORKDIR).
+CMD ["node", "--import", "tsx", "src/index.ts"]
 USER node
 
 FROM runtime AS users
 WORKDIR /app/subgraphs/users
 EXPOSE 4001
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS conversations
 WORKDIR /app/subgraphs/conversations
 EXPOSE 4002
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS messages
 WORKDIR /app/subgraphs/messages
 EXPOSE 4003
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS presence
 WORKDIR /app/subgraphs/presence
 EXPOSE 4004
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS files
 WORKDIR /app/subgraphs/files
 # 4006 serves signed blob URLs with FILES_STORAGE=local only; with s3, clients talk to the bucket.
 EXPOSE 4005 4006
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS router
 WORKDIR /app/router
 EXPOSE 4000
-CMD ["node", "--import", "tsx", "src/index.ts"]
 
 FROM runtime AS web
 WORKDIR /app/web

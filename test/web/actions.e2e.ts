@@ -1,7 +1,7 @@
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, startWebStack, type WebStack } from './browser.js';
+import { confirmedMessage, register, startWebStack, type WebStack } from './browser.js';
 
 /** The message whose own text is `text` (a reply quoting it is another). */
 const messageItem = (page: Page, text: string) =>
@@ -12,7 +12,7 @@ const messageItem = (page: Page, text: string) =>
 async function send(page: Page, text: string) {
   await page.getByLabel('Message', { exact: true }).fill(text);
   await page.keyboard.press('Enter');
-  await page.locator('[data-testid="message"][data-seq]').filter({ hasText: text }).waitFor();
+  await confirmedMessage(page, text).waitFor();
 }
 
 /** What a person does with messages, groups and their account, in the browser, seen by the others live. */
@@ -106,25 +106,16 @@ describe('web app: messages, groups and settings', () => {
   });
 
   it('pins, mutes and archives a conversation for the viewer only', async () => {
+    const benItem = ben.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' });
     await ben.getByRole('button', { name: 'Pin', exact: true }).click();
-    await ben
-      .getByTestId('conversation-item')
-      .filter({ hasText: 'Lunch crew' })
-      .getByTitle('Pinned')
-      .waitFor();
+    await benItem.getByTitle('Pinned').waitFor();
     await ben.getByRole('button', { name: 'Mute', exact: true }).click();
     await ben.getByRole('button', { name: 'Unmute', exact: true }).waitFor();
-    await ben
-      .getByTestId('conversation-item')
-      .filter({ hasText: 'Lunch crew' })
-      .getByTitle('Muted')
-      .waitFor();
+    await benItem.getByTitle('Muted').waitFor();
     await ben.getByRole('button', { name: 'Archive', exact: true }).click();
-    await expect
-      .poll(() => ben.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' }).count())
-      .toBe(0);
+    await expect.poll(() => benItem.count()).toBe(0);
     await ben.getByRole('button', { name: 'Archived' }).click();
-    await ben.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' }).waitFor();
+    await benItem.waitFor();
     // Ann's list is hers: still there, unpinned.
     const annItem = ann.getByTestId('conversation-item').filter({ hasText: 'Lunch crew' });
     await annItem.waitFor();

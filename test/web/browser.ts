@@ -86,3 +86,7 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
     violation.nodes.map((node) => `${violation.id} (${violation.impact}): ${node.target.join(' ')}`),
   );
 }
+
+/** Messages the graph confirmed (numbered), not only shown optimistically; those containing `text` if given. */
+export const confirmedMessage = (page: Page, text?: string) =>
+  page.locator('[data-testid="message"][data-seq]').filter(text === undefined ? {} : { hasText: text });

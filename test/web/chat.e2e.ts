@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { Page } from 'playwright-core';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { register, SCREENSHOTS, startWebStack, type WebStack } from './browser.js';
+import { confirmedMessage, register, SCREENSHOTS, startWebStack, type WebStack } from './browser.js';
 
 const bodies = (page: Page) => page.getByTestId('message-body').allTextContents();
 
@@ -106,9 +106,7 @@ describe('web app in Chromium', () => {
       await alice.keyboard.press('Enter');
     }
     // All five confirmed by the graph (numbered), not only shown optimistically.
-    await expect
-      .poll(async () => await alice.locator('[data-testid="message"][data-seq]').count())
-      .toBe(before + 5);
+    await expect.poll(async () => await confirmedMessage(alice).count()).toBe(before + 5);
 
     await bob.context().setOffline(false);
     await expect.poll(() => bodies(bob), { timeout: 20_000 }).toEqual([...(await bodies(alice))]);

@@ -3,7 +3,13 @@ import { createPersistedDocuments } from '@parley/router/persisted';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { accessibilityViolations, register, startWebStack, type WebStack } from './browser.js';
+import {
+  accessibilityViolations,
+  confirmedMessage,
+  register,
+  startWebStack,
+  type WebStack,
+} from './browser.js';
 
 /** Access tokens live 40 s here, so the app refreshes them (30 s before expiry) within the test. */
 const ACCESS_TOKEN_TTL_SECONDS = 40;
@@ -153,7 +159,7 @@ describe('web app: history, session and accessibility', () => {
     await sleep(Math.max(0, Date.parse(firstSession.accessTokenExpiresAt) - 30_000 - Date.now() + 1_000));
     await dee.getByLabel('Message', { exact: true }).fill('still here');
     await dee.keyboard.press('Enter');
-    await dee.locator('[data-testid="message"][data-seq]').filter({ hasText: 'still here' }).waitFor();
+    await confirmedMessage(dee, 'still here').waitFor();
     const refreshed = (await storedSession(dee))!;
     expect(refreshed.accessToken).not.toBe(firstSession.accessToken);
     expect(refreshed.refreshToken).not.toBe(firstSession.refreshToken);
@@ -224,10 +230,7 @@ describe('web app: history, session and accessibility', () => {
     expect(await accessibilityViolations(dee)).toEqual([]);
     await dee.keyboard.type('typed without a mouse');
     await dee.keyboard.press('Enter');
-    await dee
-      .locator('[data-testid="message"][data-seq]')
-      .filter({ hasText: 'typed without a mouse' })
-      .waitFor();
+    await confirmedMessage(dee, 'typed without a mouse').waitFor();
 
     // Back into the history: the newest message's actions appear as they take the focus; reply to it.
     await pressUntil('Shift+Tab', "the newest message's Reply", (element) => element.textContent === 'Reply');
@@ -243,10 +246,7 @@ describe('web app: history, session and accessibility', () => {
     expect(await focusedIs((element) => element.getAttribute('aria-label') === 'Message')).toBe(true);
     await dee.keyboard.type('a reply by keyboard');
     await dee.keyboard.press('Enter');
-    await dee
-      .locator('[data-testid="message"][data-seq]')
-      .filter({ hasText: 'a reply by keyboard' })
-      .waitFor();
+    await confirmedMessage(dee, 'a reply by keyboard').waitFor();
 
     await dee.getByRole('link', { name: 'Profile and settings' }).click();
     await dee.getByRole('region', { name: 'Sessions' }).waitFor();

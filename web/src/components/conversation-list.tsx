@@ -22,6 +22,17 @@ export const conversationAvatar = (
     ? conversation.peer
     : { displayName: conversationTitle(conversation), avatar: null, presence: null };
 
+/** A mark beside a title: an emoji for the eye, a word for screen readers. */
+function Mark({ title, emoji }: { title: string; emoji: string }) {
+  return (
+    <span title={title}>
+      {' '}
+      <span aria-hidden="true">{emoji}</span>
+      <span className="visually-hidden">({title.toLowerCase()})</span>
+    </span>
+  );
+}
+
 function preview(conversation: ConversationSummaryFragment): string {
   const message = conversation.lastMessage;
   if (!message) return 'No messages yet';
@@ -73,20 +84,8 @@ export function ConversationList({ archived }: { archived: boolean }) {
                       , {statusLabel[conversation.peer.presence.status]}
                     </span>
                   )}
-                  {conversation.isPinned && (
-                    <span title="Pinned">
-                      {' '}
-                      <span aria-hidden="true">📌</span>
-                      <span className="visually-hidden">(pinned)</span>
-                    </span>
-                  )}
-                  {conversation.isMuted && (
-                    <span title="Muted">
-                      {' '}
-                      <span aria-hidden="true">🔕</span>
-                      <span className="visually-hidden">(muted)</span>
-                    </span>
-                  )}
+                  {conversation.isPinned && <Mark title="Pinned" emoji="📌" />}
+                  {conversation.isMuted && <Mark title="Muted" emoji="🔕" />}
                 </span>
                 <span className="conversation-preview">{preview(conversation)}</span>
               </span>

@@ -5,9 +5,6 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useMutation, useQuery } from 'urql';
 import type { ConversationViewQuery as ConversationView, MessageFieldsFragment } from '../generated/graphql';
 import { MESSAGE_PAGE_SIZE, OPTIMISTIC_PREFIX } from '../lib/cache';
-
-/** Opened with this many unread messages or fewer, the conversation loads back to the first of them. */
-const MAX_UNREAD_TO_LOAD = 150;
 import {
   ConversationMessagesQuery,
   ConversationViewQuery,
@@ -20,6 +17,9 @@ import { conversationAvatar, conversationTitle } from './conversation-list';
 import { MessageItem } from './message-item';
 import { useApp } from './providers';
 import { ThreadPanel } from './thread-panel';
+
+/** Opened with this many unread messages or fewer, the conversation loads back to the first of them. */
+const MAX_UNREAD_TO_LOAD = 150;
 
 type Conversation = ConversationView['conversation'];
 
@@ -187,8 +187,6 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     history.loaded &&
     !firstUnreadLoaded &&
     unread.upTo - unread.after <= MAX_UNREAD_TO_LOAD;
-  const placing = useRef(loadingUnread);
-  placing.current = loadingUnread;
   useEffect(() => {
     if (loadingUnread && !history.fetching) loadOlder();
   }, [loadingUnread, oldestLoaded, history.fetching, loadOlder]);
@@ -199,13 +197,13 @@ export function ConversationPane({ conversationId }: { conversationId: string })
     if (!sentinel) return;
     const observer = new IntersectionObserver(
       (entries) => {
-        if (!placing.current && entries.some((entry) => entry.isIntersecting)) loadOlder();
+        if (!loadingUnread && entries.some((entry) => entry.isIntersecting)) loadOlder();
       },
       { root: scroller.current },
     );
     observer.observe(sentinel);
     return () => observer.disconnect();
-  }, [loadOlder]);
+  }, [loadOlder, loadingUnread]);
 
   // Keep the view anchored: older pages load above what is read; new messages scroll into view when the
   // reader is at the bottom (or sent them).
