@@ -3,6 +3,25 @@ import type { Logger } from './logger.js';
 /** How often a relay looks for events a failed or interrupted delivery left behind. */
 export const RELAY_INTERVAL_MS = 1_000;
 
+/** A relay's transaction: long enough for a wait for its turn (below) and a batch's network round trips. */
+export const RELAY_TRANSACTION_TIMEOUT_MS = 30_000;
+
+/**
+ * Waits, inside a relay's transaction, for its turn at `outbox`, replicas included: one deliverer at a time,
+ * so the realtime log holds each conversation's events in the order they happened (two delivering
+ * disjoint batches side by side could append later events first). A deliverer waits for the one at work
+ * rather than skipping, so its caller's events are out when it returns; the wait is bounded (5 s) well
+ * inside RELAY_TRANSACTION_TIMEOUT_MS, so a deliverer never runs out of time after publishing, and past it
+ * the next pass retries. The turn is held until the transaction ends.
+ */
+export async function takeRelayTurn(
+  tx: { $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> },
+  outbox: string,
+): Promise<void> {
+  await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '5s'`);
+  await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(hashtext($1))', outbox);
+}
+
 /**
  * The delivery loop of an outbox relay: `flush` runs `deliverBatch` until a batch comes back short (the
  * outbox is drained); `start` also flushes on a timer, for events a failure or another process left.

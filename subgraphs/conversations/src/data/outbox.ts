@@ -1,5 +1,7 @@
 import {
   createRelayLoop,
+  RELAY_TRANSACTION_TIMEOUT_MS,
+  takeRelayTurn,
   type Logger,
   type MembershipProjection,
   type PubSub,
@@ -64,15 +66,11 @@ export function createOutboxRelay(deps: {
   async function flushBatch(): Promise<number> {
     return deps.prisma.$transaction(
       async (tx) => {
-        // One deliverer at a time, replicas included, so the realtime log holds a conversation's events in
-        // the order they happened (see the messages relay); a deliverer waits for the one at work.
-        // The wait is bounded well inside the transaction's timeout (below).
-        await tx.$executeRaw`SET LOCAL lock_timeout = '5s'`;
-        await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('conversations:outbox'))`;
+        // The turn, not row locks, keeps other relays off these rows until they are deleted.
+        await takeRelayTurn(tx, 'conversations:outbox');
         const rows = await tx.$queryRaw<
           { id: bigint; topic: string; payload: unknown; conversation_id: string | null }[]
-        >`SELECT id, topic, payload, conversation_id FROM outbox_events
-        ORDER BY id LIMIT ${BATCH} FOR UPDATE`;
+        >`SELECT id, topic, payload, conversation_id FROM outbox_events ORDER BY id LIMIT ${BATCH}`;
         const synced = new Set<string>();
         for (const row of rows) {
           if (row.conversation_id && !synced.has(row.conversation_id)) {
@@ -92,8 +90,7 @@ export function createOutboxRelay(deps: {
           await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
         return rows.length;
       },
-      // Delivery is a network round trip per event, after a wait of up to 5 s for another relay's batch.
-      { timeout: 30_000 },
+      { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
     );
   }
 

@@ -1,3 +1,4 @@
+import { RELAY_TRANSACTION_TIMEOUT_MS, takeRelayTurn } from '@parley/kit';
 import { v7 as uuidv7 } from 'uuid';
 import {
   messageEvents,
@@ -362,15 +363,10 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
     async deliverEvents(limit, deliver) {
       return prisma.$transaction(
         async (tx) => {
-          // One deliverer at a time, replicas included: two delivering disjoint batches at once could put a
-          // conversation's later messages in the realtime log before its earlier ones. A deliverer waits
-          // for the one at work (instead of skipping), so its caller's events are out when it returns.
-          // The wait is bounded well inside the transaction's timeout, so a deliverer never runs out of time
-          // after publishing (and publishes again on the next pass); past it, the next pass retries.
-          await tx.$executeRaw`SET LOCAL lock_timeout = '5s'`;
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext('messages:outbox'))`;
+          // The turn, not row locks, keeps other relays off these rows until they are deleted.
+          await takeRelayTurn(tx, 'messages:outbox');
           const rows = await tx.$queryRaw<{ id: bigint; topic: string; payload: unknown }[]>`
-            SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit} FOR UPDATE`;
+            SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit}`;
           if (rows.length === 0) return 0;
           await deliver(
             rows.map(({ id, topic, payload }) => ({ id: String(id), topic, payload }) as RecordedEvent),
@@ -378,8 +374,8 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
           return rows.length;
         },
-        // Delivery is a network round trip per event; a slow broker must fail the batch, not hang it.
-        { timeout: 30_000 },
+        // A slow broker must fail the batch, not hang it.
+        { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
       );
     },
   };
