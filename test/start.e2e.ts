@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connectRealtime, createGraphQLClient } from '@parley/testkit';
+import { connectRealtime, createGraphQLClient, registerUserAt } from '@parley/testkit';
 import { launchChromium } from './web/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
@@ -140,14 +140,11 @@ describe('npm start on embedded defaults', () => {
     });
 
     // A direct conversation with a second account: the message reaches the other side.
-    const friend = await api.request<{ register: { accessToken: string; user: { id: string } } }>(
-      `mutation($input: RegisterInput!) { register(input: $input) { ${fields} } }`,
-      { input: { email: 'friend@example.test', password: 'another long password', username: 'friend' } },
-    );
-    expect(friend.errors).toBeUndefined();
+    // (registerUserAt throws if the registration is refused.)
+    const friend = await registerUserAt(url, 'friend');
     const direct = await member.request<{ createDirectConversation: { id: string } }>(
       'mutation ($userId: ID!) { createDirectConversation(userId: $userId) { id } }',
-      { userId: friend.data!.register.user.id },
+      { userId: friend.id },
     );
     expect(direct.errors).toBeUndefined();
     const directId = direct.data!.createDirectConversation.id;
@@ -157,12 +154,11 @@ describe('npm start on embedded defaults', () => {
     );
     expect(hello.data?.sendMessage).toEqual({ seq: 1 });
     // The unread count follows the message through the stream: it may take a moment.
-    const friendApi = createGraphQLClient({ url, token: friend.data!.register.accessToken });
     await expect
       .poll(
         async () =>
           (
-            await friendApi.request<{ conversation: unknown }>(
+            await friend.client.request<{ conversation: unknown }>(
               'query ($id: ID!) { conversation(id: $id) { unreadCount messages(last: 10) { edges { node { body } } } } }',
               { id: directId },
             )

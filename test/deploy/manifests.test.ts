@@ -1,4 +1,3 @@
-import { generateKeyPairSync } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +11,7 @@ import { messagesEnvSchema, readMessagesEnv } from '@parley/messages/env';
 import { presenceEnvSchema, readPresenceEnv } from '@parley/presence/env';
 import { readRouterEnv, routerEnvSchema } from '@parley/router/env';
 import { readUsersEnv, usersEnvSchema } from '@parley/users/env';
+import { generateSigningKey } from '@parley/users/keyring';
 import { readWebEnv, webEnvSchema } from '@parley/web/server/env';
 
 /**
@@ -78,9 +78,8 @@ const LIBRARY_VARIABLES = ['PGPASSWORD'];
  * What the secrets hold: compose generates them, and the committed Kubernetes Secret has placeholders in
  * their place (which the services refuse).
  */
-const { kty, crv, x, d } = generateKeyPairSync('ed25519').privateKey.export({ format: 'jwk' });
 const SECRET_SAMPLES: Env = {
-  AUTH_SIGNING_KEYS: JSON.stringify([{ kid: 'test', kty, crv, x, d }]),
+  AUTH_SIGNING_KEYS: JSON.stringify([await generateSigningKey('test')]),
   SERVICE_TOKEN_SECRET: 's'.repeat(48),
   POSTGRES_PASSWORD: 'postgres-password',
   MINIO_ROOT_PASSWORD: 'minio-password',

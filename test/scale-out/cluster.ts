@@ -1,17 +1,23 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startWithResources } from '@parley/kit';
-import { createTestDatabase, deleteRedisKeys, testRedisPrefix, testRedisUrl } from '@parley/testkit';
+import {
+  createSubgraphDatabases,
+  deleteRedisKeys,
+  SUBGRAPHS,
+  testRedisPrefix,
+  testRedisUrl,
+  within,
+  type SubgraphName,
+} from '@parley/testkit';
+import { generateSigningKey } from '@parley/users/keyring';
 import { Redis } from 'ioredis';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
-
-const SUBGRAPHS = ['users', 'conversations', 'messages', 'presence', 'files'] as const;
-type SubgraphName = (typeof SUBGRAPHS)[number];
 
 /** The subgraphs each one calls, told by its `<NAME>_SUBGRAPH_URL` variables (as startPlatform wires them). */
 const CALLS: Record<SubgraphName, SubgraphName[]> = {
@@ -65,13 +71,6 @@ async function freePorts(count: number): Promise<number[]> {
   return ports;
 }
 
-/** One Ed25519 signing key (the shape of AUTH_SIGNING_KEYS), for every users instance to sign with. */
-function signingKeys(): string {
-  const { privateKey } = generateKeyPairSync('ed25519');
-  const { kty, crv, x, d } = privateKey.export({ format: 'jwk' });
-  return JSON.stringify([{ kid: 'scale-out', kty, crv, x, d }]);
-}
-
 const OUTPUT_LIMIT = 20_000;
 
 /** Runs `src/index.ts` of a workspace (what its `npm start` runs) as a child process. */
@@ -119,12 +118,9 @@ async function waitReady(service: ServiceProcess): Promise<void> {
 async function stopService(service: ServiceProcess): Promise<number | null> {
   if (!running(service)) return service.exited;
   service.child.kill('SIGTERM');
-  let timer: NodeJS.Timeout | undefined;
-  const code = await Promise.race([
-    service.exited,
-    new Promise<'timeout'>((resolve) => (timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS))),
-  ]);
-  clearTimeout(timer);
+  const code = await within(service.exited, STOP_TIMEOUT_MS, `${service.name} to stop`).catch(
+    () => 'timeout' as const,
+  );
   if (code !== 'timeout') return code;
   service.child.kill('SIGKILL');
   await service.exited;
@@ -155,12 +151,7 @@ export async function startCluster(options: { label: string; instances?: number 
         redis.disconnect();
       }
     });
-    const databaseUrls = {} as Record<SubgraphName, string>;
-    for (const name of SUBGRAPHS) {
-      const database = await createTestDatabase(`${options.label}_${name}`);
-      resources.add(() => database.drop());
-      databaseUrls[name] = database.url;
-    }
+    const databaseUrls = await createSubgraphDatabases(options.label, resources);
     // Registered after the databases, so it runs before they are dropped.
     resources.add(() => Promise.all(processes.map(stopService)));
 
@@ -175,7 +166,10 @@ export async function startCluster(options: { label: string; instances?: number 
       SERVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'),
     };
     const shared: Partial<Record<SubgraphName, Record<string, string>>> = {
-      users: { AUTH_SIGNING_KEYS: signingKeys(), REGISTER_MAX_PER_IP: '100000' },
+      users: {
+        AUTH_SIGNING_KEYS: JSON.stringify([await generateSigningKey('scale-out')]),
+        REGISTER_MAX_PER_IP: '100000',
+      },
       // One store behind both copies, as a shared volume would be; each serves its signed URLs itself.
       files: {
         FILES_LOCAL_DIR: join(dataDir, 'files'),

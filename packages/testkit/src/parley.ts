@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, startWithResources, type Logger } from '@parley/kit';
+import { createLogger, startWithResources, type Logger, type Resources } from '@parley/kit';
 import {
   createGraphQLClient,
   createTestDatabase,
@@ -84,6 +84,24 @@ export async function registerUserAt(
   };
 }
 
+/** The subgraphs, each with a PostgreSQL database of its own. */
+export const SUBGRAPHS = ['users', 'conversations', 'messages', 'presence', 'files'] as const;
+export type SubgraphName = (typeof SUBGRAPHS)[number];
+
+/** A new database per subgraph on the test PostgreSQL server, each dropped when `resources` close. */
+export async function createSubgraphDatabases(
+  label: string,
+  resources: Resources,
+): Promise<Record<SubgraphName, string>> {
+  const urls = {} as Record<SubgraphName, string>;
+  for (const name of SUBGRAPHS) {
+    const database = await createTestDatabase(`${label}_${name}`);
+    resources.add(() => database.drop());
+    urls[name] = database.url;
+  }
+  return urls;
+}
+
 /**
  * The whole platform for a test: every subgraph and the router, in this process, on free ports, against
  * real PostgreSQL (a new database per subgraph) and real Redis (a new prefix). `stop()` shuts it all
@@ -101,16 +119,7 @@ export async function startParley(options: StartParleyOptions = {}) {
   const serviceTokenSecret = randomBytes(32).toString('base64url');
   return startWithResources(async (resources) => {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
-    const usersDatabase = await createTestDatabase(`${label}_users`);
-    resources.add(() => usersDatabase.drop());
-    const conversationsDatabase = await createTestDatabase(`${label}_conversations`);
-    resources.add(() => conversationsDatabase.drop());
-    const messagesDatabase = await createTestDatabase(`${label}_messages`);
-    resources.add(() => messagesDatabase.drop());
-    const presenceDatabase = await createTestDatabase(`${label}_presence`);
-    resources.add(() => presenceDatabase.drop());
-    const filesDatabase = await createTestDatabase(`${label}_files`);
-    resources.add(() => filesDatabase.drop());
+    const databaseUrls = await createSubgraphDatabases(label, resources);
 
     const platform = await startPlatform({
       env: {
@@ -121,17 +130,17 @@ export async function startParley(options: StartParleyOptions = {}) {
         SERVICE_TOKEN_SECRET: serviceTokenSecret,
       },
       usersEnv: {
-        DATABASE_URL: usersDatabase.url,
+        DATABASE_URL: databaseUrls.users,
         PORT: '0',
         // Tests register many users from one address.
         REGISTER_MAX_PER_IP: '100000',
         ...options.usersEnv,
       },
-      conversationsEnv: { DATABASE_URL: conversationsDatabase.url, PORT: '0', ...options.conversationsEnv },
-      messagesEnv: { DATABASE_URL: messagesDatabase.url, PORT: '0', ...options.messagesEnv },
-      presenceEnv: { DATABASE_URL: presenceDatabase.url, PORT: '0', ...options.presenceEnv },
+      conversationsEnv: { DATABASE_URL: databaseUrls.conversations, PORT: '0', ...options.conversationsEnv },
+      messagesEnv: { DATABASE_URL: databaseUrls.messages, PORT: '0', ...options.messagesEnv },
+      presenceEnv: { DATABASE_URL: databaseUrls.presence, PORT: '0', ...options.presenceEnv },
       // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
-      filesEnv: { DATABASE_URL: filesDatabase.url, PORT: '0', FILES_BLOB_PORT: '0', ...options.filesEnv },
+      filesEnv: { DATABASE_URL: databaseUrls.files, PORT: '0', FILES_BLOB_PORT: '0', ...options.filesEnv },
       routerEnv: { PORT: '0', ...options.routerEnv },
       ...(options.web ? { web: { port: 0 } } : {}),
       logger,
@@ -162,13 +171,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       routerUrl: platform.router.baseUrl,
       subgraphUrls: platform.subgraphs,
       /** Each subgraph's database (real PostgreSQL), to fill or inspect directly. */
-      databaseUrls: {
-        users: usersDatabase.url,
-        conversations: conversationsDatabase.url,
-        messages: messagesDatabase.url,
-        presence: presenceDatabase.url,
-        files: filesDatabase.url,
-      },
+      databaseUrls,
       redisUrl,
       redisPrefix: prefix,
       /** The secret the services sign and check service tokens with (see createServiceAuth). */
