@@ -97,13 +97,13 @@ const notes =
   /<!-- notes -->[\s\S]*?<!-- \/notes -->/.exec(previous)?.[0] ?? '<!-- notes -->\n<!-- /notes -->';
 
 const about = await machine();
+const knobs = Object.entries(process.env)
+  .filter(([key]) => /^(BENCH_SECONDS|FANOUT_|HISTORY_)/.test(key))
+  .map(([key, value]) => `${key}=${value}`);
 for (const name of chosen) {
   const suite = suites[name];
   console.log(`\n== ${suite.title}`);
   const { markdown } = await suite.run();
-  const knobs = Object.entries(process.env)
-    .filter(([key]) => /^(BENCH_SECONDS|FANOUT_|HISTORY_)/.test(key))
-    .map(([key, value]) => `${key}=${value}`);
   sections.set(
     name,
     [

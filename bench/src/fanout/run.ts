@@ -25,10 +25,10 @@ interface SideResult {
   steps: FanoutStep[];
 }
 
-/** Resident memory of `server` after a full collection. */
-async function settledRss(server: Child<unknown>) {
-  await server.ask({ gc: true });
-  return server.rss();
+/** Memory of `server` after a full collection: resident, and live (heap in use and buffers). */
+async function settledMemory(server: Child<unknown>) {
+  const live = await server.ask<number>({ memory: true });
+  return { rss: await server.rss(), live };
 }
 
 async function measure(
@@ -38,8 +38,7 @@ async function measure(
   target: Parameters<typeof runFanout>[1],
   options: FanoutOptions,
 ): Promise<SideResult> {
-  const before = await settledRss(server);
-  const liveBefore = await server.ask<number>({ memory: true });
+  const before = await settledMemory(server);
   let clients = 0;
   let bytesPerClient = 0;
   let liveBytesPerClient = 0;
@@ -48,8 +47,9 @@ async function measure(
       ...options,
       onConnected: async (count) => {
         clients = count;
-        bytesPerClient = ((await settledRss(server)) - before) / count;
-        liveBytesPerClient = ((await server.ask<number>({ memory: true })) - liveBefore) / count;
+        const after = await settledMemory(server);
+        bytesPerClient = (after.rss - before.rss) / count;
+        liveBytesPerClient = (after.live - before.live) / count;
         console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
       },
     }),

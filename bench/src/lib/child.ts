@@ -101,13 +101,8 @@ export function serveParent<Ready>(
 ) {
   const collect = (globalThis as { gc?: () => void }).gc;
   process.on('message', (request: Record<string, unknown> & { question: number }) => {
-    // `{ gc: true }`: a full collection first (the child runs with --expose-gc), so memory reads settle.
-    if (request['gc'] === true) {
-      collect?.();
-      process.send!({ answer: request.question, value: collect !== undefined });
-      return;
-    }
-    // `{ memory: true }`: the V8 heap in use plus memory outside it (buffers), after a full collection.
+    // `{ memory: true }`: the V8 heap in use plus memory outside it (buffers), after a full collection (the
+    // child runs with --expose-gc), so memory reads settle.
     if (request['memory'] === true) {
       collect?.();
       const usage = process.memoryUsage();

@@ -38,7 +38,10 @@ export async function postLoad(options: {
         method: 'POST',
         headers: headerSets[0],
         body: options.body,
-        setupRequest: (request) => ({ ...request, headers: headerSets[next++ % headerSets.length] }),
+        // Only when there are several: with setupRequest, autocannon rebuilds every request.
+        ...(headerSets.length > 1 && {
+          setupRequest: (request) => ({ ...request, headers: headerSets[next++ % headerSets.length] }),
+        }),
         onResponse: (status: number, body: string) => {
           if (status === 200 && body.includes('"errors"')) graphqlErrors += 1;
         },

@@ -15,8 +15,7 @@ const parley = await startParley({
   usersEnv: { ACCESS_TOKEN_TTL_SECONDS: '7200', LOG_LEVEL: 'warn' },
   routerEnv: { RATE_LIMIT_PER_USER: '1000000', RATE_LIMIT_PER_IP: '1000000' },
 });
-// The history seed fills the messages database directly.
-const seeded = await seed(parley, { messagesDatabaseUrl: parley.databaseUrls.messages });
+const seeded = await seed(parley);
 
 /** What the platform process reports to the benchmark. */
 export interface PlatformReady {

@@ -3,10 +3,6 @@ import type { Parley, SignedInUser } from '@parley/testkit';
 import pg from 'pg';
 import { call, CREATE_DIRECT, CREATE_GROUP, mapLimit, SEND } from './graph.js';
 
-interface SeedContext {
-  messagesDatabaseUrl: string;
-}
-
 const send = (user: SignedInUser, conversationId: string, body: string) =>
   call(user, SEND, { input: { conversationId, body, clientMutationId: randomUUID() } });
 
@@ -78,7 +74,7 @@ const HISTORY_SMALL = 1_000;
  * History: one viewer with two groups, filled straight in the messages database (the graph would take hours
  * for a million): 1,000 messages in one, `HISTORY_LARGE` (1,000,000) in the other.
  */
-async function history(parley: Parley, { messagesDatabaseUrl }: SeedContext) {
+async function history(parley: Parley) {
   const large = Number(process.env['HISTORY_LARGE'] ?? 1_000_000);
   const [viewer, peer] = await parley.registerUsers('reader', 'writer');
   const create = async (title: string) =>
@@ -90,7 +86,7 @@ async function history(parley: Parley, { messagesDatabaseUrl }: SeedContext) {
   const small = await create('A thousand');
   const big = await create('A million');
 
-  const client = new pg.Client({ connectionString: messagesDatabaseUrl });
+  const client = new pg.Client({ connectionString: parley.databaseUrls.messages });
   await client.connect();
   try {
     const fill = async (conversationId: string, count: number) => {

@@ -39,16 +39,16 @@ export const jwksFromUrl = (url: string | URL): JWTVerifyGetKey =>
 /** Public keys given as configuration (e.g. `AUTH_PUBLIC_JWKS`), for services that cannot reach the users service. */
 export const jwksFromJson = (jwks: JSONWebKeySet): JWTVerifyGetKey => createLocalJWKSet(jwks);
 
-/**
- * Verifies an access token: signature (EdDSA only, so `none` and HS256-with-the-public-key are refused),
- * `kid` known, issuer, audience, expiry, required claims, and that the session is not revoked.
- * Every failure is an UNAUTHENTICATED error with `extensions.reason`.
- */
 /** How long a token's verified signature and claims are remembered (never past the token's own expiry). */
 export const VERIFIED_TOKEN_TTL_MS = 60_000;
 /** Tokens remembered at once; the oldest is forgotten first. */
 const VERIFIED_TOKENS_MAX = 10_000;
 
+/**
+ * Verifies an access token: signature (EdDSA only, so `none` and HS256-with-the-public-key are refused),
+ * `kid` known, issuer, audience, expiry, required claims, and that the session is not revoked.
+ * Every failure is an UNAUTHENTICATED error with `extensions.reason`.
+ */
 export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier {
   /**
    * Tokens whose signature and claims were checked in the last minute: one query reaches a service up to a
