@@ -15,13 +15,21 @@ const credentials = (user: SignedInUser) => ({ id: user.id, accessToken: user.ac
  * user's conversation list crosses every subgraph (conversations, messages, users, presence), and no two
  * users' lists are the same request.
  */
+/** Router: 32 users, each starting DIRECT_PER_USER DMs (and receiving as many) and in 4 of 16 groups of 8. */
+const DIRECT_PER_USER = 5;
+const GROUPS = 16;
+const GROUP_SIZE = 8;
+
 async function router(parley: Parley) {
   const userCount = 32;
   const users = await mapLimit(Array.from({ length: userCount }), 4, (_, index) =>
     parley.registerUser(`viewer${index}`),
   );
   const pairs = users.flatMap((user, index) =>
-    Array.from({ length: 5 }, (_, step) => [user, users[(index + step + 1) % userCount]!] as const),
+    Array.from(
+      { length: DIRECT_PER_USER },
+      (_, step) => [user, users[(index + step + 1) % userCount]!] as const,
+    ),
   );
   await mapLimit(pairs, 4, async ([user, peer]) => {
     const { createDirectConversation } = await call<{ createDirectConversation: { id: string } }>(
@@ -31,15 +39,21 @@ async function router(parley: Parley) {
     );
     await send(peer, createDirectConversation.id, `Hello from ${peer.username}`);
   });
-  await mapLimit(Array.from({ length: 16 }), 4, async (_, group) => {
-    const members = Array.from({ length: 8 }, (_, offset) => users[(group + offset * 4) % userCount]!);
+  await mapLimit(Array.from({ length: GROUPS }), 4, async (_, group) => {
+    const members = Array.from(
+      { length: GROUP_SIZE },
+      (_, offset) => users[(group + offset * (userCount / GROUP_SIZE)) % userCount]!,
+    );
     const [owner, ...rest] = members;
     const { createGroup } = await call<{ createGroup: { id: string } }>(owner!, CREATE_GROUP, {
       input: { title: `Group ${group}`, memberIds: rest.map((member) => member.id) },
     });
     await send(rest[0]!, createGroup.id, `Hi from ${rest[0]!.username}`);
   });
-  return { viewers: users.map(credentials) };
+  return {
+    viewers: users.map(credentials),
+    conversationsPerViewer: 2 * DIRECT_PER_USER + (GROUPS * GROUP_SIZE) / userCount,
+  };
 }
 
 /**

@@ -46,7 +46,10 @@ export async function routerThroughput(options: {
   const platform = await startChild<PlatformReady>(new URL('../lib/platform-process.ts', import.meta.url), {
     BENCH_SEED: 'router',
   });
-  const { viewers } = platform.ready.seeded as { viewers: { id: string; accessToken: string }[] };
+  const { viewers, conversationsPerViewer } = platform.ready.seeded as {
+    viewers: { id: string; accessToken: string }[];
+    conversationsPerViewer: number;
+  };
   const results: { name: GatewayName; load: HttpLoadResult; peakRss: number }[] = [];
   try {
     // Requests take the users in turn: each connection asks for one user's list, then the next one's.
@@ -61,7 +64,7 @@ export async function routerThroughput(options: {
       const gateway = await startGateway(name, platform.ready, [CONVERSATION_LIST]);
       try {
         // Every gateway must give the same, complete answers (a few users' lists) before it is timed.
-        for (const index of [0, 13, 31]) {
+        for (const index of [0, Math.floor(viewers.length / 2), viewers.length - 1]) {
           const response = await fetch(gateway.ready.url, {
             method: 'POST',
             headers: { 'content-type': 'application/json', ...headers[index] },
@@ -70,7 +73,7 @@ export async function routerThroughput(options: {
           const answer = (await response.json()) as { data?: ConversationList; errors?: unknown };
           if (answer.errors || !answer.data) throw new Error(`${name} answered ${JSON.stringify(answer)}`);
           const edges = answer.data.me.conversations.edges;
-          if (answer.data.me.id !== viewers[index]!.id || edges.length !== 14) {
+          if (answer.data.me.id !== viewers[index]!.id || edges.length !== conversationsPerViewer) {
             throw new Error(`${name} listed ${edges.length} conversations for user ${index}`);
           }
           const data = canonical(answer.data);
@@ -102,7 +105,7 @@ export async function routerThroughput(options: {
     vsHive,
     vsApollo,
     markdown: [
-      `Query: the viewer's conversation list (14 each: 10 direct, 4 groups of 8) with the last message and its`,
+      `Query: the viewer's conversation list (${conversationsPerViewer} each, direct and groups) with the last message and its`,
       `sender's presence, and 5 members' profiles and presence: users → conversations → messages, users, presence`,
       `(7 subgraph fetches in @apollo/gateway's plan). ${viewers.length} users' tokens taken in turn by the requests, so no`,
       `two concurrent requests need be the same. ${options.connections} connections, ${options.seconds} s measured after ${options.warmupSeconds} s of warm-up; each`,
