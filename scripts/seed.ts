@@ -6,9 +6,9 @@ import { z } from 'zod';
 export const DEMO_PASSWORD = 'parley demo password';
 
 /** The client name the seed's requests carry (`graphql-client-name`), as a third-party client would. */
-export const SEED_CLIENT = 'parley-seed';
+const SEED_CLIENT = 'parley-seed';
 
-export const DEMO_USERS = [
+const DEMO_USERS = [
   { key: 'alice', displayName: 'Alice' },
   { key: 'bob', displayName: 'Bob' },
   { key: 'carol', displayName: 'Carol' },
