@@ -31,7 +31,7 @@ import {
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
 import { createHydrationSchema } from './realtime/hydration.js';
-import { eventUserReferences, perViewerFields } from './realtime/per-viewer.js';
+import { viewerIndependentFields } from './realtime/per-viewer.js';
 import { useRealtime } from './realtime/use-realtime.js';
 import { attachWebSocketServer, type WebSocketLimits } from './realtime/ws-server.js';
 import { executeThroughGateway, useGateway } from './use-gateway.js';
@@ -190,7 +190,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
       useRealtime({
         engine,
         apiSchema: schema,
-        perViewer: new Set([...perViewerFields(deps.supergraphSdl), ...eventUserReferences(schema)]),
+        viewerIndependent: viewerIndependentFields(deps.supergraphSdl),
         gateway: gatewayFor,
       }),
       useGateway(gateway),

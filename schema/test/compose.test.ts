@@ -1,10 +1,12 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { buildSchema } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   composeGraph,
   CompositionError,
+  fieldsReachableFromEvents,
   readSubgraphSdls,
   staleComposedFiles,
   writeComposedGraph,
@@ -58,5 +60,55 @@ describe('compose:check', () => {
     expect(supergraphSdl).toContain('@join__graph(name: "users"');
     expect(apiSdl).not.toMatch(/join__|_entities|_service|@link/);
     expect(apiSdl).toContain('type Query');
+  });
+});
+
+describe('viewer declarations of what realtime events reach', () => {
+  const userField = (declaration: string) =>
+    withUsersSdl((sdl) =>
+      sdl.replace(
+        'type User @key(fields: "id") {',
+        `type User @key(fields: "id") {\n  nickname: String${declaration}`,
+      ),
+    );
+
+  it('fails when a field reachable from RealtimeEvent is declared neither way', () => {
+    const compose = () => composeGraph(userField(''));
+    expect(compose).toThrow(CompositionError);
+    expect(compose).toThrow(
+      /"User\.nickname" is reachable from RealtimeEvent but declared neither @perViewer nor @viewerIndependent/,
+    );
+  });
+
+  it('accepts the field once declared either way, and refuses both at once', () => {
+    expect(() => composeGraph(userField(' @viewerIndependent'))).not.toThrow();
+    expect(() => composeGraph(userField(' @perViewer'))).not.toThrow();
+    expect(() => composeGraph(userField(' @perViewer @viewerIndependent'))).toThrow(
+      /"User\.nickname" is declared both @perViewer and @viewerIndependent/,
+    );
+  });
+
+  it('reaches fields at any depth, through interfaces and every type an event leads to', () => {
+    const apiSchema = buildSchema(composeGraph(sdls).apiSdl);
+    const reachable = fieldsReachableFromEvents(apiSchema);
+    // MessageAdded → Message → User → File (an avatar) → File.url, and the interface's own fields.
+    expect(reachable).toEqual(
+      expect.arrayContaining([
+        'File.url',
+        'RealtimeEvent.cursor',
+        'Conversation.typingUsers',
+        'ReactionGroup.viewerReacted',
+      ]),
+    );
+    // Types no event leads to are not asked about.
+    expect(reachable.some((field) => field.startsWith('Session.') || field.startsWith('Viewer.'))).toBe(
+      false,
+    );
+  });
+
+  it('a field no event reaches needs no declaration', () => {
+    expect(() =>
+      composeGraph(withUsersSdl((sdl) => sdl.replace('type Session {', 'type Session {\n  label: String'))),
+    ).not.toThrow();
   });
 });

@@ -8,6 +8,7 @@ import {
   codesOf,
   eventOf,
   nextEvent,
+  nextOf,
   removeMember,
   useRealtime,
   type EventSubscription,
@@ -49,18 +50,6 @@ const ALL_EVENTS = `subscription ($conversationId: ID!) {
     ... on ConversationDeleted { actor { id } }
   }
 }`;
-
-/** The next event of the given type; receipts of the sender's own sends may come first and are skipped. */
-async function nextOf(subscription: EventSubscription, typename: string) {
-  for (;;) {
-    const event = await nextEvent(subscription);
-    if (event.__typename === typename) return event;
-    expect(
-      ['ReadReceipt', 'DeliveryReceipt'],
-      `${typename} expected, got ${JSON.stringify(event)}`,
-    ).toContain(event.__typename);
-  }
-}
 
 describe('event types', () => {
   it('delivers every kind of conversation and message event with its fields filled in', async () => {

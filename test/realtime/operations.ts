@@ -62,6 +62,18 @@ export function eventOf(result: { data?: Record<string, unknown> | null; errors?
 export const nextEvent = async (subscription: EventSubscription, timeoutMs?: number) =>
   eventOf(await subscription.next(timeoutMs));
 
+/** The next event of the given type; receipts of the sender's own sends may come first and are skipped. */
+export async function nextOf(subscription: EventSubscription, typename: string) {
+  for (;;) {
+    const event = await nextEvent(subscription);
+    if (event.__typename === typename) return event;
+    expect(
+      ['ReadReceipt', 'DeliveryReceipt'],
+      `${typename} expected, got ${JSON.stringify(event)}`,
+    ).toContain(event.__typename);
+  }
+}
+
 export const takeEvents = async (subscription: EventSubscription, count: number, timeoutMs?: number) =>
   (await subscription.take(count, timeoutMs)).map(eventOf);
 

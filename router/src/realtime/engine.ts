@@ -23,7 +23,10 @@ export interface Selection {
   variableValues: Record<string, unknown>;
   /** The root field's response name (its alias, if any). */
   responseKey: string;
-  /** The selection reaches a `@perViewer` field: executed once per viewer, never shared between viewers. */
+  /**
+   * The selection reaches a field not declared `@viewerIndependent`: executed once per viewer, never shared
+   * between viewers.
+   */
   perViewer: boolean;
   /** Equal for subscriptions whose results are equal for equal viewers (document, operation, variables). */
   key: string;

@@ -1,64 +1,49 @@
+import { VIEWER_INDEPENDENT, viewerDeclarations } from '@parley/schema';
 import {
   getNamedType,
-  isInterfaceType,
-  parse,
   TypeInfo,
   visit,
   visitWithTypeInfo,
+  BREAK,
   type DocumentNode,
   type GraphQLSchema,
 } from 'graphql';
 
 /**
- * Fields marked `@perViewer` in their subgraph (a composed directive, kept in the supergraph), as
- * `Type.field`: their value depends on who asks, so a result that selects one is never shared.
+ * Fields declared `@viewerIndependent` in their subgraph (a composed directive, kept in the supergraph), as
+ * `Type.field`: the only fields whose values may be shared between subscribers. Composition makes every field
+ * a realtime event reaches declare itself one way or the other (`@perViewer`); the router trusts only this side.
  */
-export function perViewerFields(supergraphSdl: string): ReadonlySet<string> {
-  const fields = new Set<string>();
-  for (const definition of parse(supergraphSdl).definitions) {
-    if (!('fields' in definition) || !definition.fields || !('name' in definition)) continue;
-    for (const field of definition.fields) {
-      if (field.directives?.some((directive) => directive.name.value === 'perViewer')) {
-        fields.add(`${definition.name.value}.${field.name.value}`);
-      }
-    }
-  }
-  return fields;
+export function viewerIndependentFields(supergraphSdl: string): ReadonlySet<string> {
+  return viewerDeclarations(supergraphSdl)[VIEWER_INDEPENDENT];
 }
 
-/** Whether any selection of the document (its fragments included) reaches a per-viewer field. */
-export function selectsPerViewerField(
+/**
+ * Whether one execution of the document's subscription may be handed to every subscriber of it: only when
+ * every field it selects below the subscription field (fragments included) is declared viewer-independent.
+ * Anything else (a `@perViewer` field, a field declared neither way, a type unknown here) is executed per viewer.
+ */
+export function isShareableSelection(
   schema: GraphQLSchema,
   document: DocumentNode,
-  perViewer: ReadonlySet<string>,
+  independent: ReadonlySet<string>,
 ): boolean {
+  const subscriptionType = schema.getSubscriptionType();
   const typeInfo = new TypeInfo(schema);
-  let found = false;
+  let shareable = true;
   visit(
     document,
     visitWithTypeInfo(typeInfo, {
       Field(node) {
+        if (node.name.value === '__typename') return;
         const parent = typeInfo.getParentType();
-        if (parent && perViewer.has(`${getNamedType(parent).name}.${node.name.value}`)) found = true;
+        if (parent && parent === subscriptionType) return;
+        if (!parent || !independent.has(`${getNamedType(parent).name}.${node.name.value}`)) {
+          shareable = false;
+          return BREAK;
+        }
       },
     }),
   );
-  return found;
-}
-
-/**
- * The `User` references of event types (`actor`, `user`). They are filled in through `Query.user`, which
- * answers per viewer (a user who blocked the viewer is NOT_FOUND to them), so a selection of one is never
- * shared between viewers either.
- */
-export function eventUserReferences(apiSchema: GraphQLSchema): ReadonlySet<string> {
-  const fields = new Set<string>();
-  const eventInterface = apiSchema.getType('RealtimeEvent');
-  if (!isInterfaceType(eventInterface)) return fields;
-  for (const type of apiSchema.getImplementations(eventInterface).objects) {
-    for (const field of Object.values(type.getFields())) {
-      if (getNamedType(field.type).name === 'User') fields.add(`${type.name}.${field.name}`);
-    }
-  }
-  return fields;
+  return shareable;
 }

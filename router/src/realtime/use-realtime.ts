@@ -20,7 +20,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { RouterContext } from '../context.js';
 import type { RealtimeEngine, Selection } from './engine.js';
 import { usedBy, type GatewayExecute } from './hydration.js';
-import { selectsPerViewerField } from './per-viewer.js';
+import { isShareableSelection } from './per-viewer.js';
 
 /** Set on the context of operations that arrive over graphql-ws (see ws-server.ts). */
 export const WEBSOCKET = Symbol('websocket');
@@ -72,7 +72,8 @@ const documentFacts = new WeakMap<DocumentNode, { perViewer: boolean; printed: s
 export function useRealtime(options: {
   engine: RealtimeEngine;
   apiSchema: GraphQLSchema;
-  perViewer: ReadonlySet<string>;
+  /** Fields whose values may be shared between viewers (see per-viewer.ts). */
+  viewerIndependent: ReadonlySet<string>;
   gateway: (context: RouterContext) => GatewayExecute;
 }): Plugin<RealtimeContext> {
   async function open(
@@ -112,7 +113,7 @@ export function useRealtime(options: {
     let facts = documentFacts.get(args.document);
     if (!facts) {
       facts = {
-        perViewer: selectsPerViewerField(options.apiSchema, args.document, options.perViewer),
+        perViewer: !isShareableSelection(options.apiSchema, args.document, options.viewerIndependent),
         printed: print(args.document),
       };
       documentFacts.set(args.document, facts);
