@@ -57,6 +57,37 @@ describe('hydration', () => {
     });
   });
 
+  it('asks again for each reference alone when one the viewer may not see nulled the whole answer', async () => {
+    const asked: string[][] = [];
+    const result = await executeEvent({
+      schema,
+      document: parse(
+        `subscription { feed: events { ... on ReactionChanged { message { id } user { id } } } }`,
+      ),
+      operationName: undefined,
+      variableValues: {},
+      responseKey: 'feed',
+      event: reaction,
+      // `user(id): User!` is NOT_FOUND for this viewer: in one query it nulls `message` too, as a gateway does.
+      gateway: async ({ document, variables }) => {
+        const roots = print(document).match(/_e\d: \w+/g) ?? [];
+        asked.push(roots);
+        const hidden = new GraphQLError('User not found', {
+          path: [roots.findIndex((root) => root.endsWith('user')) === 0 ? '_e0' : '_e1'],
+          extensions: { code: 'NOT_FOUND' },
+        });
+        if (roots.some((root) => root.endsWith('user'))) return { data: null, errors: [hidden] };
+        return { data: { _e0: { id: variables['_id0'] } } };
+      },
+      onHydrate: () => undefined,
+    });
+    expect(asked).toEqual([['_e0: message', '_e1: user'], ['_e0: message'], ['_e0: user']]);
+    expect(result.data).toEqual({ feed: { message: { id: 'm1' }, user: null } });
+    expect(result.errors?.map((error) => [error.extensions['code'], error.path])).toEqual([
+      ['NOT_FOUND', ['feed', 'user']],
+    ]);
+  });
+
   it('asks nothing for a selection without references', async () => {
     const { result, hydrations } = await run(`subscription { feed: events { cursor } }`, { data: {} });
     expect(hydrations).toBe(0);

@@ -115,15 +115,19 @@ export interface RouterTarget {
 export function useRealtime(defaultRouter: () => RouterTarget) {
   const sockets: RealtimeConnection[] = [];
   const routers = new Map<string, RouterTarget>();
-  afterEach(async () => {
+  async function closeAll() {
     await Promise.all(sockets.splice(0).map((socket) => socket.close()));
     for (const { routerUrl } of routers.values()) {
       await expect.poll(() => activeSubscriptions(routerUrl), { timeout: 10_000 }).toBe(0);
     }
     routers.clear();
-  });
+  }
+  afterEach(closeAll);
 
   return {
+    /** Closes every socket now (as after each test), for a test that runs several scenarios. */
+    closeAll,
+
     async connect(
       user: SignedInUser | undefined,
       router: RouterTarget = defaultRouter(),

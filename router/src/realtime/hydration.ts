@@ -223,6 +223,14 @@ export async function executeEvent(options: {
     try {
       const { document, variables } = hydrationDocument(pending);
       const result = await options.gateway({ document, variables });
+      // The root fields are non-null (`user(id): User!`): one reference the viewer may not see (a user who
+      // blocked them) nulls the whole response (or every field of it, as the gateway merges a subgraph's null),
+      // and with it the references they may see. Then each is asked alone.
+      const placed = result.errors?.some((error) => typeof error.path?.[0] === 'string') ?? false;
+      if (placed && pending.length > 1) {
+        await Promise.all(pending.map((one) => flush([one])));
+        return;
+      }
       // Errors without a path (the caller's token refused, a subgraph down) concern every reference.
       const unplaced = (result.errors ?? []).filter((error) => typeof error.path?.[0] !== 'string');
       pending.forEach(({ info, resolve, reject }, index) => {
