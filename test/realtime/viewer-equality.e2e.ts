@@ -11,7 +11,7 @@ import { useRealtime, type EventFields, type EventSubscription } from './operati
  * The equality property of realtime results: for any event and any subscriber, what the subscriber receives
  * equals what that subscriber gets by querying the same selection at that moment. Scenarios are generated
  * (fast-check): who is in the group, who blocked whom, who has an avatar, who is typing, who reacted, who was
- * added or removed, and which subscribers with which selections subscribed in which order (the router shares
+ * added or removed, who deleted their account, and which subscribers with which selections subscribed in which order (the router shares
  * one execution between subscribers of a selection only when every field of it is viewer-independent).
  */
 
@@ -82,7 +82,8 @@ type Action =
   | { kind: 'unblock'; by: number; user: number }
   | { kind: 'contact'; by: number; user: number }
   | { kind: 'avatar'; by: number; set: boolean }
-  | { kind: 'typing'; by: number };
+  | { kind: 'typing'; by: number }
+  | { kind: 'delete'; user: number };
 
 const someone = fc.integer({ min: 0, max: USERS - 1 });
 const other = fc.integer({ min: 1, max: USERS - 1 });
@@ -111,6 +112,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   fc.record({ kind: fc.constant('contact'), by: someone, user: someone }),
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('avatar'), by: someone, set: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('typing'), by: someone }) },
+  fc.record({ kind: fc.constant('delete'), user: other }),
 ) as fc.Arbitrary<Action>;
 
 const pair = fc.tuple(someone, someone).filter(([a, b]) => a !== b);
@@ -172,6 +174,8 @@ interface World {
   groupId: string;
   fenceId: string;
   members: Set<number>;
+  /** Users who deleted their account: they act no more, and their sockets were closed. */
+  deleted: Set<number>;
   messages: Array<{ id: string; by: number }>;
   typing: Set<number>;
 }
@@ -197,6 +201,7 @@ async function createWorld(run: number, members: number[]): Promise<World> {
     members: new Set([OWNER, ...members]),
     messages: [],
     typing: new Set(),
+    deleted: new Set(),
   };
 }
 
@@ -231,6 +236,8 @@ async function settled(world: World, by: number, seq: number) {
  */
 async function perform(world: World, step: Action): Promise<Record<string, Record<string, string>> | null> {
   const { users, groupId } = world;
+  const acting = 'by' in step ? step.by : OWNER;
+  if (world.deleted.has(acting)) return null;
   const owner = users[OWNER]!;
   switch (step.kind) {
     case 'send': {
@@ -244,7 +251,9 @@ async function perform(world: World, step: Action): Promise<Record<string, Recor
       const { sendMessage: sent } = await sendMessage(sender, {
         conversationId: groupId,
         body: `from ${step.by}`,
-        mentions: step.mentions.filter((index) => world.members.has(index)).map((index) => users[index]!.id),
+        mentions: step.mentions
+          .filter((index) => world.members.has(index) && !world.deleted.has(index))
+          .map((index) => users[index]!.id),
         ...(replyTo && { replyToId: replyTo }),
         ...(step.attach && { attachmentIds: [world.images[step.by]] }),
       });
@@ -343,6 +352,14 @@ async function perform(world: World, step: Action): Promise<Record<string, Recor
       await ok(users[step.by]!, PROFILE, {
         input: { avatarFileId: step.set ? world.images[step.by] : null },
       });
+      return {};
+    case 'delete':
+      if (world.deleted.has(step.user)) return null;
+      await ok(users[step.user]!, `mutation ($input: DeleteAccountInput!) { deleteAccount(input: $input) }`, {
+        input: { password: users[step.user]!.password },
+      });
+      world.deleted.add(step.user);
+      world.typing.delete(step.user);
       return {};
     case 'typing':
       if (!world.members.has(step.by)) return null;
@@ -445,7 +462,8 @@ describe('what a subscriber receives equals what they would get by querying then
                 conversationId: world.fenceId,
                 body: 'fence',
               });
-              for (const subscriber of subscribers) {
+              // A deleted account's sessions end, and its subscriptions with them.
+              for (const subscriber of subscribers.filter(({ user }) => !world.deleted.has(user))) {
                 for (const { event } of await eventsUntilFence(subscriber, fence.id)) {
                   await compare(world, subscriber, event, refs);
                 }
