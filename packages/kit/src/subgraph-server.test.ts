@@ -159,6 +159,17 @@ describe('query limits', () => {
   it.each([
     ['31 aliases', `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: hello`).join(' ')} }`, true],
     ['30 aliases', `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: hello`).join(' ')} }`, false],
+    // graphql-armor lets aliases of __typename through unless told otherwise: they count like any other.
+    [
+      '31 aliases of __typename',
+      `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`,
+      true,
+    ],
+    [
+      '30 aliases of __typename',
+      `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: __typename`).join(' ')} }`,
+      false,
+    ],
     ['100 tokens', `{ ${'hello '.repeat(98)}}`, false],
     ['101 tokens', `{ ${'hello '.repeat(99)}}`, true],
   ])('%s: QUERY_TOO_COMPLEX only over the limit', async (_label, query, refused) => {
