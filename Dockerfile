@@ -60,30 +60,31 @@ ENTRYPOINT ["/bin/sh", "/app/deploy/image/entrypoint.sh"]
 CMD ["node", "--import", "tsx", "src/index.ts"]
 USER node
 
+# Each service: its graph port, then its metrics port (METRICS_PORT, /metrics; for Prometheus, not clients).
 FROM runtime AS users
 WORKDIR /app/subgraphs/users
-EXPOSE 4001
+EXPOSE 4001 9401
 
 FROM runtime AS conversations
 WORKDIR /app/subgraphs/conversations
-EXPOSE 4002
+EXPOSE 4002 9402
 
 FROM runtime AS messages
 WORKDIR /app/subgraphs/messages
-EXPOSE 4003
+EXPOSE 4003 9403
 
 FROM runtime AS presence
 WORKDIR /app/subgraphs/presence
-EXPOSE 4004
+EXPOSE 4004 9404
 
 FROM runtime AS files
 WORKDIR /app/subgraphs/files
 # 4006 serves signed blob URLs with FILES_STORAGE=local only; with s3, clients talk to the bucket.
-EXPOSE 4005 4006
+EXPOSE 4005 4006 9405
 
 FROM runtime AS router
 WORKDIR /app/router
-EXPOSE 4000
+EXPOSE 4000 9400
 
 FROM runtime AS web
 WORKDIR /app/web

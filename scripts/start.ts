@@ -7,22 +7,26 @@ import { z } from 'zod';
  * broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000) for the
  * graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002), MESSAGES_PORT (4003), PRESENCE_PORT (4004)
  * and FILES_PORT (4005) for the subgraphs; FILES_BLOB_PORT (4006) for local file storage's signed URLs;
- * WEB_PORT (3000) for the web app (built by `prestart`). Files are kept in EMBEDDED_DATA_DIR/files.
+ * WEB_PORT (3000) for the web app (built by `prestart`). Each service's Prometheus metrics are on a port of
+ * their own: ROUTER_METRICS_PORT (9400), USERS_METRICS_PORT (9401), ... FILES_METRICS_PORT (9405), in the
+ * order above. Files are kept in EMBEDDED_DATA_DIR/files.
  */
 async function main() {
   const { LOG_LEVEL } = parseEnv(z.object({ LOG_LEVEL: commonEnvShape.LOG_LEVEL }), process.env);
   const logger = createLogger({ service: 'parley', level: LOG_LEVEL });
+  // One process, so one METRICS_PORT each (a shared one would clash).
+  const ports = (service: string, port: number) => ({
+    PORT: process.env[`${service}_PORT`] ?? String(4000 + port),
+    METRICS_PORT: process.env[`${service}_METRICS_PORT`] ?? String(9400 + port),
+  });
   const platform = await startPlatform({
     env: process.env,
-    usersEnv: { PORT: process.env['USERS_PORT'] ?? '4001' },
-    conversationsEnv: { PORT: process.env['CONVERSATIONS_PORT'] ?? '4002' },
-    messagesEnv: { PORT: process.env['MESSAGES_PORT'] ?? '4003' },
-    presenceEnv: { PORT: process.env['PRESENCE_PORT'] ?? '4004' },
-    filesEnv: {
-      PORT: process.env['FILES_PORT'] ?? '4005',
-      FILES_BLOB_PORT: process.env['FILES_BLOB_PORT'] ?? '4006',
-    },
-    routerEnv: { PORT: process.env['ROUTER_PORT'] ?? '4000' },
+    usersEnv: ports('USERS', 1),
+    conversationsEnv: ports('CONVERSATIONS', 2),
+    messagesEnv: ports('MESSAGES', 3),
+    presenceEnv: ports('PRESENCE', 4),
+    filesEnv: { ...ports('FILES', 5), FILES_BLOB_PORT: process.env['FILES_BLOB_PORT'] ?? '4006' },
+    routerEnv: ports('ROUTER', 0),
     web: { port: Number(process.env['WEB_PORT'] ?? '3000') },
     logger,
   });
@@ -39,6 +43,10 @@ async function main() {
   console.log(`  messages        ${platform.subgraphs.messages}`);
   console.log(`  presence        ${platform.subgraphs.presence}`);
   console.log(`  files           ${platform.subgraphs.files}`);
+  console.log('Metrics (Prometheus), each service on a port of its own:');
+  for (const service of ['router', 'users', 'conversations', 'messages', 'presence', 'files'] as const) {
+    console.log(`  ${service.padEnd(15)} ${platform.metrics[service]}`);
+  }
   console.log('Press Ctrl-C to stop.');
 }
 

@@ -57,6 +57,12 @@ beforeAll(async () => {
       FILES_BLOB_PORT: '0',
       ROUTER_PORT: '0',
       WEB_PORT: '0',
+      ...Object.fromEntries(
+        ['ROUTER', 'USERS', 'CONVERSATIONS', 'MESSAGES', 'PRESENCE', 'FILES'].map((service) => [
+          `${service}_METRICS_PORT`,
+          '0',
+        ]),
+      ),
       EMBEDDED_DATA_DIR: dataDir,
       NODE_ENV: 'development',
     },
@@ -79,6 +85,10 @@ describe('npm start on embedded defaults', () => {
     await waitForOutput(/messages\s+http:\/\/\S+\/graphql/, 5_000);
     await waitForOutput(/presence\s+http:\/\/\S+\/graphql/, 5_000);
     await waitForOutput(/web app\s+http:\/\/\S+/, 5_000);
+    // Each service's metrics on a port of its own, printed after the graph's URLs.
+    const [, metricsUrl] = await waitForOutput(/^ +router +(http:\/\/\S+\/metrics)$/m, 5_000);
+    await waitForOutput(/^ +files +http:\/\/\S+\/metrics$/m, 5_000);
+    expect((await fetch(`${baseUrl}/metrics`)).status).toBe(404);
     // Router, every subgraph and the web app answer within a minute of the command (its build step cached).
     const startedInMs = performance.now() - spawnedAt;
     console.info(`npm start served everything ${Math.round(startedInMs)} ms after it was run`);
@@ -125,9 +135,7 @@ describe('npm start on embedded defaults', () => {
     await expect
       .poll(
         async () =>
-          (await (await fetch(`${baseUrl}/metrics`)).text()).match(
-            /^router_active_subscriptions\S* (\d+)/m,
-          )?.[1],
+          (await (await fetch(metricsUrl!)).text()).match(/^router_active_subscriptions\S* (\d+)/m)?.[1],
       )
       .toBe('1');
     const sent = await member.request<{ sendMessage: { seq: number } }>(

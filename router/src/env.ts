@@ -25,7 +25,7 @@ export const subgraphUrlVariable = (name: string) => `SUBGRAPH_${name.toUpperCas
 
 export const routerEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4000),
+  ...httpServiceEnvShape(4000, 9400),
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
   ...Object.fromEntries(subgraphs.map(({ name }) => [subgraphUrlVariable(name), z.url().optional()])),

@@ -153,6 +153,9 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     verifyToken: deps.verifyToken,
     trustProxy: deps.trustProxy,
     metrics: deps.metrics,
+    // Only names of registered documents (operators choose them) label metrics; any other name a client
+    // sends is counted as `other`, or each new one would be a new series.
+    metricsOperationNames: (_name, request) => isTrusted(request),
     ready,
     maxBodyBytes: deps.maxBodyBytes,
     queryLimits: { ...deps.queryLimits, costExempt: isTrusted },

@@ -4,6 +4,7 @@ import {
   createMetricsRegistry,
   createTokenVerifier,
   listen,
+  listenMetrics,
   openServiceRedis,
   startWithResources,
   verificationKeysFromEnv,
@@ -23,13 +24,15 @@ export interface RunningRouter {
   url: string;
   wsUrl: string;
   port: number;
+  /** Its Prometheus metrics, on METRICS_PORT (not the graph's port). */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 
 /**
  * Builds the router from its environment: the committed supergraph, Redis (rate limits, APQ, registered
  * manifests, revocations, the realtime log) or in-process equivalents, trusted documents planned ahead; then
- * listens for HTTP and graphql-ws on one port.
+ * serves its metrics on METRICS_PORT and listens for HTTP and graphql-ws on PORT.
  */
 export async function startRouterService(
   env: RouterEnv,
@@ -63,11 +66,12 @@ export async function startRouterService(
     const manifestsDir = env.PERSISTED_DOCUMENTS_DIR ?? defaultPersistedDocumentsDir;
     const clients = await loadManifestDirectory(manifestsDir, persistedDocuments);
 
+    const metrics = createMetricsRegistry('router');
     const router = await createRouter({
       supergraphSdl,
       subgraphUrls,
       logger,
-      metrics: createMetricsRegistry('router'),
+      metrics,
       verifyToken,
       redis,
       redisPrefix: env.REDIS_PREFIX,
@@ -123,15 +127,16 @@ export async function startRouterService(
       }
     }
 
+    const metricsUrl = await listenMetrics(resources, metrics, env);
     const server = await listen(router.yoga, env.PORT, env.HOST);
     resources.add(() => server.close());
     // Registered last, so it closes first: open sockets would keep the HTTP server from closing.
     const webSocket = await router.attachWebSocket(server.server);
     resources.add(() => webSocket.close());
     logger.info(
-      { url: `${server.url}/graphql`, subgraphs: router.subgraphs, manifests: clients, planned },
+      { url: `${server.url}/graphql`, metricsUrl, subgraphs: router.subgraphs, manifests: clients, planned },
       'router ready',
     );
-    return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws'), port: server.port };
+    return { url: server.url, wsUrl: server.url.replace(/^http/, 'ws'), port: server.port, metricsUrl };
   });
 }

@@ -37,6 +37,8 @@ interface ParsedEnv {
   NODE_ENV: string;
   HOST: string;
   PORT: number;
+  /** Every service but the web app serves Prometheus metrics on a port of its own. */
+  METRICS_PORT?: number;
   SERVICE_TOKEN_SECRET?: string | undefined;
 }
 
@@ -165,6 +167,7 @@ interface ComposeService {
   environment?: Record<string, string | number | boolean>;
   depends_on?: Record<string, { condition: string }>;
   healthcheck?: { test: string[] };
+  ports?: string[];
   restart?: string;
   volumes?: string[];
   command?: string | string[];
@@ -231,6 +234,18 @@ describe('docker-compose.yml', () => {
       const parsed = expectServiceAccepts(name, env);
       expect(parsed.HOST).toBe('0.0.0.0');
       expect(stages.find((stage) => stage.name === name)?.expose).toContain(parsed.PORT);
+    },
+  );
+
+  it.each(SERVICES.filter((name) => name !== 'web'))(
+    'serves the metrics of %s on a port of their own, exposed by its image and published nowhere',
+    (name) => {
+      const { PORT, METRICS_PORT } = expectServiceAccepts(name, composeEnv(name));
+      expect(METRICS_PORT).toBeDefined();
+      expect(METRICS_PORT).not.toBe(PORT);
+      expect(stages.find((stage) => stage.name === name)?.expose).toContain(METRICS_PORT);
+      const published = (composeService(name).ports ?? []).map((mapping) => mapping.split(':').at(-1));
+      expect(published).not.toContain(String(METRICS_PORT));
     },
   );
 
@@ -407,7 +422,10 @@ interface K8sObject {
   spec?: {
     replicas?: number;
     selector?: { matchLabels?: Record<string, string> } | Record<string, string>;
-    template?: { metadata: { labels: Record<string, string> }; spec: PodSpec };
+    template?: {
+      metadata: { labels: Record<string, string>; annotations?: Record<string, string> };
+      spec: PodSpec;
+    };
     ports?: { name?: string; port: number; targetPort: string | number }[];
     scaleTargetRef?: { apiVersion: string; kind: string; name: string };
     metrics?: { type: string; resource?: { name: string } }[];
@@ -527,6 +545,25 @@ describe('deploy/k8s', () => {
     );
     expect(expectServiceAccepts(name, podEnv(container)).HOST).toBe('0.0.0.0');
   });
+
+  it.each(SERVICES.filter((name) => name !== 'web'))(
+    'serves the metrics of %s on a named port of their own, annotated for Prometheus, in no Service',
+    (name) => {
+      const container = mainContainer(name);
+      const { PORT, METRICS_PORT } = expectServiceAccepts(name, podEnv(container));
+      expect(METRICS_PORT).not.toBe(PORT);
+      expect(container.ports).toContainEqual({ name: 'metrics', containerPort: METRICS_PORT });
+      expect(deployment(name).template.metadata.annotations).toEqual({
+        'prometheus.io/scrape': 'true',
+        'prometheus.io/port': String(METRICS_PORT),
+        'prometheus.io/path': '/metrics',
+      });
+      const exposed = ofKind('Service').flatMap((service) => service.spec?.ports ?? []);
+      expect(
+        exposed.filter(({ targetPort }) => targetPort === 'metrics' || targetPort === METRICS_PORT),
+      ).toEqual([]);
+    },
+  );
 
   it('uses every ConfigMap entry in some service', () => {
     const known = SERVICES.flatMap((name) => deployables[name].variables);

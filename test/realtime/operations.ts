@@ -87,9 +87,9 @@ export const summaryOf = (events: EventFields[]) =>
 export const codesOf = (errors: readonly { extensions?: Record<string, unknown> }[]) =>
   errors.map((error) => error.extensions?.['code']);
 
-/** The sum of a Prometheus metric's samples at `<routerUrl>/metrics` (every label set); undefined if absent. */
-export async function metricValue(routerUrl: string, name: string): Promise<number | undefined> {
-  const text = await (await fetch(`${routerUrl}/metrics`)).text();
+/** The sum of a Prometheus metric's samples at `metricsUrl` (every label set); undefined if absent. */
+export async function metricValue(metricsUrl: string, name: string): Promise<number | undefined> {
+  const text = await (await fetch(metricsUrl)).text();
   const samples = text
     .split('\n')
     .filter((line) => line.startsWith(`${name} `) || line.startsWith(`${name}{`))
@@ -97,14 +97,16 @@ export async function metricValue(routerUrl: string, name: string): Promise<numb
   return samples.length === 0 ? undefined : samples.reduce((sum, value) => sum + value, 0);
 }
 
-export const activeSubscriptions = (routerUrl: string) =>
-  metricValue(routerUrl, 'router_active_subscriptions');
-export const hydrations = (routerUrl: string) =>
-  metricValue(routerUrl, 'router_subscription_hydrations_total');
+/** Both read a router's metrics URL (its METRICS_PORT). */
+export const activeSubscriptions = (metricsUrl: string) =>
+  metricValue(metricsUrl, 'router_active_subscriptions');
+export const hydrations = (metricsUrl: string) =>
+  metricValue(metricsUrl, 'router_subscription_hydrations_total');
 
+/** A router to connect to: its graphql-ws URL and its metrics (the test kit's platform is one). */
 export interface RouterTarget {
   wsUrl: string;
-  routerUrl: string;
+  metricsUrls: { router: string };
 }
 
 /**
@@ -117,8 +119,8 @@ export function useRealtime(defaultRouter: () => RouterTarget) {
   const routers = new Map<string, RouterTarget>();
   async function closeAll() {
     await Promise.all(sockets.splice(0).map((socket) => socket.close()));
-    for (const { routerUrl } of routers.values()) {
-      await expect.poll(() => activeSubscriptions(routerUrl), { timeout: 10_000 }).toBe(0);
+    for (const { metricsUrls } of routers.values()) {
+      await expect.poll(() => activeSubscriptions(metricsUrls.router), { timeout: 10_000 }).toBe(0);
     }
     routers.clear();
   }
@@ -135,7 +137,7 @@ export function useRealtime(defaultRouter: () => RouterTarget) {
     ) {
       const socket = await connectRealtime(router.wsUrl, { token: user?.accessToken, ...options });
       sockets.push(socket);
-      routers.set(router.routerUrl, router);
+      routers.set(router.metricsUrls.router, router);
       return socket;
     },
 
@@ -145,13 +147,15 @@ export function useRealtime(defaultRouter: () => RouterTarget) {
      */
     async live(count: number, router: RouterTarget = defaultRouter()) {
       try {
-        await expect.poll(() => activeSubscriptions(router.routerUrl), { timeout: 10_000 }).toBe(count);
+        await expect
+          .poll(() => activeSubscriptions(router.metricsUrls.router), { timeout: 10_000 })
+          .toBe(count);
       } catch (error) {
         const ended = sockets.flatMap((socket) =>
           socket.subscriptions.map((subscription) => subscription.ended),
         );
         throw new Error(
-          `router_active_subscriptions of ${router.routerUrl} did not reach ${count}: ${(error as Error).message}; ` +
+          `router_active_subscriptions of ${router.metricsUrls.router} did not reach ${count}: ${(error as Error).message}; ` +
             `this test's subscriptions: ${ended.map((how) => how ?? 'running').join(', ')}`,
           { cause: error },
         );

@@ -129,6 +129,7 @@ describe('two routers on one Redis', () => {
       readRouterEnv({
         NODE_ENV: 'test',
         PORT: '0',
+        METRICS_PORT: '0',
         REDIS_URL: parley.redisUrl,
         REDIS_PREFIX: parley.redisPrefix,
         ...Object.fromEntries(
@@ -140,7 +141,7 @@ describe('two routers on one Redis', () => {
 
   beforeAll(async () => {
     second = await startRouter('router-2');
-    secondTarget = { wsUrl: `${second.wsUrl}/graphql`, routerUrl: second.url };
+    secondTarget = { wsUrl: `${second.wsUrl}/graphql`, metricsUrls: { router: second.metricsUrl } };
   });
 
   afterAll(async () => {
@@ -185,7 +186,7 @@ describe('two routers on one Redis', () => {
     const leaving = await startRouter('router-3');
     const socket = await connectRealtime(`${leaving.wsUrl}/graphql`, { token: bob.accessToken });
     const events = subscribeEvents(socket);
-    await expect.poll(() => activeSubscriptions(leaving.url)).toBe(1);
+    await expect.poll(() => activeSubscriptions(leaving.metricsUrl)).toBe(1);
     await send(ann, group.id, 'before the restart');
     const { cursor } = await nextEvent(events);
 

@@ -56,7 +56,7 @@ describe('hydrating an event once per selection set', () => {
   it('hydrates a message once for 50 subscribers sharing a selection without per-viewer fields', async () => {
     const subscriptions = await subscribeFifty(`subscription { events { __typename
       ... on MessageAdded { message { id seq body sender { displayName } } } } }`);
-    const before = await hydrations(parley.routerUrl);
+    const before = await hydrations(parley.metricsUrls.router);
     expect(before, 'router_subscription_hydrations_total').toBeTypeOf('number');
 
     await sendToGroup('to all fifty');
@@ -67,13 +67,13 @@ describe('hydrating an event once per selection set', () => {
         message: { body: 'to all fifty', sender: { displayName: expect.any(String) } },
       });
     }
-    expect(await hydrations(parley.routerUrl)).toBe(before! + 1);
+    expect(await hydrations(parley.metricsUrls.router)).toBe(before! + 1);
   });
 
   it('hydrates it once per viewer when the selection has a per-viewer field', async () => {
     const subscriptions = await subscribeFifty(`subscription { events { __typename
       ... on MessageAdded { message { id seq body clientMutationId } } } }`);
-    const before = await hydrations(parley.routerUrl);
+    const before = await hydrations(parley.metricsUrls.router);
     expect(before, 'router_subscription_hydrations_total').toBeTypeOf('number');
 
     const clientMutationId = await sendToGroup('to each their own');
@@ -88,6 +88,6 @@ describe('hydrating an event once per selection set', () => {
         },
       });
     }
-    expect(await hydrations(parley.routerUrl)).toBe(before! + VIEWERS);
+    expect(await hydrations(parley.metricsUrls.router)).toBe(before! + VIEWERS);
   });
 });

@@ -160,7 +160,7 @@ describe('persisted-only mode', () => {
 
   it('plans registered operations at start-up: their first request is a plan cache hit', async () => {
     const metrics = async () => {
-      const text = await (await fetch(`${strict.routerUrl}/metrics`)).text();
+      const text = await (await fetch(strict.metricsUrls.router)).text();
       return Number(/router_query_plan_cache_total\{result="miss"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
     };
     const missesBefore = await metrics();

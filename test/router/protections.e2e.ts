@@ -1,4 +1,11 @@
-import { codeOf, extensionsOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import {
+  codeOf,
+  createGraphQLClient,
+  extensionsOf,
+  startParley,
+  type Parley,
+  type SignedInUser,
+} from '@parley/testkit';
 import { createPersistedDocuments } from '@parley/router/persisted';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -59,6 +66,27 @@ describe('query limits', () => {
     expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
     expect(response.ms).toBeLessThan(2_000);
     await stillServing();
+  });
+
+  it('counts aliases of __typename too: 1,000 of them are QUERY_TOO_COMPLEX at the router and at a subgraph', async () => {
+    const aliases = Array.from({ length: 1_000 }, (_, index) => `a${index}: __typename`).join(' ');
+    // On default limits (MAX_COST 5,000 is above what 1,000 scalars cost): the alias limit refuses it.
+    const response = await post(production, { query: `{ ${aliases} }` });
+    expect(codeOf(response)).toBe('QUERY_TOO_COMPLEX');
+    expect(response.errors![0]!.message).toMatch(/Aliases limit of 30 exceeded, found 1000/);
+    // Subgraphs are reachable too (only the router should call them): they apply their own limits.
+    const subgraph = createGraphQLClient({ url: parley.subgraphUrls.users });
+    expect(codeOf(await subgraph.request(`{ ${aliases} }`))).toBe('QUERY_TOO_COMPLEX');
+
+    // A few aliases, of __typename or not, still run.
+    const few = await alice.client.request(
+      '{ kind: __typename again: __typename me { id } self: me { id } }',
+    );
+    expect(few.errors).toBeUndefined();
+    expect(few.data).toEqual({ kind: 'Query', again: 'Query', me: { id: alice.id }, self: { id: alice.id } });
+    const fewAtSubgraph = await subgraph.request('{ kind: __typename again: __typename }');
+    expect(fewAtSubgraph.errors).toBeUndefined();
+    expect(fewAtSubgraph.data).toEqual({ kind: 'Query', again: 'Query' });
   });
 
   it('refuses a 5 MB body with 413 BAD_REQUEST before reading it, and keeps serving', async () => {

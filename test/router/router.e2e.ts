@@ -3,7 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { createLogger } from '@parley/kit';
+import { createPersistedDocuments } from '@parley/router/persisted';
 import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProbeSubgraph, writeSupergraphWithProbe } from './probe-subgraph.js';
 
@@ -102,11 +104,18 @@ describe('one graph across subgraphs', () => {
 });
 
 describe('metrics', () => {
-  it('counts requests by operation name, errors by code, plan cache hits and exposes active subscriptions', async () => {
-    for (let i = 0; i < 2; i += 1) await alice.client.request('query MetricsProbe { me { id } }');
+  it('counts requests by registered operation name, errors by code, plan cache hits and exposes active subscriptions', async () => {
+    // Only registered documents' names label metrics (test/router/metrics.e2e.ts).
+    const redis = new Redis(parley.redisUrl);
+    await createPersistedDocuments({ redis, prefix: parley.redisPrefix })
+      .register('metrics-probe', [{ id: 'metrics-probe', body: 'query MetricsProbe { me { id } }' }])
+      .finally(() => redis.disconnect());
+    for (let i = 0; i < 2; i += 1) {
+      await alice.client.send({ documentId: 'metrics-probe' }, { 'graphql-client-name': 'metrics-probe' });
+    }
     await parley.client().request('{ nope }');
 
-    const text = await (await fetch(`${parley.routerUrl}/metrics`)).text();
+    const text = await (await fetch(parley.metricsUrls.router)).text();
     const value = (pattern: RegExp) => Number(pattern.exec(text)?.[1] ?? NaN);
     expect(value(/graphql_yoga_http_duration_count\{[^}]*operationName="MetricsProbe"[^}]*\} (\d+)/)).toBe(2);
     expect(

@@ -49,8 +49,10 @@ export interface RouterInstance {
   /** The GraphQL endpoint. */
   url: string;
   wsUrl: string;
-  /** Where /metrics and /ready are. */
+  /** Where /ready is. */
   routerUrl: string;
+  /** Its Prometheus metrics (METRICS_PORT). */
+  metricsUrl: string;
 }
 
 /** Free ports, all taken at once so none is handed out twice, then released for the children to listen on. */
@@ -178,7 +180,8 @@ export async function startCluster(options: { label: string; instances?: number 
     };
 
     // Ports first: messages and files call each other, so every address must be known before either starts.
-    const ports = await freePorts(instances * (SUBGRAPHS.length + 2));
+    // Each process also serves its metrics on a port of its own.
+    const ports = await freePorts(instances * 2 * (SUBGRAPHS.length + 1) + instances);
     const stacks = Array.from({ length: instances }, (_, index) => {
       const port = () => String(ports.pop()!);
       const subgraphPorts = Object.fromEntries(SUBGRAPHS.map((name) => [name, port()])) as Record<
@@ -190,8 +193,13 @@ export async function startCluster(options: { label: string; instances?: number 
         instance: index + 1,
         subgraphPorts,
         subgraphUrl,
+        metricsPorts: Object.fromEntries(SUBGRAPHS.map((name) => [name, port()])) as Record<
+          SubgraphName,
+          string
+        >,
         blobPort: port(),
         routerPort: port(),
+        routerMetricsPort: port(),
       };
     });
 
@@ -211,6 +219,7 @@ export async function startCluster(options: { label: string; instances?: number 
             ...shared[name],
             ...calls,
             PORT: stack.subgraphPorts[name],
+            METRICS_PORT: stack.metricsPorts[name],
             DATABASE_URL: databaseUrls[name],
             DATABASE_POOL_MAX: '3',
             // Its caller is the router, which forwards the client's address.
@@ -232,6 +241,7 @@ export async function startCluster(options: { label: string; instances?: number 
         {
           ...base,
           PORT: stack.routerPort,
+          METRICS_PORT: stack.routerMetricsPort,
           // No trusted-document manifest: the test sends its operations as text, and nothing is planned at start.
           PERSISTED_DOCUMENTS_DIR: join(dataDir, 'no-manifests'),
           ...Object.fromEntries(
@@ -245,11 +255,12 @@ export async function startCluster(options: { label: string; instances?: number 
     await Promise.all(routers.map(waitReady));
 
     return {
-      routers: routers.map((router): RouterInstance => ({
+      routers: routers.map((router, index): RouterInstance => ({
         name: router.name,
         url: `${router.baseUrl}/graphql`,
         wsUrl: `${router.baseUrl.replace(/^http/, 'ws')}/graphql`,
         routerUrl: router.baseUrl,
+        metricsUrl: `http://127.0.0.1:${stacks[index]!.routerMetricsPort}/metrics`,
       })),
       processes,
       /**

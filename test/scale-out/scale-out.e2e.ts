@@ -98,7 +98,7 @@ describe('two routers and two copies of every subgraph on one Redis and one Post
       [routerA, members.length],
       [routerB, members.length + 1],
     ] as const) {
-      await expect.poll(() => activeSubscriptions(router.routerUrl), { timeout: 10_000 }).toBe(count);
+      await expect.poll(() => activeSubscriptions(router.metricsUrl), { timeout: 10_000 }).toBe(count);
     }
 
     // Typing through A (presence copy 1, written to Redis) reaches cat on B, and B's presence copy reads it.

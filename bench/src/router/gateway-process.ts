@@ -35,6 +35,7 @@ async function parleyRouter() {
     readRouterEnv({
       NODE_ENV: 'production',
       PORT: '0',
+      METRICS_PORT: '0',
       HOST: '127.0.0.1',
       REDIS_URL: config.redisUrl,
       REDIS_PREFIX: config.redisPrefix,

@@ -60,11 +60,14 @@ export const positiveIntSchema = z.coerce.number().int().positive();
 
 /**
  * What every HTTP service reads about its server: where it listens (`defaultPort` is its `npm start` port),
- * its request body limit, and GraphiQL (see `subgraphHttpConfig`).
+ * where its Prometheus metrics are served (`defaultMetricsPort`: a port of their own, for the cluster only,
+ * never the graph's), its request body limit, and GraphiQL (see `subgraphHttpConfig`).
  */
-export const httpServiceEnvShape = (defaultPort: number) => ({
+export const httpServiceEnvShape = (defaultPort: number, defaultMetricsPort: number) => ({
   HOST: z.string().default('127.0.0.1'),
   PORT: portSchema.default(defaultPort),
+  /** `/metrics` (Prometheus), on HOST. */
+  METRICS_PORT: portSchema.default(defaultMetricsPort),
   MAX_BODY_BYTES: positiveIntSchema.default(100_000),
   GRAPHIQL: booleanFromString.optional(),
 });

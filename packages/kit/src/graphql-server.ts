@@ -12,7 +12,7 @@ import { bearerToken, type TokenVerifier, type Viewer } from './auth.js';
 import { clientIp } from './client-ip.js';
 import { unauthenticated } from './errors.js';
 import type { Logger } from './logger.js';
-import { useMetrics, type Registry } from './metrics.js';
+import { useMetrics, type OperationNameFilter, type Registry } from './metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
 import { useBodyLimit } from './use-body-limit.js';
 import { useErrorCodes } from './use-error-codes.js';
@@ -47,7 +47,10 @@ export interface GraphQLServerOptions<TContext extends BaseContext> {
   verifyToken: TokenVerifier;
   /** Take the client address from X-Forwarded-For. */
   trustProxy: boolean;
+  /** Filled by the server; served on the service's own metrics port (`metricsHandler`), not this one. */
   metrics: Registry;
+  /** Operation names that are label values of their own in `metrics` (see `useMetrics`). */
+  metricsOperationNames?: OperationNameFilter;
   /** `/ready` answers 200 only when this resolves true (databases, Redis, subgraphs reachable). */
   ready?: () => Promise<boolean>;
   /** Requests with a larger body are refused with 413 before the body is read. */
@@ -83,7 +86,7 @@ export type GraphQLServer = YogaServerInstance<NodeServerContext, BaseContext>;
 /**
  * The graphql-yoga server every Parley service runs: errors masked (safe errors pass, anything else
  * becomes INTERNAL_SERVER_ERROR and is logged with the request id), bearer-token auth, request ids,
- * body and query limits, `/health`, `/ready`, `/metrics`.
+ * body and query limits, `/health`, `/ready`, and metrics recorded in `options.metrics`.
  */
 export function createGraphQLServer<TContext extends BaseContext>(
   options: GraphQLServerOptions<TContext>,
@@ -99,7 +102,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
     operationName?: string;
   }
   const requests = new WeakMap<Request, RequestRecord>();
-  const QUIET_PATHS = new Set(['/health', '/ready', '/metrics']);
+  const QUIET_PATHS = new Set(['/health', '/ready']);
   /** One id per request, echoed in `x-request-id` and on one JSON log line per GraphQL request. */
   const requestLog: Plugin = {
     onRequest({ request, url }) {
@@ -190,7 +193,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
       useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
       // Codes first: the error counter in useMetrics labels errors with them.
       useErrorCodes(),
-      ...useMetrics(options.metrics),
+      ...useMetrics(options.metrics, { operationNames: options.metricsOperationNames }),
     ],
     context: async ({ request, req }) => {
       // requestLog runs first for HTTP requests; an operation over a WebSocket (getEnveloped) has no record.

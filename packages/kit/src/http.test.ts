@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { listenService, reserveListener } from './http.js';
 import { createLogger } from './logger.js';
+import { Counter } from 'prom-client';
+import { createMetricsRegistry } from './metrics.js';
 import { startWithResources } from './resources.js';
 
 describe('reserveListener', () => {
@@ -14,7 +16,8 @@ describe('reserveListener', () => {
 
       const service = await startWithResources((resources) =>
         listenService(resources, (_request, response) => response.end('served'), {
-          env: { PORT: 0, HOST: '127.0.0.1' },
+          env: { PORT: 0, METRICS_PORT: 0, HOST: '127.0.0.1' },
+          metrics: createMetricsRegistry('test'),
           logger: createLogger({ service: 'test', level: 'silent' }),
           name: 'test',
           listener,
@@ -30,5 +33,34 @@ describe('reserveListener', () => {
       await listener.close();
     }
     expect(listener.server.listening).toBe(false);
+  });
+});
+
+describe('listenService', () => {
+  it("serves the service's metrics at /metrics on a port of its own, and closes it with the service", async () => {
+    const metrics = createMetricsRegistry('test');
+    new Counter({ name: 'test_probes_total', help: 'probes', registers: [metrics] }).inc(3);
+    const service = await startWithResources((resources) =>
+      listenService(resources, (_request, response) => response.writeHead(404).end(), {
+        env: { PORT: 0, METRICS_PORT: 0, HOST: '127.0.0.1' },
+        metrics,
+        logger: createLogger({ service: 'test', level: 'silent' }),
+        name: 'test',
+      }),
+    );
+    try {
+      const metricsUrl = new URL(service.metricsUrl);
+      expect(metricsUrl.pathname).toBe('/metrics');
+      expect(metricsUrl.port).not.toBe(String(service.port));
+      const response = await fetch(service.metricsUrl);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toMatch(/^test_probes_total\{service="test"\} 3$/m);
+      expect((await fetch(new URL('/graphql', metricsUrl))).status).toBe(404);
+      expect((await fetch(service.metricsUrl, { method: 'POST' })).status).toBe(404);
+    } finally {
+      await service.stop();
+    }
+    await expect(fetch(service.metricsUrl)).rejects.toThrow();
   });
 });

@@ -1,6 +1,7 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from './logger.js';
+import { metricsHandler, type Registry } from './metrics.js';
 import type { Resources, RunningService } from './resources.js';
 
 export interface RunningServer {
@@ -62,19 +63,36 @@ export async function reserveListener(port = 0, host = '127.0.0.1'): Promise<Res
 }
 
 /**
- * The last step of a service's start: listens on its PORT and HOST (or serves on a reserved listener),
- * closes with its other resources, and logs "<name> ready" with its GraphQL URL.
+ * Serves a service's metrics (`metricsHandler`) on its METRICS_PORT and HOST, until `resources` close;
+ * returns the URL of its `/metrics`.
+ */
+export async function listenMetrics(
+  resources: Resources,
+  registry: Registry,
+  env: { METRICS_PORT: number; HOST: string },
+): Promise<string> {
+  const server = await listen(metricsHandler(registry), env.METRICS_PORT, env.HOST);
+  resources.add(() => server.close());
+  return `${server.url}/metrics`;
+}
+
+/**
+ * The last step of a service's start: serves its metrics on METRICS_PORT, listens on its PORT and HOST (or
+ * serves on a reserved listener), closes both with its other resources, and logs "<name> ready" with its
+ * GraphQL and metrics URLs.
  */
 export async function listenService(
   resources: Resources,
   handler: RequestListener,
   options: {
-    env: { PORT: number; HOST: string };
+    env: { PORT: number; METRICS_PORT: number; HOST: string };
+    metrics: Registry;
     logger: Logger;
     name: string;
     listener?: ReservedListener | undefined;
   },
 ): Promise<Omit<RunningService, 'stop'>> {
+  const metricsUrl = await listenMetrics(resources, options.metrics, options.env);
   const { listener } = options;
   let server: RunningServer;
   if (listener) {
@@ -86,6 +104,6 @@ export async function listenService(
     server = await listen(handler, options.env.PORT, options.env.HOST);
     resources.add(() => server.close());
   }
-  options.logger.info({ url: `${server.url}/graphql` }, `${options.name} ready`);
-  return { url: server.url, port: server.port };
+  options.logger.info({ url: `${server.url}/graphql`, metricsUrl }, `${options.name} ready`);
+  return { url: server.url, port: server.port, metricsUrl };
 }

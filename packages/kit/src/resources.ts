@@ -10,6 +10,8 @@ export interface Resources {
 export interface RunningService {
   url: string;
   port: number;
+  /** Its Prometheus metrics: `http://<host>:<METRICS_PORT>/metrics`. */
+  metricsUrl: string;
   stop(): Promise<void>;
 }
 

@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
 import { badUserInput } from './errors.js';
-import { createMetricsRegistry } from './metrics.js';
+import { createMetricsRegistry, DEFAULT_MAX_OPERATION_NAMES, type Registry } from './metrics.js';
 import { requireViewer, type BaseContext } from './graphql-server.js';
 import { createSubgraphServer } from './subgraph-server.js';
 import { defaultQueryLimits } from './use-query-limits.js';
@@ -58,6 +58,7 @@ function createServer(
       },
     }),
   );
+  const metrics = createMetricsRegistry('test');
   const yoga = createSubgraphServer<BaseContext>({
     name: 'test',
     typeDefs,
@@ -85,7 +86,7 @@ function createServer(
         keys: jwksFromJson({ keys: [jwk] }),
       }),
     trustProxy: false,
-    metrics: createMetricsRegistry('test'),
+    metrics,
     maxBodyBytes: MAX_BODY_BYTES,
     queryLimits: { ...defaultQueryLimits, maxTokens: 100 },
     ready: options.ready,
@@ -118,7 +119,7 @@ function createServer(
 
   const get = (path: string) => yoga.fetch(`http://subgraph.test${path}`);
 
-  return { yoga, logs, post, get };
+  return { yoga, logs, post, get, metrics };
 }
 
 const server = createServer();
@@ -158,6 +159,17 @@ describe('query limits', () => {
   it.each([
     ['31 aliases', `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: hello`).join(' ')} }`, true],
     ['30 aliases', `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: hello`).join(' ')} }`, false],
+    // graphql-armor lets aliases of __typename through unless told otherwise: they count like any other.
+    [
+      '31 aliases of __typename',
+      `{ ${Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ')} }`,
+      true,
+    ],
+    [
+      '30 aliases of __typename',
+      `{ ${Array.from({ length: 30 }, (_, i) => `a${i}: __typename`).join(' ')} }`,
+      false,
+    ],
     ['100 tokens', `{ ${'hello '.repeat(98)}}`, false],
     ['101 tokens', `{ ${'hello '.repeat(99)}}`, true],
   ])('%s: QUERY_TOO_COMPLEX only over the limit', async (_label, query, refused) => {
@@ -302,7 +314,7 @@ describe('request ids', () => {
       { 'x-request-id': 'trace-42' },
     );
     await verbose.get('/health');
-    await verbose.get('/metrics');
+    await verbose.get('/ready');
     const requests = verbose.logs.filter((line) => line['msg'] === 'request');
     expect(requests).toEqual([
       expect.objectContaining({
@@ -351,10 +363,14 @@ describe('health, readiness and metrics', () => {
     expect((await get('/ready')).status).toBe(200);
   });
 
-  it('/metrics counts graphql_errors_total by the code the client saw', async () => {
+  it('serves no /metrics on the graph port: they are served on a port of their own (listenService)', async () => {
+    expect((await server.get('/metrics')).status).toBe(404);
+  });
+
+  it('counts graphql_errors_total by the code the client saw', async () => {
     const fresh = createServer();
     const counts = async () => {
-      const text = await (await fresh.get('/metrics')).text();
+      const text = await fresh.metrics.metrics();
       const entries = [...text.matchAll(/^graphql_errors_total\{([^}]*)\} (\d+)$/gm)].map((match) => {
         const code = /code="([^"]*)"/.exec(match[1] ?? '')?.[1];
         return [code, Number(match[2])] as const;
@@ -371,6 +387,56 @@ describe('health, readiness and metrics', () => {
     await fresh.post({ query: '{ hello }' });
 
     expect(await counts()).toEqual({ BAD_USER_INPUT: 3, INTERNAL_SERVER_ERROR: 1, BAD_REQUEST: 1 });
+  });
+});
+
+describe('metric labels', () => {
+  /** Distinct label sets of each metric family (histogram buckets and summary quantiles folded). */
+  async function seriesPerMetric(metrics: Registry) {
+    const series = new Map<string, Set<string>>();
+    for (const metric of await metrics.getMetricsAsJSON()) {
+      const labelSets = new Set(
+        metric.values.map(({ labels }) => {
+          const { le: _le, quantile: _quantile, ...rest } = labels as Record<string, unknown>;
+          return JSON.stringify(Object.entries(rest).sort());
+        }),
+      );
+      series.set(metric.name, labelSets);
+    }
+    return series;
+  }
+
+  it('label operations with their own name up to DEFAULT_MAX_OPERATION_NAMES names, then as "other"', async () => {
+    const fresh = createServer();
+    const request = (name: string) =>
+      fresh.post({ query: `query ${name} { a_${name}: rejectInput }`, operationName: name });
+    await request('Known');
+    const before = await seriesPerMetric(fresh.metrics);
+    for (let i = 0; i < DEFAULT_MAX_OPERATION_NAMES + 50; i += 1)
+      await request(`Random_${i}_${Math.random().toString(36).slice(2)}`);
+
+    const after = await seriesPerMetric(fresh.metrics);
+    const grown = [...after].map(([name, sets]) => [name, sets.size - (before.get(name)?.size ?? 0)]);
+    expect(grown.filter(([, added]) => (added as number) > 0)).not.toEqual([]);
+    // "Known" took one of the names: the first 199 random ones take the rest, then one "other" for 51.
+    for (const [name, added] of grown) {
+      expect(added, name as string).toBeLessThanOrEqual(DEFAULT_MAX_OPERATION_NAMES);
+    }
+    const text = await fresh.metrics.metrics();
+    expect(text).toMatch(/graphql_envelop_request\{[^}]*operationName="Known"[^}]*\} 1$/m);
+    expect(text).toMatch(/graphql_envelop_request\{[^}]*operationName="other"[^}]*\} 51$/m);
+    // The error path (built from the client's aliases) is no label.
+    expect(text).not.toMatch(/a_Random/);
+  });
+
+  it('a name the document has no operation for is "other"; none is "Anonymous"', async () => {
+    const fresh = createServer();
+    await fresh.post({ query: 'query Real { hello }', operationName: 'Invented' });
+    await fresh.post({ query: '{ hello }' });
+    const text = await fresh.metrics.metrics();
+    expect(text).not.toMatch(/Invented/);
+    expect(text).toMatch(/graphql_envelop_phase_parse_count\{[^}]*operationName="other"[^}]*\} 1$/m);
+    expect(text).toMatch(/graphql_envelop_request\{[^}]*operationName="Anonymous"[^}]*\} 1$/m);
   });
 });
 

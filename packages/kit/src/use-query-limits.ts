@@ -50,7 +50,9 @@ export function useQueryLimits(limits: QueryLimits = defaultQueryLimits): Plugin
       ignoreIntrospection: true,
       onReject,
     }) as Plugin,
-    maxAliasesPlugin({ n: limits.maxAliases, onReject }) as Plugin,
+    // graphql-armor does not count aliases of `__typename` by default (allowList): `{ a1: __typename ...
+    // a1000: __typename }` would run, every alias a field of the response. Every alias counts here.
+    maxAliasesPlugin({ n: limits.maxAliases, allowList: [], onReject }) as Plugin,
     ...(limits.maxCost === undefined ? [] : [useCostLimit(limits.maxCost, limits.costExempt)]),
   ];
 }

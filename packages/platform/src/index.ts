@@ -16,6 +16,9 @@ import { startWebServer } from '@parley/web/server';
 
 type Variables = Record<string, string | undefined>;
 
+/** The services the platform runs (the web app aside). */
+export type ServiceName = 'router' | 'users' | 'conversations' | 'messages' | 'presence' | 'files';
+
 export interface PlatformOptions {
   /** Variables every service reads (DATABASE_URL, REDIS_URL, NODE_ENV, ...). */
   env: Variables;
@@ -56,12 +59,14 @@ export function startPlatform({
   // The services of this process trust each other's service tokens: one secret for all, made up when unset.
   const shared = { SERVICE_TOKEN_SECRET: randomBytes(32).toString('base64url'), ...env };
   return startWithResources(async (resources) => {
+    /** Each service's Prometheus metrics (its own METRICS_PORT), by service name. */
+    const metrics: Partial<Record<ServiceName, string>> = {};
     /**
      * Starts one subgraph with the shared variables, its own on top, registers its stop and returns its
      * GraphQL URL. Its callers are the router, which forwards each client's address in X-Forwarded-For.
      */
     async function subgraph<Env>(
-      name: string,
+      name: Exclude<ServiceName, 'router'>,
       read: (variables: Variables) => Env,
       start: (env: Env, logger: Logger) => Promise<RunningService>,
       variables: Variables,
@@ -71,6 +76,7 @@ export function startPlatform({
         logger.child({ service: name }),
       );
       resources.add(() => service.stop());
+      metrics[name] = service.metricsUrl;
       return `${service.url}/graphql`;
     }
 
@@ -137,6 +143,7 @@ export function startPlatform({
       logger.child({ service: 'router' }),
     );
     resources.add(() => router.stop());
+    metrics['router'] = router.metricsUrl;
 
     const webServer = webListener
       ? await startWebServer({
@@ -160,6 +167,8 @@ export function startPlatform({
         presence: presenceUrl,
         files: filesUrl,
       },
+      /** Each service's `/metrics`, on its own port (METRICS_PORT), by service name. */
+      metrics: metrics as Record<ServiceName, string>,
     };
   });
 }

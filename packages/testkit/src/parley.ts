@@ -121,6 +121,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
     const databaseUrls = await createSubgraphDatabases(label, resources);
 
+    // Free ports for every service's graph and metrics, so test workers can run side by side.
+    const ports = { PORT: '0', METRICS_PORT: '0' };
     const platform = await startPlatform({
       env: {
         NODE_ENV: 'test',
@@ -131,17 +133,17 @@ export async function startParley(options: StartParleyOptions = {}) {
       },
       usersEnv: {
         DATABASE_URL: databaseUrls.users,
-        PORT: '0',
+        ...ports,
         // Tests register many users from one address.
         REGISTER_MAX_PER_IP: '100000',
         ...options.usersEnv,
       },
-      conversationsEnv: { DATABASE_URL: databaseUrls.conversations, PORT: '0', ...options.conversationsEnv },
-      messagesEnv: { DATABASE_URL: databaseUrls.messages, PORT: '0', ...options.messagesEnv },
-      presenceEnv: { DATABASE_URL: databaseUrls.presence, PORT: '0', ...options.presenceEnv },
+      conversationsEnv: { DATABASE_URL: databaseUrls.conversations, ...ports, ...options.conversationsEnv },
+      messagesEnv: { DATABASE_URL: databaseUrls.messages, ...ports, ...options.messagesEnv },
+      presenceEnv: { DATABASE_URL: databaseUrls.presence, ...ports, ...options.presenceEnv },
       // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
-      filesEnv: { DATABASE_URL: databaseUrls.files, PORT: '0', FILES_BLOB_PORT: '0', ...options.filesEnv },
-      routerEnv: { PORT: '0', ...options.routerEnv },
+      filesEnv: { DATABASE_URL: databaseUrls.files, ...ports, FILES_BLOB_PORT: '0', ...options.filesEnv },
+      routerEnv: { ...ports, ...options.routerEnv },
       ...(options.web ? { web: { port: 0 } } : {}),
       logger,
     });
@@ -170,6 +172,8 @@ export async function startParley(options: StartParleyOptions = {}) {
       wsUrl: platform.router.wsUrl,
       routerUrl: platform.router.baseUrl,
       subgraphUrls: platform.subgraphs,
+      /** Each service's Prometheus `/metrics` URL (on its own port, not the graph's), by service name. */
+      metricsUrls: platform.metrics,
       /** Each subgraph's database (real PostgreSQL), to fill or inspect directly. */
       databaseUrls,
       redisUrl,

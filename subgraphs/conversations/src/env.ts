@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 export const conversationsEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4002),
+  ...httpServiceEnvShape(4002, 9402),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,

@@ -43,6 +43,7 @@ export async function startConversationsService(
     resources.add(() => prisma.$disconnect());
     const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
 
+    const metrics = createMetricsRegistry('conversations');
     const { yoga, relay, conversations } = createConversationsServer({
       prisma,
       events,
@@ -52,7 +53,7 @@ export async function startConversationsService(
       revocations,
       serviceAuth,
       logger,
-      metrics: createMetricsRegistry('conversations'),
+      metrics,
       config: {
         token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
         http: subgraphHttpConfig(env),
@@ -73,6 +74,6 @@ export async function startConversationsService(
     });
     resources.add(async () => stopPrune());
 
-    return listenService(resources, yoga, { env, logger, name: 'conversations subgraph' });
+    return listenService(resources, yoga, { env, metrics, logger, name: 'conversations subgraph' });
   });
 }

@@ -30,6 +30,7 @@ beforeAll(async () => {
     REDIS_URL: testRedisUrl(),
     REDIS_PREFIX: prefix,
     PORT: '0',
+    METRICS_PORT: '0',
     EMBEDDED_DATA_DIR: dataDir,
   });
   // The first start applies the migrations this client needs.

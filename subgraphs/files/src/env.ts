@@ -28,7 +28,7 @@ const originList = z
 
 export const filesEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4005),
+  ...httpServiceEnvShape(4005, 9405),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,

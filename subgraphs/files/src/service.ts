@@ -76,6 +76,7 @@ export async function startFilesService(
     const files = createFileStore(prisma);
     const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });
 
+    const metrics = createMetricsRegistry('files');
     const { yoga, service } = createFilesServer({
       files,
       storage,
@@ -99,7 +100,7 @@ export async function startFilesService(
       },
       revocations,
       logger,
-      metrics: createMetricsRegistry('files'),
+      metrics,
       config: {
         token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
         http: subgraphHttpConfig(env),
@@ -118,6 +119,7 @@ export async function startFilesService(
 
     return listenService(resources, yoga, {
       env,
+      metrics,
       logger,
       name: 'files subgraph',
       listener: options.listener,

@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 export const messagesEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4003),
+  ...httpServiceEnvShape(4003, 9403),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,

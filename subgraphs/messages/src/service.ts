@@ -37,6 +37,7 @@ export async function startMessagesService(
     resources.add(() => prisma.$disconnect());
     const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
 
+    const metrics = createMetricsRegistry('messages');
     const { yoga, relay } = createMessagesServer({
       messages: createPostgresMessageStore(prisma),
       projection,
@@ -52,7 +53,7 @@ export async function startMessagesService(
       serviceAuth: createServiceAuth({ secret: serviceTokenSecret(env), service: 'messages' }),
       revocations,
       logger,
-      metrics: createMetricsRegistry('messages'),
+      metrics,
       config: {
         token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
         http: subgraphHttpConfig(env),
@@ -70,6 +71,6 @@ export async function startMessagesService(
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
 
-    return listenService(resources, yoga, { env, logger, name: 'messages subgraph' });
+    return listenService(resources, yoga, { env, metrics, logger, name: 'messages subgraph' });
   });
 }

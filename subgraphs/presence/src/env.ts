@@ -12,7 +12,7 @@ import { z } from 'zod';
 
 export const presenceEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4004),
+  ...httpServiceEnvShape(4004, 9404),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,

@@ -45,6 +45,7 @@ export async function startPresenceService(
     });
 
     const records = createPostgresPresenceRecordStore(prisma);
+    const metrics = createMetricsRegistry('presence');
     const { yoga, publisher, service } = createPresenceServer({
       store,
       records,
@@ -62,7 +63,7 @@ export async function startPresenceService(
       log: services.log,
       revocations: services.revocations,
       logger,
-      metrics: createMetricsRegistry('presence'),
+      metrics,
       config: {
         token: tokenVerificationFromEnv(env, env.USERS_SUBGRAPH_URL),
         http: subgraphHttpConfig(env),
@@ -73,6 +74,6 @@ export async function startPresenceService(
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
     resources.add(await followEvents({ events: services.events, store, records, service, logger }));
 
-    return listenService(resources, yoga, { env, logger, name: 'presence subgraph' });
+    return listenService(resources, yoga, { env, metrics, logger, name: 'presence subgraph' });
   });
 }

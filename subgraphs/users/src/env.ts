@@ -14,7 +14,7 @@ import { signingKeysSchema } from './auth/keyring.js';
 
 export const usersEnvSchema = z.object({
   ...commonEnvShape,
-  ...httpServiceEnvShape(4001),
+  ...httpServiceEnvShape(4001, 9401),
   ...databaseEnvShape,
   ...redisEnvShape,
   ...serviceAuthEnvShape,

@@ -60,12 +60,13 @@ export async function startUsersService(
     });
     resources.add(async () => stopPurge());
 
+    const metrics = createMetricsRegistry('users');
     const yoga = createUsersServer({
       prisma,
       keyring,
       events,
       logger,
-      metrics: createMetricsRegistry('users'),
+      metrics,
       revocations,
       serviceAuth,
       throttle: createLoginThrottle({
@@ -89,6 +90,6 @@ export async function startUsersService(
       },
       ready: databaseAndRedisReady(prisma, redis),
     });
-    return listenService(resources, yoga, { env, logger, name: 'users subgraph' });
+    return listenService(resources, yoga, { env, metrics, logger, name: 'users subgraph' });
   });
 }

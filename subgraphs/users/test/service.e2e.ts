@@ -38,6 +38,7 @@ beforeAll(async () => {
       REDIS_URL: testRedisUrl(),
       REDIS_PREFIX: prefix,
       PORT: '0',
+      METRICS_PORT: '0',
       LOG_LEVEL: 'silent',
       EMBEDDED_DATA_DIR: dataDir,
     }),
@@ -79,7 +80,7 @@ describe('the users service on a real socket, PostgreSQL and Redis', () => {
     expect(reasonOf(await authed.request('{ me { id } }'))).toBe('SESSION_REVOKED');
   });
 
-  it('answers /health, /ready and /metrics, and echoes the request id', async () => {
+  it('answers /health and /ready, serves /metrics on its metrics port only, and echoes the request id', async () => {
     expect((await fetch(`${service.url}/health`)).status).toBe(200);
     expect((await fetch(`${service.url}/ready`)).status).toBe(200);
     const response = await fetch(`${service.url}/graphql`, {
@@ -88,7 +89,8 @@ describe('the users service on a real socket, PostgreSQL and Redis', () => {
       body: JSON.stringify({ query: 'query Probe { me { id } }', operationName: 'Probe' }),
     });
     expect(response.headers.get('x-request-id')).toBe('e2e-request-1');
-    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(404);
+    const metrics = await (await fetch(service.metricsUrl)).text();
     expect(metrics).toMatch(/graphql_errors_total\{code="UNAUTHENTICATED",service="users"\} \d+/);
     expect(metrics).toMatch(/graphql_envelop_request_duration_bucket\{.*operationName="Probe"/);
   });
