@@ -243,6 +243,14 @@ describe('a block, on every path between the two people', () => {
       });
       await ok(uma, MARK_READ, { c: group.id, s: 2 });
       expect((await next.next()).value).toMatchObject({ userId: uma.id, excludedUserIds: [] });
+      // A marker asked for past the messages known moves when the next one arrives: the same exclusions.
+      await ok(tia, MARK_READ, { c: group.id, s: 3 });
+      await send(uma, group.id, 'three');
+      expect((await next.next()).value).toMatchObject({
+        userId: tia.id,
+        readSeq: 3,
+        excludedUserIds: [sam.id],
+      });
     } finally {
       await read.unsubscribe();
       await events.close();
@@ -283,8 +291,8 @@ describe('a block, on every path between the two people', () => {
     expect((await receipts(tia, dm.id)).markers).toEqual({ [sam.id]: [0, 0], [tia.id]: [2, 2] });
     // The group: uma sees everyone's; sam does not see tia's, and tia not sam's.
     const byUma = await receipts(uma, group.id);
-    expect(byUma.markers).toEqual({ [uma.id]: [2, 2], [sam.id]: [2, 2], [tia.id]: [2, 2] });
-    expect(byUma.messages.map((message) => message.readCount)).toEqual([2, 2]);
+    expect(byUma.markers).toEqual({ [uma.id]: [3, 3], [sam.id]: [2, 2], [tia.id]: [3, 3] });
+    expect(byUma.messages.map((message) => message.readCount)).toEqual([2, 2, 1]);
     const bySam = await receipts(sam, group.id);
     expect(bySam.markers[tia.id]).toEqual([0, 0]);
     expect(bySam.messages[1]).toMatchObject({ readBy: [{ id: uma.id }], readCount: 1 });
