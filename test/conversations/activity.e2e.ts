@@ -145,7 +145,12 @@ describe('unread and mention counts', () => {
     expect(await ok(cat, MARK, { c: group.id, s: 2 })).toEqual({
       markRead: { unreadCount: 2, lastReadSeq: 2 },
     });
-    expect((await reads.next()).value).toEqual({ conversationId: group.id, userId: cat.id, readSeq: 2 });
+    expect((await reads.next()).value).toEqual({
+      conversationId: group.id,
+      userId: cat.id,
+      readSeq: 2,
+      excludedUserIds: [],
+    });
     // Never backwards.
     expect(await ok(cat, MARK, { c: group.id, s: 1 })).toEqual({
       markRead: { unreadCount: 2, lastReadSeq: 2 },
@@ -153,7 +158,12 @@ describe('unread and mention counts', () => {
     expect(await ok(cat, MARK, { c: group.id, s: 4 })).toEqual({
       markRead: { unreadCount: 0, lastReadSeq: 4 },
     });
-    expect((await reads.next()).value).toEqual({ conversationId: group.id, userId: cat.id, readSeq: 4 });
+    expect((await reads.next()).value).toEqual({
+      conversationId: group.id,
+      userId: cat.id,
+      readSeq: 4,
+      excludedUserIds: [],
+    });
     await read.unsubscribe();
     expect(codeOf(await cat.client.request(MARK, { c: group.id, s: -1 }))).toBe('BAD_USER_INPUT');
 

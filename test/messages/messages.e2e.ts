@@ -369,27 +369,3 @@ describe('reactions, threads and mentions', () => {
     await expect.poll(async () => (await conversationOf(bob, group.id)).mentionCount).toBe(1);
   });
 });
-
-describe('blocks in direct conversations', () => {
-  it('refuses sends across a block, in both directions, and allows them again after unblocking', async () => {
-    const [dee, eve] = await parley.registerUsers('dee', 'eve');
-    const dm = await createDm(dee, eve);
-    const group = await createGroup(dee, [eve], 'Shared');
-    const before = await send(dee, dm.id, 'before', { clientMutationId: `before-${randomUUID()}` });
-    await ok(eve, `mutation ($id: ID!) { blockUser(userId: $id) }`, { id: dee.id });
-    const attempt = (user: SignedInUser) =>
-      user.client.request(SEND, {
-        input: { conversationId: dm.id, body: 'hi', clientMutationId: randomUUID() },
-      });
-    expect(codeOf(await attempt(dee))).toBe('FORBIDDEN');
-    expect(codeOf(await attempt(eve))).toBe('FORBIDDEN');
-    // A retry of a send made before the block still gets its message.
-    const retried = await send(dee, dm.id, 'before', { clientMutationId: before.clientMutationId! });
-    expect(retried.id).toBe(before.id);
-    // Groups are not affected: both still write in the group they share.
-    expect((await send(dee, group.id, 'still fine')).seq).toBe(1);
-    expect((await send(eve, group.id, 'me too')).seq).toBe(2);
-    await ok(eve, `mutation ($id: ID!) { unblockUser(userId: $id) }`, { id: dee.id });
-    expect(codeOf(await attempt(dee))).toBeUndefined();
-  });
-});

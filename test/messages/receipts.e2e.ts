@@ -88,6 +88,7 @@ describe('delivery and read receipts', () => {
         conversationId: group.id,
         userId: bob.id,
         deliveredSeq: 2,
+        excludedUserIds: [],
       });
       await ok(cy, MARK_READ, { c: group.id, s: 1 });
       // Backwards changes nothing and publishes nothing; beyond the last message is clamped to it.
@@ -97,6 +98,7 @@ describe('delivery and read receipts', () => {
         conversationId: group.id,
         userId: bob.id,
         deliveredSeq: 3,
+        excludedUserIds: [],
       });
     } finally {
       await delivered.unsubscribe();

@@ -400,6 +400,10 @@ describe('typing', () => {
     await new Promise((resolve) => setTimeout(resolve, 200)); // the same log entry, delivered to both
     // Hydrated for bob, the user would be null (Query.user hides the blocked): any typing event counts.
     expect(receivedEvents(bobEvents).filter((event) => event.__typename === 'TypingChanged')).toEqual([]);
+    // The other way: the blocker typing is not shown to the one he blocked.
+    await startTyping(bob, group.id);
+    expect(await typingUsers(cy, group.id)).toEqual(expect.arrayContaining([ann.id, bob.id]));
+    expect(await typingUsers(ann, group.id)).toEqual([]);
   });
 
   it('stops typing at stopTyping; refuses a non-member (NOT_FOUND) and a blocked DM (FORBIDDEN)', async () => {
@@ -416,10 +420,16 @@ describe('typing', () => {
     });
     expect(codesOf(stranger.errors ?? [])).toEqual(['NOT_FOUND']);
     await blockUser(bob, ann);
-    const blocked = await ann.client.request(`mutation ($id: ID!) { startTyping(conversationId: $id) }`, {
-      id: dm.id,
-    });
-    expect(codesOf(blocked.errors ?? [])).toEqual(['FORBIDDEN']);
+    // Either way: the blocked user and the blocker.
+    for (const typist of [ann, bob]) {
+      const blocked = await typist.client.request(
+        `mutation ($id: ID!) { startTyping(conversationId: $id) }`,
+        {
+          id: dm.id,
+        },
+      );
+      expect(codesOf(blocked.errors ?? [])).toEqual(['FORBIDDEN']);
+    }
   });
 });
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { codedError } from './errors.js';
+import { serviceCaller, type ServiceAuth } from './service-auth.js';
 
 /** Whose behalf a call is made on: subgraphs answer internal fields with the caller's own rights. */
 export interface Caller {
@@ -90,6 +91,35 @@ export function createUserRelationsClient(options: { url: string; timeoutMs: num
       viewerRelations,
     );
     return new Map(data.viewerRelations.map(({ userId, ...relation }) => [userId, relation]));
+  };
+}
+
+/** Everyone in a block relation with each user (either blocked the other), keyed by user id. */
+export type BlockRelationsClient = (userIds: readonly string[]) => Promise<Map<string, string[]>>;
+
+const blockRelations = z.object({
+  presenceAudienceOf: z.array(z.object({ userId: z.string(), blockedIds: z.array(z.string()) })),
+});
+
+/**
+ * Who is in a block relation with each user, asked as a service (a service token): for work no user's
+ * request stands behind. The users subgraph answers it in `presenceAudienceOf` (with contacts, not asked
+ * here), at most 1000 ids a call.
+ */
+export function createBlockRelationsClient(options: {
+  url: string;
+  timeoutMs: number;
+  serviceAuth: ServiceAuth;
+}): BlockRelationsClient {
+  const call = createSubgraphCall({ service: 'users', ...options });
+  return async (userIds) => {
+    const data = await call(
+      `query BlockRelations($userIds: [ID!]!) { presenceAudienceOf(userIds: $userIds) { userId blockedIds } }`,
+      { userIds },
+      await serviceCaller(options.serviceAuth),
+      blockRelations,
+    );
+    return new Map(data.presenceAudienceOf.map(({ userId, blockedIds }) => [userId, blockedIds]));
   };
 }
 

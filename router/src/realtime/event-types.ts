@@ -125,13 +125,27 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
   }),
   'conversations.read': eventType({
     typename: 'ReadReceipt',
-    payload: z.object({ conversationId: id, userId: id, readSeq: z.number().int().nonnegative() }),
+    payload: z.object({
+      conversationId: id,
+      userId: id,
+      readSeq: z.number().int().nonnegative(),
+      // Absent from events written before receipts were kept from blocked members.
+      excludedUserIds: z.array(id).max(100_000).default([]),
+    }),
     fields: (p) => ({ user: ref('User', p.userId), lastReadSeq: p.readSeq }),
+    // Receipts are not exchanged across a block (decided by the conversations service when it happened).
+    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
   }),
   'conversations.delivered': eventType({
     typename: 'DeliveryReceipt',
-    payload: z.object({ conversationId: id, userId: id, deliveredSeq: z.number().int().nonnegative() }),
+    payload: z.object({
+      conversationId: id,
+      userId: id,
+      deliveredSeq: z.number().int().nonnegative(),
+      excludedUserIds: z.array(id).max(100_000).default([]),
+    }),
     fields: (p) => ({ user: ref('User', p.userId), lastDeliveredSeq: p.deliveredSeq }),
+    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
   }),
   'presence.changed': eventType({
     typename: 'PresenceChanged',

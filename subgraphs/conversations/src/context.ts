@@ -1,4 +1,4 @@
-import type { BaseContext, RealtimeLog, ServiceAuth } from '@parley/kit';
+import type { BaseContext, Caller, RealtimeLog, ServiceAuth, UserRelationsClient } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
 import type {
@@ -26,8 +26,28 @@ export interface ConversationsContext extends BaseContext, ConversationsServices
 }
 
 /** Per-request batching: a page of conversations costs one query per field, not one per conversation. */
-export function createLoaders(conversations: ConversationStore, viewerId: string | null) {
+export function createLoaders(
+  conversations: ConversationStore,
+  viewerId: string | null,
+  users: UserRelationsClient,
+  caller: Caller,
+) {
   return {
+    /**
+     * Whether the viewer and the user are in a block relation (either blocked the other): such a member's
+     * receipts are not shown to the viewer. One call to users for every id a request asks about.
+     */
+    blockedWithViewer: new DataLoader<string, boolean>(
+      async (userIds) => {
+        const relations = await users(userIds, caller);
+        return userIds.map((userId) => {
+          const relation = relations.get(userId);
+          return relation !== undefined && (relation.blockedByViewer || relation.hasBlockedViewer);
+        });
+      },
+      // The users subgraph answers at most 1000 ids a call.
+      { maxBatchSize: 1000 },
+    ),
     /** The conversation as the viewer sees it; null when the viewer is not a member (or it does not exist). */
     view: new DataLoader<string, ConversationView | null>(async (ids) => {
       if (!viewerId) return ids.map(() => null);

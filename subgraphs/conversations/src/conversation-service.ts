@@ -82,6 +82,22 @@ export function createConversationService(deps: {
     }
   }
 
+  /**
+   * The other members of a conversation who are in a block relation with the actor (either blocked the
+   * other): the actor's receipts are not sent to them. NOT_FOUND when the actor is not a member.
+   */
+  async function membersInBlockRelation(actor: Actor, conversationId: string) {
+    const members = (await conversations.markers([conversationId])).get(conversationId) ?? [];
+    if (!members.some((member) => member.userId === actor.viewer.userId)) throw conversationNotFound();
+    const others = members.map((member) => member.userId).filter((id) => id !== actor.viewer.userId);
+    if (others.length === 0) return [];
+    const relations = await deps.users(others, actor);
+    return others.filter((id) => {
+      const relation = relations.get(id);
+      return relation !== undefined && (relation.blockedByViewer || relation.hasBlockedViewer);
+    });
+  }
+
   /** Runs `change` with the conversation locked and the actor's role, or NOT_FOUND for non-members. */
   async function changeAsMember<T>(
     actor: Actor,
@@ -379,17 +395,25 @@ export function createConversationService(deps: {
     async moveMarker(actor: Actor, marker: 'read' | 'delivered', conversationId: string, upToSeq: number) {
       if (!isUuid(conversationId)) throw conversationNotFound();
       const userId = actor.viewer.userId;
+      // Asked before the transaction: no row stays locked while the users service answers.
+      const excludedUserIds = await membersInBlockRelation(actor, conversationId);
       const moved = await conversations.transaction(async (tx) => {
         const result = await conversations.moveMarker(tx, marker, conversationId, userId, upToSeq);
         if (!result) throw conversationNotFound();
         if (result.moved && marker === 'read') {
-          await addOutboxEvent(tx, conversationEvents.read, { conversationId, userId, readSeq: result.seq });
+          await addOutboxEvent(tx, conversationEvents.read, {
+            conversationId,
+            userId,
+            readSeq: result.seq,
+            excludedUserIds,
+          });
         }
         if (result.moved && marker === 'delivered') {
           await addOutboxEvent(tx, conversationEvents.delivered, {
             conversationId,
             userId,
             deliveredSeq: result.seq,
+            excludedUserIds,
           });
         }
         return result.moved;

@@ -46,6 +46,8 @@ export interface ReadEvent {
   conversationId: string;
   userId: string;
   readSeq: number;
+  /** Members in a block relation with the reader (either way): receipts are not exchanged across a block. */
+  excludedUserIds: string[];
 }
 
 /** A member's delivery marker moved forward (delivery receipts). */
@@ -53,6 +55,8 @@ export interface DeliveredEvent {
   conversationId: string;
   userId: string;
   deliveredSeq: number;
+  /** As ReadEvent's. */
+  excludedUserIds: string[];
 }
 
 /**

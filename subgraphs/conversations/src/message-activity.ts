@@ -1,6 +1,6 @@
-import type { EventStream, Logger } from '@parley/kit';
+import type { BlockRelationsClient, EventStream, Logger } from '@parley/kit';
 import { z } from 'zod';
-import type { ConversationStore } from './data/conversation-store.js';
+import type { ConversationStore, ReceiptExclusions } from './data/conversation-store.js';
 import { messageAddedTopic } from './events.js';
 
 /** This service's consumer group: each event is applied by one of its instances. */
@@ -24,8 +24,26 @@ const messageAdded = z.object({
 export async function startMessageActivity(deps: {
   stream: EventStream;
   conversations: ConversationStore;
+  /** Who is in a block relation with whom: receipt events of markers applied here are not sent across one. */
+  blockRelations: BlockRelationsClient;
   logger: Logger;
 }) {
+  /** For the members whose requested markers this event may move (usually none: no call then). */
+  async function receiptExclusions(conversationId: string): Promise<ReceiptExclusions> {
+    const userIds = await deps.conversations.membersWithRequestedMarkers(conversationId);
+    if (userIds.length === 0) return new Map();
+    try {
+      return await deps.blockRelations(userIds);
+    } catch (error) {
+      // Activity and unread counts must not wait for the users service: these receipts go to nobody else.
+      deps.logger.warn(
+        { err: error, conversationId },
+        'block relations unknown; receipts not sent to others',
+      );
+      return new Map();
+    }
+  }
+
   return deps.stream.consume(messageAddedTopic, CONSUMER_GROUP, async (payload) => {
     const event = messageAdded.safeParse(payload);
     if (!event.success) {
@@ -33,7 +51,10 @@ export async function startMessageActivity(deps: {
       return;
     }
     try {
-      await deps.conversations.applyMessageAdded(event.data);
+      await deps.conversations.applyMessageAdded(
+        event.data,
+        await receiptExclusions(event.data.conversationId),
+      );
     } catch (error) {
       deps.logger.error(
         { err: error, event: event.data },

@@ -83,12 +83,18 @@ export function createConversationsServer(deps: ConversationsServerDeps) {
     ...deps.config.http,
     ready: deps.ready,
     verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
-    extendContext: (base, request) => ({
-      ...base,
-      ...services,
-      authorization: request.headers.get('authorization') ?? '',
-      loaders: createLoaders(conversations, base.viewer?.userId ?? null),
-    }),
+    extendContext: (base, request) => {
+      const authorization = request.headers.get('authorization') ?? '';
+      return {
+        ...base,
+        ...services,
+        authorization,
+        loaders: createLoaders(conversations, base.viewer?.userId ?? null, deps.users, {
+          authorization,
+          requestId: base.requestId,
+        }),
+      };
+    },
   });
   return { yoga, relay, conversations };
 }

@@ -1,6 +1,7 @@
 import {
   createLogger,
   createMetricsRegistry,
+  createBlockRelationsClient,
   createServiceAuth,
   databaseAndRedisReady,
   createUserRelationsClient,
@@ -64,7 +65,12 @@ export async function startConversationsService(
       ready: databaseAndRedisReady(prisma, redis),
     });
 
-    resources.add(await startMessageActivity({ stream, conversations, logger }));
+    const blockRelations = createBlockRelationsClient({
+      url: env.USERS_SUBGRAPH_URL,
+      timeoutMs: env.USERS_TIMEOUT_MS,
+      serviceAuth,
+    });
+    resources.add(await startMessageActivity({ stream, conversations, blockRelations, logger }));
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({

@@ -2,13 +2,19 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createRedisEventStream, type EventStream, type RunningService } from '@parley/kit';
+import {
+  createLogger,
+  createRedisEventStream,
+  createRedisPubSub,
+  type EventStream,
+  type RunningService,
+} from '@parley/kit';
 import { createTestDatabase, testRedisPrefix, testRedisUrl, type TestDatabase } from '@parley/kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
 import { readConversationsEnv, type ConversationsEnv } from '../src/env.js';
-import { messageAddedTopic } from '../src/events.js';
+import { conversationEvents, messageAddedTopic, type ReadEvent } from '../src/events.js';
 import { startConversationsService } from '../src/service.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -32,6 +38,8 @@ beforeAll(async () => {
     PORT: '0',
     METRICS_PORT: '0',
     EMBEDDED_DATA_DIR: dataDir,
+    // Nothing listens there: the users service is down for these tests.
+    USERS_SUBGRAPH_URL: 'http://127.0.0.1:9/graphql',
   });
   // The first start applies the migrations this client needs.
   service = await startConversationsService(env, logger);
@@ -121,5 +129,34 @@ describe('messages.added from the durable stream', () => {
         (await redis.xpending(`${env.REDIS_PREFIX}stream:${messageAddedTopic}`, 'conversations')) as [number]
       )[0];
     await expect.poll(pending, { timeout: 10_000, interval: 20 }).toBe(0);
+  });
+
+  it('sends the receipts of markers it applies to no other member when the users service cannot say who is blocked', async () => {
+    const [ann, ben, cy] = [randomUUID(), randomUUID(), randomUUID()];
+    const group = await createGroupRow(ann, [ben, cy]);
+    // Ben read on a device a message this service has not heard of yet: his marker waits for it.
+    await prisma.conversationMember.update({
+      where: { conversationId_userId: { conversationId: group.id, userId: ben } },
+      data: { readRequestedSeq: 1 },
+    });
+    const events = createRedisPubSub({
+      publisher: new Redis(testRedisUrl()),
+      subscriber: new Redis(testRedisUrl()),
+      prefix: env.REDIS_PREFIX,
+    });
+    const reads = await events.subscribe<ReadEvent>(conversationEvents.read);
+    try {
+      await messageAdded(group.id, 1, ann);
+      const { value } = await reads[Symbol.asyncIterator]().next();
+      expect({ ...value, excludedUserIds: [...value.excludedUserIds].sort() }).toEqual({
+        conversationId: group.id,
+        userId: ben,
+        readSeq: 1,
+        excludedUserIds: [ann, cy].sort(),
+      });
+    } finally {
+      await reads.unsubscribe();
+      await events.close();
+    }
   });
 });

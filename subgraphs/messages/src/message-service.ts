@@ -11,6 +11,7 @@ import {
   type Membership,
   type MembershipProjection,
   type MembershipReader,
+  type UserRelation,
   type UserRelationsClient,
   type Viewer,
 } from '@parley/kit';
@@ -106,11 +107,43 @@ export function createInputSchemas(limits: MessageLimits) {
   };
 }
 
+/** What a block refuses, with what the blocker is told and what the blocked user is told. */
+const blockRefusals = {
+  send: {
+    blocker: 'You blocked this user; unblock them to send messages',
+    blocked: 'You cannot send messages to this user',
+  },
+  edit: {
+    blocker: 'You blocked this user; unblock them to edit your messages to them',
+    blocked: 'You cannot edit your messages to this user',
+  },
+  react: {
+    blocker: 'You blocked this user; unblock them to react to their messages or in your conversation',
+    blocked: 'You cannot react to this user’s messages or in your conversation with them',
+  },
+  reply: {
+    blocker: 'You blocked this user; unblock them to reply to their messages',
+    blocked: 'You cannot reply to this user’s messages',
+  },
+} as const;
+
+type BlockedAction = keyof typeof blockRefusals;
+
+const inBlockRelation = (relation: UserRelation | undefined) =>
+  relation !== undefined && (relation.blockedByViewer || relation.hasBlockedViewer);
+
+/** FORBIDDEN when the actor blocked the user or the user blocked the actor. */
+function refuseAcrossBlock(relation: UserRelation | undefined, action: BlockedAction) {
+  if (relation?.blockedByViewer) throw forbidden(blockRefusals[action].blocker);
+  if (relation?.hasBlockedViewer) throw forbidden(blockRefusals[action].blocked);
+}
+
 /**
  * The rules of messages: only members read and write; senders edit; senders and group admins delete;
- * nobody messages across a block in a direct conversation. The store enforces what concurrency could
- * break; after each change the outbox is flushed so events go out before the call returns (a failure
- * there is retried by the relay's timer).
+ * nothing crosses a block (README, Blocks): no send, edit or reaction in a direct conversation, no
+ * reaction or reply to the other's messages and no mention of them in a group. The store enforces what
+ * concurrency could break; after each change the outbox is flushed so events go out before the call
+ * returns (a failure there is retried by the relay's timer).
  */
 export function createMessageService(deps: {
   messages: MessageStore;
@@ -150,21 +183,37 @@ export function createMessageService(deps: {
     return { message, membership };
   }
 
-  /** Direct conversations only: FORBIDDEN when either member blocked the other. */
-  async function requireNoBlock(actor: Actor, conversationId: string, membership: Membership) {
-    if (membership.kind !== 'DIRECT') return;
+  /**
+   * The actor's relations with these users (the actor and duplicates left out): one call to the users
+   * subgraph, none for an empty list.
+   */
+  async function relationsWith(actor: Actor, userIds: readonly string[]) {
+    const others = [...new Set(userIds)].filter((userId) => userId !== actor.viewer.userId);
+    return others.length > 0 ? deps.users(others, actor) : new Map<string, UserRelation>();
+  }
+
+  /**
+   * Direct conversations only: FORBIDDEN when either member blocked the other (and, for sends, when the
+   * other account is gone). Returns the actor's relations there (with the other member: nobody else is
+   * in it, so they answer every later question about blocks in it); null for a group.
+   */
+  async function requireNoBlock(
+    actor: Actor,
+    conversationId: string,
+    membership: Membership,
+    action: BlockedAction,
+  ): Promise<Map<string, UserRelation> | null> {
+    if (membership.kind !== 'DIRECT') return null;
     const snapshot = await deps.projection.snapshot(conversationId);
     // Read just after the membership: missing only if Redis lost it in between. Refuse rather than skip.
     if (!snapshot) throw codedError('SERVICE_UNAVAILABLE', 'Membership is being rebuilt; retry');
     const peerId = [...snapshot.members.keys()].find((userId) => userId !== actor.viewer.userId);
-    if (!peerId) return;
-    const relation = (await deps.users([peerId], actor)).get(peerId);
-    if (relation?.blockedByViewer) {
-      throw forbidden('You blocked this user; unblock them to send messages');
-    }
-    if (!relation?.exists || relation.hasBlockedViewer) {
-      throw forbidden('You cannot send messages to this user');
-    }
+    if (!peerId) return new Map();
+    const relations = await relationsWith(actor, [peerId]);
+    const relation = relations.get(peerId);
+    refuseAcrossBlock(relation, action);
+    if (action === 'send' && !relation?.exists) throw forbidden(blockRefusals.send.blocked);
+    return relations;
   }
 
   /** The mentioned users who are members (others are dropped, as are duplicates and the sender). */
@@ -177,6 +226,10 @@ export function createMessageService(deps: {
     );
     return candidates.filter((_, index) => memberships[index]?.[0]);
   }
+
+  /** Mentions of users in a block relation with the actor are dropped: nobody is notified across a block. */
+  const mentionable = (userIds: string[], relations: Map<string, UserRelation>) =>
+    userIds.filter((userId) => !inBlockRelation(relations.get(userId)));
 
   function sendAnswer(result: SendResult): MessageRecord {
     if (result.outcome === 'conflict') {
@@ -209,7 +262,7 @@ export function createMessageService(deps: {
     if (target.deletedAt) {
       throw badUserInput('replyToId: the message was deleted', { field: 'replyToId' });
     }
-    return { id: target.id, threadRootId: target.threadRootId };
+    return { id: target.id, threadRootId: target.threadRootId, senderId: target.senderId };
   }
 
   return {
@@ -235,11 +288,19 @@ export function createMessageService(deps: {
       };
       let rules: { replyTo: NewMessage['replyTo']; mentionedUserIds: string[] };
       try {
-        await requireNoBlock(actor, input.conversationId, membership);
+        const peerRelations = await requireNoBlock(actor, input.conversationId, membership, 'send');
         await requireAttachable(actor, input.attachmentIds);
+        const replyTo = await replyTarget(input.conversationId, input.replyToId);
+        const mentioned = await memberMentions(actor, input.conversationId, input.mentions);
+        const relations =
+          peerRelations ??
+          (await relationsWith(actor, replyTo ? [replyTo.senderId, ...mentioned] : mentioned));
+        if (replyTo && replyTo.senderId !== actor.viewer.userId) {
+          refuseAcrossBlock(relations.get(replyTo.senderId), 'reply');
+        }
         rules = {
-          replyTo: await replyTarget(input.conversationId, input.replyToId),
-          mentionedUserIds: await memberMentions(actor, input.conversationId, input.mentions),
+          replyTo: replyTo && { id: replyTo.id, threadRootId: replyTo.threadRootId },
+          mentionedUserIds: mentionable(mentioned, relations),
         };
       } catch (refusal) {
         // A retry gets its message even if a rule would now refuse the send (a block, a deleted reply
@@ -262,11 +323,16 @@ export function createMessageService(deps: {
 
     async edit(actor: Actor, rawInput: unknown): Promise<MessageRecord> {
       const input = parseInput(schemas.edit, rawInput);
-      const { message } = await requireMessage(actor, input.id);
+      const { message, membership } = await requireMessage(actor, input.id);
       if (message.senderId !== actor.viewer.userId) throw forbidden('Only the sender can edit a message');
       if (message.deletedAt) throw badUserInput('The message was deleted', { field: 'id' });
-      const mentionedUserIds =
-        input.mentions && (await memberMentions(actor, message.conversationId, input.mentions));
+      // In a DM the other member would read the new text; in a group, messages stay shared with everyone.
+      const peerRelations = await requireNoBlock(actor, message.conversationId, membership, 'edit');
+      let mentionedUserIds: string[] | undefined;
+      if (input.mentions) {
+        const mentioned = await memberMentions(actor, message.conversationId, input.mentions);
+        mentionedUserIds = mentionable(mentioned, peerRelations ?? (await relationsWith(actor, mentioned)));
+      }
       const edited = await messages.edit(message.id, { body: input.body, mentionedUserIds });
       if (!edited) throw badUserInput('The message was deleted', { field: 'id' });
       await afterCommit(actor);
@@ -304,7 +370,13 @@ export function createMessageService(deps: {
 
     async react(actor: Actor, rawInput: unknown, add: boolean): Promise<MessageRecord> {
       const input = parseInput(schemas.reaction, rawInput);
-      const { message } = await requireMessage(actor, input.messageId);
+      const { message, membership } = await requireMessage(actor, input.messageId);
+      // Adding and removing alike: either is an event the other side receives.
+      const peerRelations = await requireNoBlock(actor, message.conversationId, membership, 'react');
+      if (!peerRelations && message.senderId !== actor.viewer.userId) {
+        const relations = await relationsWith(actor, [message.senderId]);
+        refuseAcrossBlock(relations.get(message.senderId), 'react');
+      }
       const reaction = { messageId: message.id, userId: actor.viewer.userId, emoji: input.emoji };
       const outcome = add
         ? await messages.addReaction(reaction, {

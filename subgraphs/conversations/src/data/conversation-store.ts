@@ -411,13 +411,16 @@ export function createConversationStore(prisma: PrismaClient) {
      * move forward (never back), the sender's read marker covers their own message, mentioned members
      * get a mention. Idempotent and order-independent.
      */
-    async applyMessageAdded(event: {
-      conversationId: string;
-      messageId: string;
-      seq: number;
-      senderId: string;
-      mentionedUserIds: string[];
-    }) {
+    async applyMessageAdded(
+      event: {
+        conversationId: string;
+        messageId: string;
+        seq: number;
+        senderId: string;
+        mentionedUserIds: string[];
+      },
+      receiptExclusions: ReceiptExclusions = new Map(),
+    ) {
       await prisma.$transaction(async (tx) => {
         await tx.$executeRaw`
           UPDATE conversations
@@ -438,8 +441,17 @@ export function createConversationStore(prisma: PrismaClient) {
               AND m.read_seq < ${event.seq}
             ON CONFLICT DO NOTHING`;
         }
-        await applyRequestedMarkers(tx, event.conversationId);
+        await applyRequestedMarkers(tx, event.conversationId, receiptExclusions);
       });
+    },
+
+    /** Members whose read or delivery marker waits for messages not known yet (see applyRequestedMarkers). */
+    async membersWithRequestedMarkers(conversationId: string): Promise<string[]> {
+      const rows = await prisma.$queryRaw<{ user_id: string }[]>`
+        SELECT user_id FROM conversation_members
+        WHERE conversation_id = ${conversationId}::uuid
+          AND (read_requested_seq > read_seq OR delivered_requested_seq > delivered_seq)`;
+      return rows.map((row) => row.user_id);
     },
 
     /** Forgets activity history no cursor can use any more. */
@@ -449,10 +461,19 @@ export function createConversationStore(prisma: PrismaClient) {
 }
 
 /**
- * Markers members asked for past the last message known then, applied now that more messages are known
- * (read or delivered on a device before this service heard of the message); each move is an event.
+ * Who must not receive a member's receipt events, by member: those in a block relation with them (asked of
+ * the users service before the transaction).
  */
-async function applyRequestedMarkers(tx: Transaction, conversationId: string) {
+export type ReceiptExclusions = ReadonlyMap<string, readonly string[]>;
+
+/**
+ * Markers members asked for past the last message known then, applied now that more messages are known
+ * (read or delivered on a device before this service heard of the message); each move is an event. A
+ * member missing from `exclusions` (their marker was asked for after the users service was, or it could
+ * not answer) has their events sent to nobody else: receipts never cross a block, and the markers
+ * themselves are right for whoever reads them.
+ */
+async function applyRequestedMarkers(tx: Transaction, conversationId: string, exclusions: ReceiptExclusions) {
   const moved = await tx.$queryRaw<
     { user_id: string; old_read: number; new_read: number; old_delivered: number; new_delivered: number }[]
   >`
@@ -473,18 +494,35 @@ async function applyRequestedMarkers(tx: Transaction, conversationId: string) {
     RETURNING m.user_id, pending.old_read, pending.new_read, pending.old_delivered, pending.new_delivered`;
   for (const row of moved) {
     const userId = row.user_id;
+    const excludedUserIds = [
+      ...(exclusions.get(userId) ?? (await otherMemberIds(tx, conversationId, userId))),
+    ];
     if (row.new_read > row.old_read) {
       await tx.mention.deleteMany({ where: { conversationId, userId, seq: { lte: row.new_read } } });
-      await addOutboxEvent(tx, conversationEvents.read, { conversationId, userId, readSeq: row.new_read });
+      await addOutboxEvent(tx, conversationEvents.read, {
+        conversationId,
+        userId,
+        readSeq: row.new_read,
+        excludedUserIds,
+      });
     }
     if (row.new_delivered > row.old_delivered) {
       await addOutboxEvent(tx, conversationEvents.delivered, {
         conversationId,
         userId,
         deliveredSeq: row.new_delivered,
+        excludedUserIds,
       });
     }
   }
+}
+
+async function otherMemberIds(tx: Transaction, conversationId: string, userId: string) {
+  const members = await tx.conversationMember.findMany({
+    where: { conversationId, userId: { not: userId } },
+    select: { userId: true },
+  });
+  return members.map((member) => member.userId);
 }
 
 export type ConversationStore = ReturnType<typeof createConversationStore>;

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { ConversationsContext } from '../context.js';
 import { roleRank, type ConversationView } from '../data/conversation-store.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
+import { markersShown } from './message.js';
 
 const memberCursor = z.object({ r: z.number().int().min(0).max(2), j: z.number().int(), u: z.uuid() });
 
@@ -51,7 +52,10 @@ export const conversationResolvers: Resolvers = {
   },
   ConversationMember: {
     user: (member) => ({ id: member.userId }),
-    lastReadSeq: (member) => member.readSeq,
-    lastDeliveredSeq: (member) => member.deliveredSeq,
+    // A member in a block relation with the viewer shows no receipts: their markers read as 0.
+    lastReadSeq: async (member, _, context: ConversationsContext) =>
+      (await markersShown(member.userId, context)) ? member.readSeq : 0,
+    lastDeliveredSeq: async (member, _, context: ConversationsContext) =>
+      (await markersShown(member.userId, context)) ? member.deliveredSeq : 0,
   },
 };

@@ -17,7 +17,10 @@ export type MessageReference = z.output<typeof messageReference>;
 /** What Message resolvers receive: a full reference from the router, or the `{ id }` lastMessage returns. */
 export type MessageParent = MessageReference | { id: string };
 
-/** The members other than the sender whose `marker` reached the message, and whether to list them. */
+/**
+ * The members other than the sender whose `marker` reached the message, and whether to list them. Members
+ * in a block relation with the viewer are left out: receipts are not exchanged across a block.
+ */
 async function receipts(
   parent: MessageParent,
   marker: 'readSeq' | 'deliveredSeq',
@@ -30,7 +33,16 @@ async function receipts(
   const reached = members.filter(
     (member) => member.userId !== message.sender.id && member[marker] >= message.seq,
   );
-  return { reached, listed: members.length <= context.config.receiptsMaxMembers };
+  const shown = await Promise.all(reached.map((member) => markersShown(member.userId, context)));
+  return {
+    reached: reached.filter((_, index) => shown[index]),
+    listed: members.length <= context.config.receiptsMaxMembers,
+  };
+}
+
+/** Whether the viewer sees this member's markers: their own, and anyone's not in a block relation with them. */
+export async function markersShown(userId: string, context: ConversationsContext) {
+  return userId === context.viewer?.userId || !(await context.loaders.blockedWithViewer.load(userId));
 }
 
 export const messageResolvers: Resolvers = {
