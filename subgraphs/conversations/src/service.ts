@@ -63,7 +63,7 @@ export async function startConversationsService(
       ready: databaseAndRedisReady(prisma, redis),
     });
 
-    resources.add(await startMessageActivity({ stream, conversations, logger }));
+    resources.add(await startMessageActivity({ stream, conversations, relay, logger }));
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({
