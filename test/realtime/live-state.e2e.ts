@@ -2,12 +2,18 @@ import { startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
+import { nextEventAbout, startTyping, subscribePresence, typingUsers } from '../presence/operations.js';
 import { eventOf, useRealtime, type EventFields, type EventSubscription } from './operations.js';
 
 let parley: Parley;
+const SETTLE_MS = 300;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'realtime_live_state' });
+  parley = await startParley({
+    label: 'realtime_live_state',
+    // Indicators outlive every wait here: one that ends did not run out.
+    presenceEnv: { TYPING_TTL_SECONDS: '60', PRESENCE_SETTLE_MS: String(SETTLE_MS) },
+  });
 });
 
 afterAll(async () => {
@@ -106,5 +112,41 @@ describe('UserUpdated', () => {
     });
     await send(ann, dm.id, 'hello');
     expect(eventOf(await bobDm.next()).__typename).toBe('MessageAdded');
+  });
+});
+
+describe('typing', () => {
+  it('ends when the typist’s last socket closes, not while another is open', async () => {
+    const [ann, bob] = await parley.registerUsers('ann', 'bob');
+    const group = await createGroup(ann, [bob], 'Typing');
+    const other = await createDm(ann, bob);
+    const bobTyping = subscribePresence(await realtime.connect(bob));
+    const annPhone = await realtime.connect(ann);
+    const annLaptop = await realtime.connect(ann);
+    await realtime.live(1);
+
+    await startTyping(ann, group.id);
+    expect(await nextEventAbout(bobTyping, 'TypingChanged', ann.id)).toMatchObject({ typing: true });
+    await annPhone.close();
+    // The laptop is still open: the next thing bob hears of ann's typing is her new indicator, not an end.
+    await startTyping(ann, other.id);
+    expect(await nextEventAbout(bobTyping, 'TypingChanged', ann.id)).toMatchObject({
+      conversationId: other.id,
+      typing: true,
+    });
+    expect(await typingUsers(bob, group.id)).toEqual([ann.id]);
+
+    await annLaptop.close();
+    const ended = [
+      await nextEventAbout(bobTyping, 'TypingChanged', ann.id),
+      await nextEventAbout(bobTyping, 'TypingChanged', ann.id),
+    ];
+    expect(ended.map((event) => [event.conversationId, event.typing, event.expiresAt]).sort()).toEqual(
+      [
+        [group.id, false, null],
+        [other.id, false, null],
+      ].sort(),
+    );
+    expect(await typingUsers(bob, group.id)).toEqual([]);
   });
 });
