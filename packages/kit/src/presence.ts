@@ -65,7 +65,13 @@ export interface PresenceStore {
    * the last one, the user's typing indicators end now (as if expired: `claimExpiredTyping` returns them).
    */
   disconnect(userId: string, deviceId: string): Promise<void>;
-  /** Each user's state, in the order asked: one round trip (one command) for the whole list. */
+  /**
+   * Each user's state, in the order asked: one round trip (one command) for the whole list. Going online or
+   * away shows at once; going OFFLINE shows once that change was claimed for publishing (or after
+   * `claimLeaseMs` without a sign of life, should no publisher run): until then the status last published
+   * is read. So a quick reconnect (a socket closed, another opening, in either order) never reads OFFLINE,
+   * which no event would correct, since a change that does not hold is never published.
+   */
   read(userIds: readonly string[]): Promise<PresenceState[]>;
   /**
    * Finds devices that expired (a user left without any ends their typing, as `disconnect`) and users who
@@ -237,7 +243,18 @@ export function createMemoryPresenceStore(options: {
       const now = Date.now();
       return userIds.map((userId) => {
         const user = data.users.get(userId);
-        return { status: statusOf(user, now), lastSeenAt: user?.seenAt ?? null };
+        let status = statusOf(user, now);
+        // See PresenceStore.read: an OFFLINE nobody was told of yet reads as what they were told.
+        if (
+          status === 'OFFLINE' &&
+          user &&
+          (user.published === 'ONLINE' || user.published === 'AWAY') &&
+          user.seenAt !== null &&
+          now - user.seenAt < timings.claimLeaseMs
+        ) {
+          status = user.published;
+        }
+        return { status, lastSeenAt: user?.seenAt ?? null };
       });
     },
     // In process there is no schedule to read: every user is looked at (embedded mode has few).
@@ -432,13 +449,17 @@ if settle(P, user, now, away_after) == 'OFFLINE' then end_typing_of(P, user, now
 return 1
 `;
 
-// KEYS: the users' hashes. ARGV: away_after. Returns status and last seen ('' if none) per key.
+// KEYS: the users' hashes. ARGV: away_after, lease. Returns status and last seen ('' if none) per key.
 const READ_SCRIPT = `${LUA_COMMON}
-local away_after = tonumber(ARGV[1])
+local away_after, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local out = {}
 for i = 1, #KEYS do
-  local status, _, seen = state(KEYS[i], now, away_after, false)
+  local status, _, seen, published = state(KEYS[i], now, away_after, false)
+  -- See PresenceStore.read: an OFFLINE nobody was told of yet reads as what they were told.
+  if status == 'OFFLINE' and (published == 'ONLINE' or published == 'AWAY') and seen and now - seen < lease then
+    status = published
+  end
   out[#out + 1] = status
   out[#out + 1] = seen and tostring(seen) or ''
 end
@@ -679,7 +700,13 @@ export function createRedisPresenceStore(options: {
     async read(userIds) {
       if (userIds.length === 0) return [];
       const keys = userIds.map((userId) => `${P}u:${userId}`);
-      const flat = (await run('parleyPresenceRead', keys.length, keys, timings.awayAfterMs)) as string[];
+      const flat = (await run(
+        'parleyPresenceRead',
+        keys.length,
+        keys,
+        timings.awayAfterMs,
+        timings.claimLeaseMs,
+      )) as string[];
       return userIds.map((_, index) => ({
         status: flat[index * 2] as PresenceStatus,
         lastSeenAt: seen(flat[index * 2 + 1]!),

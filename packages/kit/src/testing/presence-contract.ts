@@ -76,6 +76,26 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(ann!.lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
     });
 
+    it('never reads OFFLINE across a quick reconnect, in either order: only an OFFLINE claimed for publishing', async () => {
+      const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'first', active: true }]);
+      expect(await claimAll(store)).toMatchObject([{ userId: 'ann', status: 'ONLINE' }]);
+      // The new socket opens before the old one's close is reported.
+      await store.touch([{ userId: 'ann', deviceId: 'second', active: true }]);
+      await store.disconnect('ann', 'first');
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      // The old socket's close is reported before the new one opens: no device for a moment.
+      await store.disconnect('ann', 'second');
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      await store.touch([{ userId: 'ann', deviceId: 'third', active: true }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      expect(await claimAll(store)).toEqual([]);
+      // Gone for good: OFFLINE once the change is claimed, as everyone is told.
+      await store.disconnect('ann', 'third');
+      expect(await claimAll(store)).toMatchObject([{ userId: 'ann', status: 'OFFLINE' }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('OFFLINE');
+    });
+
     it('reads many users in the order asked; a user never seen is OFFLINE with no last seen', async () => {
       const store = await open();
       await store.touch([{ userId: 'bob', deviceId: 'd', active: true }]);
