@@ -63,9 +63,9 @@ export const nextEvent = async (subscription: EventSubscription, timeoutMs?: num
   eventOf(await subscription.next(timeoutMs));
 
 /** The next event of the given type; receipts of the sender's own sends may come first and are skipped. */
-export async function nextOf(subscription: EventSubscription, typename: string) {
+export async function nextOf(subscription: EventSubscription, typename: string, timeoutMs?: number) {
   for (;;) {
-    const event = await nextEvent(subscription);
+    const event = await nextEvent(subscription, timeoutMs);
     if (event.__typename === typename) return event;
     expect(
       ['ReadReceipt', 'DeliveryReceipt'],
@@ -76,6 +76,20 @@ export async function nextOf(subscription: EventSubscription, typename: string) 
 
 export const takeEvents = async (subscription: EventSubscription, count: number, timeoutMs?: number) =>
   (await subscription.take(count, timeoutMs)).map(eventOf);
+
+/**
+ * The next MessageAdded, passing over read and delivery receipts (each send moves its sender's read marker,
+ * so a ReadReceipt follows it, in no fixed order with the next message).
+ */
+export const nextMessage = (subscription: EventSubscription, timeoutMs?: number) =>
+  nextOf(subscription, 'MessageAdded', timeoutMs);
+
+/** The next `count` MessageAdded events, as `nextMessage`. */
+export async function takeMessages(subscription: EventSubscription, count: number, timeoutMs?: number) {
+  const messages: EventFields[] = [];
+  while (messages.length < count) messages.push(await nextMessage(subscription, timeoutMs));
+  return messages;
+}
 
 /** The bodies of MessageAdded events, the others named by their type: compact to compare in order. */
 export const summaryOf = (events: EventFields[]) =>

@@ -1,6 +1,7 @@
 import type { BlockRelationsClient, EventStream, Logger } from '@parley/kit';
 import { z } from 'zod';
 import type { ConversationStore, ReceiptExclusions } from './data/conversation-store.js';
+import type { OutboxRelay } from './data/outbox.js';
 import { messageAddedTopic } from './events.js';
 
 /** This service's consumer group: each event is applied by one of its instances. */
@@ -18,7 +19,7 @@ const messageAdded = z.object({
  * Keeps each conversation's activity, last message and unread counts in step with the messages subgraph's
  * `messages.added` events, read from a durable stream: events appended while this service is down are
  * applied when it starts. Applying an event is idempotent and order-independent, so a redelivery is
- * harmless. Events that do not parse are logged and skipped; an event that fails to apply (the database is
+ * harmless. The sender's read marker moving is a read receipt, delivered like markRead's. Events that do not parse are logged and skipped; an event that fails to apply (the database is
  * down) is retried until it applies.
  */
 export async function startMessageActivity(deps: {
@@ -26,12 +27,17 @@ export async function startMessageActivity(deps: {
   conversations: ConversationStore;
   /** Who is in a block relation with whom: receipt events of markers applied here are not sent across one. */
   blockRelations: BlockRelationsClient;
+  /** Delivers the receipts an event moved at once, rather than at the relay's next pass. */
+  relay: Pick<OutboxRelay, 'flush'>;
   logger: Logger;
 }) {
-  /** For the members whose requested markers this event may move (usually none: no call then). */
-  async function receiptExclusions(conversationId: string): Promise<ReceiptExclusions> {
-    const userIds = await deps.conversations.membersWithRequestedMarkers(conversationId);
-    if (userIds.length === 0) return new Map();
+  /**
+   * For the sender (the send moves their read marker: a receipt) and the members whose requested markers this
+   * event may move.
+   */
+  async function receiptExclusions(conversationId: string, senderId: string): Promise<ReceiptExclusions> {
+    const requested = await deps.conversations.membersWithRequestedMarkers(conversationId);
+    const userIds = [...new Set([senderId, ...requested])];
     try {
       return await deps.blockRelations(userIds);
     } catch (error) {
@@ -53,7 +59,7 @@ export async function startMessageActivity(deps: {
     try {
       await deps.conversations.applyMessageAdded(
         event.data,
-        await receiptExclusions(event.data.conversationId),
+        await receiptExclusions(event.data.conversationId, event.data.senderId),
       );
     } catch (error) {
       deps.logger.error(
@@ -62,5 +68,11 @@ export async function startMessageActivity(deps: {
       );
       throw error;
     }
+    // Applied and committed: a failed delivery is left to the relay's timer, not a reason to apply again.
+    await deps.relay
+      .flush()
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error }, 'outbox events left for the next relay pass'),
+      );
   });
 }

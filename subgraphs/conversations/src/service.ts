@@ -13,6 +13,7 @@ import {
   subgraphHttpConfig,
   tokenVerificationFromEnv,
   type Logger,
+  type ReservedListener,
   type RunningService,
 } from '@parley/kit';
 import { createPrismaClient } from './data/database.js';
@@ -30,6 +31,8 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 export async function startConversationsService(
   env: ConversationsEnv,
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
+  /** A listener reserved ahead (`npm start`: the users service is told this address before it starts). */
+  options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
   const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'conversations' });
@@ -70,7 +73,7 @@ export async function startConversationsService(
       timeoutMs: env.USERS_TIMEOUT_MS,
       serviceAuth,
     });
-    resources.add(await startMessageActivity({ stream, conversations, blockRelations, logger }));
+    resources.add(await startMessageActivity({ stream, conversations, blockRelations, relay, logger }));
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({
@@ -80,6 +83,12 @@ export async function startConversationsService(
     });
     resources.add(async () => stopPrune());
 
-    return listenService(resources, yoga, { env, metrics, logger, name: 'conversations subgraph' });
+    return listenService(resources, yoga, {
+      env,
+      metrics,
+      logger,
+      name: 'conversations subgraph',
+      listener: options.listener,
+    });
   });
 }
