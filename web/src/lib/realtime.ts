@@ -19,6 +19,8 @@ export interface RealtimeSink {
  * (re)connect; a ping without a pong, or the browser coming back online, restarts the socket at once.
  */
 export function createRealtime(config: ClientConfig) {
+  const reconnectListeners = new Set<() => void>();
+  let connections = 0;
   const socket: WsClient = createWsClient({
     url: config.wsUrl,
     lazy: true,
@@ -33,6 +35,10 @@ export function createRealtime(config: ClientConfig) {
       return { authorization: `Bearer ${session.accessToken}`, clientName: CLIENT_NAME };
     },
     on: {
+      connected: () => {
+        if (connections++ === 0) return;
+        for (const listener of reconnectListeners) listener();
+      },
       ping: (received) => {
         if (received) return;
         pongTimer = setTimeout(() => socket.terminate(), PONG_TIMEOUT_MS);
@@ -105,6 +111,15 @@ export function createRealtime(config: ClientConfig) {
 
   return {
     subscribe,
+    /**
+     * Calls `listener` each time the socket is connected again after a loss. Resumed subscriptions replay
+     * the events missed, but not typing and presence (the log does not keep them): what was shown of those
+     * may be stale, and is to be read again.
+     */
+    onReconnect(listener: () => void) {
+      reconnectListeners.add(listener);
+      return () => void reconnectListeners.delete(listener);
+    },
     dispose() {
       window.removeEventListener('online', onOnline);
       clearTimeout(pongTimer);
