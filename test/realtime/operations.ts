@@ -65,6 +65,28 @@ export const nextEvent = async (subscription: EventSubscription, timeoutMs?: num
 export const takeEvents = async (subscription: EventSubscription, count: number, timeoutMs?: number) =>
   (await subscription.take(count, timeoutMs)).map(eventOf);
 
+/**
+ * The next MessageAdded, passing over read and delivery receipts (each send moves its sender's read marker,
+ * so a ReadReceipt follows it, in no fixed order with the next message).
+ */
+export async function nextMessage(subscription: EventSubscription, timeoutMs?: number) {
+  for (;;) {
+    const event = await nextEvent(subscription, timeoutMs);
+    if (event.__typename === 'MessageAdded') return event;
+    expect(
+      ['ReadReceipt', 'DeliveryReceipt'],
+      `MessageAdded expected, got ${JSON.stringify(event)}`,
+    ).toContain(event.__typename);
+  }
+}
+
+/** The next `count` MessageAdded events, as `nextMessage`. */
+export async function takeMessages(subscription: EventSubscription, count: number, timeoutMs?: number) {
+  const messages: EventFields[] = [];
+  while (messages.length < count) messages.push(await nextMessage(subscription, timeoutMs));
+  return messages;
+}
+
 /** The bodies of MessageAdded events, the others named by their type: compact to compare in order. */
 export const summaryOf = (events: EventFields[]) =>
   events.map((event) =>

@@ -10,7 +10,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../conversations/operations.js';
 import { send, SEND, type MessageFields } from '../messages/operations.js';
-import { nextEvent, subscribeEvents, summaryOf, takeEvents, useRealtime } from './operations.js';
+import { nextMessage, subscribeEvents, summaryOf, takeMessages, useRealtime } from './operations.js';
 
 /** Our own redis-server, persisting every write (AOF, fsync always) so a restart loses nothing. */
 let redisServer: ChildProcess | undefined;
@@ -116,23 +116,23 @@ describe('Redis restarting', () => {
     const live = subscribeEvents(await realtime.connect(bob));
     await realtime.live(1);
     await send(ann, group.id, 'm0');
-    const { cursor: beforeM1 } = await nextEvent(live);
+    const { cursor: beforeM1 } = await nextMessage(live);
     await send(ann, group.id, 'm1');
-    expect(summaryOf([await nextEvent(live)])).toEqual(['MessageAdded m1']);
+    expect(summaryOf([await nextMessage(live)])).toEqual(['MessageAdded m1']);
 
     await restartRedis();
     await sendWhileRedisReturns(ann, group.id, 'm2');
     await sendWhileRedisReturns(ann, group.id, 'm3');
 
-    expect(summaryOf(await takeEvents(live, 2, 30_000))).toEqual(['MessageAdded m2', 'MessageAdded m3']);
+    expect(summaryOf(await takeMessages(live, 2, 30_000))).toEqual(['MessageAdded m2', 'MessageAdded m3']);
     const resumed = subscribeEvents(await realtime.connect(bob), beforeM1);
-    expect(summaryOf(await takeEvents(resumed, 3))).toEqual([
+    expect(summaryOf(await takeMessages(resumed, 3))).toEqual([
       'MessageAdded m1',
       'MessageAdded m2',
       'MessageAdded m3',
     ]);
     await send(ann, group.id, 'm4');
-    expect(summaryOf([await nextEvent(resumed)])).toEqual(['MessageAdded m4']);
-    expect(summaryOf([await nextEvent(live)])).toEqual(['MessageAdded m4']);
+    expect(summaryOf([await nextMessage(resumed)])).toEqual(['MessageAdded m4']);
+    expect(summaryOf([await nextMessage(live)])).toEqual(['MessageAdded m4']);
   }, 90_000);
 });

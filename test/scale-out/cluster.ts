@@ -21,7 +21,7 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 
 /** The subgraphs each one calls, told by its `<NAME>_SUBGRAPH_URL` variables (as startPlatform wires them). */
 const CALLS: Record<SubgraphName, SubgraphName[]> = {
-  users: [],
+  users: ['conversations'],
   conversations: ['users'],
   messages: ['users', 'conversations', 'files'],
   presence: ['users', 'conversations'],

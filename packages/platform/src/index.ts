@@ -96,11 +96,19 @@ export function startPlatform({
     resources.add(() => filesListener.close());
     const filesUrl = `${filesListener.url}/graphql`;
 
-    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, usersEnv);
+    // Users and conversations ask each other too (fellow members of a user whose profile changed; blocks):
+    // conversations' address is taken first, so users can be told it before conversations starts.
+    const conversationsAddress = readConversationsEnv({ ...shared, ...conversationsEnv });
+    const conversationsListener = await reserveListener(conversationsAddress.PORT, conversationsAddress.HOST);
+    resources.add(() => conversationsListener.close());
+    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, {
+      CONVERSATIONS_SUBGRAPH_URL: `${conversationsListener.url}/graphql`,
+      ...usersEnv,
+    });
     const conversationsUrl = await subgraph(
       'conversations',
       readConversationsEnv,
-      startConversationsService,
+      (env, childLogger) => startConversationsService(env, childLogger, { listener: conversationsListener }),
       {
         USERS_SUBGRAPH_URL: usersUrl,
         ...conversationsEnv,

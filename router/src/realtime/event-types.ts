@@ -1,3 +1,4 @@
+import { userUpdatedPayload } from '@parley/users/events';
 import { z } from 'zod';
 
 /** An entity an event refers to; the router fills in the fields a subscriber selected through the gateway. */
@@ -50,8 +51,9 @@ const eventType = <Schema extends z.ZodType>(type: EventType<Schema>) => type;
 
 /**
  * Every topic the realtime log carries, by the GraphQL type it becomes (declared in the subgraph that owns
- * it) and the payload its publisher writes (subgraphs/<name>/src/events.ts). Fields named like the GraphQL
- * field they fill; references are resolved by hydration.
+ * it) and the payload its publisher writes (subgraphs/<name>/src/events.ts; imported from there where the
+ * producer declares it as a schema). Fields named like the GraphQL field they fill; references are resolved
+ * by hydration.
  */
 export const eventTypes: Record<string, EventType<z.ZodType>> = {
   'messages.added': eventType({
@@ -132,6 +134,14 @@ export const eventTypes: Record<string, EventType<z.ZodType>> = {
     typename: 'DeliveryReceipt',
     payload: z.object({ conversationId: id, userId: id, deliveredSeq: z.number().int().nonnegative() }),
     fields: (p) => ({ user: ref('User', p.userId), lastDeliveredSeq: p.deliveredSeq }),
+  }),
+  'users.updated': eventType({
+    typename: 'UserUpdated',
+    payload: userUpdatedPayload,
+    fields: (p) => ({ user: ref('User', p.userId) }),
+    // Decided by the users service when it delivered it (the user, contacts, fellow members, minus blocks).
+    // No conversation: `events` subscribers in it get it, `conversationEvents` ones do not.
+    audience: (p) => ({ kind: 'users', userIds: p.audience }),
   }),
   'presence.changed': eventType({
     typename: 'PresenceChanged',

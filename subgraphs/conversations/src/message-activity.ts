@@ -1,6 +1,7 @@
 import type { EventStream, Logger } from '@parley/kit';
 import { z } from 'zod';
 import type { ConversationStore } from './data/conversation-store.js';
+import type { OutboxRelay } from './data/outbox.js';
 import { messageAddedTopic } from './events.js';
 
 /** This service's consumer group: each event is applied by one of its instances. */
@@ -18,12 +19,14 @@ const messageAdded = z.object({
  * Keeps each conversation's activity, last message and unread counts in step with the messages subgraph's
  * `messages.added` events, read from a durable stream: events appended while this service is down are
  * applied when it starts. Applying an event is idempotent and order-independent, so a redelivery is
- * harmless. Events that do not parse are logged and skipped; an event that fails to apply (the database is
+ * harmless. The sender's read marker moving is a read receipt, delivered like markRead's. Events that do not parse are logged and skipped; an event that fails to apply (the database is
  * down) is retried until it applies.
  */
 export async function startMessageActivity(deps: {
   stream: EventStream;
   conversations: ConversationStore;
+  /** Delivers the receipts an event moved at once, rather than at the relay's next pass. */
+  relay: Pick<OutboxRelay, 'flush'>;
   logger: Logger;
 }) {
   return deps.stream.consume(messageAddedTopic, CONSUMER_GROUP, async (payload) => {
@@ -41,5 +44,11 @@ export async function startMessageActivity(deps: {
       );
       throw error;
     }
+    // Applied and committed: a failed delivery is left to the relay's timer, not a reason to apply again.
+    await deps.relay
+      .flush()
+      .catch((error: unknown) =>
+        deps.logger.warn({ err: error }, 'outbox events left for the next relay pass'),
+      );
   });
 }

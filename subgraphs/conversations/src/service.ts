@@ -12,6 +12,7 @@ import {
   subgraphHttpConfig,
   tokenVerificationFromEnv,
   type Logger,
+  type ReservedListener,
   type RunningService,
 } from '@parley/kit';
 import { createPrismaClient } from './data/database.js';
@@ -29,6 +30,8 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 export async function startConversationsService(
   env: ConversationsEnv,
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
+  /** A listener reserved ahead (`npm start`: the users service is told this address before it starts). */
+  options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
   const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'conversations' });
@@ -63,7 +66,7 @@ export async function startConversationsService(
       ready: databaseAndRedisReady(prisma, redis),
     });
 
-    resources.add(await startMessageActivity({ stream, conversations, logger }));
+    resources.add(await startMessageActivity({ stream, conversations, relay, logger }));
     const stopRelay = relay.start();
     resources.add(async () => stopRelay());
     const stopPrune = startActivityChangePrune({
@@ -73,6 +76,11 @@ export async function startConversationsService(
     });
     resources.add(async () => stopPrune());
 
-    return listenService(resources, yoga, { env, logger, name: 'conversations subgraph' });
+    return listenService(resources, yoga, {
+      env,
+      logger,
+      name: 'conversations subgraph',
+      listener: options.listener,
+    });
   });
 }

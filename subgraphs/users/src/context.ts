@@ -2,6 +2,7 @@ import type { BaseContext, PubSub, ServiceAuth } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { AuthService } from './auth/auth-service.js';
 import type { ContactStore } from './data/contact-store.js';
+import type { OutboxRelay } from './data/outbox.js';
 import type { DeviceStore } from './data/device-store.js';
 import type { SessionStore } from './data/session-store.js';
 import type { User, UserStore } from './data/user-store.js';
@@ -13,6 +14,8 @@ export interface UsersServices {
   devices: DeviceStore;
   auth: AuthService;
   events: PubSub;
+  /** Delivers the outbox's events (profile changes) after a mutation committed them. */
+  relay: Pick<OutboxRelay, 'flush'>;
   /** Verifies the service tokens of service-only fields. */
   serviceAuth: ServiceAuth;
 }

@@ -18,6 +18,7 @@ import { createLoaders, type UsersContext, type UsersServices } from './context.
 import { createContactStore } from './data/contact-store.js';
 import type { PrismaClient } from './data/database.js';
 import { createDeviceStore } from './data/device-store.js';
+import type { OutboxRelay } from './data/outbox.js';
 import { createSessionStore } from './data/session-store.js';
 import { createUserStore } from './data/user-store.js';
 import { resolvers } from './resolvers/index.js';
@@ -32,6 +33,8 @@ export interface UsersServerDeps {
   throttle: LoginThrottle;
   revocations: SessionRevocations;
   events: PubSub;
+  /** Delivers `users.updated` from the outbox (service.ts starts its timer). */
+  relay: Pick<OutboxRelay, 'flush'>;
   logger: Logger;
   metrics: Registry;
   /** Signs and verifies service-to-service tokens (`presenceAudienceOf` accepts nothing else). */
@@ -71,6 +74,7 @@ export function createUsersServer(deps: UsersServerDeps) {
     contacts: createContactStore(deps.prisma),
     devices: createDeviceStore(deps.prisma),
     events: deps.events,
+    relay: deps.relay,
     serviceAuth: deps.serviceAuth,
     auth: createAuthService({
       users,

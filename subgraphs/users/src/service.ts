@@ -16,8 +16,10 @@ import {
 import { createKeyring, loadOrCreateDevSigningKeys } from './auth/keyring.js';
 import { createLoginThrottle } from './auth/login-throttle.js';
 import { createPrismaClient } from './data/database.js';
+import { createOutboxRelay } from './data/outbox.js';
 import { createSessionStore } from './data/session-store.js';
 import type { UsersEnv } from './env.js';
+import { createFellowMembersClient } from './fellow-members.js';
 import { startSessionPurge } from './jobs/purge-ended-sessions.js';
 import { createUsersServer } from './server.js';
 
@@ -37,7 +39,20 @@ export async function startUsersService(
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, revocations } = openServiceRedis(resources, env);
+    const { redis, events, log, revocations } = openServiceRedis(resources, env);
+    const relay = createOutboxRelay({
+      prisma,
+      fellowMembers: createFellowMembersClient({
+        url: env.CONVERSATIONS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+        serviceAuth,
+      }),
+      events,
+      log,
+      logger,
+    });
+    const stopRelay = relay.start();
+    resources.add(async () => stopRelay());
 
     const privateJwks = env.AUTH_SIGNING_KEYS
       ? env.AUTH_SIGNING_KEYS
@@ -64,6 +79,7 @@ export async function startUsersService(
       prisma,
       keyring,
       events,
+      relay,
       logger,
       metrics: createMetricsRegistry('users'),
       revocations,

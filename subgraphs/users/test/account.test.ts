@@ -132,7 +132,7 @@ describe('account deletion', () => {
       "SELECT tablename FROM pg_tables WHERE schemaname = 'public' AND tablename <> '_prisma_migrations'",
     );
     expect(tables.map((table) => table.tablename).sort()).toEqual(
-      ['blocks', 'contacts', 'devices', 'refresh_tokens', 'sessions', 'users'].sort(),
+      ['blocks', 'contacts', 'devices', 'outbox_events', 'refresh_tokens', 'sessions', 'users'].sort(),
     );
     const personal = [
       subject.input.email,

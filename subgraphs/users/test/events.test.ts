@@ -3,8 +3,12 @@ import { userEvents } from '../src/events.js';
 import { startUsersTestServer, type UsersTestServer } from './users-test-server.js';
 
 let server: UsersTestServer;
+/** What the conversations subgraph answers about fellow members, set by a test. */
+const fellowMembers = new Map<string, string[]>();
 beforeAll(async () => {
-  server = await startUsersTestServer();
+  server = await startUsersTestServer({
+    fellowMembers: async (userIds) => new Map(userIds.map((id) => [id, fellowMembers.get(id) ?? []])),
+  });
 });
 afterAll(() => server?.stop());
 
@@ -51,12 +55,63 @@ describe('domain events on Redis', () => {
     const updated = await nextEvent(userEvents.updated, () =>
       user.api.request('mutation { updateProfile(input: { bio: "hello" }) { id } }'),
     );
-    expect(updated).toEqual({ userId: user.user.id });
+    expect(updated).toEqual({ userId: user.user.id, audience: [user.user.id] });
     const deleted = await nextEvent(userEvents.deleted, () =>
       user.api.request('mutation($p: String!) { deleteAccount(input: { password: $p }) }', {
         p: user.input.password,
       }),
     );
     expect(deleted).toEqual({ userId: user.user.id });
+  });
+});
+
+describe('users.updated in the realtime log', () => {
+  /** The `users.updated` entries appended after `cursor`. */
+  async function updatesAfter(cursor: string) {
+    const read = await server.log.readAfter(cursor, 100);
+    if (read.expired) throw new Error('the realtime log lost its entries');
+    return read.events.filter((event) => event.topic === userEvents.updated).map((event) => event.payload);
+  }
+  type Registered = Awaited<ReturnType<UsersTestServer['register']>>;
+  const updateProfile = (user: Registered, input: string) =>
+    user.api.request(`mutation { updateProfile(input: ${input}) { id } }`);
+  const mutate = (user: Registered) => (mutation: string, id: string) =>
+    user.api.request(`mutation ($id: ID!) { ${mutation}(userId: $id) }`, { id });
+
+  it('goes to the user, contacts either way and fellow members, never across a block', async () => {
+    const [ann, lister, listed, member, blocker, blocked] = await Promise.all([
+      server.register('ann'),
+      server.register('lister'),
+      server.register('listed'),
+      server.register('member'),
+      server.register('blocker'),
+      server.register('blocked'),
+    ]);
+    await lister.api.request('mutation ($id: ID!) { addContact(userId: $id) { id } }', { id: ann.user.id });
+    await ann.api.request('mutation ($id: ID!) { addContact(userId: $id) { id } }', { id: listed.user.id });
+    await mutate(blocker)('blockUser', ann.user.id);
+    await mutate(ann)('blockUser', blocked.user.id);
+    // Fellow members a block excludes too: they share a group.
+    fellowMembers.set(ann.user.id, [member.user.id, blocker.user.id, blocked.user.id]);
+    const cursor = await server.log.head();
+
+    await updateProfile(ann, '{ displayName: "Ann B." }');
+    const [event] = await updatesAfter(cursor);
+    expect(event).toEqual({ userId: ann.user.id, audience: expect.any(Array) });
+    expect([...(event as { audience: string[] }).audience].sort()).toEqual(
+      [ann.user.id, lister.user.id, listed.user.id, member.user.id].sort(),
+    );
+  });
+
+  it('is recorded when the display name, bio or avatar changes, not when nothing does', async () => {
+    const ann = await server.register('ann', { displayName: 'Ann' });
+    const cursor = await server.log.head();
+    await updateProfile(ann, '{ displayName: "Ann" }');
+    await updateProfile(ann, '{}');
+    expect(await updatesAfter(cursor)).toEqual([]);
+    await updateProfile(ann, '{ bio: "hi" }');
+    await updateProfile(ann, '{ avatarFileId: "0190a0b0-0000-7000-8000-000000000001" }');
+    await updateProfile(ann, '{ avatarFileId: null }');
+    expect(await updatesAfter(cursor)).toHaveLength(3);
   });
 });

@@ -2,6 +2,7 @@ import {
   createLogger,
   createMetricsRegistry,
   createRedisPubSub,
+  createRedisRealtimeLog,
   createRedisSessionRevocations,
   createServiceAuth,
   type PubSub,
@@ -20,6 +21,7 @@ import pg from 'pg';
 import { createKeyring, generateSigningKey, type Keyring } from '../src/auth/keyring.js';
 import { createLoginThrottle } from '../src/auth/login-throttle.js';
 import { createPrismaClient } from '../src/data/database.js';
+import { createOutboxRelay, type FellowMembers } from '../src/data/outbox.js';
 import { createUsersServer } from '../src/server.js';
 import { migrationsDir } from '../src/service.js';
 
@@ -38,6 +40,8 @@ export interface UsersTestServerOptions {
 
   failureWindowSeconds?: number;
   maxRegistrationsPerIp?: number;
+  /** What the conversations subgraph would answer about fellow members (none by default). */
+  fellowMembers?: FellowMembers;
 }
 
 /**
@@ -64,6 +68,18 @@ export async function startUsersTestServer(
     subscriber: new Redis(testRedisUrl()),
     prefix,
   });
+  const log = createRedisRealtimeLog({ redis, prefix });
+  const logger = createLogger({
+    service: 'users-test',
+    level: (process.env['TEST_LOG_LEVEL'] as 'silent') ?? 'silent',
+  });
+  const relay = createOutboxRelay({
+    prisma,
+    fellowMembers: options.fellowMembers ?? (async (userIds) => new Map(userIds.map((id) => [id, []]))),
+    events,
+    log,
+    logger,
+  });
   const signingKeys = options.signingKeys ?? [await generateSigningKey('test-key-1')];
   const keyring: Keyring = await createKeyring({
     privateJwks: signingKeys,
@@ -76,10 +92,8 @@ export async function startUsersTestServer(
     prisma,
     keyring,
     events,
-    logger: createLogger({
-      service: 'users-test',
-      level: (process.env['TEST_LOG_LEVEL'] as 'silent') ?? 'silent',
-    }),
+    relay,
+    logger,
     metrics: createMetricsRegistry('users'),
     revocations: createRedisSessionRevocations(redis, prefix),
     serviceAuth: createServiceAuth({ secret: SERVICE_TOKEN_SECRET, service: 'users' }),
@@ -140,6 +154,8 @@ export async function startUsersTestServer(
     database,
     prefix,
     events,
+    /** The realtime log `users.updated` is appended to. */
+    log,
     queries,
     client,
     serviceClient,

@@ -1,5 +1,7 @@
 import type { PrismaClient, User } from '../generated/prisma/client.js';
 import { isUuid } from '@parley/kit';
+import { userEvents } from '../events.js';
+import { addOutboxEvent } from './outbox.js';
 
 export type { User };
 
@@ -17,6 +19,9 @@ export interface ProfilePatch {
   bio?: string | null;
   avatarFileId?: string | null;
 }
+
+/** What others see of a profile: a change to any of them is told to them. */
+const PROFILE_FIELDS = ['displayName', 'bio', 'avatarFileId'] as const;
 
 export function createUserStore(prisma: PrismaClient) {
   /** One query for any number of ids, in the order asked (for DataLoader); anything not a UUID is null. */
@@ -45,13 +50,20 @@ export function createUserStore(prisma: PrismaClient) {
     findActiveByEmail: (email: string): Promise<User | null> =>
       prisma.user.findFirst({ where: { email, deletedAt: null } }),
 
-    /** Null when the account was deleted meanwhile: a tombstone never takes personal data back. */
+    /**
+     * Null when the account was deleted meanwhile: a tombstone never takes personal data back. A change of
+     * what others see (display name, bio, avatar) records `users.updated` in the same transaction.
+     */
     async updateProfile(id: string, patch: ProfilePatch): Promise<User | null> {
-      const [updated] = await prisma.user.updateManyAndReturn({
-        where: { id, deletedAt: null },
-        data: patch,
+      return prisma.$transaction(async (tx) => {
+        const before = await tx.user.findFirst({ where: { id, deletedAt: null } });
+        if (!before) return null;
+        const [updated] = await tx.user.updateManyAndReturn({ where: { id, deletedAt: null }, data: patch });
+        if (!updated) return null;
+        const changed = PROFILE_FIELDS.some((field) => before[field] !== updated[field]);
+        if (changed) await addOutboxEvent(tx, userEvents.updated, { userId: id });
+        return updated;
       });
-      return updated ?? null;
     },
 
     /**

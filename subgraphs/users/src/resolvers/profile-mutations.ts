@@ -3,7 +3,6 @@ import { parseInput } from '@parley/kit';
 import { accountDeleted } from '../auth/auth-errors.js';
 
 import type { UsersContext } from '../context.js';
-import { userEvents, type UserUpdatedEvent } from '../events.js';
 import { updateProfileInput } from '../validation.js';
 import { requireViewerUser } from './viewer-helpers.js';
 
@@ -15,7 +14,10 @@ export const profileMutationResolvers: Resolvers = {
       const updated = await context.users.updateProfile(user.id, patch);
       if (!updated) throw accountDeleted();
       context.loaders.userById.clear(user.id).prime(user.id, updated);
-      await context.events.publish(userEvents.updated, { userId: user.id } satisfies UserUpdatedEvent);
+      // Committed: the `users.updated` it recorded goes out now; a failure is left to the relay's timer.
+      await context.relay.flush().catch((error: unknown) => {
+        context.logger.warn({ err: error }, 'profile updated; its event is left to the relay');
+      });
       return updated;
     },
   },

@@ -1,0 +1,98 @@
+import {
+  createRelayLoop,
+  RELAY_TRANSACTION_TIMEOUT_MS,
+  takeRelayTurn,
+  type Logger,
+  type PubSub,
+  type RealtimeLog,
+} from '@parley/kit';
+import { userEvents, type UserUpdatedEvent } from '../events.js';
+import type { PrismaClient, Transaction } from './database.js';
+
+/** What the outbox keeps of a change: whose. Who is told is decided when it is delivered. */
+interface OutboxPayload {
+  userId: string;
+}
+
+/** Records a domain event in the transaction that causes it: it exists exactly when the change does. */
+export async function addOutboxEvent(
+  tx: Transaction,
+  topic: typeof userEvents.updated,
+  payload: OutboxPayload,
+) {
+  await tx.outboxEvent.create({ data: { topic, payload: { ...payload } } });
+}
+
+/** For each user, everyone sharing a conversation with them (the conversations subgraph knows, not us). */
+export type FellowMembers = (userIds: readonly string[]) => Promise<Map<string, string[]>>;
+
+const BATCH = 100;
+
+/**
+ * Delivers outbox events after their transaction committed: addresses each to who may see the user then
+ * (the user, their contacts in either direction and their fellow members, minus blocks either way: the
+ * audience presence changes have, plus those who list the user), appends them to the realtime log (by outbox
+ * id: a batch delivered twice is stored once), publishes them on the bus, then deletes the rows. A failure
+ * (conversations or Redis unreachable, process killed) leaves the rows for the next flush, so every event is
+ * delivered at least once; replicas take turns.
+ */
+export function createOutboxRelay(deps: {
+  prisma: PrismaClient;
+  fellowMembers: FellowMembers;
+  events: PubSub;
+  log: RealtimeLog;
+  logger: Logger;
+}) {
+  /** Read through `tx`: on a one-connection pool (embedded PGlite) a second connection would never come. */
+  async function audiencesOf(tx: Transaction, userIds: string[]): Promise<Map<string, string[]>> {
+    const [contacts, blocks, members] = await Promise.all([
+      tx.contact.findMany({
+        where: { OR: [{ ownerId: { in: userIds } }, { contactId: { in: userIds } }] },
+        select: { ownerId: true, contactId: true },
+      }),
+      tx.block.findMany({
+        where: { OR: [{ blockerId: { in: userIds } }, { blockedId: { in: userIds } }] },
+        select: { blockerId: true, blockedId: true },
+      }),
+      deps.fellowMembers(userIds),
+    ]);
+    const others = (pairs: Array<readonly [string, string]>, userId: string) =>
+      pairs.flatMap(([a, b]) => (a === userId ? [b] : b === userId ? [a] : []));
+    const contactPairs = contacts.map((row) => [row.ownerId, row.contactId] as const);
+    const blockPairs = blocks.map((row) => [row.blockerId, row.blockedId] as const);
+    return new Map(
+      userIds.map((userId) => {
+        const excluded = new Set(others(blockPairs, userId));
+        const audience = new Set([userId, ...others(contactPairs, userId), ...(members.get(userId) ?? [])]);
+        return [userId, [...audience].filter((id) => !excluded.has(id))];
+      }),
+    );
+  }
+
+  async function deliverBatch(): Promise<number> {
+    return deps.prisma.$transaction(
+      async (tx) => {
+        // The turn, not row locks, keeps other relays off these rows until they are deleted.
+        await takeRelayTurn(tx, 'users:outbox');
+        const rows = await tx.outboxEvent.findMany({ orderBy: { id: 'asc' }, take: BATCH });
+        if (rows.length === 0) return 0;
+        const userIdOf = (payload: unknown) => (payload as OutboxPayload).userId;
+        const audiences = await audiencesOf(tx, [...new Set(rows.map((row) => userIdOf(row.payload)))]);
+        const events = rows.map((row) => {
+          const userId = userIdOf(row.payload);
+          const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId] };
+          return { id: `users:${row.id}`, topic: row.topic, payload: { ...payload } };
+        });
+        await deps.log.append(events);
+        for (const event of events) await deps.events.publish(event.topic, event.payload);
+        await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
+        return rows.length;
+      },
+      { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
+    );
+  }
+
+  return createRelayLoop({ deliverBatch, batchSize: BATCH, logger: deps.logger });
+}
+
+export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
