@@ -198,13 +198,26 @@ describe('web app: live state', () => {
     await status(ann)
       .filter({ hasText: /^online$/ })
       .waitFor();
+    const benId = (await storedSession(ben))!.user.id;
     for (let flap = 0; flap < 3; flap++) await offline(ben, async () => {});
-    // Connected again: both sides settle on online (and stay there: no late "offline" from an old socket).
-    await expect.poll(() => ownDot(ben).getAttribute('data-status'), { timeout: 10_000 }).toBe('ONLINE');
+    // The sockets the switches silenced are closed by the router's pings a few seconds later: the moment
+    // a stale OFFLINE would be published, while Ben's new socket is connected. Wait for it (his devices in
+    // the presence store down to the one socket left).
+    const redis = new Redis(stack.parley.redisUrl);
+    try {
+      const devices = async () =>
+        Object.keys(await redis.hgetall(`${stack.parley.redisPrefix}presence:u:${benId}`)).filter((field) =>
+          field.startsWith('d:'),
+        ).length;
+      await expect.poll(devices, { timeout: 15_000 }).toBe(1);
+    } finally {
+      redis.disconnect();
+    }
+    await expect.poll(() => ownDot(ben).getAttribute('data-status'), PROMPTLY).toBe('ONLINE');
     await status(ann)
       .filter({ hasText: /^online$/ })
-      .waitFor({ timeout: 10_000 });
-    await listItem(ann, 'Ben').getByText(', online').waitFor();
+      .waitFor(PROMPTLY);
+    await listItem(ann, 'Ben').getByText(', online').waitFor(PROMPTLY);
   });
 
   it("shows a changed display name in the other person's open conversation (header and sender names)", async () => {
