@@ -195,21 +195,33 @@ describe('web app: live state', () => {
   });
 
   it('shows a connected person online to others and to themself across quick offline/online switches', async () => {
+    await ann.goto(dm);
     await status(ann)
       .filter({ hasText: /^online$/ })
       .waitFor();
-    const benId = (await storedSession(ben))!.user.id;
+    // Offline long enough for Ann to see it...
+    await offline(ben, () =>
+      status(ann)
+        .filter({ hasText: /^last seen/ })
+        .waitFor({ timeout: 7_000 }),
+    );
+    // ...then quicker switches than a change settles.
     for (let flap = 0; flap < 3; flap++) await offline(ben, async () => {});
-    // The sockets the switches silenced are closed by the router's pings a few seconds later: the moment
-    // a stale OFFLINE would be published, while Ben's new socket is connected. Wait for it (his devices in
-    // the presence store down to the one socket left).
+
+    // Wait until the presence service has settled every change the switches made (Ben's one socket left,
+    // nothing of his waiting to be published): a stale OFFLINE would have been published by then.
+    const benId = (await storedSession(ben))!.user.id;
     const redis = new Redis(stack.parley.redisUrl);
+    const key = (name: string) => `${stack.parley.redisPrefix}presence:${name}`;
+    const unsettled = async () => {
+      const record = await redis.hgetall(key(`u:${benId}`));
+      const sockets = Object.keys(record).filter((field) => field.startsWith('d:')).length;
+      const pending =
+        (await redis.zscore(key('dirty'), benId)) ?? (await redis.zscore(key('claimed'), benId));
+      return { sockets, pending };
+    };
     try {
-      const devices = async () =>
-        Object.keys(await redis.hgetall(`${stack.parley.redisPrefix}presence:u:${benId}`)).filter((field) =>
-          field.startsWith('d:'),
-        ).length;
-      await expect.poll(devices, { timeout: 15_000 }).toBe(1);
+      await expect.poll(unsettled, { timeout: 10_000 }).toEqual({ sockets: 1, pending: null });
     } finally {
       redis.disconnect();
     }
