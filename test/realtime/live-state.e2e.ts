@@ -1,13 +1,28 @@
 import { startParley, type Parley, type SignedInUser } from '@parley/testkit';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
+import {
+  nextEventAbout,
+  presenceOf,
+  receivedEvents,
+  startTyping,
+  subscribePresence,
+  typingUsers,
+} from '../presence/operations.js';
 import { eventOf, useRealtime, type EventFields, type EventSubscription } from './operations.js';
 
 let parley: Parley;
+/** Longer than any gap between a close and a reopen below: a settled change is a real one. */
+const SETTLE_MS = 5_000;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'realtime_live_state' });
+  parley = await startParley({
+    label: 'realtime_live_state',
+    // Indicators outlive every wait here: one that ends did not run out.
+    presenceEnv: { TYPING_TTL_SECONDS: '60', PRESENCE_SETTLE_MS: String(SETTLE_MS) },
+  });
 });
 
 afterAll(async () => {
@@ -106,5 +121,87 @@ describe('UserUpdated', () => {
     });
     await send(ann, dm.id, 'hello');
     expect(eventOf(await bobDm.next()).__typename).toBe('MessageAdded');
+  });
+});
+
+describe('typing', () => {
+  it('ends when the typist’s last socket closes, not while another is open', async () => {
+    const [ann, bob] = await parley.registerUsers('ann', 'bob');
+    const group = await createGroup(ann, [bob], 'Typing');
+    const other = await createDm(ann, bob);
+    const bobTyping = subscribePresence(await realtime.connect(bob));
+    const annPhone = await realtime.connect(ann);
+    const annLaptop = await realtime.connect(ann);
+    await realtime.live(1);
+
+    await startTyping(ann, group.id);
+    expect(await nextEventAbout(bobTyping, 'TypingChanged', ann.id)).toMatchObject({ typing: true });
+    await annPhone.close();
+    // The laptop is still open: the next thing bob hears of ann's typing is her new indicator, not an end.
+    await startTyping(ann, other.id);
+    expect(await nextEventAbout(bobTyping, 'TypingChanged', ann.id)).toMatchObject({
+      conversationId: other.id,
+      typing: true,
+    });
+    expect(await typingUsers(bob, group.id)).toEqual([ann.id]);
+
+    await annLaptop.close();
+    const ended = [
+      await nextEventAbout(bobTyping, 'TypingChanged', ann.id),
+      await nextEventAbout(bobTyping, 'TypingChanged', ann.id),
+    ];
+    expect(ended.map((event) => [event.conversationId, event.typing, event.expiresAt]).sort()).toEqual(
+      [
+        [group.id, false, null],
+        [other.id, false, null],
+      ].sort(),
+    );
+    expect(await typingUsers(bob, group.id)).toEqual([]);
+  });
+});
+
+describe('presence across quick reconnects', () => {
+  /** How many devices the presence store holds for the user (its hash `presence:u:<id>`, fields `d:<device>`). */
+  async function devicesOf(userId: string) {
+    const redis = new Redis(parley.redisUrl);
+    try {
+      const fields = await redis.hkeys(`${parley.redisPrefix}presence:u:${userId}`);
+      return fields.filter((field) => field.startsWith('d:')).length;
+    } finally {
+      redis.disconnect();
+    }
+  }
+  const devices = (userId: string, count: number) =>
+    vi.waitFor(async () => expect(await devicesOf(userId)).toBe(count), { timeout: 5_000, interval: 20 });
+
+  it('never shows a connected user OFFLINE, whichever of the close and the reopen comes first', async () => {
+    const [ann, bob] = await parley.registerUsers('ann', 'bob');
+    await createDm(ann, bob);
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
+    const first = await realtime.connect(ann);
+    expect(await nextEventAbout(bobEvents, 'PresenceChanged', ann.id)).toMatchObject({
+      presence: { status: 'ONLINE' },
+    });
+
+    // The new socket opens before the old one's close arrives.
+    const second = await realtime.connect(ann);
+    await first.close();
+    await devices(ann.id, 1);
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
+
+    // The old socket's close arrives first: for a moment no device at all (the store has taken it out).
+    await second.close();
+    await devices(ann.id, 0);
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
+    expect(await presenceOf(ann, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
+    await realtime.connect(ann);
+    await devices(ann.id, 1);
+    expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
+    // Nor did an event say otherwise.
+    const aboutAnn = receivedEvents(bobEvents).filter(
+      (event) => event.__typename === 'PresenceChanged' && event.user?.id === ann.id,
+    );
+    expect(aboutAnn.map((event) => event.presence?.status)).toEqual(['ONLINE']);
   });
 });

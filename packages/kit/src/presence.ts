@@ -60,11 +60,23 @@ export interface PresenceStore {
   readonly timings: PresenceTimings;
   /** Marks devices alive for `deviceTtlMs` (one round trip for the whole list). */
   touch(devices: readonly DeviceTouch[]): Promise<void>;
-  /** The device went away (its socket closed); the user stays online while another device is. */
+  /**
+   * The device went away (its socket closed); the user stays online while another device is. When it was
+   * the last one, the user's typing indicators end now (as if expired: `claimExpiredTyping` returns them).
+   */
   disconnect(userId: string, deviceId: string): Promise<void>;
-  /** Each user's state, in the order asked: one round trip (one command) for the whole list. */
+  /**
+   * Each user's state, in the order asked: one round trip (one command) for the whole list. Going online or
+   * away shows at once; going OFFLINE shows once that change was claimed for publishing (or after
+   * `claimLeaseMs` without a sign of life, should no publisher run): until then the status last published
+   * is read. So a quick reconnect (a socket closed, another opening, in either order) never reads OFFLINE,
+   * which no event would correct, since a change that does not hold is never published.
+   */
   read(userIds: readonly string[]): Promise<PresenceState[]>;
-  /** Finds devices that expired and users who went AWAY, and marks them changed. Returns how many users it looked at. */
+  /**
+   * Finds devices that expired (a user left without any ends their typing, as `disconnect`) and users who
+   * went AWAY, and marks them changed. Returns how many users it looked at.
+   */
   sweep(limit: number): Promise<number>;
   /**
    * Settled changes not yet published, each handed to one caller (several presence instances may sweep at
@@ -180,6 +192,13 @@ export function createMemoryPresenceStore(options: {
     if (user) user.published = claimNumber === undefined ? null : claim.previous;
     if (!data.dirty.has(userId)) data.dirty.set(userId, now);
   }
+  /** The user's last device went (closed or expired): their indicators end now (see claimExpiredTyping). */
+  function endTypingOf(userId: string, now: number) {
+    for (const typing of data.typing.values()) {
+      const expiresAt = typing.get(userId);
+      if (expiresAt !== undefined && expiresAt > now) typing.set(userId, now);
+    }
+  }
   const isForgotten = (userId: string, now: number) => (data.forgotten.get(userId) ?? 0) > now;
   function userOf(userId: string): MemoryUser {
     let user = data.users.get(userId);
@@ -218,12 +237,24 @@ export function createMemoryPresenceStore(options: {
       user.devices.delete(deviceId);
       user.seenAt = now;
       settle(userId, now);
+      if (statusOf(user, now) === 'OFFLINE') endTypingOf(userId, now);
     },
     async read(userIds) {
       const now = Date.now();
       return userIds.map((userId) => {
         const user = data.users.get(userId);
-        return { status: statusOf(user, now), lastSeenAt: user?.seenAt ?? null };
+        let status = statusOf(user, now);
+        // See PresenceStore.read: an OFFLINE nobody was told of yet reads as what they were told.
+        if (
+          status === 'OFFLINE' &&
+          user &&
+          (user.published === 'ONLINE' || user.published === 'AWAY') &&
+          user.seenAt !== null &&
+          now - user.seenAt < timings.claimLeaseMs
+        ) {
+          status = user.published;
+        }
+        return { status, lastSeenAt: user?.seenAt ?? null };
       });
     },
     // In process there is no schedule to read: every user is looked at (embedded mode has few).
@@ -231,7 +262,11 @@ export function createMemoryPresenceStore(options: {
       const now = Date.now();
       for (const [userId, until] of data.forgotten) if (until <= now) data.forgotten.delete(userId);
       for (const [userId, { until }] of data.claimed) if (until <= now) release(userId, now);
-      for (const userId of data.users.keys()) settle(userId, now);
+      for (const [userId, user] of data.users) {
+        const hadDevices = user.devices.size > 0;
+        settle(userId, now);
+        if (hadDevices && statusOf(user, now) === 'OFFLINE') endTypingOf(userId, now);
+      }
       return data.users.size;
     },
     async claimChanges(limit) {
@@ -356,12 +391,28 @@ local function state(key, now, away_after, prune)
   return status, next_expiry, seen, published
 end
 -- After a change: reschedule the next expiry, mark the user changed if the status differs from the published one.
+-- Returns the status.
 local function settle(P, user, now, away_after)
   local key = P .. 'u:' .. user
   local status, next_expiry, seen, published = state(key, now, away_after, true)
   if next_expiry then redis.call('ZADD', P .. 'due', next_expiry, user) else redis.call('ZREM', P .. 'due', user) end
   if status ~= published then redis.call('ZADD', P .. 'dirty', 'NX', now, user) end
   redis.call('PEXPIRE', key, ${USER_RETENTION_MS})
+  return status
+end
+-- The user's last device went (closed or expired): each typing indicator of theirs ends now, and is told
+-- as one that ended without stopTyping (claimExpiredTyping). \`<P>ut:<user>\` lists their conversations.
+local function end_typing_of(P, user, now)
+  local key = P .. 'ut:' .. user
+  for _, conversation in ipairs(redis.call('SMEMBERS', key)) do
+    local typing = P .. 't:' .. conversation
+    local expires = redis.call('ZSCORE', typing, user)
+    if expires and tonumber(expires) > now then
+      redis.call('ZADD', typing, now, user)
+      redis.call('ZADD', P .. 'typing-due', now, conversation .. ' ' .. user)
+    end
+  end
+  redis.call('DEL', key)
 end
 `;
 
@@ -394,17 +445,21 @@ local key = P .. 'u:' .. user
 if redis.call('EXISTS', key) == 0 then return 0 end
 redis.call('HDEL', key, 'd:' .. ARGV[4])
 redis.call('HSET', key, 's', now)
-settle(P, user, now, away_after)
+if settle(P, user, now, away_after) == 'OFFLINE' then end_typing_of(P, user, now) end
 return 1
 `;
 
-// KEYS: the users' hashes. ARGV: away_after. Returns status and last seen ('' if none) per key.
+// KEYS: the users' hashes. ARGV: away_after, lease. Returns status and last seen ('' if none) per key.
 const READ_SCRIPT = `${LUA_COMMON}
-local away_after = tonumber(ARGV[1])
+local away_after, lease = tonumber(ARGV[1]), tonumber(ARGV[2])
 local now = now_ms()
 local out = {}
 for i = 1, #KEYS do
-  local status, _, seen = state(KEYS[i], now, away_after, false)
+  local status, _, seen, published = state(KEYS[i], now, away_after, false)
+  -- See PresenceStore.read: an OFFLINE nobody was told of yet reads as what they were told.
+  if status == 'OFFLINE' and (published == 'ONLINE' or published == 'AWAY') and seen and now - seen < lease then
+    status = published
+  end
   out[#out + 1] = status
   out[#out + 1] = seen and tostring(seen) or ''
 end
@@ -439,7 +494,9 @@ local now = now_ms()
 local lapsed = redis.call('ZRANGEBYSCORE', P .. 'claimed', '-inf', now, 'LIMIT', 0, limit)
 for _, user in ipairs(lapsed) do release(P, user, now, false) end
 local due = redis.call('ZRANGEBYSCORE', P .. 'due', '-inf', now, 'LIMIT', 0, limit)
-for _, user in ipairs(due) do settle(P, user, now, away_after) end
+for _, user in ipairs(due) do
+  if settle(P, user, now, away_after) == 'OFFLINE' then end_typing_of(P, user, now) end
+end
 local idle = redis.call('ZRANGEBYSCORE', P .. 'active', '-inf', now - away_after, 'LIMIT', 0, limit)
 for _, user in ipairs(idle) do
   redis.call('ZREM', P .. 'active', user)
@@ -510,7 +567,7 @@ local P = ARGV[1]
 for i = 3, #ARGV do
   local user = ARGV[i]
   redis.call('SET', P .. 'forgotten:' .. user, '1', 'PX', ARGV[2])
-  redis.call('DEL', P .. 'u:' .. user)
+  redis.call('DEL', P .. 'u:' .. user, P .. 'ut:' .. user)
   for _, set in ipairs({ 'due', 'active', 'dirty', 'claimed' }) do redis.call('ZREM', P .. set, user) end
 end
 return 1
@@ -540,6 +597,8 @@ local expires = now + ttl
 redis.call('ZADD', KEYS[1], expires, user)
 redis.call('PEXPIRE', KEYS[1], ttl * 2)
 redis.call('ZADD', P .. 'typing-due', expires, conversation .. ' ' .. user)
+redis.call('SADD', P .. 'ut:' .. user, conversation)
+redis.call('PEXPIRE', P .. 'ut:' .. user, ttl * 2)
 if previous and tonumber(previous) > now then return {0, expires} end
 return {1, expires}
 `;
@@ -549,6 +608,7 @@ const STOP_TYPING_SCRIPT = `${LUA_COMMON}
 local P, conversation, user = ARGV[1], ARGV[2], ARGV[3]
 local previous = redis.call('ZSCORE', KEYS[1], user)
 redis.call('ZREM', KEYS[1], user)
+redis.call('SREM', P .. 'ut:' .. user, conversation)
 local pending = redis.call('ZREM', P .. 'typing-due', conversation .. ' ' .. user)
 -- One that ended by itself but whose end was not claimed yet counts (its set may even have expired):
 -- nobody was told it ended.
@@ -577,6 +637,7 @@ for _, entry in ipairs(ended) do
   local space = string.find(entry, ' ', 1, true)
   local conversation, user = string.sub(entry, 1, space - 1), string.sub(entry, space + 1)
   redis.call('ZREM', P .. 't:' .. conversation, user)
+  redis.call('SREM', P .. 'ut:' .. user, conversation)
   out[#out + 1] = conversation
   out[#out + 1] = user
 end
@@ -639,7 +700,13 @@ export function createRedisPresenceStore(options: {
     async read(userIds) {
       if (userIds.length === 0) return [];
       const keys = userIds.map((userId) => `${P}u:${userId}`);
-      const flat = (await run('parleyPresenceRead', keys.length, keys, timings.awayAfterMs)) as string[];
+      const flat = (await run(
+        'parleyPresenceRead',
+        keys.length,
+        keys,
+        timings.awayAfterMs,
+        timings.claimLeaseMs,
+      )) as string[];
       return userIds.map((_, index) => ({
         status: flat[index * 2] as PresenceStatus,
         lastSeenAt: seen(flat[index * 2 + 1]!),

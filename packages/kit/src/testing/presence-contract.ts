@@ -76,6 +76,26 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(ann!.lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
     });
 
+    it('never reads OFFLINE across a quick reconnect, in either order: only an OFFLINE claimed for publishing', async () => {
+      const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
+      await store.touch([{ userId: 'ann', deviceId: 'first', active: true }]);
+      expect(await claimAll(store)).toMatchObject([{ userId: 'ann', status: 'ONLINE' }]);
+      // The new socket opens before the old one's close is reported.
+      await store.touch([{ userId: 'ann', deviceId: 'second', active: true }]);
+      await store.disconnect('ann', 'first');
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      // The old socket's close is reported before the new one opens: no device for a moment.
+      await store.disconnect('ann', 'second');
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      await store.touch([{ userId: 'ann', deviceId: 'third', active: true }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      expect(await claimAll(store)).toEqual([]);
+      // Gone for good: OFFLINE once the change is claimed, as everyone is told.
+      await store.disconnect('ann', 'third');
+      expect(await claimAll(store)).toMatchObject([{ userId: 'ann', status: 'OFFLINE' }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('OFFLINE');
+    });
+
     it('reads many users in the order asked; a user never seen is OFFLINE with no last seen', async () => {
       const store = await open();
       await store.touch([{ userId: 'bob', deviceId: 'd', active: true }]);
@@ -282,6 +302,40 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.stopTyping('c1', 'bob')).toBe(true);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
+    });
+
+    it('ends the typing of a user whose last device closed or expired, as if it ran out; not while one is left', async () => {
+      const store = await open({ typingTtlMs: 60_000, deviceTtlMs: 60_000 });
+      await store.touch([
+        { userId: 'ann', deviceId: 'phone', active: true },
+        { userId: 'ann', deviceId: 'laptop', active: true },
+      ]);
+      await store.startTyping('c1', 'ann');
+      await store.startTyping('c2', 'ann');
+      await store.startTyping('c1', 'bob');
+      await store.disconnect('ann', 'phone');
+      expect(await typers(store, 'c1')).toEqual(['ann', 'bob']);
+      await store.disconnect('ann', 'laptop');
+      expect(await typers(store, 'c1')).toEqual(['bob']);
+      expect(await typers(store, 'c2')).toEqual([]);
+      const byConversation = (a: { conversationId: string }, b: { conversationId: string }) =>
+        a.conversationId.localeCompare(b.conversationId);
+      expect((await store.claimExpiredTyping(100)).sort(byConversation)).toEqual([
+        { conversationId: 'c1', userId: 'ann' },
+        { conversationId: 'c2', userId: 'ann' },
+      ]);
+      expect(await store.claimExpiredTyping(100)).toEqual([]);
+
+      // A device that expires (its router died) is a last device gone too, found by the sweep.
+      const short = await open({ typingTtlMs: 60_000 });
+      await short.touch([{ userId: 'cy', deviceId: 'tab', active: true }]);
+      await short.startTyping('c3', 'cy');
+      const ended: Array<{ conversationId: string; userId: string }> = [];
+      await vi.waitFor(async () => {
+        await short.sweep(100);
+        ended.push(...(await short.claimExpiredTyping(100)));
+        expect(ended).toEqual([{ conversationId: 'c3', userId: 'cy' }]);
+      }, WAIT);
     });
 
     it('forgets a user entirely: never seen, nothing left to publish', async () => {
