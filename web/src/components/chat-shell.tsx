@@ -4,6 +4,7 @@ import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
 import { useClient, useMutation, useQuery, useSubscription } from 'urql';
+import type { EventsSubscription as EventsResult } from '../generated/graphql';
 import {
   ConversationListQuery,
   ConversationViewQuery,
@@ -61,7 +62,7 @@ function useLiveEvents(cursor: string | undefined, viewerId: string) {
  * A typing indicator ends at its `expiresAt` unless renewed, and renewals make no event: if it is still
  * shown a little after that time (its end was missed), the conversation's typing is read again.
  */
-function useTypingExpiry(event: EventsSubscription['events'] | undefined) {
+function useTypingExpiry(event: EventsResult['events'] | undefined) {
   const client = useClient();
   const timers = useRef(new Map<string, ReturnType<typeof setTimeout>>());
   useEffect(() => {

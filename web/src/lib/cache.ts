@@ -108,7 +108,10 @@ function moveMarker(
  * comes as the viewer's own `ReadReceipt`, with no conversation in it.
  */
 function moveCounts(cache: Cache, conversationId: string, moved: { lastSeq?: number; lastReadSeq?: number }) {
-  const counts = cache.readFragment(ConversationCountsFragment, { id: conversationId });
+  const counts = cache.readFragment(ConversationCountsFragment, {
+    __typename: 'Conversation',
+    id: conversationId,
+  });
   if (!counts) return;
   const lastSeq = Math.max(counts.lastSeq, moved.lastSeq ?? 0);
   const lastReadSeq = Math.min(lastSeq, Math.max(counts.lastReadSeq, moved.lastReadSeq ?? 0));
