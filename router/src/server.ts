@@ -30,6 +30,7 @@ import {
 } from './persisted/use-persisted-operations.js';
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
+import { createLiveState } from './realtime/live-state.js';
 import { createHydrationSchema } from './realtime/hydration.js';
 import { eventUserReferences, perViewerFields } from './realtime/per-viewer.js';
 import { useRealtime } from './realtime/use-realtime.js';
@@ -126,10 +127,14 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
 
   const conversationsUrl = subgraphUrls['conversations'];
   if (!conversationsUrl) throw new Error('The supergraph has no conversations subgraph');
+  const presenceUrl = subgraphUrls['presence'];
   const engine = createRealtimeEngine({
     log: deps.realtime.log,
     projection: deps.realtime.projection,
     repairMembership: createMembershipRepair({ url: conversationsUrl, timeoutMs: deps.subgraphTimeoutMs }),
+    liveState: presenceUrl
+      ? createLiveState({ url: presenceUrl, timeoutMs: deps.subgraphTimeoutMs })
+      : undefined,
     schema: createHydrationSchema(schema),
     metrics: deps.metrics,
     logger: deps.logger,

@@ -6,6 +6,7 @@ import { send } from '../messages/operations.js';
 import {
   nextEventAbout,
   presenceOf,
+  type PresenceEvent,
   receivedEvents,
   startTyping,
   subscribePresence,
@@ -203,5 +204,52 @@ describe('presence across quick reconnects', () => {
       (event) => event.__typename === 'PresenceChanged' && event.user?.id === ann.id,
     );
     expect(aboutAnn.map((event) => event.presence?.status)).toEqual(['ONLINE']);
+  });
+});
+
+describe('resuming with presence: true', () => {
+  it('tells the typing and presence of now, which the replay passes over, not across a block', async () => {
+    const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
+    const group = await createGroup(ann, [bob, cy], 'Resume');
+    await blockUser(bob, cy);
+    // bob takes part (his fellow members there are whose presence he is told), then goes away.
+    await send(bob, group.id, 'hi all');
+    const { realtimeCursor } = await ok<{ realtimeCursor: string }>(bob, `query { realtimeCursor }`);
+
+    // While bob is away: ann and cy come online and type.
+    await realtime.connect(ann);
+    await realtime.connect(cy);
+    const { startTyping: until } = await startTyping(ann, group.id);
+    await startTyping(cy, group.id);
+
+    const resumed = subscribePresence(await realtime.connect(bob), realtimeCursor);
+    await realtime.live(1);
+    await send(ann, group.id, 'after the resume');
+    const before: Array<Omit<PresenceEvent, '__typename'> & { __typename: string }> = [];
+    for (;;) {
+      const event = eventOf(await resumed.next()) as unknown as Omit<PresenceEvent, '__typename'> & {
+        __typename: string;
+      };
+      if (event.__typename === 'MessageAdded') break;
+      before.push(event);
+    }
+    expect(before).toContainEqual({
+      __typename: 'TypingChanged',
+      cursor: expect.any(String),
+      conversationId: group.id,
+      user: { id: ann.id },
+      typing: true,
+      expiresAt: until,
+    });
+    expect(before).toContainEqual(
+      expect.objectContaining({
+        __typename: 'PresenceChanged',
+        conversationId: null,
+        user: { id: ann.id },
+        presence: { status: 'ONLINE', lastSeenAt: null },
+      }),
+    );
+    // cy, whom bob blocked, is in neither; nor is anything else about anyone but ann and bob himself.
+    expect(before.filter((event) => event.user?.id !== ann.id && event.user?.id !== bob.id)).toEqual([]);
   });
 });

@@ -102,6 +102,8 @@ export interface PresenceStore {
   stopTyping(conversationId: string, userId: string): Promise<boolean>;
   /** Who is typing in each conversation now, with when each indicator ends, soonest first: one round trip. */
   typingIn(conversationIds: readonly string[]): Promise<Array<Array<{ userId: string; expiresAt: number }>>>;
+  /** Every indicator running now, anywhere, up to `limit` of them, soonest to end first (a resuming subscriber's state). */
+  typingNow(limit: number): Promise<Array<{ conversationId: string; userId: string; expiresAt: number }>>;
   /** Indicators that ended without stopTyping, each returned once across every caller. */
   claimExpiredTyping(limit: number): Promise<Array<{ conversationId: string; userId: string }>>;
 }
@@ -337,6 +339,17 @@ export function createMemoryPresenceStore(options: {
           .map(([userId, expiresAt]) => ({ userId, expiresAt }))
           .sort((a, b) => a.expiresAt - b.expiresAt),
       );
+    },
+    async typingNow(limit) {
+      const now = Date.now();
+      return [...data.typing]
+        .flatMap(([conversationId, typing]) =>
+          [...typing]
+            .filter(([, expiresAt]) => expiresAt > now)
+            .map(([userId, expiresAt]) => ({ conversationId, userId, expiresAt })),
+        )
+        .sort((a, b) => a.expiresAt - b.expiresAt)
+        .slice(0, limit);
     },
     async claimExpiredTyping(limit) {
       const now = Date.now();
@@ -626,6 +639,21 @@ end
 return out
 `;
 
+// ARGV: P, limit. Returns conversation, user, expiry triples of the indicators running now.
+const TYPING_NOW_SCRIPT = `${LUA_COMMON}
+local P, limit = ARGV[1], tonumber(ARGV[2])
+local running = redis.call('ZRANGEBYSCORE', P .. 'typing-due', '(' .. now_ms(), '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
+local out = {}
+for i = 1, #running, 2 do
+  local entry = running[i]
+  local space = string.find(entry, ' ', 1, true)
+  out[#out + 1] = string.sub(entry, 1, space - 1)
+  out[#out + 1] = string.sub(entry, space + 1)
+  out[#out + 1] = running[i + 1]
+end
+return out
+`;
+
 // ARGV: P, limit. Returns conversation, user pairs whose indicator ended.
 const CLAIM_TYPING_SCRIPT = `${LUA_COMMON}
 local P, limit = ARGV[1], tonumber(ARGV[2])
@@ -657,6 +685,7 @@ const SCRIPTS = {
   parleyTypingStart: { numberOfKeys: 1, lua: START_TYPING_SCRIPT },
   parleyTypingStop: { numberOfKeys: 1, lua: STOP_TYPING_SCRIPT },
   parleyTypingIn: { lua: TYPING_IN_SCRIPT },
+  parleyTypingNow: { numberOfKeys: 0, lua: TYPING_NOW_SCRIPT },
   parleyTypingClaim: { numberOfKeys: 0, lua: CLAIM_TYPING_SCRIPT },
 } as const;
 
@@ -773,6 +802,14 @@ export function createRedisPresenceStore(options: {
           typing.push({ userId: flat[i]!, expiresAt: Number(flat[i + 1]) });
         return typing;
       });
+    },
+    async typingNow(limit) {
+      const flat = (await run('parleyTypingNow', P, limit)) as string[];
+      const running: Array<{ conversationId: string; userId: string; expiresAt: number }> = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        running.push({ conversationId: flat[i]!, userId: flat[i + 1]!, expiresAt: Number(flat[i + 2]) });
+      }
+      return running;
     },
     async claimExpiredTyping(limit) {
       const flat = (await run('parleyTypingClaim', P, limit)) as string[];

@@ -14,6 +14,7 @@ import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
 import { decodeEvent, eventTypes, resyncEvent, type DecodedEvent, type EventValue } from './event-types.js';
 import { executeEvent, type GatewayExecute } from './hydration.js';
+import type { LiveState } from './live-state.js';
 import { SubscriberQueue } from './subscriber-queue.js';
 
 /** What one subscription asked for; subscribers with equal `key`s share one execution per event. */
@@ -68,6 +69,8 @@ export interface RealtimeEngineOptions {
   maxQueuedEvents: number;
   /** Events read per page when replaying after a cursor. */
   replayPageSize?: number;
+  /** The presence and typing of now, told to a resuming `presence: true` subscriber after its replay. */
+  liveState?: LiveState;
 }
 
 /** Events executed at the same time while following the log; delivered in log order regardless. */
@@ -355,6 +358,28 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     active.dec();
   }
 
+  /**
+   * The replay passed over presence and typing (states, not history): a resuming `presence: true` subscriber
+   * is told those of now instead, before what arrived live meanwhile. Without them it would keep whatever it
+   * last saw (a typing indicator whose end it missed). A failure to read them is logged, not fatal.
+   */
+  async function tellLiveState(subscriber: Subscriber, cursor: string) {
+    if (!options.liveState) return;
+    let values: EventValue[];
+    try {
+      values = await options.liveState(subscriber.request, cursor);
+    } catch (error) {
+      logger.warn({ err: error }, 'presence and typing of now could not be read for a resuming subscriber');
+      return;
+    }
+    for (const value of values) {
+      if (subscriber.queue.done) return;
+      await subscriber.queue.waitForRoom();
+      subscriber.queue.push(await execute(subscriber, value));
+      deliveries.inc();
+    }
+  }
+
   /** Replays the events after `after` that the subscriber may see, then what arrived live meanwhile. */
   async function replay(subscriber: Subscriber, after: string) {
     const { request } = subscriber;
@@ -412,6 +437,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     }
     // Everything up to `cursor` was considered: the follower may still bring some of it, which is not given again.
     if (comesAfter(cursor, subscriber.lastCursor)) subscriber.lastCursor = cursor;
+    if (request.presence) await tellLiveState(subscriber, cursor);
     const buffered = subscriber.buffered ?? [];
     subscriber.buffered = null;
     // deliver() passes over what the replay covered: lastCursor is at least `cursor` now.

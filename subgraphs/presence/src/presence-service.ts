@@ -46,6 +46,11 @@ function lastSeenOf(status: PresenceStatus, live: number | null, durable: Date |
 
 export const conversationNotFound = () => notFound('Conversation not found');
 
+/** Running indicators looked at for a resuming subscriber (all of the platform's, normally far fewer). */
+const LIVE_TYPING_LIMIT = 10_000;
+/** Contacts and fellow members whose presence a resuming subscriber is told (what users answers at once). */
+const LIVE_PRESENCE_LIMIT = 1_000;
+
 /** The presence subgraph's rules: who may see whose presence, heartbeats, typing, settings. */
 export function createPresenceService(deps: PresenceServiceDeps) {
   const { store, records } = deps;
@@ -108,7 +113,7 @@ export function createPresenceService(deps: PresenceServiceDeps) {
     return stopped;
   }
 
-  return {
+  const service = {
     /**
      * Each user's presence as the viewer may see it: their own always; others' when the user lists the
      * viewer as a contact or they share a conversation, and neither blocked the other; null otherwise.
@@ -198,6 +203,43 @@ export function createPresenceService(deps: PresenceServiceDeps) {
       return { hideLastSeen: record.hideLastSeen };
     },
   };
+
+  /**
+   * What a subscription resuming after a cursor is told first (presence and typing are not replayed): the
+   * indicators running now in the viewer's conversations (or in `conversationId`), by the rules of
+   * `typingUsers`; and, for the whole stream, who among the viewer's contacts and fellow members they may
+   * see online or away now, by the rules of `presenceOf`. One Redis read of every running indicator (up to
+   * LIVE_TYPING_LIMIT), one membership read, one blocks check, one audience and one presence read.
+   */
+  async function liveState(actor: Actor, conversationId: string | null) {
+    const viewerId = actor.viewer.userId;
+    const wanted = conversationId?.toLowerCase() ?? null;
+    const running = (await store.typingNow(LIVE_TYPING_LIMIT)).filter(
+      (entry) => entry.userId !== viewerId && (wanted === null || entry.conversationId === wanted),
+    );
+    const conversationIds = [...new Set(running.map((entry) => entry.conversationId))];
+    const memberships = conversationIds.length > 0 ? await membershipsOf(actor, conversationIds) : [];
+    const mine = new Set(conversationIds.filter((_, index) => memberships[index]));
+    const candidates = running.filter((entry) => mine.has(entry.conversationId));
+    const typers = [...new Set(candidates.map((entry) => entry.userId))];
+    const blocked = typers.length > 0 ? await deps.relations.blockedAmong(typers, actor.caller) : new Set();
+    const typing = candidates
+      .filter((entry) => !blocked.has(entry.userId))
+      .map(({ conversationId: id, userId, expiresAt }) => ({
+        conversationId: id,
+        userId,
+        expiresAt: new Date(expiresAt),
+      }));
+    if (wanted !== null) return { typing, present: [] };
+    const audience = (await deps.relations.audiencesOf([viewerId])).get(viewerId) ?? [viewerId];
+    const presence = await service.presenceOf(actor, audience.slice(0, LIVE_PRESENCE_LIMIT));
+    const present = [...presence].flatMap(([userId, state]) =>
+      state && state.status !== 'OFFLINE' ? [{ userId, status: state.status }] : [],
+    );
+    return { typing, present };
+  }
+
+  return { ...service, liveState };
 }
 
 export type PresenceService = ReturnType<typeof createPresenceService>;

@@ -313,10 +313,14 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await store.startTyping('c1', 'ann');
       await store.startTyping('c2', 'ann');
       await store.startTyping('c1', 'bob');
+      const running = async () =>
+        (await store.typingNow(100)).map((entry) => `${entry.conversationId} ${entry.userId}`).sort();
+      expect(await running()).toEqual(['c1 ann', 'c1 bob', 'c2 ann']);
       await store.disconnect('ann', 'phone');
       expect(await typers(store, 'c1')).toEqual(['ann', 'bob']);
       await store.disconnect('ann', 'laptop');
       expect(await typers(store, 'c1')).toEqual(['bob']);
+      expect(await running()).toEqual(['c1 bob']);
       expect(await typers(store, 'c2')).toEqual([]);
       const byConversation = (a: { conversationId: string }, b: { conversationId: string }) =>
         a.conversationId.localeCompare(b.conversationId);
