@@ -36,9 +36,14 @@ export interface WebStack {
  */
 export async function startWebStack(
   label: string,
-  options: Pick<StartParleyOptions, 'usersEnv'> = {},
+  { routerEnv, ...options }: Pick<StartParleyOptions, 'usersEnv' | 'presenceEnv' | 'routerEnv'> = {},
 ): Promise<WebStack> {
-  const parley = await startParley({ label, web: true, routerEnv: { PERSISTED_ONLY: 'true' }, ...options });
+  const parley = await startParley({
+    label,
+    web: true,
+    routerEnv: { PERSISTED_ONLY: 'true', ...routerEnv },
+    ...options,
+  });
   const baseURL = parley.webUrl;
   const browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -90,3 +95,15 @@ export async function accessibilityViolations(page: Page): Promise<string[]> {
 /** Messages the graph confirmed (numbered), not only shown optimistically; those containing `text` if given. */
 export const confirmedMessage = (page: Page, text?: string) =>
   page.locator('[data-testid="message"][data-seq]').filter(text === undefined ? {} : { hasText: text });
+
+/** The session the app keeps in the page's storage (shared by the tabs of its browser context). */
+export const storedSession = (page: Page) =>
+  page.evaluate(
+    () =>
+      JSON.parse(localStorage.getItem('parley.session') ?? 'null') as {
+        accessToken: string;
+        accessTokenExpiresAt: string;
+        refreshToken: string;
+        user: { id: string };
+      } | null,
+  );

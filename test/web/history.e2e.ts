@@ -8,6 +8,7 @@ import {
   confirmedMessage,
   register,
   startWebStack,
+  storedSession,
   type WebStack,
 } from './browser.js';
 
@@ -17,16 +18,6 @@ const HISTORY = Array.from({ length: 100 }, (_, index) => `history ${index + 1}`
 const CLIENT = 'web-history-test';
 
 const bodies = (page: Page) => page.getByTestId('message-body').allTextContents();
-const storedSession = (page: Page) =>
-  page.evaluate(
-    () =>
-      JSON.parse(localStorage.getItem('parley.session') ?? 'null') as {
-        accessToken: string;
-        accessTokenExpiresAt: string;
-        refreshToken: string;
-        user: { id: string };
-      } | null,
-  );
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**

@@ -3,12 +3,21 @@
 import Link from 'next/link';
 import { usePathname } from 'next/navigation';
 import { useEffect, useRef, useState, type ReactNode } from 'react';
-import { useMutation, useQuery, useSubscription } from 'urql';
-import { ConversationListQuery, EventsSubscription, MarkDeliveredMutation } from '../lib/operations';
+import { useClient, useMutation, useQuery, useSubscription } from 'urql';
+import type { EventsSubscription as EventsResult } from '../generated/graphql';
+import {
+  ConversationListQuery,
+  ConversationViewQuery,
+  EventsSubscription,
+  MarkDeliveredMutation,
+} from '../lib/operations';
 import { Avatar } from './avatar';
 import { ConversationList } from './conversation-list';
 import { NewConversation } from './new-conversation';
-import { useApp } from './providers';
+import { useApp, useOnReconnect } from './providers';
+
+/** How late after its `expiresAt` a typing indicator still shown is checked with the graph. */
+const TYPING_GRACE_MS = 1_000;
 
 /** Whether the browser says it is online; the banner tells the user their messages wait for the network. */
 function useOnline() {
@@ -46,6 +55,40 @@ function useLiveEvents(cursor: string | undefined, viewerId: string) {
     if (event.message.sender.id === viewerId) return;
     void markDelivered({ conversationId: event.conversationId, upToSeq: event.message.seq });
   }, [event, viewerId, markDelivered]);
+  useTypingExpiry(event);
+}
+
+/**
+ * A typing indicator ends at its `expiresAt` unless renewed, and renewals make no event: if it is still
+ * shown a little after that time (its end was missed), the conversation's typing is read again.
+ */
+function useTypingExpiry(event: EventsResult['events'] | undefined) {
+  const client = useClient();
+  const timers = useRef(new Map<string, ReturnType<typeof setTimeout>>());
+  useEffect(() => {
+    if (event?.__typename !== 'TypingChanged' || !event.user) return;
+    const key = `${event.conversationId}:${event.user.id}`;
+    clearTimeout(timers.current.get(key));
+    timers.current.delete(key);
+    if (!event.typing || !event.expiresAt) return;
+    const { conversationId } = event;
+    const typistId = event.user.id;
+    const check = () => {
+      timers.current.delete(key);
+      const shown = client.readQuery(ConversationViewQuery, { id: conversationId });
+      if (shown?.data?.conversation.typingUsers.some((user) => user.id === typistId)) {
+        void client
+          .query(ConversationViewQuery, { id: conversationId }, { requestPolicy: 'network-only' })
+          .toPromise();
+      }
+    };
+    const delay = Date.parse(String(event.expiresAt)) - Date.now() + TYPING_GRACE_MS;
+    timers.current.set(key, setTimeout(check, Math.max(delay, 0)));
+  }, [event, client]);
+  useEffect(() => {
+    const pending = timers.current;
+    return () => pending.forEach((timer) => clearTimeout(timer));
+  }, []);
 }
 
 export function ChatShell({ children }: { children: ReactNode }) {
@@ -53,8 +96,13 @@ export function ChatShell({ children }: { children: ReactNode }) {
   const pathname = usePathname();
   const online = useOnline();
   const [showArchived, setShowArchived] = useState(false);
-  const [{ data, error }] = useQuery({ query: ConversationListQuery, variables: { archived: false } });
+  const [{ data, error }, reloadList] = useQuery({
+    query: ConversationListQuery,
+    variables: { archived: false },
+  });
   useLiveEvents(data?.realtimeCursor, session?.user.id ?? '');
+  // Presence (the dots, the viewer's own) missed while the socket was down is not replayed: read it again.
+  useOnReconnect(() => reloadList({ requestPolicy: 'network-only' }));
   const me = data?.me.user;
   const paneOpen = pathname !== '/';
 

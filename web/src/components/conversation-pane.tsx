@@ -2,7 +2,7 @@
 
 import Link from 'next/link';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
-import { useMutation, useQuery } from 'urql';
+import { useClient, useMutation, useQuery } from 'urql';
 import type { ConversationViewQuery as ConversationView, MessageFieldsFragment } from '../generated/graphql';
 import { MESSAGE_PAGE_SIZE, OPTIMISTIC_PREFIX } from '../lib/cache';
 import {
@@ -10,12 +10,13 @@ import {
   ConversationViewQuery,
   MarkReadMutation,
   UpdateConversationSettingsMutation,
+  UserPresenceQuery,
 } from '../lib/operations';
 import { Avatar, presenceText } from './avatar';
 import { Composer } from './composer';
 import { conversationAvatar, conversationTitle } from './conversation-list';
 import { MessageItem } from './message-item';
-import { useApp } from './providers';
+import { useApp, useOnReconnect } from './providers';
 import { ThreadPanel } from './thread-panel';
 
 /** Opened with this many unread messages or fewer, the conversation loads back to the first of them. */
@@ -139,14 +140,35 @@ function useHistory(conversationId: string) {
   };
 }
 
+/**
+ * A DM's peer becomes visible to the viewer once they take part (read or send there): their presence did
+ * not change, so no event says so; it is read again then.
+ */
+function usePeerPresence(conversation: Conversation | undefined) {
+  const client = useClient();
+  const peer = conversation?.kind === 'DIRECT' ? conversation.peer : null;
+  const tookPart = conversation?.members.edges.some(
+    (edge) => edge.node.user.id === peer?.id && edge.node.lastReadSeq > 0,
+  );
+  const hidden = peer !== null && peer.presence === null;
+  const peerId = peer?.id;
+  useEffect(() => {
+    if (!peerId || !hidden || !tookPart) return;
+    void client.query(UserPresenceQuery, { id: peerId }, { requestPolicy: 'network-only' }).toPromise();
+  }, [client, peerId, hidden, tookPart]);
+}
+
 export function ConversationPane({ conversationId }: { conversationId: string }) {
   const { session } = useApp();
   const viewerId = session?.user.id ?? '';
-  const [{ data: view, error: viewError }] = useQuery({
+  const [{ data: view, error: viewError }, reloadView] = useQuery({
     query: ConversationViewQuery,
     variables: { id: conversationId },
   });
+  // Typing and presence missed while the socket was down are not replayed: read them (and the rest) again.
+  useOnReconnect(() => reloadView({ requestPolicy: 'network-only' }));
   const conversation = view?.conversation;
+  usePeerPresence(conversation);
   const history = useHistory(conversationId);
   const [replyTo, setReplyTo] = useState<MessageFieldsFragment | null>(null);
   const [thread, setThread] = useState<string | null>(null);

@@ -1,24 +1,41 @@
 'use client';
 
 import { Provider as UrqlProvider } from 'urql';
-import { createContext, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
+import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
 import { createParleyClient } from '../lib/client';
 import { loadConfig, type ClientConfig } from '../lib/config';
 import { LogoutMutation } from '../lib/operations';
 import { persistedFetch } from '../lib/persisted-fetch';
-import { createRealtime } from '../lib/realtime';
+import { createRealtime, type Realtime } from '../lib/realtime';
 import { clearSession, onSessionChange, readSession, type Session } from '../lib/session';
 
 interface AppState {
   config: ClientConfig | null;
   /** Undefined until read from storage (on the client), null when signed out. */
   session: Session | null | undefined;
+  /** The realtime socket, while signed in. */
+  realtime: Realtime | null;
   signOut(): void;
 }
 
-const AppContext = createContext<AppState>({ config: null, session: undefined, signOut: () => {} });
+const AppContext = createContext<AppState>({
+  config: null,
+  session: undefined,
+  realtime: null,
+  signOut: () => {},
+});
 
 export const useApp = () => useContext(AppContext);
+
+/** Runs `listener` whenever the realtime socket is back after a loss (see Realtime.onReconnect). */
+export function useOnReconnect(listener: () => void) {
+  const { realtime } = useApp();
+  const latest = useRef(listener);
+  useEffect(() => {
+    latest.current = listener;
+  });
+  useEffect(() => realtime?.onReconnect(() => latest.current()), [realtime]);
+}
 
 /**
  * The app's state above every page: where the graph is, the session (shared by the tabs), and one urql
@@ -47,6 +64,7 @@ export function Providers({ children }: { children: ReactNode }) {
     () => ({
       config,
       session,
+      realtime: clients?.realtime ?? null,
       signOut() {
         const current = readSession();
         clearSession();
@@ -58,7 +76,7 @@ export function Providers({ children }: { children: ReactNode }) {
         }
       },
     }),
-    [config, session],
+    [config, session, clients],
   );
 
   return (

@@ -8,6 +8,7 @@ import type {
   SendMessageMutationVariables,
 } from '../generated/graphql';
 import {
+  ConversationCountsFragment,
   ConversationListQuery,
   ConversationMessagesQuery,
   ConversationViewQuery,
@@ -100,6 +101,31 @@ function moveMarker(
   });
 }
 
+/**
+ * The viewer's counts of a conversation move with what events say, whatever the hydrated conversation in
+ * the event said: a `MessageAdded` may be hydrated before the conversations service counted the message
+ * (its `lastSeq` one behind, and the pane would never mark it read), and a read on another device or tab
+ * comes as the viewer's own `ReadReceipt`, with no conversation in it.
+ */
+function moveCounts(cache: Cache, conversationId: string, moved: { lastSeq?: number; lastReadSeq?: number }) {
+  const counts = cache.readFragment(ConversationCountsFragment, {
+    __typename: 'Conversation',
+    id: conversationId,
+  });
+  if (!counts) return;
+  const lastSeq = Math.max(counts.lastSeq, moved.lastSeq ?? 0);
+  const lastReadSeq = Math.min(lastSeq, Math.max(counts.lastReadSeq, moved.lastReadSeq ?? 0));
+  const unreadCount = Math.max(lastSeq - lastReadSeq, 0);
+  cache.writeFragment(ConversationCountsFragment, {
+    ...counts,
+    lastSeq,
+    lastReadSeq,
+    unreadCount,
+    // Mentions are cleared by reading up to them: all of them when nothing is left unread.
+    mentionCount: unreadCount === 0 ? 0 : counts.mentionCount,
+  });
+}
+
 function setTyping(
   cache: Cache,
   conversationId: string,
@@ -128,14 +154,27 @@ function forgetEverything(cache: Cache) {
   }
 }
 
-function applyEvent(cache: Cache, event: Event) {
+function applyEvent(cache: Cache, event: Event, viewerId: string) {
   switch (event.__typename) {
-    case 'MessageAdded':
-      if (!event.message) return;
-      appendMessage(cache, event.conversationId, event.message);
-      if (event.message.threadRoot) appendReply(cache, event.message.threadRoot.id, event.message);
-      listConversation(cache, event.message.conversation);
+    case 'MessageAdded': {
+      const message = event.message;
+      if (!message) return;
+      appendMessage(cache, event.conversationId, message);
+      if (message.threadRoot) appendReply(cache, message.threadRoot.id, message);
+      listConversation(cache, message.conversation);
+      // Sending reads everything before it (the server moves the sender's marker): a reply shows its
+      // sender has seen what they replied to, with no receipt of its own to wait for.
+      moveMarker(cache, event.conversationId, message.sender.id, {
+        lastReadSeq: message.seq,
+        lastDeliveredSeq: message.seq,
+      });
+      const mine = message.sender.id === viewerId;
+      moveCounts(cache, event.conversationId, {
+        lastSeq: message.seq,
+        ...(mine && { lastReadSeq: message.seq }),
+      });
       return;
+    }
     case 'MemberAdded':
     case 'ConversationUpdated':
       if (event.conversation) listConversation(cache, event.conversation);
@@ -151,7 +190,13 @@ function applyEvent(cache: Cache, event: Event) {
       unlistConversation(cache, event.conversationId);
       return;
     case 'ReadReceipt':
-      moveMarker(cache, event.conversationId, event.user?.id, { lastReadSeq: event.lastReadSeq });
+      moveMarker(cache, event.conversationId, event.user?.id, {
+        lastReadSeq: event.lastReadSeq,
+        lastDeliveredSeq: event.lastReadSeq,
+      });
+      // Read in another tab or on another device: this tab's unread count follows.
+      if (event.user?.id === viewerId)
+        moveCounts(cache, event.conversationId, { lastReadSeq: event.lastReadSeq });
       return;
     case 'DeliveryReceipt':
       moveMarker(cache, event.conversationId, event.user?.id, { lastDeliveredSeq: event.lastDeliveredSeq });
@@ -163,14 +208,15 @@ function applyEvent(cache: Cache, event: Event) {
       forgetEverything(cache);
       return;
     default:
-      // Edits, deletes, reactions and presence update normalized entities by themselves.
+      // Edits, deletes, reactions, presence and profiles (UserUpdated) update normalized entities by
+      // themselves.
       return;
   }
 }
 
-const updates: UpdatesConfig = {
+const updatesFor = (viewer: OptimisticSender): UpdatesConfig => ({
   Subscription: {
-    events: (result, _args, cache) => applyEvent(cache, (result as EventsSubscription).events),
+    events: (result, _args, cache) => applyEvent(cache, (result as EventsSubscription).events, viewer.id),
   },
   Mutation: {
     sendMessage: (result, args, cache) => {
@@ -209,7 +255,7 @@ const updates: UpdatesConfig = {
       });
     },
   },
-};
+});
 
 export interface OptimisticSender {
   id: string;
@@ -238,7 +284,7 @@ export function createCache(viewer: OptimisticSender) {
         message: (_parent, args) => ({ __typename: 'Message', id: args['id'] as string }),
       },
     },
-    updates,
+    updates: updatesFor(viewer),
     optimistic: {
       updatePresenceSettings: (args) => ({
         __typename: 'PresenceSettings',

@@ -256,6 +256,33 @@ export const FileQuery = graphql(`
   }
 `);
 
+/**
+ * What the viewer's conversation list shows of a conversation's counts, moved in the cache by events
+ * (a message arrived, the viewer read it on another device).
+ */
+export const ConversationCountsFragment = graphql(`
+  fragment ConversationCounts on Conversation {
+    id
+    lastSeq
+    lastReadSeq
+    unreadCount
+    mentionCount
+  }
+`);
+
+/** A user's presence read again, when it may have become visible without changing (they took part). */
+export const UserPresenceQuery = graphql(`
+  query UserPresence($id: ID!) {
+    user(id: $id) {
+      id
+      presence {
+        status
+        lastSeenAt
+      }
+    }
+  }
+`);
+
 export const SearchUsersQuery = graphql(`
   query SearchUsers($query: String!) {
     searchUsers(query: $query, first: 10) {
@@ -537,6 +564,19 @@ export const EventsSubscription = graphql(`
       ... on MemberRemoved {
         user {
           id
+        }
+      }
+      ... on UserUpdated {
+        # The new profile, normalized into every view that shows this user (names, pictures, bios).
+        user {
+          id
+          username
+          displayName
+          bio
+          avatar {
+            id
+            thumbnailUrl
+          }
         }
       }
       ... on StreamResync {

@@ -16,9 +16,12 @@ export interface RealtimeSink {
 
 /**
  * The graphql-ws connection to the router. Tokens go in `connection_init` and are fresh at every
- * (re)connect; a ping without a pong, or the browser coming back online, restarts the socket at once.
+ * (re)connect; a ping without a pong, or the browser going offline or coming back online, restarts the
+ * socket at once.
  */
 export function createRealtime(config: ClientConfig) {
+  const reconnectListeners = new Set<() => void>();
+  let connections = 0;
   const socket: WsClient = createWsClient({
     url: config.wsUrl,
     lazy: true,
@@ -33,6 +36,10 @@ export function createRealtime(config: ClientConfig) {
       return { authorization: `Bearer ${session.accessToken}`, clientName: CLIENT_NAME };
     },
     on: {
+      connected: () => {
+        if (connections++ === 0) return;
+        for (const listener of reconnectListeners) listener();
+      },
       ping: (received) => {
         if (received) return;
         pongTimer = setTimeout(() => socket.terminate(), PONG_TIMEOUT_MS);
@@ -44,9 +51,12 @@ export function createRealtime(config: ClientConfig) {
   });
   let pongTimer: ReturnType<typeof setTimeout> | undefined;
   // A socket that lived through a network change may be dead without knowing it: start a new one, which
-  // resumes every subscription from its last cursor.
-  const onOnline = () => socket.terminate();
-  window.addEventListener('online', onOnline);
+  // resumes every subscription from its last cursor. Going offline closes it at once (its close reaches
+  // the router if the network still carries it), so others do not see this device online or typing until
+  // the router's pings find it dead; it reconnects with backoff, and at once when back online.
+  const reconnect = () => socket.terminate();
+  window.addEventListener('online', reconnect);
+  window.addEventListener('offline', reconnect);
 
   /**
    * Subscribes to a persisted subscription and keeps it going: across reconnects (graphql-ws resends the
@@ -105,8 +115,18 @@ export function createRealtime(config: ClientConfig) {
 
   return {
     subscribe,
+    /**
+     * Calls `listener` each time the socket is connected again after a loss. Resumed subscriptions replay
+     * the events missed, but not typing and presence (the log does not keep them): what was shown of those
+     * may be stale, and is to be read again.
+     */
+    onReconnect(listener: () => void) {
+      reconnectListeners.add(listener);
+      return () => void reconnectListeners.delete(listener);
+    },
     dispose() {
-      window.removeEventListener('online', onOnline);
+      window.removeEventListener('online', reconnect);
+      window.removeEventListener('offline', reconnect);
       clearTimeout(pongTimer);
       void socket.dispose();
     },
