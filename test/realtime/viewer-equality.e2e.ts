@@ -205,12 +205,22 @@ async function createWorld(run: number, members: number[]): Promise<World> {
   };
 }
 
+const SEND_MESSAGE = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`;
 const sendMessage = (user: SignedInUser, input: Record<string, unknown>) =>
-  ok<{ sendMessage: { id: string; seq: number } }>(
-    user,
-    `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`,
-    { input: { clientMutationId: randomUUID(), ...input } },
-  );
+  ok<{ sendMessage: { id: string; seq: number } }>(user, SEND_MESSAGE, {
+    input: { clientMutationId: randomUUID(), ...input },
+  });
+
+/**
+ * A mutation the rules may refuse (a reaction or reply across a block): its data, or null when FORBIDDEN.
+ * Any other error fails the test.
+ */
+async function unlessForbidden<T>(user: SignedInUser, query: string, variables: Record<string, unknown>) {
+  const result = await user.client.request<T>(query, variables);
+  if (!result.errors) return result.data!;
+  expect(result.errors.map((error) => error.extensions?.['code'])).toEqual(['FORBIDDEN']);
+  return null;
+}
 
 /** The conversation's state after a send has settled: its last seq and the sender's read marker reached it. */
 async function settled(world: World, by: number, seq: number) {
@@ -248,15 +258,24 @@ async function perform(world: World, step: Action): Promise<Record<string, Recor
         await ok(sender, `mutation ($id: ID!) { stopTyping(conversationId: $id) }`, { id: groupId });
       }
       const replyTo = step.reply ? world.messages.at(-1)?.id : undefined;
-      const { sendMessage: sent } = await sendMessage(sender, {
-        conversationId: groupId,
-        body: `from ${step.by}`,
-        mentions: step.mentions
-          .filter((index) => world.members.has(index) && !world.deleted.has(index))
-          .map((index) => users[index]!.id),
-        ...(replyTo && { replyToId: replyTo }),
-        ...(step.attach && { attachmentIds: [world.images[step.by]] }),
-      });
+      const answer = await unlessForbidden<{ sendMessage: { id: string; seq: number } }>(
+        sender,
+        SEND_MESSAGE,
+        {
+          input: {
+            clientMutationId: randomUUID(),
+            conversationId: groupId,
+            body: `from ${step.by}`,
+            mentions: step.mentions
+              .filter((index) => world.members.has(index) && !world.deleted.has(index))
+              .map((index) => users[index]!.id),
+            ...(replyTo && { replyToId: replyTo }),
+            ...(step.attach && { attachmentIds: [world.images[step.by]] }),
+          },
+        },
+      );
+      if (!answer) return null;
+      const sent = answer.sendMessage;
       world.messages.push({ id: sent.id, by: step.by });
       await settled(world, step.by, sent.seq);
       return { ReadReceipt: { user: sender.id } };
@@ -264,7 +283,7 @@ async function perform(world: World, step: Action): Promise<Record<string, Recor
     case 'edit': {
       const own = world.messages.findLast((message) => message.by === step.by);
       if (!own || !world.members.has(step.by)) return null;
-      await ok(
+      await unlessForbidden(
         users[step.by]!,
         `mutation ($input: EditMessageInput!) { editMessage(input: $input) { id } }`,
         {
@@ -276,14 +295,12 @@ async function perform(world: World, step: Action): Promise<Record<string, Recor
     case 'react': {
       const last = world.messages.at(-1);
       if (!last || !world.members.has(step.by)) return null;
-      await ok(
+      const reacted = await unlessForbidden(
         users[step.by]!,
         `mutation ($id: ID!, $emoji: String!) { addReaction(messageId: $id, emoji: $emoji) { id } }`,
-        {
-          id: last.id,
-          emoji: step.emoji,
-        },
+        { id: last.id, emoji: step.emoji },
       );
+      if (!reacted) return null;
       return { ReactionChanged: { user: users[step.by]!.id } };
     }
     case 'read': {

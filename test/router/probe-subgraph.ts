@@ -18,20 +18,25 @@ import { parse, print } from 'graphql';
  * through it cross two subgraphs: the users subgraph resolves `me`, this one the `User` entity.
  */
 const typeDefs = parse(`
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key"])
+  extend schema
+    @link(url: "https://specs.apollo.dev/federation/v2.3", import: ["@key", "@composeDirective"])
+    @link(url: "https://specs.parley.dev/per-viewer/v0.1", import: ["@perViewer"])
+    @composeDirective(name: "@perViewer")
+  directive @perViewer on FIELD_DEFINITION
+  # Realtime events reach users, so every field here says it depends on who asks (their request's headers).
   type User @key(fields: "id") {
     id: ID!
-    probe: Probe!
+    probe: Probe! @perViewer
   }
   type Probe {
-    requestId: String!
-    traceparent: String
-    authorization: Boolean!
-    forwardedFor: String
-    userAgent: String
-    clientName: String
-    forbidden: String
-    crash: String
+    requestId: String! @perViewer
+    traceparent: String @perViewer
+    authorization: Boolean! @perViewer
+    forwardedFor: String @perViewer
+    userAgent: String @perViewer
+    clientName: String @perViewer
+    forbidden: String @perViewer
+    crash: String @perViewer
   }
 `);
 

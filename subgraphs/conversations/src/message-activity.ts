@@ -69,7 +69,9 @@ export async function startMessageActivity(deps: {
       throw error;
     }
     // Applied and committed: a failed delivery is left to the relay's timer, not a reason to apply again.
-    await deps.relay
+    // Not awaited: the next event is applied while this one's receipts go out (flushes coalesce), so a burst
+    // of sends is not applied one relay round trip at a time.
+    void deps.relay
       .flush()
       .catch((error: unknown) =>
         deps.logger.warn({ err: error }, 'outbox events left for the next relay pass'),
