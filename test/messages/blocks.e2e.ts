@@ -247,8 +247,6 @@ describe('a block, on every path between the two people', () => {
       // A marker asked for past the messages known moves when the next one arrives: the same exclusions.
       await ok(tia, MARK_READ, { c: group.id, s: 3 });
       await send(uma, group.id, 'three');
-      // The send moves its sender's own marker first (uma's receipt, in a block relation with nobody).
-      expect((await next.next()).value).toMatchObject({ userId: uma.id, readSeq: 3, excludedUserIds: [] });
       expect((await next.next()).value).toMatchObject({
         userId: tia.id,
         readSeq: 3,

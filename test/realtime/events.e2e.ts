@@ -315,8 +315,6 @@ describe('cursors', () => {
     await realtime.live(1);
     await send(ann, group.id, 'before the loss');
     const { cursor: stale } = await nextEvent(live);
-    // Sending moved ann's read marker: its receipt follows, before the log is lost.
-    expect((await nextEvent(live)).__typename).toBe('ReadReceipt');
 
     // What Redis restarting without persistence does to the log: its epoch (and entries) are gone.
     const redis = new Redis(process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379');

@@ -19,7 +19,7 @@ const messageAdded = z.object({
  * Keeps each conversation's activity, last message and unread counts in step with the messages subgraph's
  * `messages.added` events, read from a durable stream: events appended while this service is down are
  * applied when it starts. Applying an event is idempotent and order-independent, so a redelivery is
- * harmless. The sender's read marker moving is a read receipt, delivered like markRead's. Events that do not parse are logged and skipped; an event that fails to apply (the database is
+ * harmless. The sender's read marker moves to the message (the MessageAdded event says so). Events that do not parse are logged and skipped; an event that fails to apply (the database is
  * down) is retried until it applies.
  */
 export async function startMessageActivity(deps: {
@@ -31,13 +31,10 @@ export async function startMessageActivity(deps: {
   relay: Pick<OutboxRelay, 'flush'>;
   logger: Logger;
 }) {
-  /**
-   * For the sender (the send moves their read marker: a receipt) and the members whose requested markers this
-   * event may move.
-   */
-  async function receiptExclusions(conversationId: string, senderId: string): Promise<ReceiptExclusions> {
-    const requested = await deps.conversations.membersWithRequestedMarkers(conversationId);
-    const userIds = [...new Set([senderId, ...requested])];
+  /** For the members whose requested markers this event may move (usually none: no call then). */
+  async function receiptExclusions(conversationId: string): Promise<ReceiptExclusions> {
+    const userIds = await deps.conversations.membersWithRequestedMarkers(conversationId);
+    if (userIds.length === 0) return new Map();
     try {
       return await deps.blockRelations(userIds);
     } catch (error) {
@@ -59,7 +56,7 @@ export async function startMessageActivity(deps: {
     try {
       await deps.conversations.applyMessageAdded(
         event.data,
-        await receiptExclusions(event.data.conversationId, event.data.senderId),
+        await receiptExclusions(event.data.conversationId),
       );
     } catch (error) {
       deps.logger.error(

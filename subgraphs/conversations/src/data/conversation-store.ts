@@ -427,23 +427,13 @@ export function createConversationStore(prisma: PrismaClient) {
           SET last_seq = ${event.seq}, last_message_id = ${event.messageId}::uuid,
               last_activity_at = GREATEST(clock_timestamp(), last_activity_at)
           WHERE id = ${event.conversationId}::uuid AND last_seq < ${event.seq}`;
-        const senderRead = await tx.$executeRaw`
+        // No ReadReceipt for this move: the message's own MessageAdded says it (its sender read up to its
+        // seq), and a second event per send halved the fan-out the router keeps up with (bench/RESULTS.md).
+        await tx.$executeRaw`
           UPDATE conversation_members
           SET read_seq = ${event.seq}, delivered_seq = GREATEST(delivered_seq, ${event.seq})
           WHERE conversation_id = ${event.conversationId}::uuid AND user_id = ${event.senderId}::uuid
             AND read_seq < ${event.seq}`;
-        // The same receipt as markRead: the other members' "Seen" follows the sender's marker live.
-        if (senderRead > 0) {
-          await addOutboxEvent(tx, conversationEvents.read, {
-            conversationId: event.conversationId,
-            userId: event.senderId,
-            readSeq: event.seq,
-            excludedUserIds: [
-              ...(receiptExclusions.get(event.senderId) ??
-                (await otherMemberIds(tx, event.conversationId, event.senderId))),
-            ],
-          });
-        }
         const mentioned = event.mentionedUserIds.filter((id) => id !== event.senderId);
         if (mentioned.length > 0) {
           await tx.$executeRaw`
