@@ -53,8 +53,9 @@ export async function startMessageActivity(deps: {
       deps.logger.warn({ issues: event.error.issues }, `ignored a malformed ${messageAddedTopic} event`);
       return;
     }
+    let receipts: boolean;
     try {
-      await deps.conversations.applyMessageAdded(
+      receipts = await deps.conversations.applyMessageAdded(
         event.data,
         await receiptExclusions(event.data.conversationId),
       );
@@ -65,6 +66,8 @@ export async function startMessageActivity(deps: {
       );
       throw error;
     }
+    // Most messages move no waiting marker: nothing to deliver, no relay round trip per message.
+    if (!receipts) return;
     // Applied and committed: a failed delivery is left to the relay's timer, not a reason to apply again.
     // Not awaited: the next event is applied while this one's receipts go out (flushes coalesce), so a burst
     // of sends is not applied one relay round trip at a time.

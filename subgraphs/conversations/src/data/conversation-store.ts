@@ -409,7 +409,8 @@ export function createConversationStore(prisma: PrismaClient) {
     /**
      * Applies a message sent (messages subgraph event): the conversation's last message and activity
      * move forward (never back), the sender's read marker covers their own message, mentioned members
-     * get a mention. Idempotent and order-independent.
+     * get a mention. Idempotent and order-independent. Returns whether it recorded receipt events (markers
+     * asked for past the last message, moved now), for the caller to deliver.
      */
     async applyMessageAdded(
       event: {
@@ -420,8 +421,8 @@ export function createConversationStore(prisma: PrismaClient) {
         mentionedUserIds: string[];
       },
       receiptExclusions: ReceiptExclusions = new Map(),
-    ) {
-      await prisma.$transaction(async (tx) => {
+    ): Promise<boolean> {
+      return prisma.$transaction(async (tx) => {
         await tx.$executeRaw`
           UPDATE conversations
           SET last_seq = ${event.seq}, last_message_id = ${event.messageId}::uuid,
@@ -443,7 +444,7 @@ export function createConversationStore(prisma: PrismaClient) {
               AND m.read_seq < ${event.seq}
             ON CONFLICT DO NOTHING`;
         }
-        await applyRequestedMarkers(tx, event.conversationId, receiptExclusions);
+        return (await applyRequestedMarkers(tx, event.conversationId, receiptExclusions)) > 0;
       });
     },
 
@@ -475,7 +476,11 @@ export type ReceiptExclusions = ReadonlyMap<string, readonly string[]>;
  * not answer) has their events sent to nobody else: receipts never cross a block, and the markers
  * themselves are right for whoever reads them.
  */
-async function applyRequestedMarkers(tx: Transaction, conversationId: string, exclusions: ReceiptExclusions) {
+async function applyRequestedMarkers(
+  tx: Transaction,
+  conversationId: string,
+  exclusions: ReceiptExclusions,
+): Promise<number> {
   const moved = await tx.$queryRaw<
     { user_id: string; old_read: number; new_read: number; old_delivered: number; new_delivered: number }[]
   >`
@@ -517,6 +522,7 @@ async function applyRequestedMarkers(tx: Transaction, conversationId: string, ex
       });
     }
   }
+  return moved.length;
 }
 
 async function otherMemberIds(tx: Transaction, conversationId: string, userId: string) {
