@@ -6,7 +6,7 @@ import { defineConfig } from 'vitest/config';
 // the other: two GraphQLError classes, and `instanceof` checks fail. Pin tests to what Node runs.
 const graphqlCommonJs = createRequire(import.meta.url).resolve('graphql');
 
-// Two tiers (CONVENTIONS.md §6): `*.test.ts` run in-process (yoga.fetch, no socket) and `*.e2e.ts`
+// Two tiers: `*.test.ts` run in-process (yoga.fetch, no socket) and `*.e2e.ts`
 // start real servers on port 0. Both talk to real PostgreSQL and Redis.
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },

@@ -4,7 +4,7 @@ import { startParley, type Parley, type StartParleyOptions } from '@parley/testk
 import axe from 'axe-core';
 import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
 
-/** Debian's Chromium (ENVIRONMENT.md): Playwright cannot download its own browser here. */
+/** Debian's Chromium: Playwright cannot download its own browser here. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
 const CHROMIUM_FLAGS = [
   '--no-sandbox',

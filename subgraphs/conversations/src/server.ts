@@ -47,7 +47,7 @@ export interface ConversationsServerDeps {
   ready?: () => Promise<boolean>;
 }
 
-/** The conversations subgraph and its outbox relay, from its clients (CONVENTIONS.md §1). */
+/** The conversations subgraph and its outbox relay, from its clients. */
 export function createConversationsServer(deps: ConversationsServerDeps) {
   const conversations = createConversationStore(deps.prisma);
   const relay = createOutboxRelay({

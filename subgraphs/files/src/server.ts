@@ -24,7 +24,7 @@ export interface FilesServerDeps extends FilesServiceDeps {
   logger: Logger;
 }
 
-/** The files subgraph and its rules (for the background work), CONVENTIONS.md §1. */
+/** The files subgraph and its rules (for the background work). */
 export function createFilesServer(deps: FilesServerDeps) {
   const service = createFilesService(deps);
   const yoga = createSubgraphServer<FilesContext>({

@@ -53,7 +53,7 @@ export interface MessagesServerDeps {
   ready?: () => Promise<boolean>;
 }
 
-/** The messages subgraph and its outbox relay, from its clients (CONVENTIONS.md §1). */
+/** The messages subgraph and its outbox relay, from its clients. */
 export function createMessagesServer(deps: MessagesServerDeps) {
   const relay = createOutboxRelay({
     messages: deps.messages,

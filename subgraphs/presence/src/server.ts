@@ -25,7 +25,7 @@ export interface PresenceServerDeps extends PresenceServiceDeps {
   ready?: () => Promise<boolean>;
 }
 
-/** The presence subgraph, its rules (for the background work) and its publisher (CONVENTIONS.md §1). */
+/** The presence subgraph, its rules (for the background work) and its publisher. */
 export function createPresenceServer(deps: PresenceServerDeps) {
   const service = createPresenceService(deps);
   const publisher = createPresencePublisher(deps);

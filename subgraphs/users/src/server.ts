@@ -64,7 +64,7 @@ function useJwks(keyring: Keyring): Plugin {
   };
 }
 
-/** The users subgraph as a yoga server, from its clients (CONVENTIONS.md §1); index.ts wires and listens. */
+/** The users subgraph as a yoga server, from its clients; index.ts wires and listens. */
 export function createUsersServer(deps: UsersServerDeps) {
   const users = createUserStore(deps.prisma);
   const sessions = createSessionStore(deps.prisma, deps.config);

@@ -37,7 +37,7 @@ export async function withServerClient<T>(
 }
 
 /**
- * A new database on the real server, so each test file owns its data (CONVENTIONS.md §7): empty, or with
+ * A new database on the real server, so each test file owns its data: empty, or with
  * a service's migrations applied (in its `public` schema) when `migrationsDir` is given.
  */
 export async function createTestDatabase(

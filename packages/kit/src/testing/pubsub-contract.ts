@@ -32,7 +32,7 @@ function reader<T>(subscription: PubSubSubscription<T>) {
 }
 
 /**
- * The one behavioural contract every PubSub implementation must meet (CONVENTIONS.md §5). Nothing here
+ * The one behavioural contract every PubSub implementation must meet. Nothing here
  * sleeps: to show an event is NOT delivered, a sentinel is published afterwards along the same path and
  * must be the first thing that arrives.
  */

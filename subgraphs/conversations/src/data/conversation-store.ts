@@ -114,7 +114,7 @@ const VIEW_COLUMNS = Prisma.sql`
   (SELECT count(*)::int FROM mentions mm
     WHERE mm.conversation_id = c.id AND mm.user_id = m.user_id AND mm.seq > m.read_seq) AS mention_count`;
 
-/** All database access of the conversations subgraph (CONVENTIONS.md §2). */
+/** All database access of the conversations subgraph. */
 /** Owners first, then admins, then members: the order member lists are in. */
 const memberRank = Prisma.sql`CASE m.role WHEN 'OWNER' THEN 0 WHEN 'ADMIN' THEN 1 ELSE 2 END`;
 

@@ -10,8 +10,8 @@ export interface BlobStorageContractInstance {
 
 export interface BlobStorageCapabilities {
   /**
-   * Whether the server behind the signed URLs checks their signatures. s3rver (the stand-in for S3 here,
-   * ENVIRONMENT.md) checks expiry but not signatures; AWS S3, MinIO and the local storage check both.
+   * Whether the server behind the signed URLs checks their signatures. s3rver (the stand-in for S3 here)
+   * checks expiry but not signatures; AWS S3, MinIO and the local storage check both.
    */
   checksSignatures: boolean;
   /**
