@@ -18,7 +18,7 @@ import {
 
 /**
  * The whole flow with FILES_STORAGE=s3, against s3rver: a fake S3 started here (no S3 or MinIO server can
- * run on our machines). It checks the expiry of presigned URLs but not their signatures.
+ * run in the test environment). It checks the expiry of presigned URLs but not their signatures.
  */
 let s3: Awaited<ReturnType<typeof startS3rver>>;
 let bucket: string;

@@ -7,7 +7,7 @@ import S3rver from 's3rver';
 
 /**
  * s3rver, a fake S3 server on a free loopback port with its own directory, for tests (no S3 or MinIO
- * server can run on our machines). It checks the expiry of presigned URLs, not their
+ * server can run in the test environment). It checks the expiry of presigned URLs, not their
  * signatures. `newBucket` creates an empty bucket; `stop` removes everything.
  */
 export async function startS3rver() {
