@@ -135,6 +135,23 @@ describe('UserUpdated', () => {
     await send(ann, dm.id, 'hello');
     expect(eventOf(await bobDm.next()).__typename).toBe('MessageAdded');
   });
+
+  it('reaches the members of a group the user was put in and never wrote or read in', async () => {
+    const [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
+    await createGroup(bob, [ann, cy], 'Quiet');
+    const bobEvents = subscribeEvents(await realtime.connect(bob));
+    const cyEvents = subscribeEvents(await realtime.connect(cy));
+    await realtime.live(2);
+
+    await updateProfile(ann, { displayName: 'Ann Quiet' });
+    const isAnnUpdated = (event: LiveEvent) =>
+      event.__typename === 'UserUpdated' && event.user?.id === ann.id;
+    for (const events of [bobEvents, cyEvents]) {
+      expect(await nextMatching(events, isAnnUpdated)).toMatchObject({
+        user: { id: ann.id, displayName: 'Ann Quiet' },
+      });
+    }
+  });
 });
 
 describe('typing', () => {

@@ -16,6 +16,8 @@ afterAll(() => server?.stop());
 
 const VIEWER_CO_MEMBERS = `query($ids: [ID!]!) { viewerCoMemberIds(userIds: $ids) }`;
 const CO_MEMBERS = `query($ids: [ID!]!) { coMembersOf(userIds: $ids) { userId memberIds } }`;
+const CO_MEMBERS_EVERYWHERE = `query($ids: [ID!]!, $participatedOnly: Boolean!) {
+  coMembersOf(userIds: $ids, participatedOnly: $participatedOnly) { userId memberIds } }`;
 
 interface CoMembers {
   userId: string;
@@ -44,9 +46,15 @@ const viewerCoMemberIds = async (viewer: TestUser, ids: string[]) =>
   (await ok<{ viewerCoMemberIds: string[] }>(viewer.api.request(VIEWER_CO_MEMBERS, { ids })))
     .viewerCoMemberIds;
 
-const coMembersOf = async (ids: string[]) =>
-  (await ok<{ coMembersOf: CoMembers[] }>((await server.serviceClient()).request(CO_MEMBERS, { ids })))
-    .coMembersOf;
+const coMembersOf = async (ids: string[], participatedOnly?: boolean) =>
+  (
+    await ok<{ coMembersOf: CoMembers[] }>(
+      (await server.serviceClient()).request(
+        participatedOnly === undefined ? CO_MEMBERS : CO_MEMBERS_EVERYWHERE,
+        { ids, participatedOnly },
+      ),
+    )
+  ).coMembersOf;
 
 const sorted = (...users: TestUser[]) => users.map((user) => user.id).sort();
 
@@ -190,6 +198,23 @@ describe('coMembersOf', () => {
     ]);
     expect(server.queries).toHaveLength(1);
     expect(server.queries[0]!.params).not.toContain('not-a-uuid');
+  });
+
+  it('with participatedOnly: false, counts the conversations a user was put in too (who sees them listed)', async () => {
+    const { vic, ann, ben, dee, eve, fay } = await seed();
+    server.queries.length = 0;
+    expect(await coMembersOf([eve.id, ben.id, dee.id, fay.id], false)).toEqual([
+      { userId: eve.id, memberIds: [dee.id] },
+      { userId: ben.id, memberIds: sorted(vic, ann) },
+      { userId: dee.id, memberIds: [eve.id] },
+      { userId: fay.id, memberIds: [] },
+    ]);
+    expect(server.queries).toHaveLength(1);
+    // The default is the presence rule.
+    expect(await coMembersOf([eve.id, ben.id], true)).toEqual([
+      { userId: eve.id, memberIds: [] },
+      { userId: ben.id, memberIds: [] },
+    ]);
   });
 
   it('answers an empty list, and only malformed ids, without a query', async () => {

@@ -8,7 +8,8 @@ const coMembersOf = z.object({
 
 /**
  * The conversations subgraph's `coMembersOf`, asked as the users service (no user is asking: the outbox relay
- * addresses a profile change), for the fellow members of each user.
+ * addresses a profile change), for the fellow members of each user: everyone who sees them listed in a
+ * conversation, whether or not they took part in it.
  */
 export function createFellowMembersClient(options: {
   url: string;
@@ -22,7 +23,9 @@ export function createFellowMembersClient(options: {
   });
   return async (userIds) => {
     const data = await call(
-      `query FellowMembers($userIds: [ID!]!) { coMembersOf(userIds: $userIds) { userId memberIds } }`,
+      `query FellowMembers($userIds: [ID!]!) {
+        coMembersOf(userIds: $userIds, participatedOnly: false) { userId memberIds }
+      }`,
       { userIds },
       await serviceCaller(options.serviceAuth),
       coMembersOf,

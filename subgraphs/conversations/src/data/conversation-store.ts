@@ -279,9 +279,13 @@ export function createConversationStore(prisma: PrismaClient) {
      * A user "took part" in a conversation they created (this membership did: one who left and was added
      * back starts again) or where they sent or read a message (sending moves the sender's read marker; a new
      * membership starts at 0): anyone may start a DM or a group with anyone, and being put in one must not
-     * show a stranger the user's presence before the user answers or reads it.
+     * show a stranger the user's presence before the user answers or reads it. With `participatedOnly: false`,
+     * every conversation counts: those members see the user listed, so a profile change is theirs to see.
      */
-    async coMembersOf(userIds: readonly string[]): Promise<Map<string, string[]>> {
+    async coMembersOf(
+      userIds: readonly string[],
+      { participatedOnly }: { participatedOnly: boolean },
+    ): Promise<Map<string, string[]>> {
       const rows = await prisma.$queryRaw<{ user_id: string; member_ids: string[] }[]>`
         SELECT me.user_id::text AS user_id,
           array_agg(DISTINCT other.user_id::text ORDER BY other.user_id::text) AS member_ids
@@ -289,7 +293,7 @@ export function createConversationStore(prisma: PrismaClient) {
         JOIN conversation_members other
           ON other.conversation_id = me.conversation_id AND other.user_id <> me.user_id
         WHERE me.user_id = ANY(${[...userIds]}::uuid[])
-          AND (me.created_it OR me.read_seq > 0)
+          AND (NOT ${participatedOnly}::boolean OR me.created_it OR me.read_seq > 0)
         GROUP BY me.user_id`;
       return new Map(rows.map((row) => [row.user_id, row.member_ids]));
     },

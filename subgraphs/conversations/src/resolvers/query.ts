@@ -25,12 +25,15 @@ export const queryResolvers: Resolvers = {
       const coMembers = await context.conversations.coMembersAmong(viewer.userId, ids);
       return ids.filter((id) => coMembers.has(id));
     },
-    /** Service-only: the presence subgraph's sweeper reports users gone offline with no user token at hand. */
-    async coMembersOf(_, { userIds }, context: ConversationsContext) {
+    /**
+     * Service-only, with no user token at hand: the presence subgraph's sweeper (users gone offline) and the users
+     * service's outbox relay (profile changes).
+     */
+    async coMembersOf(_, { userIds, participatedOnly }, context: ConversationsContext) {
       await requireService(context.authorization, context.serviceAuth);
       const ids = storedIds(userIds);
       const coMembers = ids.length
-        ? await context.conversations.coMembersOf(ids)
+        ? await context.conversations.coMembersOf(ids, { participatedOnly })
         : new Map<string, string[]>();
       return userIds.map((userId) => ({ userId, memberIds: coMembers.get(userId.toLowerCase()) ?? [] }));
     },
