@@ -1,99 +1,149 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTestDatabase, testDatabaseServers, type TestDatabase } from '@parley/kit/testing';
 import { connectRealtime, createGraphQLClient, registerUserAt } from '@parley/testkit';
 import { launchChromium } from './web/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = new URL('..', import.meta.url).pathname;
 
-let child: ChildProcess;
-let output = '';
-let dataDir: string;
-let exited: Promise<number | null>;
-let spawnedAt: number;
+/** Every port on 0 (a free one), so the run shares the machine with other tests. */
+const freePorts = {
+  USERS_PORT: '0',
+  CONVERSATIONS_PORT: '0',
+  MESSAGES_PORT: '0',
+  PRESENCE_PORT: '0',
+  FILES_PORT: '0',
+  FILES_BLOB_PORT: '0',
+  ROUTER_PORT: '0',
+  WEB_PORT: '0',
+  ...Object.fromEntries(
+    ['ROUTER', 'USERS', 'CONVERSATIONS', 'MESSAGES', 'PRESENCE', 'FILES'].map((service) => [
+      `${service}_METRICS_PORT`,
+      '0',
+    ]),
+  ),
+};
 
-/** Resolves with the first match of `pattern` in the child's output (no sleeps: waits for the line). */
-function waitForOutput(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray> {
-  return new Promise((resolve, reject) => {
-    const check = () => {
-      const match = output.match(pattern);
-      if (match) {
-        cleanup();
-        resolve(match);
-      }
-    };
-    const timer = setTimeout(() => {
-      cleanup();
-      reject(new Error(`no ${pattern} within ${timeoutMs} ms; the output's end:\n${output.slice(-6_000)}`));
-    }, timeoutMs);
-    const cleanup = () => {
-      clearTimeout(timer);
-      child.stdout?.off('data', check);
-      child.stderr?.off('data', check);
-    };
-    child.stdout?.on('data', check);
-    child.stderr?.on('data', check);
-    check();
-  });
+/** A started `npm start`: its output so far, and how to wait for a line of it. */
+interface Started {
+  child: ChildProcess;
+  output(): string;
+  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
+  exited: Promise<number | null>;
 }
 
-beforeAll(async () => {
-  dataDir = await mkdtemp(join(tmpdir(), 'parley-start-'));
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...env } = process.env;
-  // The README's start command, on a machine with no database or Redis configured.
-  spawnedAt = performance.now();
-  child = spawn('npm', ['start'], {
+/** The README's start command, in its own process group (as a terminal runs it), with `env` on top of ours. */
+function npmStart(env: Record<string, string>): Started {
+  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
+  const child = spawn('npm', ['start'], {
     cwd: repoRoot,
-    env: {
-      ...env,
-      USERS_PORT: '0',
-      CONVERSATIONS_PORT: '0',
-      MESSAGES_PORT: '0',
-      PRESENCE_PORT: '0',
-      FILES_PORT: '0',
-      FILES_BLOB_PORT: '0',
-      ROUTER_PORT: '0',
-      WEB_PORT: '0',
-      ...Object.fromEntries(
-        ['ROUTER', 'USERS', 'CONVERSATIONS', 'MESSAGES', 'PRESENCE', 'FILES'].map((service) => [
-          `${service}_METRICS_PORT`,
-          '0',
-        ]),
-      ),
-      EMBEDDED_DATA_DIR: dataDir,
-      NODE_ENV: 'development',
-    },
+    env: { ...inherited, ...freePorts, NODE_ENV: 'development', LOG_FORMAT: 'json', ...env },
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  exited = new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-});
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  /** Resolves with the first match of `pattern` in the output (no sleeps: waits for the line). */
+  const waitFor = (pattern: RegExp, timeoutMs: number) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const check = () => {
+        const match = output.match(pattern);
+        if (match) {
+          cleanup();
+          resolve(match);
+        }
+      };
+      const timer = setTimeout(() => {
+        cleanup();
+        reject(new Error(`no ${pattern} within ${timeoutMs} ms; the output's end:\n${output.slice(-6_000)}`));
+      }, timeoutMs);
+      const cleanup = () => {
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+      };
+      child.stdout?.on('data', check);
+      child.stderr?.on('data', check);
+      check();
+    });
+  return { child, output: () => output, waitFor, exited };
+}
 
-afterAll(async () => {
-  if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-  await rm(dataDir, { recursive: true, force: true });
-});
+/** `pid` and every process below it, read from /proc (the embedded database and its backends included). */
+async function processTree(pid: number): Promise<number[]> {
+  const tree = [pid];
+  for (let i = 0; i < tree.length; i++) {
+    const tasks = await readdir(`/proc/${tree[i]}/task`).catch(() => []);
+    for (const task of tasks) {
+      const children = await readFile(`/proc/${tree[i]}/task/${task}/children`, 'utf8').catch(() => '');
+      tree.push(...children.split(' ').filter(Boolean).map(Number));
+    }
+  }
+  return tree;
+}
 
-describe('npm start on embedded defaults', () => {
-  it('serves the graph through the router on embedded PostgreSQL: register → login → me → refresh → logout, then stops cleanly', async () => {
-    const [, baseUrl] = await waitForOutput(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
-    await waitForOutput(/messages\s+http:\/\/\S+\/graphql/, 5_000);
-    await waitForOutput(/presence\s+http:\/\/\S+\/graphql/, 5_000);
-    await waitForOutput(/web app\s+http:\/\/\S+/, 5_000);
+/** Whether `pid` still runs (an exited process nobody reaped yet does not). */
+async function runs(pid: number): Promise<boolean> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
+  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
+}
+
+/** The JSON log lines at warn (40) or above. */
+const warnings = (output: string) =>
+  output
+    .split('\n')
+    .filter((line) => line.startsWith('{'))
+    .map((line) => JSON.parse(line) as { level: number; msg: string })
+    .filter((line) => line.level >= 40);
+
+describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
+  let started: Started;
+  let dataDir: string;
+  let database: TestDatabase | undefined;
+  let spawnedAt: number;
+
+  beforeAll(async () => {
+    dataDir = await mkdtemp(join(tmpdir(), 'parley-start-'));
+    // As root the embedded server runs as the `postgres` user, which must reach its directory.
+    await chmod(dataDir, 0o755);
+    // The system server: one DATABASE_URL for every service (a schema each), as the README says.
+    if (server === 'system') database = await createTestDatabase('start');
+    spawnedAt = performance.now();
+    started = npmStart({ EMBEDDED_DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) });
+  });
+
+  afterAll(async () => {
+    const { child } = started;
+    if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
+    await database?.drop();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('serves the graph through the router: register → login → me → refresh → logout, warns of nothing, refuses a second start on embedded data, and Ctrl-C ends every process', async () => {
+    const { waitFor, child, exited } = started;
+    const [, baseUrl] = await waitFor(/graph \(router\)\s+(http:\/\/\S+)\/graphql/, 90_000);
+    await waitFor(/messages\s+http:\/\/\S+\/graphql/, 5_000);
+    await waitFor(/presence\s+http:\/\/\S+\/graphql/, 5_000);
+    await waitFor(/web app\s+http:\/\/\S+/, 5_000);
     // Each service's metrics on a port of its own, printed after the graph's URLs.
-    const [, metricsUrl] = await waitForOutput(/^ +router +(http:\/\/\S+\/metrics)$/m, 5_000);
-    await waitForOutput(/^ +files +http:\/\/\S+\/metrics$/m, 5_000);
+    const [, metricsUrl] = await waitFor(/^ +router +(http:\/\/\S+\/metrics)$/m, 5_000);
+    await waitFor(/^ +files +http:\/\/\S+\/metrics$/m, 5_000);
+    await waitFor(/Press Ctrl-C to stop\./, 5_000);
     expect((await fetch(`${baseUrl}/metrics`)).status).toBe(404);
     // Router, every subgraph and the web app answer within a minute of the command (its build step cached).
     const startedInMs = performance.now() - spawnedAt;
-    console.info(`npm start served everything ${Math.round(startedInMs)} ms after it was run`);
+    console.info(`npm start (${label}) served everything ${Math.round(startedInMs)} ms after it was run`);
     expect(startedInMs).toBeLessThan(60_000);
-    expect(output).toContain('embedded PostgreSQL (PGlite)');
+    expect(started.output()).toContain(
+      server === 'embedded' ? `embedded PostgreSQL on 127.0.0.1:` : 'PostgreSQL from DATABASE_URL',
+    );
     const url = `${baseUrl}/graphql`;
     const api = createGraphQLClient({ url });
     const fields = 'accessToken refreshToken user { id username } session { id }';
@@ -236,7 +286,7 @@ describe('npm start on embedded defaults', () => {
     expect(afterLogout.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
 
     // The web app, built by prestart, against this router: a person signs up in a browser and sees their list.
-    const [, webUrl] = await waitForOutput(/web app\s+(http:\/\/\S+)/, 5_000);
+    const [, webUrl] = await waitFor(/web app\s+(http:\/\/\S+)/, 5_000);
     const browser = await launchChromium();
     try {
       const page = await browser.newPage({ baseURL: webUrl });
@@ -254,14 +304,38 @@ describe('npm start on embedded defaults', () => {
     expect(health.status).toBe(200);
     expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
 
-    // Ctrl-C: the whole process group gets SIGINT, as from a terminal.
-    // Stopping closes five embedded databases; other test files (the scale-out test's twelve processes)
-    // may be sharing the two cores, so it gets a minute, and says how long it took.
+    // Nothing at warn or above while starting and using it.
+    expect(warnings(started.output())).toEqual([]);
+
+    if (server === 'embedded') {
+      // A second start on the same data is refused in one clear line, without a stack.
+      const second = npmStart({ EMBEDDED_DATA_DIR: dataDir });
+      expect(await second.exited).toBe(1);
+      expect(second.output()).toMatch(/Parley is already running on \S+ \(process \d+\)/);
+      expect(second.output()).not.toMatch(/^\s+at /m);
+      expect((await fetch(`${baseUrl}/health`)).status).toBe(200);
+    }
+
+    // Ctrl-C: the whole process group gets SIGINT, as from a terminal; every process of the run ends, the
+    // embedded database (in a process group of its own, stopped last) included.
+    const processes = await processTree(child.pid!);
+    if (server === 'embedded') {
+      expect(processes.length).toBeGreaterThan(3);
+      const postmaster = Number(
+        (await readFile(join(dataDir, 'postgres', 'postmaster.pid'), 'utf8')).split('\n')[0],
+      );
+      expect(processes).toContain(postmaster);
+    }
     const stopping = performance.now();
     process.kill(-child.pid!, 'SIGINT');
-    await waitForOutput(/"msg":"stopped"/, 60_000);
+    await waitFor(/"msg":"stopped"/, 60_000);
     await exited;
-    console.info(`npm start stopped ${Math.round(performance.now() - stopping)} ms after Ctrl-C`);
+    await expect.poll(async () => (await Promise.all(processes.map(runs))).some(Boolean)).toBe(false);
+    console.info(
+      `npm start (${label}) ended every process ${Math.round(performance.now() - stopping)} ms after Ctrl-C`,
+    );
     await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
-  }, 180_000);
+    expect(existsSync(join(dataDir, 'parley.pid'))).toBe(false);
+    expect(warnings(started.output())).toEqual([]);
+  }, 240_000);
 });

@@ -4,7 +4,7 @@ import { startRouterService } from './service.js';
 
 async function main() {
   const env = readRouterEnv();
-  const logger = createLogger({ service: 'router', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'router', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startRouterService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

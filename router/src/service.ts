@@ -36,7 +36,7 @@ export interface RunningRouter {
  */
 export async function startRouterService(
   env: RouterEnv,
-  logger: Logger = createLogger({ service: 'router', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'router', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
 ): Promise<RunningRouter> {
   return startWithResources(async (resources) => {
     const supergraphSdl = env.SUPERGRAPH_PATH

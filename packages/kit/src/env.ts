@@ -37,6 +37,8 @@ export const portSchema = z.coerce.number().int().min(0).max(65_535);
 export const commonEnvShape = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  /** `pretty`: coloured one-line logs for people; `json`: one JSON object per line. Unset: pretty on a terminal. */
+  LOG_FORMAT: z.enum(['json', 'pretty']).optional(),
   /** Take the client address from X-Forwarded-For (set when the service sits behind the router or a proxy). */
   TRUST_PROXY: booleanFromString.default(false),
 };
@@ -72,7 +74,7 @@ export const httpServiceEnvShape = (defaultPort: number, defaultMetricsPort: num
   GRAPHIQL: booleanFromString.optional(),
 });
 
-/** PostgreSQL: unset DATABASE_URL means the embedded PGlite database (development, `npm start`). */
+/** PostgreSQL: unset DATABASE_URL means the embedded PostgreSQL server (development, `npm start`). */
 export const databaseEnvShape = {
   DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/ }).optional(),
   /** The Postgres schema the service's tables live in, so services can share one database. */

@@ -1,4 +1,3 @@
-import { join } from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Redis } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
@@ -27,12 +26,12 @@ import {
   type SessionRevocations,
 } from './session-revocations.js';
 
-/** `poolMax` is 1 on embedded PGlite, which serves one connection at a time. */
 export type ServiceDatabase = PrismaConnectionOptions;
 
 /**
- * A service's PostgreSQL, migrated: DATABASE_URL, or embedded PGlite under EMBEDDED_DATA_DIR/postgres-<name>
- * when it is unset (`npm start` with nothing installed). Registers the embedded server with `resources`.
+ * A service's PostgreSQL, migrated: DATABASE_URL, or, when it is unset (a service started alone with nothing
+ * installed), its own database `parley_<name>` on the embedded server under EMBEDDED_DATA_DIR, registered
+ * with `resources` to stop. `npm start` starts that server once and gives each service its DATABASE_URL.
  */
 export async function openServiceDatabase(
   resources: Resources,
@@ -51,12 +50,12 @@ export async function openServiceDatabase(
   const { env, logger } = options;
   let url = env.DATABASE_URL;
   if (!url) {
-    const embedded = await startEmbeddedPostgres({
-      dataDir: join(env.EMBEDDED_DATA_DIR, `postgres-${options.name}`),
-    });
+    const embedded = await startEmbeddedPostgres({ dataDir: env.EMBEDDED_DATA_DIR, logger });
     resources.add(() => embedded.stop());
-    logger.info({ url: embedded.url }, 'no DATABASE_URL: using embedded PostgreSQL (PGlite)');
-    url = embedded.url;
+    const database = embeddedDatabaseName(options.name);
+    await embedded.ensureDatabase(database);
+    logger.info({ port: embedded.port, database }, 'no DATABASE_URL: using embedded PostgreSQL');
+    url = embedded.urlFor(database);
   }
   await applyMigrations({
     connectionString: url,
@@ -64,12 +63,11 @@ export async function openServiceDatabase(
     schema: env.DATABASE_SCHEMA,
     logger,
   });
-  return {
-    connectionString: url,
-    schema: env.DATABASE_SCHEMA,
-    poolMax: env.DATABASE_URL ? env.DATABASE_POOL_MAX : 1,
-  };
+  return { connectionString: url, schema: env.DATABASE_SCHEMA, poolMax: env.DATABASE_POOL_MAX };
 }
+
+/** A service's database on the embedded server. */
+export const embeddedDatabaseName = (service: string) => `parley_${service}`;
 
 export interface PrismaConnectionOptions {
   connectionString: string;

@@ -3,7 +3,15 @@ import { readConversationsEnv } from '@parley/conversations/env';
 import { startConversationsService } from '@parley/conversations/service';
 import { readFilesEnv } from '@parley/files/env';
 import { startFilesService } from '@parley/files/service';
-import { reserveListener, startWithResources, type Logger, type RunningService } from '@parley/kit';
+import {
+  embeddedDatabaseName,
+  reserveListener,
+  startEmbeddedPostgres,
+  startWithResources,
+  type EmbeddedPostgres,
+  type Logger,
+  type RunningService,
+} from '@parley/kit';
 import { readMessagesEnv } from '@parley/messages/env';
 import { startMessagesService } from '@parley/messages/service';
 import { readRouterEnv } from '@parley/router/env';
@@ -61,6 +69,30 @@ export function startPlatform({
   return startWithResources(async (resources) => {
     /** Each service's Prometheus metrics (its own METRICS_PORT), by service name. */
     const metrics: Partial<Record<ServiceName, string>> = {};
+
+    // A service with no DATABASE_URL gets a database of its own on one embedded PostgreSQL server, started
+    // for the first such service; registered before them, it stops after them. With one DATABASE_URL for
+    // every service, each keeps its tables in a schema of its own (unless DATABASE_SCHEMA says otherwise).
+    let database: EmbeddedPostgres | undefined;
+    async function databaseOf(
+      name: Exclude<ServiceName, 'router'>,
+      variables: Variables,
+    ): Promise<Variables> {
+      if (variables['DATABASE_URL']) return {};
+      if (env['DATABASE_URL']) {
+        return env['DATABASE_SCHEMA'] || variables['DATABASE_SCHEMA'] ? {} : { DATABASE_SCHEMA: name };
+      }
+      if (!database) {
+        database = await startEmbeddedPostgres({
+          dataDir: env['EMBEDDED_DATA_DIR'] ?? '.data',
+          logger: logger.child({ service: 'postgres' }),
+        });
+        resources.add(() => database!.stop());
+      }
+      const databaseName = embeddedDatabaseName(name);
+      await database.ensureDatabase(databaseName);
+      return { DATABASE_URL: database.urlFor(databaseName) };
+    }
     /**
      * Starts one subgraph with the shared variables, its own on top, registers its stop and returns its
      * GraphQL URL. Its callers are the router, which forwards each client's address in X-Forwarded-For.
@@ -72,7 +104,7 @@ export function startPlatform({
       variables: Variables,
     ) {
       const service = await start(
-        read({ ...shared, TRUST_PROXY: 'true', ...variables }),
+        read({ ...shared, TRUST_PROXY: 'true', ...(await databaseOf(name, variables)), ...variables }),
         logger.child({ service: name }),
       );
       resources.add(() => service.stop());
@@ -164,6 +196,8 @@ export function startPlatform({
     if (webServer) resources.add(() => webServer.stop());
 
     return {
+      /** The embedded PostgreSQL server (without DATABASE_URL). */
+      database: database && { port: database.port, pid: database.pid },
       /** The web app, when asked for. */
       web: webServer ? { url: webServer.url } : undefined,
       /** The graph, for clients. */

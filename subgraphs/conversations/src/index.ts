@@ -4,7 +4,7 @@ import { startConversationsService } from './service.js';
 
 async function main() {
   const env = readConversationsEnv();
-  const logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startConversationsService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

@@ -26,11 +26,12 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 
 /**
  * Builds every client the conversations subgraph needs from its environment, applies migrations, and
- * listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ * listens. Without DATABASE_URL it runs on
+ * the embedded PostgreSQL server (its own database there); without REDIS_URL on in-process equivalents.
  */
 export async function startConversationsService(
   env: ConversationsEnv,
-  logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
   /** A listener reserved ahead (`npm start`: the users service is told this address before it starts). */
   options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {

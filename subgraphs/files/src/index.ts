@@ -4,7 +4,7 @@ import { startFilesService } from './service.js';
 
 async function main() {
   const env = readFilesEnv();
-  const logger = createLogger({ service: 'files', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'files', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startFilesService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

@@ -64,7 +64,7 @@ async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) 
 
 export async function startFilesService(
   env: FilesEnv,
-  logger: Logger = createLogger({ service: 'files', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'files', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
   options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {

@@ -4,7 +4,7 @@ import { startMessagesService } from './service.js';
 
 async function main() {
   const env = readMessagesEnv();
-  const logger = createLogger({ service: 'messages', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'messages', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startMessagesService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

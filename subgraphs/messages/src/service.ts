@@ -25,11 +25,12 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 
 /**
  * Builds every client the messages subgraph needs from its environment, applies migrations, and listens.
- * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ * Without DATABASE_URL it runs on
+ * the embedded PostgreSQL server (its own database there); without REDIS_URL on in-process equivalents.
  */
 export async function startMessagesService(
   env: MessagesEnv,
-  logger: Logger = createLogger({ service: 'messages', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'messages', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });

@@ -4,7 +4,7 @@ import { startPresenceService } from './service.js';
 
 async function main() {
   const env = readPresenceEnv();
-  const logger = createLogger({ service: 'presence', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'presence', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startPresenceService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

@@ -25,12 +25,13 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 
 /**
  * Builds every client the presence subgraph needs from its environment, applies migrations, starts the
- * publisher and listens. Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on the
+ * publisher and listens. Without DATABASE_URL it runs on
+ * the embedded PostgreSQL server (its own database there); without REDIS_URL on the
  * in-process presence store shared with the router of this process.
  */
 export async function startPresenceService(
   env: PresenceEnv,
-  logger: Logger = createLogger({ service: 'presence', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'presence', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'presence', env, migrationsDir, logger });

@@ -4,7 +4,7 @@ import { startUsersService } from './service.js';
 
 async function main() {
   const env = readUsersEnv();
-  const logger = createLogger({ service: 'users', level: env.LOG_LEVEL });
+  const logger = createLogger({ service: 'users', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   const service = await startUsersService(env, logger);
   registerGracefulShutdown(logger, [() => service.stop()]);
 }

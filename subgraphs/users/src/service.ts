@@ -27,11 +27,12 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 
 /**
  * Builds every client the users subgraph needs from its environment, applies migrations, and listens.
- * Without DATABASE_URL it runs on embedded PGlite; without REDIS_URL on in-process equivalents.
+ * Without DATABASE_URL it runs on
+ * the embedded PostgreSQL server (its own database there); without REDIS_URL on in-process equivalents.
  */
 export async function startUsersService(
   env: UsersEnv,
-  logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL }),
+  logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
 ): Promise<RunningService> {
   // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
   const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'users' });

@@ -1,12 +1,35 @@
 import { randomBytes } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
+import { inject } from 'vitest';
 import { createLogger } from '../logger.js';
 import { applyMigrations } from '../migrations.js';
 
-/** The server tests run against; CI and `.ci/run` set DATABASE_URL, a developer machine has the default. */
+/** The system server tests run against; CI and `.ci/run` set DATABASE_URL, a developer machine has the default. */
 export const testDatabaseServerUrl = (): string =>
   process.env['DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The maintenance database of the embedded PostgreSQL server the global setup started for this run. */
+    embeddedPostgresUrl: string;
+  }
+}
+
+/**
+ * Which server a test database lives on: `system` (DATABASE_URL: what production runs on) or `embedded`
+ * (the server `npm start` runs, started once per test run by the global setup).
+ */
+export type TestDatabaseServer = 'system' | 'embedded';
+
+/** Both servers, named as test titles name them: store suites run on each. */
+export const testDatabaseServers: Array<[label: string, server: TestDatabaseServer]> = [
+  ['system PostgreSQL', 'system'],
+  ['embedded PostgreSQL', 'embedded'],
+];
+
+const serverUrl = (server: TestDatabaseServer) =>
+  server === 'embedded' ? inject('embeddedPostgresUrl') : testDatabaseServerUrl();
 
 export const testRedisUrl = (): string => process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';
 
@@ -26,8 +49,9 @@ function withDatabase(url: string, database: string): string {
 export async function withServerClient<T>(
   use: (client: pg.Client) => Promise<T>,
   config: pg.ClientConfig = {},
+  server: TestDatabaseServer = 'system',
 ): Promise<T> {
-  const client = new pg.Client({ connectionString: testDatabaseServerUrl(), ...config });
+  const client = new pg.Client({ connectionString: serverUrl(server), ...config });
   try {
     await client.connect();
     return await use(client);
@@ -37,20 +61,25 @@ export async function withServerClient<T>(
 }
 
 /**
- * A new database on the real server, so each test file owns its data: empty, or with
+ * A new database on a real server (the system one unless `server` says otherwise), so each test file owns its data: empty, or with
  * a service's migrations applied (in its `public` schema) when `migrationsDir` is given.
  */
 export async function createTestDatabase(
   label: string,
-  options: { migrationsDir?: string } = {},
+  options: { migrationsDir?: string; server?: TestDatabaseServer } = {},
 ): Promise<TestDatabase> {
+  const { server = 'system' } = options;
   const name = `parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
-  await withServerClient((admin) => admin.query(`CREATE DATABASE "${name}"`));
+  await withServerClient((admin) => admin.query(`CREATE DATABASE "${name}"`), {}, server);
   const database = {
     name,
-    url: withDatabase(testDatabaseServerUrl(), name),
+    url: withDatabase(serverUrl(server), name),
     async drop() {
-      await withServerClient((admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`));
+      await withServerClient(
+        (admin) => admin.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
+        {},
+        server,
+      );
     },
   };
   if (options.migrationsDir) {

@@ -47,7 +47,7 @@ export function createOutboxRelay(deps: {
 }) {
   /**
    * Rewrites the conversation's projection from the database; inside the relay's transaction it reads
-   * through `tx` (on a one-connection pool, as embedded PGlite is, a second connection would never come).
+   * through `tx` (its connection, not a second one taken from the pool meanwhile).
    */
   async function syncProjection(conversationId: string, tx?: Transaction) {
     const membership = await deps.conversations.membership(conversationId, tx);

@@ -43,7 +43,7 @@ export function createOutboxRelay(deps: {
   log: RealtimeLog;
   logger: Logger;
 }) {
-  /** Read through `tx`: on a one-connection pool (embedded PGlite) a second connection would never come. */
+  /** Read through `tx`: on the transaction's connection, not a second one taken from the pool meanwhile. */
   async function audiencesOf(tx: Transaction, userIds: string[]): Promise<Map<string, string[]>> {
     const [contacts, blocks, members] = await Promise.all([
       tx.contact.findMany({
