@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the benchmarks, side by side with their peers in one run, each bounded in time, on loopback;
- * writes its sections of bench/RESULTS.md. `npm run bench -- router fanout history` picks some (all by default).
+ * writes its sections of bench/RESULTS.md. `npm run bench -- router fanout history start` picks some (all by default).
  */
 import { readFile, writeFile } from 'node:fs/promises';
 import { cpus, totalmem } from 'node:os';
@@ -9,6 +9,7 @@ import pg from 'pg';
 import { subscriptionFanout } from './fanout/run.js';
 import { historyAtScale } from './history/run.js';
 import { routerThroughput } from './router/throughput.js';
+import { startAndFootprint } from './start/run.js';
 
 const suites = {
   router: {
@@ -27,6 +28,10 @@ const suites = {
   history: {
     title: '3. History at scale: a page of 50 in 1,000 vs 1,000,000 messages',
     run: () => historyAtScale({ connections: 8, seconds: seconds(10), warmupSeconds: 3 }),
+  },
+  start: {
+    title: '4. `npm start`: time to ready, footprint and idle cost of the embedded default',
+    run: () => startAndFootprint({ idleSeconds: seconds(30) }),
   },
 };
 type SuiteName = keyof typeof suites;

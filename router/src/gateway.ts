@@ -62,6 +62,10 @@ class SubgraphDataSource extends RemoteGraphQLDataSource<RouterContext> {
 /** An @apollo/gateway serving a static supergraph, loaded and ready to execute. */
 export async function createGateway(options: GatewayOptions) {
   const { logger } = options;
+  // Unless told otherwise, @apollo/gateway sends Apollo a report on the host (cloud provider, OS, CPUs,
+  // memory) every hour, detecting the cloud it runs in at start: nothing leaves a Parley deployment that its
+  // operator did not configure. It reads the variable when the gateway is built.
+  process.env['APOLLO_TELEMETRY_DISABLED'] ??= 'true';
   const gateway = new ApolloGateway({
     supergraphSdl: options.supergraphSdl,
     buildService: ({ name, url }) =>

@@ -263,7 +263,7 @@ function startServer(
       'unix_socket_directories=',
       // A development server for one process's services: small, quiet.
       '-c',
-      'shared_buffers=32MB',
+      'shared_buffers=16MB',
       '-c',
       'max_connections=100',
       '-c',

@@ -7,6 +7,13 @@ export const RELAY_INTERVAL_MS = 1_000;
 export const RELAY_TRANSACTION_TIMEOUT_MS = 30_000;
 
 /**
+ * Prisma's options for a relay's transaction: its timeout, and how long it may wait for a connection. A relay
+ * works in the background, so it waits longer than a request would (Prisma's default is 2 s): while a
+ * process starts, its event loop can be busy for seconds, and a first pass then timed out for no fault.
+ */
+export const RELAY_TRANSACTION_OPTIONS = { timeout: RELAY_TRANSACTION_TIMEOUT_MS, maxWait: 10_000 } as const;
+
+/**
  * Waits, inside a relay's transaction, for its turn at `outbox`, replicas included: one deliverer at a time,
  * so the realtime log holds each conversation's events in the order they happened (two delivering
  * disjoint batches side by side could append later events first). A deliverer waits for the one at work
@@ -33,6 +40,11 @@ export function createRelayLoop(options: {
   deliverBatch: () => Promise<number>;
   batchSize: number;
   logger: Logger;
+  /**
+   * Whether anything waits (one cheap read): the timer's pass runs `deliverBatch` (a transaction taking its
+   * turn) only then, so an idle service costs one statement a second, not a transaction.
+   */
+  pending?: () => Promise<boolean>;
 }) {
   let running: Promise<void> | null = null;
   let again = false;
@@ -57,15 +69,26 @@ export function createRelayLoop(options: {
 
   return {
     flush,
-    /** Flushes every `intervalMs`; returns a stop function. */
+    /**
+     * Flushes every `intervalMs`; returns a stop function, which resolves once a delivery under way has ended
+     * (so the database it uses is closed after it, not under it).
+     */
     start(intervalMs = RELAY_INTERVAL_MS) {
+      const pass = async () => {
+        if (!running && options.pending && !(await options.pending())) return;
+        await flush();
+      };
       const timer = setInterval(() => {
-        flush().catch((error: unknown) =>
+        pass().catch((error: unknown) =>
           options.logger.warn({ err: error }, 'outbox relay failed; retrying'),
         );
       }, intervalMs);
       timer.unref();
-      return () => clearInterval(timer);
+      return async () => {
+        clearInterval(timer);
+        // Its failure, if any, was logged by whoever asked for it.
+        await running?.catch(() => {});
+      };
     },
   };
 }

@@ -45,6 +45,9 @@ export interface PlatformOptions {
   logger: Logger;
 }
 
+/** Connections per service to the embedded server (DATABASE_POOL_MAX overrides). */
+const EMBEDDED_POOL_MAX = 4;
+
 /** Adds origins to a comma-separated CORS list (none configured: just them). */
 const withOrigins = (configured: string | undefined, origins: string[]) =>
   [configured, ...origins].filter(Boolean).join(',');
@@ -91,7 +94,11 @@ export function startPlatform({
       }
       const databaseName = embeddedDatabaseName(name);
       await database.ensureDatabase(databaseName);
-      return { DATABASE_URL: database.urlFor(databaseName) };
+      return {
+        DATABASE_URL: database.urlFor(databaseName),
+        // One person's machine: a few connections per service (each is a server process) unless told otherwise.
+        DATABASE_POOL_MAX: env['DATABASE_POOL_MAX'] ?? String(EMBEDDED_POOL_MAX),
+      };
     }
     /**
      * Starts one subgraph with the shared variables, its own on top, registers its stop and returns its

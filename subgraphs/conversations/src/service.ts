@@ -76,7 +76,7 @@ export async function startConversationsService(
     });
     resources.add(await startMessageActivity({ stream, conversations, blockRelations, relay, logger }));
     const stopRelay = relay.start();
-    resources.add(async () => stopRelay());
+    resources.add(stopRelay);
     const stopPrune = startActivityChangePrune({
       conversations,
       cursorTtlSeconds: env.LIST_CURSOR_TTL_SECONDS,

@@ -25,6 +25,7 @@ export function createOutboxRelay(deps: {
   return createRelayLoop({
     batchSize: BATCH,
     logger: deps.logger,
+    pending: () => deps.messages.hasUndeliveredEvents(),
     deliverBatch: () =>
       deps.messages.deliverEvents(BATCH, async (batch) => {
         await deps.log.append(

@@ -70,7 +70,7 @@ export async function startMessagesService(
     });
 
     const stopRelay = relay.start();
-    resources.add(async () => stopRelay());
+    resources.add(stopRelay);
 
     return listenService(resources, yoga, { env, metrics, logger, name: 'messages subgraph' });
   });

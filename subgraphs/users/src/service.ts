@@ -53,7 +53,7 @@ export async function startUsersService(
       logger,
     });
     const stopRelay = relay.start();
-    resources.add(async () => stopRelay());
+    resources.add(stopRelay);
 
     const privateJwks = env.AUTH_SIGNING_KEYS
       ? env.AUTH_SIGNING_KEYS

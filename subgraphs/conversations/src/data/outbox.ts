@@ -1,6 +1,6 @@
 import {
   createRelayLoop,
-  RELAY_TRANSACTION_TIMEOUT_MS,
+  RELAY_TRANSACTION_OPTIONS,
   takeRelayTurn,
   type Logger,
   type MembershipProjection,
@@ -64,39 +64,41 @@ export function createOutboxRelay(deps: {
   }
 
   async function flushBatch(): Promise<number> {
-    return deps.prisma.$transaction(
-      async (tx) => {
-        // The turn, not row locks, keeps other relays off these rows until they are deleted.
-        await takeRelayTurn(tx, 'conversations:outbox');
-        const rows = await tx.$queryRaw<
-          { id: bigint; topic: string; payload: unknown; conversation_id: string | null }[]
-        >`SELECT id, topic, payload, conversation_id FROM outbox_events ORDER BY id LIMIT ${BATCH}`;
-        const synced = new Set<string>();
-        for (const row of rows) {
-          if (row.conversation_id && !synced.has(row.conversation_id)) {
-            synced.add(row.conversation_id);
-            await syncProjection(row.conversation_id, tx);
-          }
+    return deps.prisma.$transaction(async (tx) => {
+      // The turn, not row locks, keeps other relays off these rows until they are deleted.
+      await takeRelayTurn(tx, 'conversations:outbox');
+      const rows = await tx.$queryRaw<
+        { id: bigint; topic: string; payload: unknown; conversation_id: string | null }[]
+      >`SELECT id, topic, payload, conversation_id FROM outbox_events ORDER BY id LIMIT ${BATCH}`;
+      const synced = new Set<string>();
+      for (const row of rows) {
+        if (row.conversation_id && !synced.has(row.conversation_id)) {
+          synced.add(row.conversation_id);
+          await syncProjection(row.conversation_id, tx);
         }
-        await deps.log.append(
-          rows.map((row) => ({
-            id: `conversations:${row.id}`,
-            topic: row.topic,
-            payload: row.payload as Record<string, unknown>,
-          })),
-        );
-        for (const row of rows) await deps.events.publish(row.topic, row.payload);
-        if (rows.length > 0)
-          await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
-        return rows.length;
-      },
-      { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
-    );
+      }
+      await deps.log.append(
+        rows.map((row) => ({
+          id: `conversations:${row.id}`,
+          topic: row.topic,
+          payload: row.payload as Record<string, unknown>,
+        })),
+      );
+      for (const row of rows) await deps.events.publish(row.topic, row.payload);
+      if (rows.length > 0)
+        await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
+      return rows.length;
+    }, RELAY_TRANSACTION_OPTIONS);
   }
 
   return {
     syncProjection,
-    ...createRelayLoop({ deliverBatch: flushBatch, batchSize: BATCH, logger: deps.logger }),
+    ...createRelayLoop({
+      deliverBatch: flushBatch,
+      batchSize: BATCH,
+      logger: deps.logger,
+      pending: async () => (await deps.prisma.outboxEvent.findFirst({ select: { id: true } })) !== null,
+    }),
   };
 }
 

@@ -65,6 +65,8 @@ export interface MessageStore {
    * turns: one batch is delivered at a time. Returns how many were delivered.
    */
   deliverEvents(limit: number, deliver: (events: RecordedEvent[]) => Promise<void>): Promise<number>;
+  /** Whether any event waits to be delivered (one cheap read, no turn taken). */
+  hasUndeliveredEvents(): Promise<boolean>;
 }
 
 export interface MessageRecord {

@@ -1,4 +1,4 @@
-import { RELAY_TRANSACTION_TIMEOUT_MS, takeRelayTurn } from '@parley/kit';
+import { RELAY_TRANSACTION_OPTIONS, takeRelayTurn } from '@parley/kit';
 import { v7 as uuidv7 } from 'uuid';
 import {
   messageEvents,
@@ -360,6 +360,10 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
       }));
     },
 
+    async hasUndeliveredEvents() {
+      return (await prisma.outboxEvent.findFirst({ select: { id: true } })) !== null;
+    },
+
     async deliverEvents(limit, deliver) {
       return prisma.$transaction(
         async (tx) => {
@@ -375,7 +379,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           return rows.length;
         },
         // A slow broker must fail the batch, not hang it.
-        { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
+        RELAY_TRANSACTION_OPTIONS,
       );
     },
   };

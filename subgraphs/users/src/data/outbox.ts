@@ -1,6 +1,6 @@
 import {
   createRelayLoop,
-  RELAY_TRANSACTION_TIMEOUT_MS,
+  RELAY_TRANSACTION_OPTIONS,
   takeRelayTurn,
   type Logger,
   type PubSub,
@@ -70,29 +70,31 @@ export function createOutboxRelay(deps: {
   }
 
   async function deliverBatch(): Promise<number> {
-    return deps.prisma.$transaction(
-      async (tx) => {
-        // The turn, not row locks, keeps other relays off these rows until they are deleted.
-        await takeRelayTurn(tx, 'users:outbox');
-        const rows = await tx.outboxEvent.findMany({ orderBy: { id: 'asc' }, take: BATCH });
-        if (rows.length === 0) return 0;
-        const userIdOf = (payload: unknown) => (payload as OutboxPayload).userId;
-        const audiences = await audiencesOf(tx, [...new Set(rows.map((row) => userIdOf(row.payload)))]);
-        const events = rows.map((row) => {
-          const userId = userIdOf(row.payload);
-          const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId] };
-          return { id: `users:${row.id}`, topic: row.topic, payload: { ...payload } };
-        });
-        await deps.log.append(events);
-        for (const event of events) await deps.events.publish(event.topic, event.payload);
-        await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
-        return rows.length;
-      },
-      { timeout: RELAY_TRANSACTION_TIMEOUT_MS },
-    );
+    return deps.prisma.$transaction(async (tx) => {
+      // The turn, not row locks, keeps other relays off these rows until they are deleted.
+      await takeRelayTurn(tx, 'users:outbox');
+      const rows = await tx.outboxEvent.findMany({ orderBy: { id: 'asc' }, take: BATCH });
+      if (rows.length === 0) return 0;
+      const userIdOf = (payload: unknown) => (payload as OutboxPayload).userId;
+      const audiences = await audiencesOf(tx, [...new Set(rows.map((row) => userIdOf(row.payload)))]);
+      const events = rows.map((row) => {
+        const userId = userIdOf(row.payload);
+        const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId] };
+        return { id: `users:${row.id}`, topic: row.topic, payload: { ...payload } };
+      });
+      await deps.log.append(events);
+      for (const event of events) await deps.events.publish(event.topic, event.payload);
+      await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
+      return rows.length;
+    }, RELAY_TRANSACTION_OPTIONS);
   }
 
-  return createRelayLoop({ deliverBatch, batchSize: BATCH, logger: deps.logger });
+  return createRelayLoop({
+    deliverBatch,
+    batchSize: BATCH,
+    logger: deps.logger,
+    pending: async () => (await deps.prisma.outboxEvent.findFirst({ select: { id: true } })) !== null,
+  });
 }
 
 export type OutboxRelay = ReturnType<typeof createOutboxRelay>;
