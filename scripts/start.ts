@@ -45,7 +45,9 @@ class UsageError extends Error {}
 
 /**
  * `npm start`: every subgraph and the router in one process on embedded defaults (one embedded PostgreSQL
- * server, in-process broker) unless DATABASE_URL / REDIS_URL say otherwise. Ports: ROUTER_PORT (default 4000)
+ * server, in-process broker) unless DATABASE_URL / REDIS_URL say otherwise. DATABASE_URL names a server: each
+ * service gets a database of its own there (`…/parley` gives `parley_users`, …, created if missing);
+ * USERS_DATABASE_URL, CONVERSATIONS_DATABASE_URL, ... override one service's. Ports: ROUTER_PORT (default 4000)
  * for the graph, USERS_PORT (4001), CONVERSATIONS_PORT (4002), MESSAGES_PORT (4003), PRESENCE_PORT (4004)
  * and FILES_PORT (4005) for the subgraphs; FILES_BLOB_PORT (4006) for local file storage's signed URLs;
  * WEB_PORT (3000) for the web app (built by `prestart`). Each service's Prometheus metrics are on a port of
@@ -71,9 +73,13 @@ async function main() {
 
   const logger = createLogger({ service: 'parley', level: env.LOG_LEVEL, format: env.LOG_FORMAT });
   // One process, so one METRICS_PORT each (a shared one would clash).
+  // `<SERVICE>_DATABASE_URL` gives one service a database of its own choosing.
   const ports = (service: string, port: number) => ({
     PORT: process.env[`${service}_PORT`] ?? String(4000 + port),
     METRICS_PORT: process.env[`${service}_METRICS_PORT`] ?? String(9400 + port),
+    ...(process.env[`${service}_DATABASE_URL`]
+      ? { DATABASE_URL: process.env[`${service}_DATABASE_URL`] }
+      : {}),
   });
   const platform = await startPlatform({
     env: process.env,

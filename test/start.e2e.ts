@@ -4,7 +4,12 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createTestDatabase, testDatabaseServers, type TestDatabase } from '@parley/kit/testing';
+import {
+  createTestDatabase,
+  testDatabaseServers,
+  withServerClient,
+  type TestDatabase,
+} from '@parley/kit/testing';
 import { connectRealtime, createGraphQLClient, registerUserAt } from '@parley/testkit';
 import { launchChromium } from './web/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -113,7 +118,7 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
     dataDir = await mkdtemp(join(tmpdir(), 'parley-start-'));
     // As root the embedded server runs as the `postgres` user, which must reach its directory.
     await chmod(dataDir, 0o755);
-    // The system server: one DATABASE_URL for every service (a schema each), as the README says.
+    // The system server: DATABASE_URL names it, each service gets a database named after this one.
     if (server === 'system') database = await createTestDatabase('start');
     spawnedAt = performance.now();
     started = npmStart({ EMBEDDED_DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) });
@@ -122,7 +127,14 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
   afterAll(async () => {
     const { child } = started;
     if (child.exitCode === null && child.signalCode === null) process.kill(-child.pid!, 'SIGKILL');
-    await database?.drop();
+    if (database) {
+      for (const service of ['users', 'conversations', 'messages', 'presence', 'files']) {
+        await withServerClient((admin) =>
+          admin.query(`DROP DATABASE IF EXISTS "${database!.name}_${service}" WITH (FORCE)`),
+        );
+      }
+      await database.drop();
+    }
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -306,6 +318,21 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
 
     // Nothing at warn or above while starting and using it.
     expect(warnings(started.output())).toEqual([]);
+
+    if (database) {
+      // A database per service on the server DATABASE_URL names, named after its database.
+      const names = await withServerClient(async (admin) =>
+        (
+          await admin.query<{ datname: string }>(
+            'SELECT datname FROM pg_database WHERE datname LIKE $1 ORDER BY datname',
+            [`${database!.name}_%`],
+          )
+        ).rows.map((row) => row.datname),
+      );
+      expect(names).toEqual(
+        ['conversations', 'files', 'messages', 'presence', 'users'].map((s) => `${database!.name}_${s}`),
+      );
+    }
 
     if (server === 'embedded') {
       // A second start on the same data is refused in one clear line, without a stack.

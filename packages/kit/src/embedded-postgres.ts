@@ -24,6 +24,23 @@ interface Binaries {
 
 const run = promisify(execFile);
 
+/**
+ * Creates `database` on the server of `maintenanceUrl` (a URL of a database that exists there, such as
+ * `postgres`) unless it exists; a concurrent creation of the same name is not an error.
+ */
+export async function createDatabaseIfMissing(maintenanceUrl: string, database: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
+  } catch (error) {
+    if ((error as { code?: string }).code !== '42P04') throw error;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Thrown when the data directory belongs to a Parley process still running. */
 export class EmbeddedDataInUseError extends Error {
   constructor(
@@ -355,20 +372,7 @@ export async function startEmbeddedPostgres(options: {
       port,
       pid: child.pid!,
       urlFor,
-      async ensureDatabase(database) {
-        const client = new pg.Client({ connectionString: urlFor('postgres') });
-        await client.connect();
-        try {
-          const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
-          if (found.rowCount === 0)
-            await client.query(`CREATE DATABASE ${client.escapeIdentifier(database)}`);
-        } catch (error) {
-          // Another process of this data directory cannot exist; a concurrent caller here can.
-          if ((error as { code?: string }).code !== '42P04') throw error;
-        } finally {
-          await client.end();
-        }
-      },
+      ensureDatabase: (database) => createDatabaseIfMissing(urlFor('postgres'), database),
       stop() {
         stopping ??= (async () => {
           if (child.exitCode === null && child.signalCode === null) {

@@ -4,6 +4,7 @@ import { startConversationsService } from '@parley/conversations/service';
 import { readFilesEnv } from '@parley/files/env';
 import { startFilesService } from '@parley/files/service';
 import {
+  createDatabaseIfMissing,
   embeddedDatabaseName,
   reserveListener,
   startEmbeddedPostgres,
@@ -45,6 +46,20 @@ export interface PlatformOptions {
   logger: Logger;
 }
 
+/**
+ * A service's database on the server of `serverUrl`: the URL's database name (`parley` if it has none) and the
+ * service's (`parley_users`), with the server's `postgres` database to create it from.
+ */
+function serviceDatabaseOn(serverUrl: string, service: string) {
+  const url = new URL(serverUrl);
+  const base = decodeURIComponent(url.pathname.slice(1)) || 'parley';
+  const databaseName = `${base}_${service}`;
+  url.pathname = `/${encodeURIComponent(databaseName)}`;
+  const serviceUrl = url.toString();
+  url.pathname = '/postgres';
+  return { serviceUrl, databaseName, maintenanceUrl: url.toString() };
+}
+
 /** Connections per service to the embedded server (DATABASE_POOL_MAX overrides). */
 const EMBEDDED_POOL_MAX = 4;
 
@@ -73,17 +88,21 @@ export function startPlatform({
     /** Each service's Prometheus metrics (its own METRICS_PORT), by service name. */
     const metrics: Partial<Record<ServiceName, string>> = {};
 
-    // A service with no DATABASE_URL gets a database of its own on one embedded PostgreSQL server, started
-    // for the first such service; registered before them, it stops after them. With one DATABASE_URL for
-    // every service, each keeps its tables in a schema of its own (unless DATABASE_SCHEMA says otherwise).
+    // A service with no DATABASE_URL of its own gets a database of its own: on the server of the platform's
+    // DATABASE_URL (named after it: `…/parley` gives `parley_users`, created if missing), or without one on
+    // an embedded PostgreSQL server started for the first such service (registered before them, it stops
+    // after them).
     let database: EmbeddedPostgres | undefined;
     async function databaseOf(
       name: Exclude<ServiceName, 'router'>,
       variables: Variables,
     ): Promise<Variables> {
       if (variables['DATABASE_URL']) return {};
-      if (env['DATABASE_URL']) {
-        return env['DATABASE_SCHEMA'] || variables['DATABASE_SCHEMA'] ? {} : { DATABASE_SCHEMA: name };
+      const serverUrl = env['DATABASE_URL'];
+      if (serverUrl) {
+        const { serviceUrl, databaseName, maintenanceUrl } = serviceDatabaseOn(serverUrl, name);
+        await createDatabaseIfMissing(maintenanceUrl, databaseName);
+        return { DATABASE_URL: serviceUrl };
       }
       if (!database) {
         database = await startEmbeddedPostgres({
