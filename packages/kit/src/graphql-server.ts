@@ -10,7 +10,7 @@ import {
 } from 'graphql-yoga';
 import { bearerToken, type TokenVerifier, type Viewer } from './auth.js';
 import { clientIp } from './client-ip.js';
-import { unauthenticated } from './errors.js';
+import { isInfrastructureFailure, serviceUnavailable, unauthenticated } from './errors.js';
 import type { Logger } from './logger.js';
 import { useMetrics, type OperationNameFilter, type Registry } from './metrics.js';
 import { REQUEST_ID_HEADER, requestIdFrom } from './request-id.js';
@@ -150,7 +150,14 @@ export function createGraphQLServer<TContext extends BaseContext>(
             if (isSafeError(error)) continue;
             const original = error.originalError ?? error;
             loggedWithRequest.add(original);
-            args.contextValue.logger.error({ err: original, path: error.path }, 'unexpected error');
+            if (isInfrastructureFailure(original)) {
+              args.contextValue.logger.warn(
+                { err: original, path: error.path },
+                'a dependency is unavailable; answered SERVICE_UNAVAILABLE',
+              );
+            } else {
+              args.contextValue.logger.error({ err: original, path: error.path }, 'unexpected error');
+            }
           }
         },
       };
@@ -180,6 +187,16 @@ export function createGraphQLServer<TContext extends BaseContext>(
     maskedErrors: {
       maskError(error, message) {
         if (isSafeError(error)) return error as GraphQLError;
+        // A dependency that is down is not a defect: the client is told to retry.
+        if (isInfrastructureFailure(error)) {
+          const unavailable = serviceUnavailable();
+          return new GraphQLError(unavailable.message, {
+            ...(error instanceof GraphQLError
+              ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path }
+              : {}),
+            extensions: unavailable.extensions,
+          });
+        }
         return yogaMaskError(error, message, false);
       },
     },

@@ -1,6 +1,9 @@
+import { createServer as createTcpServer } from 'node:net';
 import { Writable } from 'node:stream';
 import { parse } from 'graphql';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
+import { Redis } from 'ioredis';
+import pg from 'pg';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { createTokenVerifier, jwksFromJson, type TokenVerifier } from './auth.js';
@@ -15,6 +18,14 @@ const AUDIENCE = 'parley';
 const MAX_BODY_BYTES = 2_000;
 const SECRET = 'postgres://admin:hunter2@db.internal';
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+/** A loopback port nothing listens on (taken, then given back). */
+const closedPort = await new Promise<number>((resolve) => {
+  const probe = createTcpServer().listen(0, '127.0.0.1', () => {
+    const { port } = probe.address() as { port: number };
+    probe.close(() => resolve(port));
+  });
+});
 
 const signingKey = await generateKeyPair('EdDSA', { extractable: true });
 const jwk = { ...(await exportJWK(signingKey.publicKey)), kid: 'key-1', alg: 'EdDSA' };
@@ -38,6 +49,8 @@ const typeDefs = parse(/* GraphQL */ `
     viewerId: ID!
     requestId: String!
     failUnexpectedly: String
+    needsPostgres: Int
+    needsRedis: String
     rejectInput: String
     echo(text: String!): String!
   }
@@ -73,6 +86,28 @@ function createServer(
         },
         rejectInput: () => {
           throw badUserInput('Name is too long', { field: 'name' });
+        },
+        // Real clients of servers that are down (nothing listens on the port).
+        needsPostgres: async () => {
+          const pool = new pg.Pool({ connectionString: `postgresql://postgres@127.0.0.1:${closedPort}/x` });
+          try {
+            return (await pool.query<{ one: number }>('SELECT 1 AS one')).rows[0]?.one;
+          } finally {
+            await pool.end();
+          }
+        },
+        needsRedis: async () => {
+          const redis = new Redis(closedPort, '127.0.0.1', {
+            lazyConnect: true,
+            maxRetriesPerRequest: 0,
+            retryStrategy: () => null,
+          });
+          redis.on('error', () => {});
+          try {
+            return await redis.get('key');
+          } finally {
+            redis.disconnect();
+          }
         },
         echo: (_: unknown, { text }: { text: string }) => text,
       },
@@ -272,6 +307,31 @@ describe('resolver errors', () => {
     const logged = broken.logs.filter((line) => JSON.stringify(line).includes('hunter2'));
     expect(logged).toHaveLength(1);
     expect(logged[0]?.['requestId']).toBe(response.headers.get('x-request-id'));
+  });
+
+  it('answers a database or Redis that cannot be reached with SERVICE_UNAVAILABLE and retryAfter, logged as a warning, never INTERNAL_SERVER_ERROR', async () => {
+    for (const field of ['needsPostgres', 'needsRedis']) {
+      const response = await post({ query: `{ hello ${field} }` });
+      expect(response.body.data).toEqual({ hello: 'world', [field]: null });
+      expect(response.body.errors).toEqual([
+        {
+          message: 'A service this request needs is unavailable; retry later',
+          locations: [{ line: 1, column: 9 }],
+          path: [field],
+          extensions: { code: 'SERVICE_UNAVAILABLE', retryAfter: 1 },
+        },
+      ]);
+      expect(response.raw).not.toMatch(/ECONNREFUSED|127\.0\.0\.1|stack/);
+    }
+    const quiet = createServer({ logLevel: 'warn' });
+    const response = await quiet.post({ query: '{ needsPostgres }' });
+    expect(codesOf(response.body)).toEqual(['SERVICE_UNAVAILABLE']);
+    const logged = quiet.logs.filter((line) => line['requestId'] === response.headers.get('x-request-id'));
+    expect(logged.map((line) => [line['level'], line['msg']])).toContainEqual([
+      40,
+      'a dependency is unavailable; answered SERVICE_UNAVAILABLE',
+    ]);
+    expect(logged.filter((line) => (line['level'] as number) >= 50)).toEqual([]);
   });
 
   it('keeps the code, message and extensions of a coded error', async () => {
