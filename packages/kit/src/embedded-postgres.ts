@@ -303,7 +303,9 @@ function startServer(
     const onLine = (line: string) => {
       recent.push(line);
       if (recent.length > 20) recent.shift();
-      if (/FATAL|PANIC/.test(line)) logger.error({ line }, 'embedded PostgreSQL');
+      // Once told to stop, its FATAL lines are the sessions it ends (a pool's connection whose goodbye it had
+      // not read yet): the stop's own doing, not a fault.
+      if (/FATAL|PANIC/.test(line) && !child.killed) logger.error({ line }, 'embedded PostgreSQL');
       else logger.debug({ line }, 'embedded PostgreSQL');
       if (!ready && line.includes('database system is ready to accept connections')) {
         ready = true;
