@@ -8,7 +8,7 @@ import {
   type RealtimeLog,
 } from '@parley/kit';
 import { schemaDir } from '@parley/schema';
-import { buildSchema, parse, type ExecutionResult } from 'graphql';
+import { buildSchema, GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createRealtimeEngine, type RealtimeEngine, type Selection } from '../src/realtime/engine.js';
@@ -135,6 +135,102 @@ async function groupOfAnnAndBob() {
 }
 
 describe('realtime engine', () => {
+  it('retries an event whose fields a failing service could not give, and tells the subscriber to resync rather than deliver it with holes', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const engine = await start(log, await groupOfAnnAndBob());
+    // The messages service fails the first `failures` hydrations, then answers.
+    let failures = 0;
+    let asked = 0;
+    const stream = await engine.subscribe({
+      userId: ANN,
+      conversationId: null,
+      after: null,
+      presence: false,
+      selection: {
+        ...selection,
+        document: parse(
+          `subscription { events { __typename cursor ... on MessageAdded { message { id } } ... on StreamResync { reason } } }`,
+        ),
+        key: 'messages',
+      },
+      gateway: async () => {
+        asked += 1;
+        if (failures > 0) {
+          failures -= 1;
+          return {
+            data: null,
+            errors: [
+              new GraphQLError('The messages service is unavailable; retry later', {
+                extensions: { code: 'SERVICE_UNAVAILABLE' },
+              }),
+            ],
+          };
+        }
+        return { data: { _e0: { id: 'm-read' } } };
+      },
+      caller: { authorization: 'Bearer test', requestId: 'test' },
+    });
+    if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
+
+    // Two failures, then an answer within the three attempts: delivered whole, once.
+    failures = 2;
+    await log.append([added(1)]);
+    expect((await stream.next()).value).toEqual({
+      data: { events: { __typename: 'MessageAdded', cursor: expect.any(String), message: { id: 'm-read' } } },
+    });
+    expect(asked).toBe(3);
+
+    // Failing every attempt: a StreamResync at its cursor, never the event with a null message.
+    failures = 3;
+    await log.append([added(2)]);
+    const resync = (await stream.next()).value;
+    expect(resync.data).toEqual({
+      events: { __typename: 'StreamResync', cursor: expect.any(String), reason: 'HYDRATION_FAILED' },
+    });
+    expect(resync.errors).toBeUndefined();
+
+    // The service back: the next event arrives whole, after the resync.
+    await log.append([added(3)]);
+    const next = (await stream.next()).value;
+    expect(next.data).toEqual({
+      events: { __typename: 'MessageAdded', cursor: expect.any(String), message: { id: 'm-read' } },
+    });
+    expect(cursorOf(next)).not.toBe(cursorOf(resync));
+  });
+
+  it('tells a resuming subscriber to resync at a replayed event a failing service could not give', async () => {
+    const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
+    const engine = await start(log, await groupOfAnnAndBob());
+    const before = await log.head();
+    await log.append([added(1)]);
+    const stream = await engine.subscribe({
+      userId: ANN,
+      conversationId: null,
+      after: before,
+      presence: false,
+      selection: {
+        ...selection,
+        document: parse(
+          `subscription { events { __typename ... on MessageAdded { message { id } } ... on StreamResync { reason } } }`,
+        ),
+        key: 'messages-replayed',
+      },
+      gateway: async () => ({
+        data: null,
+        errors: [
+          new GraphQLError('The messages service is unavailable; retry later', {
+            extensions: { code: 'SERVICE_UNAVAILABLE' },
+          }),
+        ],
+      }),
+      caller: { authorization: 'Bearer test', requestId: 'test' },
+    });
+    if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
+    expect((await stream.next()).value).toEqual({
+      data: { events: { __typename: 'StreamResync', reason: 'HYDRATION_FAILED' } },
+    });
+  });
+
   it('tells a subscriber that stopped reading it lagged, at the last event dropped, then goes on', async () => {
     const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
     const engine = await start(log, await groupOfAnnAndBob(), 3);

@@ -36,7 +36,7 @@ export interface EventFields {
   user?: { id: string } | null;
   actor?: { id: string } | null;
   lastReadSeq?: number;
-  reason?: 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING';
+  reason?: 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING' | 'HYDRATION_FAILED';
 }
 
 /** Both subscriptions answer one root field: `events` or `conversationEvents`. */

@@ -12,7 +12,14 @@ import {
 } from '@parley/kit';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
-import { decodeEvent, eventTypes, resyncEvent, type DecodedEvent, type EventValue } from './event-types.js';
+import {
+  decodeEvent,
+  eventTypes,
+  resyncEvent,
+  type DecodedEvent,
+  type EventValue,
+  type ResyncReason,
+} from './event-types.js';
 import { executeEvent, type GatewayExecute } from './hydration.js';
 import type { LiveState } from './live-state.js';
 import { SubscriberQueue } from './subscriber-queue.js';
@@ -101,8 +108,23 @@ function isAfter(cursor: string, other: string | null, currentEpoch: string): bo
 const hasCode = (result: ExecutionResult, code: string) =>
   result.errors?.some((error) => error.extensions['code'] === code) ?? false;
 
-/** Attempts at reading an event's audience before its subscribers are told they missed it. */
+/** Attempts at reading an event's audience and results before its subscribers are told they missed it. */
 const PREPARE_ATTEMPTS = 3;
+
+/**
+ * A result whose reading failed (a service it needs was unavailable, or a defect), as opposed to one where the
+ * viewer may not see something (FORBIDDEN, NOT_FOUND: that is the answer). It is never delivered as data.
+ */
+const hydrationFailed = (result: ExecutionResult) =>
+  hasCode(result, 'SERVICE_UNAVAILABLE') || hasCode(result, 'INTERNAL_SERVER_ERROR');
+
+/** An event whose results could not be read in full: retried, then its subscribers are told to resync. */
+class HydrationFailedError extends Error {
+  constructor(cursor: string) {
+    super(`the results of realtime event ${cursor} could not be read`);
+    this.name = 'HydrationFailedError';
+  }
+}
 
 /** A per-conversation subscription ends after the viewer's removal or the deletion; the whole stream goes on. */
 const endsFor = (subscriber: Subscriber, decoded: DecodedEvent) =>
@@ -255,13 +277,15 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
         else groups.set(key, [subscriber]);
       }
     }
-    return Promise.all(
+    const prepared = await Promise.all(
       [...groups.values()].map(async (group) => ({
         group,
         result: await executeForGroup(group, value),
         decoded,
       })),
     );
+    if (prepared.some(({ result }) => hydrationFailed(result))) throw new HydrationFailedError(event.cursor);
+    return prepared;
   }
 
   async function onEvents(events: LoggedEvent[]) {
@@ -271,7 +295,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       const prepared = await Promise.all(chunk.map((event) => prepareWithRetries(event)));
       prepared.forEach((groups, index) => {
         const { cursor } = chunk[index]!;
-        if (groups === 'failed') return void tellMissed(chunk[index]!);
+        if ('failed' in groups) return void tellMissed(chunk[index]!, groups.failed);
         for (const { group, result, decoded } of groups) {
           for (const subscriber of group) {
             if (subscriber.queue.done) continue;
@@ -289,7 +313,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       } catch (error) {
         if (attempt >= PREPARE_ATTEMPTS) {
           logger.error({ err: error, cursor: event.cursor }, 'realtime event could not be delivered');
-          return 'failed' as const;
+          const failed: ResyncReason = error instanceof HydrationFailedError ? 'HYDRATION_FAILED' : 'LAGGING';
+          return { failed };
         }
         await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
       }
@@ -297,10 +322,11 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
   }
 
   /**
-   * An event whose audience could not be read (Redis or the conversations service down): everyone who might
-   * have been in it is told events were lost, rather than silently missing one.
+   * An event whose audience (Redis or the conversations service down) or results (a service they need down)
+   * could not be read: everyone who might have been in it is told events were lost, rather than silently
+   * missing one or receiving it with holes.
    */
-  function tellMissed(event: LoggedEvent) {
+  function tellMissed(event: LoggedEvent, reason: ResyncReason) {
     const conversationId = (event.payload as { conversationId?: unknown }).conversationId;
     const presence = eventTypes[event.topic]?.presence ?? false;
     for (const subscribers of byUser.values()) {
@@ -314,7 +340,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
           subscriber.bufferOverflowed = true;
           continue;
         }
-        const resync = resyncEvent(event.cursor, 'LAGGING');
+        const resync = resyncEvent(event.cursor, reason);
         subscriber.queue.push(() => execute(subscriber, resync));
         subscriber.lastCursor = event.cursor;
       }
@@ -383,6 +409,25 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     }
   }
 
+  /**
+   * A replayed event's result, retried as a live one is when a service it needs failed; still failing, a
+   * StreamResync at its cursor instead (never the event with holes).
+   */
+  async function executeForReplay(subscriber: Subscriber, value: EventValue, cursor: string) {
+    for (let attempt = 1; ; attempt += 1) {
+      const result = await execute(subscriber, value);
+      if (!hydrationFailed(result)) return result;
+      if (attempt >= PREPARE_ATTEMPTS) {
+        logger.error(
+          { cursor },
+          'a replayed realtime event could not be read; the subscriber is told to resync',
+        );
+        return execute(subscriber, resyncEvent(cursor, 'HYDRATION_FAILED'));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * attempt));
+    }
+  }
+
   /** Replays the events after `after` that the subscriber may see, then what arrived live meanwhile. */
   async function replay(subscriber: Subscriber, after: string) {
     const { request } = subscriber;
@@ -428,7 +473,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
             (await members(decoded.value.conversationId!)).has(request.userId)
           );
         await subscriber.queue.waitForRoom();
-        subscriber.queue.push(await execute(subscriber, decoded.value));
+        subscriber.queue.push(await executeForReplay(subscriber, decoded.value, event.cursor));
         subscriber.lastCursor = event.cursor;
         deliveries.inc();
         if (ends) {

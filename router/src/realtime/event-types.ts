@@ -219,8 +219,11 @@ export function decodeEvent(event: { topic: string; payload: unknown; cursor: st
   };
 }
 
+/** Why a subscriber is told to reload (the schema's `ResyncReason`). */
+export type ResyncReason = 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING' | 'HYDRATION_FAILED';
+
 /** A stream signal: events were lost for this subscriber. */
-export function resyncEvent(cursor: string, reason: 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING'): EventValue {
+export function resyncEvent(cursor: string, reason: ResyncReason): EventValue {
   return { __typename: 'StreamResync', cursor, conversationId: null, reason };
 }
 
