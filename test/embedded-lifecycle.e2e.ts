@@ -3,6 +3,7 @@ import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger, EmbeddedDataInUseError, startEmbeddedPostgres } from '@parley/kit';
+import { isRunning } from '@parley/testkit';
 import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
@@ -54,12 +55,6 @@ function run(args: string[], until: RegExp, env: Record<string, string> = {}) {
   return { child, matched, exited, output: () => output };
 }
 
-/** Whether `pid` runs (an exited process nobody reaped yet does not). */
-async function runs(pid: number) {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
 describe('the embedded PostgreSQL server', () => {
   it('is refused to a second owner of its data while the first runs, and a run killed with SIGKILL stops nothing: the next start stops the server it left', async () => {
     const holder = run(['test/fixtures/hold-embedded-postgres.ts', dataDir], /READY (\d+) (\d+)/);
@@ -72,11 +67,11 @@ describe('the embedded PostgreSQL server', () => {
     holder.child.kill('SIGKILL');
     await holder.exited;
     // Nothing stopped it: the server the killed run started still runs, holding its pid file.
-    expect(await runs(leftPid)).toBe(true);
+    expect(await isRunning(leftPid)).toBe(true);
 
     const server = await startEmbeddedPostgres({ dataDir, logger });
     try {
-      expect(await runs(leftPid)).toBe(false);
+      expect(await isRunning(leftPid)).toBe(false);
       expect(server.pid).not.toBe(leftPid);
       await server.ensureDatabase('parley_lifecycle');
       const client = new pg.Client({ connectionString: server.urlFor('parley_lifecycle') });
@@ -86,7 +81,7 @@ describe('the embedded PostgreSQL server', () => {
     } finally {
       await server.stop();
     }
-    expect(await runs(server.pid)).toBe(false);
+    expect(await isRunning(server.pid)).toBe(false);
   }, 60_000);
 
   it('npm start -- --reset deletes nothing without a confirmation, and nothing while Parley runs on the data', async () => {

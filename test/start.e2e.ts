@@ -1,7 +1,6 @@
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdtemp, readFile, readdir, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
@@ -10,106 +9,21 @@ import {
   withServerClient,
   type TestDatabase,
 } from '@parley/kit/testing';
-import { connectRealtime, createGraphQLClient, registerUserAt } from '@parley/testkit';
+import {
+  connectRealtime,
+  createGraphQLClient,
+  isRunning,
+  processTree,
+  registerUserAt,
+  spawnNpmStart,
+  warningLines,
+  type NpmStart,
+} from '@parley/testkit';
 import { launchChromium } from './web/browser.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-const repoRoot = new URL('..', import.meta.url).pathname;
-
-/** Every port on 0 (a free one), so the run shares the machine with other tests. */
-const freePorts = {
-  USERS_PORT: '0',
-  CONVERSATIONS_PORT: '0',
-  MESSAGES_PORT: '0',
-  PRESENCE_PORT: '0',
-  FILES_PORT: '0',
-  FILES_BLOB_PORT: '0',
-  ROUTER_PORT: '0',
-  WEB_PORT: '0',
-  ...Object.fromEntries(
-    ['ROUTER', 'USERS', 'CONVERSATIONS', 'MESSAGES', 'PRESENCE', 'FILES'].map((service) => [
-      `${service}_METRICS_PORT`,
-      '0',
-    ]),
-  ),
-};
-
-/** A started `npm start`: its output so far, and how to wait for a line of it. */
-interface Started {
-  child: ChildProcess;
-  output(): string;
-  waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
-  exited: Promise<number | null>;
-}
-
-/** The README's start command, in its own process group (as a terminal runs it), with `env` on top of ours. */
-function npmStart(env: Record<string, string>): Started {
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
-  const child = spawn('npm', ['start'], {
-    cwd: repoRoot,
-    env: { ...inherited, ...freePorts, NODE_ENV: 'development', LOG_FORMAT: 'json', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  /** Resolves with the first match of `pattern` in the output (no sleeps: waits for the line). */
-  const waitFor = (pattern: RegExp, timeoutMs: number) =>
-    new Promise<RegExpMatchArray>((resolve, reject) => {
-      const check = () => {
-        const match = output.match(pattern);
-        if (match) {
-          cleanup();
-          resolve(match);
-        }
-      };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${pattern} within ${timeoutMs} ms; the output's end:\n${output.slice(-6_000)}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
-        child.stderr?.off('data', check);
-      };
-      child.stdout?.on('data', check);
-      child.stderr?.on('data', check);
-      check();
-    });
-  return { child, output: () => output, waitFor, exited };
-}
-
-/** `pid` and every process below it, read from /proc (the embedded database and its backends included). */
-async function processTree(pid: number): Promise<number[]> {
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) {
-    const tasks = await readdir(`/proc/${tree[i]}/task`).catch(() => []);
-    for (const task of tasks) {
-      const children = await readFile(`/proc/${tree[i]}/task/${task}/children`, 'utf8').catch(() => '');
-      tree.push(...children.split(' ').filter(Boolean).map(Number));
-    }
-  }
-  return tree;
-}
-
-/** Whether `pid` still runs (an exited process nobody reaped yet does not). */
-async function runs(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
-
-/** The JSON log lines at warn (40) or above. */
-const warnings = (output: string) =>
-  output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string })
-    .filter((line) => line.level >= 40);
-
 describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
-  let started: Started;
+  let started: NpmStart;
   let dataDir: string;
   let database: TestDatabase | undefined;
   let spawnedAt: number;
@@ -121,7 +35,10 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
     // The system server: DATABASE_URL names it, each service gets a database named after this one.
     if (server === 'system') database = await createTestDatabase('start');
     spawnedAt = performance.now();
-    started = npmStart({ EMBEDDED_DATA_DIR: dataDir, ...(database ? { DATABASE_URL: database.url } : {}) });
+    started = spawnNpmStart({
+      EMBEDDED_DATA_DIR: dataDir,
+      ...(database ? { DATABASE_URL: database.url } : {}),
+    });
   });
 
   afterAll(async () => {
@@ -317,7 +234,7 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
     expect((await fetch(`${baseUrl}/ready`)).status).toBe(200);
 
     // Nothing at warn or above while starting and using it.
-    expect(warnings(started.output())).toEqual([]);
+    expect(warningLines(started.output())).toEqual([]);
 
     if (database) {
       // A database per service on the server DATABASE_URL names, named after its database.
@@ -336,7 +253,7 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
 
     if (server === 'embedded') {
       // A second start on the same data is refused in one clear line, without a stack.
-      const second = npmStart({ EMBEDDED_DATA_DIR: dataDir });
+      const second = spawnNpmStart({ EMBEDDED_DATA_DIR: dataDir });
       expect(await second.exited).toBe(1);
       expect(second.output()).toMatch(/Parley is already running on \S+ \(process \d+\)/);
       expect(second.output()).not.toMatch(/^\s+at /m);
@@ -357,12 +274,12 @@ describe.each(testDatabaseServers)('npm start on %s', (label, server) => {
     process.kill(-child.pid!, 'SIGINT');
     await waitFor(/"msg":"stopped"/, 60_000);
     await exited;
-    await expect.poll(async () => (await Promise.all(processes.map(runs))).some(Boolean)).toBe(false);
+    await expect.poll(async () => (await Promise.all(processes.map(isRunning))).some(Boolean)).toBe(false);
     console.info(
       `npm start (${label}) ended every process ${Math.round(performance.now() - stopping)} ms after Ctrl-C`,
     );
     await expect(fetch(`${baseUrl}/health`)).rejects.toThrow();
     expect(existsSync(join(dataDir, 'parley.pid'))).toBe(false);
-    expect(warnings(started.output())).toEqual([]);
+    expect(warningLines(started.output())).toEqual([]);
   }, 240_000);
 });

@@ -4,81 +4,35 @@
  * once ready and after 100 messages, idle CPU, the time from Ctrl-C until every process ended, and the log
  * lines at warn or above meanwhile. Runs the real command, on free ports and a data directory of its own.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmod, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createGraphQLClient, registerUserAt } from '@parley/testkit';
+import {
+  createGraphQLClient,
+  isRunning,
+  processTree,
+  registerUserAt,
+  spawnNpmStart,
+  warningLines,
+} from '@parley/testkit';
 import { fixed, table, verdict } from '../lib/format.js';
 
-const repoRoot = new URL('../../../', import.meta.url).pathname;
 const CLOCK_TICKS_PER_SECOND = 100;
 /** Between the last message and the idle measurement. */
 const SETTLE_MS = 15_000;
 
-const freePorts = Object.fromEntries(
-  [
-    'ROUTER_PORT',
-    'USERS_PORT',
-    'CONVERSATIONS_PORT',
-    'MESSAGES_PORT',
-    'PRESENCE_PORT',
-    'FILES_PORT',
-    'FILES_BLOB_PORT',
-    'WEB_PORT',
-    ...['ROUTER', 'USERS', 'CONVERSATIONS', 'MESSAGES', 'PRESENCE', 'FILES'].map((s) => `${s}_METRICS_PORT`),
-  ].map((name) => [name, '0']),
-);
-
-interface Run {
-  child: ChildProcess;
-  output(): string;
-  banner: Promise<number>;
-  exited: Promise<void>;
-}
-
-/** `npm start` in a process group of its own, as a terminal runs it; `banner` resolves with ms to it. */
-function npmStart(env: Record<string, string>, timeoutMs: number): Run {
-  const { DATABASE_URL: _db, REDIS_URL: _redis, ...inherited } = process.env;
+/** `npm start` with `env`; `banner` resolves with the milliseconds from the command to its banner. */
+function npmStart(env: Record<string, string>, timeoutMs: number) {
   const startedAt = performance.now();
-  const child = spawn('npm', ['start'], {
-    cwd: repoRoot,
-    env: { ...inherited, ...freePorts, NODE_ENV: 'development', LOG_FORMAT: 'json', ...env },
-    detached: true,
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let output = '';
-  const banner = new Promise<number>((resolve, reject) => {
-    const timer = setTimeout(
-      () => reject(new Error(`no banner in ${timeoutMs} ms:\n${output.slice(-4000)}`)),
-      timeoutMs,
-    );
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Press Ctrl-C to stop.')) {
-        clearTimeout(timer);
-        resolve(performance.now() - startedAt);
-      }
-    };
-    child.stdout!.on('data', onData);
-    child.stderr!.on('data', onData);
-    child.once('exit', (code) => reject(new Error(`npm start exited (${code}):\n${output.slice(-4000)}`)));
-  });
+  const run = spawnNpmStart(env);
+  const banner = Promise.race([
+    run.waitFor(/Press Ctrl-C to stop\./, timeoutMs).then(() => performance.now() - startedAt),
+    run.exited.then((code) => {
+      throw new Error(`npm start exited (${code}):\n${run.output().slice(-4000)}`);
+    }),
+  ]);
   banner.catch(() => {});
-  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  return { child, output: () => output, banner, exited };
-}
-
-/** `pid` and every process below it (the embedded database's, in its own process group, included). */
-async function processTree(pid: number): Promise<number[]> {
-  const tree = [pid];
-  for (let i = 0; i < tree.length; i++) {
-    for (const task of await readdir(`/proc/${tree[i]}/task`).catch(() => [])) {
-      const children = await readFile(`/proc/${tree[i]}/task/${task}/children`, 'utf8').catch(() => '');
-      tree.push(...children.split(' ').filter(Boolean).map(Number));
-    }
-  }
-  return tree;
+  return { ...run, banner };
 }
 
 /** A process's state letter, CPU ticks (user + system) and resident set, from /proc; null once gone. */
@@ -136,11 +90,6 @@ function ticksBetween(before: Map<number, number>, after: Map<number, number>) {
   return ticks;
 }
 
-const running = async (pid: number) => {
-  const s = await sample(pid);
-  return s !== null && s.state !== 'Z';
-};
-
 /** Registers two people, opens a DM and sends `count` messages through the router, one after another. */
 async function chat(graphUrl: string, count: number) {
   const [ann, bob] = [await registerUserAt(graphUrl, 'ann'), await registerUserAt(graphUrl, 'bob')];
@@ -163,13 +112,6 @@ async function chat(graphUrl: string, count: number) {
   if (read.data?.conversation.lastSeq !== count)
     throw new Error(`expected ${count} messages: ${JSON.stringify(read)}`);
 }
-
-const warnings = (output: string) =>
-  output
-    .split('\n')
-    .filter((line) => line.startsWith('{'))
-    .map((line) => JSON.parse(line) as { level: number; msg: string; service?: string })
-    .filter((line) => line.level >= 40);
 
 export async function startAndFootprint(options: { idleSeconds: number }) {
   const dataDir = await mkdtemp(join(tmpdir(), 'parley-bench-start-'));
@@ -207,12 +149,12 @@ export async function startAndFootprint(options: { idleSeconds: number }) {
     const stopping = performance.now();
     process.kill(-pid, 'SIGINT');
     await warm.exited;
-    while ((await Promise.all(processes.map(running))).some(Boolean)) {
+    while ((await Promise.all(processes.map(isRunning))).some(Boolean)) {
       if (performance.now() - stopping > 30_000) throw new Error('processes left 30 s after Ctrl-C');
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
     const stopMs = performance.now() - stopping;
-    const logged = [...warnings(cold.output()), ...warnings(warm.output())];
+    const logged = [...warningLines(cold.output()), ...warningLines(warm.output())];
     for (const line of logged) console.log(`start: logged ${JSON.stringify(line).slice(0, 2000)}`);
     console.log(`start: RSS MB once ready: ${ready.breakdown}; after 100 messages: ${afterChat.breakdown}`);
 
