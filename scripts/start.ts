@@ -32,7 +32,7 @@ async function reset(dataDir: string, yes: boolean) {
       prompt.close();
       if (answer.trim().toLowerCase() !== 'yes') throw new UsageError('Nothing deleted.');
     }
-    await release();
+    // The lock file goes with the rest; the release below then finds nothing of ours to remove.
     await rm(dataDir, { recursive: true, force: true });
     console.log(`Deleted ${dataDir}.`);
   } finally {

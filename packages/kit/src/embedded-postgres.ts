@@ -69,7 +69,7 @@ export interface EmbeddedPostgres {
 }
 
 /** Whether `pid` runs: a process that exited but was not reaped yet (a zombie, state Z on Linux) does not. */
-const isAlive = (pid: number) => {
+export const isProcessRunning = (pid: number): boolean => {
   try {
     process.kill(pid, 0);
   } catch (error) {
@@ -96,7 +96,7 @@ async function commandOf(pid: number): Promise<string | null> {
 /** Resolves once `pid` has exited, checking every `everyMs`; false if it still runs after `timeoutMs`. */
 async function exitOf(pid: number, timeoutMs: number, everyMs = 50): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
-  while (isAlive(pid)) {
+  while (isProcessRunning(pid)) {
     if (Date.now() >= deadline) return false;
     await new Promise((resolveTick) => setTimeout(resolveTick, everyMs));
   }
@@ -190,7 +190,7 @@ export async function takeEmbeddedDataDir(dataDir: string): Promise<() => Promis
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 0) throw error;
     }
     const owner = Number(await readFile(lockFile, 'utf8').catch(() => ''));
-    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isAlive(owner)) {
+    if (Number.isInteger(owner) && owner > 0 && owner !== process.pid && isProcessRunning(owner)) {
       const command = await commandOf(owner);
       // A pid taken by something else since the owner was killed is not an owner.
       if (command === null || /node/.test(command)) throw new EmbeddedDataInUseError(dataDir, owner);
@@ -209,7 +209,7 @@ async function stopLeftover(clusterDir: string, logger: Logger) {
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).split('\n')[0]);
   if (!Number.isInteger(pid) || pid <= 0) return;
   const command = await commandOf(pid);
-  if (isAlive(pid) && (command === null || command.includes('postgres'))) {
+  if (isProcessRunning(pid) && (command === null || command.includes('postgres'))) {
     logger.info({ pid }, 'stopping the embedded PostgreSQL a killed run left running');
     process.kill(pid, 'SIGINT');
     if (!(await exitOf(pid, 10_000))) {

@@ -81,11 +81,8 @@ export async function processTree(pid: number): Promise<number[]> {
   return tree;
 }
 
-/** Whether `pid` still runs (an exited process nobody reaped yet does not). */
-export async function isRunning(pid: number): Promise<boolean> {
-  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => null);
-  return stat !== null && stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-}
+/** Whether `pid` still runs (an exited process nobody reaped yet does not): the kit's own check. */
+export { isProcessRunning as isRunning } from '@parley/kit';
 
 /** The JSON log lines of `output` at warn (40) or above. */
 export const warningLines = (output: string) =>
