@@ -5,6 +5,7 @@ import {
   createMembershipRepair,
   errorCodeOf,
   isOriginalGraphQLError,
+  READY_CHECK_TIMEOUT_MS,
   type GraphQLServer,
   type Logger,
   type PresenceStore,
@@ -144,7 +145,9 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
 
   async function ready(): Promise<boolean> {
     const checks = subgraphs.map(async ({ url }) => {
-      const response = await fetch(new URL('/health', url), { signal: AbortSignal.timeout(2_000) });
+      const response = await fetch(new URL('/health', url), {
+        signal: AbortSignal.timeout(READY_CHECK_TIMEOUT_MS),
+      });
       return response.ok;
     });
     if (deps.redis) checks.push(deps.redis.ping().then((answer) => answer === 'PONG'));

@@ -47,7 +47,7 @@ export async function startRouterService(
 
     // Shared with the subgraphs of this process when there is no REDIS_URL (`npm start`), so logouts and
     // events reach the router there too.
-    const services = openServiceRedis(resources, env);
+    const services = openServiceRedis(resources, env, logger);
     const { redis, events, log, projection, revocations } = services;
 
     const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';

@@ -105,7 +105,12 @@ const UNREACHABLE_ADAPTER_KINDS = new Set([
 
 /** ioredis's errors while Redis is down or unreachable. */
 const UNREACHABLE_REDIS_NAMES = new Set(['MaxRetriesPerRequestError']);
-const UNREACHABLE_REDIS_MESSAGES = [/^Connection is closed\.?$/, /^Stream isn't writeable/];
+const UNREACHABLE_REDIS_MESSAGES = [
+  /^Connection is closed\.?$/,
+  /^Stream isn't writeable/,
+  // REDIS_OPTIONS.commandTimeout: Redis did not answer in time.
+  /^Command timed out$/,
+];
 
 /**
  * Whether `error` (or anything it was caused by) says a dependency (PostgreSQL, Redis, another service) could
@@ -114,13 +119,15 @@ const UNREACHABLE_REDIS_MESSAGES = [/^Connection is closed\.?$/, /^Stream isn't 
  */
 export function isInfrastructureFailure(error: unknown, depth = 0): boolean {
   if (depth > 8 || typeof error !== 'object' || error === null) return false;
-  const { code, name, message, cause, kind, originalError } = error as {
+  const { code, name, message, cause, kind, originalError, meta } = error as {
     code?: unknown;
     name?: unknown;
     message?: unknown;
     cause?: unknown;
     kind?: unknown;
     originalError?: unknown;
+    /** A raw query's failure (Prisma P2010) carries the driver adapter's error here. */
+    meta?: { driverAdapterError?: unknown };
   };
   if (typeof code === 'string') {
     if (UNREACHABLE_SYSTEM_CODES.has(code) || UNREACHABLE_PRISMA_CODES.has(code)) return true;
@@ -141,5 +148,9 @@ export function isInfrastructureFailure(error: unknown, depth = 0): boolean {
   ) {
     return true;
   }
-  return isInfrastructureFailure(cause, depth + 1) || isInfrastructureFailure(originalError, depth + 1);
+  return (
+    isInfrastructureFailure(cause, depth + 1) ||
+    isInfrastructureFailure(originalError, depth + 1) ||
+    isInfrastructureFailure(meta?.driverAdapterError, depth + 1)
+  );
 }

@@ -304,7 +304,7 @@ export function createRedisEventStream({
       await createGroup();
 
       // A blocked XREADGROUP holds its connection; stopping disconnects it rather than wait up to blockMs.
-      const blocking = redis.duplicate();
+      const blocking = redis.duplicate({ commandTimeout: undefined });
       // Failed reads are retried by the loop; without a listener ioredis would print each connection error.
       blocking.on('error', () => {});
       const signal = createStopSignal();

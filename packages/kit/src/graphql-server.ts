@@ -51,7 +51,10 @@ export interface GraphQLServerOptions<TContext extends BaseContext> {
   metrics: Registry;
   /** Operation names that are label values of their own in `metrics` (see `useMetrics`). */
   metricsOperationNames?: OperationNameFilter;
-  /** `/ready` answers 200 only when this resolves true (databases, Redis, subgraphs reachable). */
+  /**
+   * `/ready` answers 200 only when this resolves true (databases, Redis, subgraphs reachable) within
+   * READY_CHECK_TIMEOUT_MS; 503 when it resolves false, fails or takes longer.
+   */
   ready?: () => Promise<boolean>;
   /** Requests with a larger body are refused with 413 before the body is read. */
   maxBodyBytes?: number;
@@ -73,6 +76,25 @@ export interface GraphQLServerOptions<TContext extends BaseContext> {
   // Plugins see TContext, yoga types them with its own context; `any` bridges the two.
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   plugins?: Plugin<any>[];
+}
+
+/**
+ * `/ready` answers within this whatever is down: a check still waiting (a database not answering, Redis
+ * reconnecting) counts as not ready, so a load balancer or orchestrator is told at once.
+ */
+export const READY_CHECK_TIMEOUT_MS = 300;
+
+function answerWithin(timeoutMs: number, check: (() => Promise<boolean>) | undefined) {
+  if (!check) return async () => true;
+  return async () => {
+    let timer: NodeJS.Timeout | undefined;
+    const timedOut = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
+    try {
+      return await Promise.race([check().catch(() => false), timedOut]);
+    } finally {
+      clearTimeout(timer);
+    }
+  };
 }
 
 /** A GraphQLError all the way down: thrown on purpose (coded) or by graphql-js/yoga for a bad request. */
@@ -207,7 +229,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
       useBodyLimit(options.maxBodyBytes ?? 1_000_000),
       ...useQueryLimits(options.queryLimits),
       useRejectNul(),
-      useReadinessCheck({ endpoint: '/ready', check: options.ready ?? (async () => true) }),
+      useReadinessCheck({ endpoint: '/ready', check: answerWithin(READY_CHECK_TIMEOUT_MS, options.ready) }),
       // Codes first: the error counter in useMetrics labels errors with them.
       useErrorCodes(),
       ...useMetrics(options.metrics, { operationNames: options.metricsOperationNames }),

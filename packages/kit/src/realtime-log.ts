@@ -502,6 +502,8 @@ export function createRedisRealtimeLog({
       const blocking = redis.duplicate({
         connectionName: `${prefix}realtime:follow`,
         autoResendUnfulfilledCommands: true,
+        // Its read blocks on purpose, for up to blockMs.
+        commandTimeout: undefined,
       });
       // Failed reads are reported by the follow loop; without a listener ioredis would print each connection error.
       blocking.on('error', () => {});

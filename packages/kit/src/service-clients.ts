@@ -23,6 +23,7 @@ import type { Resources } from './resources.js';
 import {
   createMemorySessionRevocations,
   createRedisSessionRevocations,
+  type RedisSessionRevocations,
   type SessionRevocations,
 } from './session-revocations.js';
 
@@ -76,12 +77,17 @@ export interface PrismaConnectionOptions {
   poolMax: number;
 }
 
+/** How long opening a connection to a service's database may take before the statement fails. */
+export const DATABASE_CONNECT_TIMEOUT_MS = 1_000;
+
 /** Prisma's pg driver adapter for a service's database: its own pool, its tables found through search_path. */
 const createPrismaPgAdapter = (options: PrismaConnectionOptions) =>
   new PrismaPg(
     {
       connectionString: options.connectionString,
       max: options.poolMax,
+      // A server that does not answer (rather than refuse) fails the statement in a second, not a minute.
+      connectionTimeoutMillis: DATABASE_CONNECT_TIMEOUT_MS,
       options: `-c search_path="${options.schema}"`,
     },
     { schema: options.schema },
@@ -174,6 +180,82 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
 }
 
 /**
+ * Every service connection to Redis fails a command within a second while Redis is down or silent (rather
+ * than queue it for as long as reconnecting takes), and reconnects within a second of Redis being back.
+ * Connections that block on purpose (stream reads) turn `commandTimeout` off for themselves.
+ */
+export const REDIS_OPTIONS = {
+  maxRetriesPerRequest: 2,
+  enableOfflineQueue: true,
+  commandTimeout: 1_000,
+  retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
+} as const;
+
+/**
+ * Reports a connection's outage once (warn) and its return (info), rather than ioredis printing every failed
+ * reconnection attempt to stderr; commands meanwhile fail with errors answered as SERVICE_UNAVAILABLE.
+ */
+function watched(connection: Redis, name: string, logger: Logger | undefined): Redis {
+  let down = false;
+  connection.on('error', (error: unknown) => {
+    if (down) return;
+    down = true;
+    logger?.warn({ err: error, connection: name }, 'Redis unreachable; reconnecting');
+  });
+  connection.on('ready', () => {
+    if (!down) return;
+    down = false;
+    logger?.info({ connection: name }, 'Redis reachable again');
+  });
+  return connection;
+}
+
+/**
+ * One view of the revoked sessions per Redis and prefix in a process, shared by its services, so a session
+ * revoked by one is refused by the others at once (other processes hear of it by push). Closed with its last user.
+ */
+const revocationViews = new Map<string, { view: RedisSessionRevocations; redis: Redis; users: number }>();
+
+function acquireRevocations(
+  resources: Resources,
+  redisUrl: string,
+  prefix: string,
+  logger: Logger | undefined,
+): SessionRevocations {
+  const viewKey = `${redisUrl}\n${prefix}`;
+  let shared = revocationViews.get(viewKey);
+  if (!shared) {
+    const redis = watched(new Redis(redisUrl, REDIS_OPTIONS), 'revocations', logger);
+    const subscriber = watched(
+      new Redis(redisUrl, { ...REDIS_OPTIONS, commandTimeout: undefined }),
+      'revocations-subscriber',
+      logger,
+    );
+    const view = createRedisSessionRevocations({
+      redis,
+      subscriber,
+      prefix,
+      ...(logger && { logger: logger.child({ component: 'session-revocations' }) }),
+    });
+    shared = { view, redis, users: 0 };
+    revocationViews.set(viewKey, shared);
+  }
+  const acquired = shared;
+  acquired.users += 1;
+  let released = false;
+  resources.add(async () => {
+    if (released) return;
+    released = true;
+    acquired.users -= 1;
+    if (acquired.users > 0) return;
+    revocationViews.delete(viewKey);
+    await acquired.view.close();
+    acquired.redis.disconnect();
+  });
+  return acquired.view;
+}
+
+/**
  * Whether a Prisma error is a unique-constraint violation: P2002 from the client, or a raw query's
  * (P2010, which carries the driver's error kind).
  */
@@ -196,15 +278,16 @@ export function isUniqueViolation(error: unknown): boolean {
 export function openServiceRedis(
   resources: Resources,
   env: { REDIS_URL?: string | undefined; REDIS_PREFIX: string },
+  logger?: Logger,
 ): ServiceRedis {
   const prefix = env.REDIS_PREFIX;
   if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix) };
-  const options = { maxRetriesPerRequest: 2, enableOfflineQueue: true } as const;
-  const redis = new Redis(env.REDIS_URL, options);
+  const connect = (name: string) => watched(new Redis(env.REDIS_URL!, REDIS_OPTIONS), name, logger);
+  const redis = connect('commands');
   resources.add(() => redis.quit());
   const events = createRedisPubSub({
-    publisher: new Redis(env.REDIS_URL, options),
-    subscriber: new Redis(env.REDIS_URL, options),
+    publisher: connect('publisher'),
+    subscriber: connect('subscriber'),
     prefix,
   });
   resources.add(() => events.close());
@@ -214,7 +297,7 @@ export function openServiceRedis(
     stream: createRedisEventStream({ redis, prefix }),
     log: createRedisRealtimeLog({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
-    revocations: createRedisSessionRevocations(redis, prefix),
+    revocations: acquireRevocations(resources, env.REDIS_URL, prefix, logger),
     presence: (timings) => createRedisPresenceStore({ redis, prefix, timings }),
   };
 }

@@ -1,4 +1,6 @@
 import type { Redis } from 'ioredis';
+import { serviceUnavailable } from './errors.js';
+import type { Logger } from './logger.js';
 
 /**
  * Sessions revoked while their access tokens are still valid. Entries live as long as the longest
@@ -6,20 +8,156 @@ import type { Redis } from 'ioredis';
  */
 export interface SessionRevocations {
   revoke(sessionIds: readonly string[], ttlSeconds: number): Promise<void>;
+  /** Throws SERVICE_UNAVAILABLE when which sessions are revoked cannot be known well enough (see below). */
   isRevoked(sessionId: string): Promise<boolean>;
 }
 
-export function createRedisSessionRevocations(redis: Redis, prefix: string): SessionRevocations {
-  const key = (sessionId: string) => `${prefix}revoked-session:${sessionId}`;
+/** How often each process reads the whole set again, besides the revocations pushed to it. */
+export const REVOCATION_SYNC_INTERVAL_MS = 1_000;
+/**
+ * How old a process's view of the set may grow while Redis cannot be read before it stops trusting it: past
+ * this, signed-in requests are answered SERVICE_UNAVAILABLE until Redis answers again.
+ */
+export const REVOCATION_MAX_STALENESS_MS = 5 * 60_000;
+/** How long a check made before the first read of the set waits for it. */
+const FIRST_SYNC_WAIT_MS = 1_000;
+
+export interface RedisSessionRevocations extends SessionRevocations {
+  /** Reads the set from Redis now (the view also does so every `syncIntervalMs`). */
+  sync(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * Session revocations kept in Redis (a sorted set of session ids scored by when their entry expires) and
+ * known in memory by every process, so a check is a map lookup rather than a Redis round trip:
+ * - a revocation is in this process's view at once, and pushed to every other process over Redis pub/sub
+ *   (there within milliseconds);
+ * - every process reads the whole set again every `syncIntervalMs`, so a push lost (a subscriber reconnecting)
+ *   delays a revocation by at most that;
+ * - while Redis cannot be reached, checks answer from the view as it was: no revocation can be recorded then
+ *   anyway (revoking writes to Redis first). A view older than `maxStalenessMs` is no longer trusted
+ *   (SERVICE_UNAVAILABLE), which bounds what a process cut off from Redis alone may miss;
+ * - entries never leave a view before they expire, and a sync writes back those Redis lost (a restart without
+ *   persistence), so a revoked session does not come back to life.
+ */
+export function createRedisSessionRevocations(options: {
+  /** Commands; the view's own or shared, not closed by it. */
+  redis: Redis;
+  /** Pushes; a connection of its own, put in subscriber mode and disconnected by `close`. */
+  subscriber: Redis;
+  prefix: string;
+  logger?: Logger;
+  now?: () => number;
+  syncIntervalMs?: number;
+  maxStalenessMs?: number;
+}): RedisSessionRevocations {
+  const { redis, subscriber, prefix, logger } = options;
+  const now = options.now ?? Date.now;
+  const maxStalenessMs = options.maxStalenessMs ?? REVOCATION_MAX_STALENESS_MS;
+  const key = `${prefix}revoked-sessions`;
+  const channel = key;
+  const expiries = new Map<string, number>();
+  let syncedAt: number | null = null;
+  let syncing: Promise<void> | null = null;
+  let failing = false;
+
+  const remember = (sessionId: string, expiresAt: number) => {
+    if (expiresAt > (expiries.get(sessionId) ?? 0)) expiries.set(sessionId, expiresAt);
+  };
+
+  const readSet = async () => {
+    const readAt = now();
+    const entries = await redis.zrangebyscore(key, `(${readAt}`, '+inf', 'WITHSCORES');
+    const inRedis = new Set<string>();
+    for (let index = 0; index + 1 < entries.length; index += 2) {
+      remember(entries[index]!, Number(entries[index + 1]));
+      inRedis.add(entries[index]!);
+    }
+    const lost: Array<number | string> = [];
+    for (const [sessionId, expiresAt] of expiries) {
+      if (expiresAt <= readAt) expiries.delete(sessionId);
+      else if (!inRedis.has(sessionId)) lost.push(expiresAt, sessionId);
+    }
+    if (lost.length > 0) await redis.zadd(key, ...lost);
+    syncedAt = readAt;
+    if (failing) logger?.info('session revocations readable again');
+    failing = false;
+  };
+
+  const sync = () => {
+    syncing ??= readSet().finally(() => (syncing = null));
+    return syncing;
+  };
+
+  const syncInBackground = () =>
+    sync().catch((error: unknown) => {
+      if (!failing)
+        logger?.warn({ err: error }, 'session revocations unreadable; checking against the last view');
+      failing = true;
+    });
+
+  subscriber.on('message', (from: string, message: string) => {
+    if (from !== channel) return;
+    try {
+      const pushed = JSON.parse(message) as { sessionIds?: unknown; expiresAt?: unknown };
+      if (!Array.isArray(pushed.sessionIds) || typeof pushed.expiresAt !== 'number') return;
+      for (const sessionId of pushed.sessionIds) {
+        if (typeof sessionId === 'string') remember(sessionId, pushed.expiresAt);
+      }
+    } catch {
+      // Not ours; the next sync reads the set anyway.
+    }
+  });
+  // Subscribed before the first read, so nothing revoked in between is missed.
+  const subscribed = subscriber.subscribe(channel).then(
+    () => syncInBackground(),
+    (error: unknown) =>
+      logger?.warn({ err: error }, 'session revocations not pushed; reading them every second'),
+  );
+  void subscribed;
+  const timer = setInterval(
+    () => void syncInBackground(),
+    options.syncIntervalMs ?? REVOCATION_SYNC_INTERVAL_MS,
+  );
+  timer.unref();
+
   return {
+    sync,
     async revoke(sessionIds, ttlSeconds) {
       if (sessionIds.length === 0) return;
-      const pipeline = redis.pipeline();
-      for (const id of sessionIds) pipeline.set(key(id), '1', 'EX', Math.max(1, Math.ceil(ttlSeconds)));
-      await pipeline.exec();
+      const revokedAt = now();
+      const expiresAt = revokedAt + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+      for (const sessionId of sessionIds) remember(sessionId, expiresAt);
+      const results = await redis
+        .multi()
+        .zadd(key, ...sessionIds.flatMap((sessionId) => [expiresAt, sessionId]))
+        .zremrangebyscore(key, '-inf', revokedAt)
+        .publish(channel, JSON.stringify({ sessionIds, expiresAt }))
+        .exec();
+      const failed = results?.find(([error]) => error)?.[0];
+      if (failed) throw failed;
     },
     async isRevoked(sessionId) {
-      return (await redis.exists(key(sessionId))) === 1;
+      if (syncedAt === null) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          sync().catch(() => {}),
+          new Promise((resolve) => (timer = setTimeout(resolve, FIRST_SYNC_WAIT_MS))),
+        ]).finally(() => clearTimeout(timer));
+        if (syncedAt === null) throw serviceUnavailable('Session revocations cannot be read yet');
+      }
+      const at = now();
+      if (at - syncedAt > maxStalenessMs) {
+        throw serviceUnavailable('Session revocations have not been readable for too long');
+      }
+      const expiresAt = expiries.get(sessionId);
+      return expiresAt !== undefined && expiresAt > at;
+    },
+    async close() {
+      clearInterval(timer);
+      subscriber.disconnect();
+      await syncing?.catch(() => {});
     },
   };
 }

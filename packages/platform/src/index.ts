@@ -50,7 +50,7 @@ export interface PlatformOptions {
  * A service's database on the server of `serverUrl`: the URL's database name (`parley` if it has none) and the
  * service's (`parley_users`), with the server's `postgres` database to create it from.
  */
-function serviceDatabaseOn(serverUrl: string, service: string) {
+export function serviceDatabaseOn(serverUrl: string, service: string) {
   const url = new URL(serverUrl);
   const base = decodeURIComponent(url.pathname.slice(1)) || 'parley';
   const databaseName = `${base}_${service}`;

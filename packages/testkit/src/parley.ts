@@ -10,7 +10,7 @@ import {
   testRedisUrl,
   type GraphQLClient,
 } from '@parley/kit/testing';
-import { startPlatform } from '@parley/platform';
+import { serviceDatabaseOn, startPlatform } from '@parley/platform';
 import { createPersistedDocuments } from '@parley/router/persisted';
 import { Redis } from 'ioredis';
 
@@ -31,6 +31,12 @@ export interface StartParleyOptions {
   filesEnv?: Record<string, string>;
   /** Also serve the web app's production build (web/.next) on a free port, allowed by CORS. */
   web?: boolean;
+  /**
+   * A PostgreSQL server of the test's own (its `postgres` database URL): the platform creates a database per
+   * subgraph on it, as `npm start` does with DATABASE_URL, and they go with the server. By default each
+   * subgraph gets a new database on the test server, dropped at `stop()`.
+   */
+  databaseServerUrl?: string;
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
   logger?: Logger;
@@ -119,7 +125,20 @@ export async function startParley(options: StartParleyOptions = {}) {
   const serviceTokenSecret = randomBytes(32).toString('base64url');
   return startWithResources(async (resources) => {
     resources.add(() => rm(dataDir, { recursive: true, force: true }));
-    const databaseUrls = await createSubgraphDatabases(label, resources);
+    let databaseUrls: Record<SubgraphName, string>;
+    const serverEnv: Record<string, string> = {};
+    if (options.databaseServerUrl) {
+      const base = new URL(options.databaseServerUrl);
+      base.pathname = `/parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+      serverEnv['DATABASE_URL'] = base.toString();
+      databaseUrls = Object.fromEntries(
+        SUBGRAPHS.map((name) => [name, serviceDatabaseOn(base.toString(), name).serviceUrl]),
+      ) as Record<SubgraphName, string>;
+    } else {
+      databaseUrls = await createSubgraphDatabases(label, resources);
+    }
+    const databaseOf = (name: SubgraphName) =>
+      options.databaseServerUrl ? {} : { DATABASE_URL: databaseUrls[name] };
 
     // Free ports for every service's graph and metrics, so test workers can run side by side.
     const ports = { PORT: '0', METRICS_PORT: '0' };
@@ -130,19 +149,20 @@ export async function startParley(options: StartParleyOptions = {}) {
         REDIS_PREFIX: prefix,
         EMBEDDED_DATA_DIR: dataDir,
         SERVICE_TOKEN_SECRET: serviceTokenSecret,
+        ...serverEnv,
       },
       usersEnv: {
-        DATABASE_URL: databaseUrls.users,
+        ...databaseOf('users'),
         ...ports,
         // Tests register many users from one address.
         REGISTER_MAX_PER_IP: '100000',
         ...options.usersEnv,
       },
-      conversationsEnv: { DATABASE_URL: databaseUrls.conversations, ...ports, ...options.conversationsEnv },
-      messagesEnv: { DATABASE_URL: databaseUrls.messages, ...ports, ...options.messagesEnv },
-      presenceEnv: { DATABASE_URL: databaseUrls.presence, ...ports, ...options.presenceEnv },
+      conversationsEnv: { ...databaseOf('conversations'), ...ports, ...options.conversationsEnv },
+      messagesEnv: { ...databaseOf('messages'), ...ports, ...options.messagesEnv },
+      presenceEnv: { ...databaseOf('presence'), ...ports, ...options.presenceEnv },
       // Files are kept in the run's own directory (EMBEDDED_DATA_DIR/files), removed at stop.
-      filesEnv: { DATABASE_URL: databaseUrls.files, ...ports, FILES_BLOB_PORT: '0', ...options.filesEnv },
+      filesEnv: { ...databaseOf('files'), ...ports, FILES_BLOB_PORT: '0', ...options.filesEnv },
       routerEnv: { ...ports, ...options.routerEnv },
       ...(options.web ? { web: { port: 0 } } : {}),
       logger,

@@ -49,6 +49,8 @@ export interface RealtimeConnection {
   readonly closed: Promise<CloseInfo>;
   /** Closes the socket (1000) and resolves once it is closed. */
   close(): Promise<CloseInfo>;
+  /** Drops the socket without a close handshake, as a lost network would; resolves once it is closed. */
+  terminate(): Promise<CloseInfo>;
   /** Sends a raw protocol message (JSON-encoded unless a string), past the client: to test the server's limits. */
   send(message: object | string): void;
   readonly client: Client;
@@ -236,5 +238,9 @@ export async function connectRealtime(
   const send = (message: object | string) =>
     socket!.send(typeof message === 'string' ? message : JSON.stringify(message));
 
-  return { subscribe, subscriptions, closed, close, send, client };
+  const terminate = async () => {
+    socket?.terminate();
+    return closed;
+  };
+  return { subscribe, subscriptions, closed, close, terminate, send, client };
 }

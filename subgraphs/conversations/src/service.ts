@@ -46,7 +46,7 @@ export async function startConversationsService(
     });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
+    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env, logger);
 
     const metrics = createMetricsRegistry('conversations');
     const { yoga, relay, conversations } = createConversationsServer({

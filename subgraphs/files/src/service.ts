@@ -71,7 +71,7 @@ export async function startFilesService(
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, stream, revocations } = openServiceRedis(resources, env);
+    const { redis, stream, revocations } = openServiceRedis(resources, env, logger);
     const storage = await openStorage(resources, env, logger);
     const files = createFileStore(prisma);
     const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });

@@ -36,7 +36,7 @@ export async function startMessagesService(
     const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env);
+    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env, logger);
 
     const metrics = createMetricsRegistry('messages');
     const { yoga, relay } = createMessagesServer({

@@ -37,7 +37,7 @@ export async function startPresenceService(
     const database = await openServiceDatabase(resources, { name: 'presence', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const services = openServiceRedis(resources, env);
+    const services = openServiceRedis(resources, env, logger);
     const store = services.presence({
       deviceTtlMs: env.PRESENCE_DEVICE_TTL_SECONDS * 1000,
       awayAfterMs: env.PRESENCE_AWAY_AFTER_SECONDS * 1000,

@@ -40,7 +40,7 @@ export async function startUsersService(
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, log, revocations } = openServiceRedis(resources, env);
+    const { redis, events, log, revocations } = openServiceRedis(resources, env, logger);
     const relay = createOutboxRelay({
       prisma,
       fellowMembers: createFellowMembersClient({
