@@ -20,6 +20,7 @@ export default defineConfig({
             '{packages,subgraphs}/*/{src,test}/**/*.test.ts',
             '{schema,router}/{src,test}/**/*.test.ts',
             'test/**/*.test.ts',
+            'web/src/**/*.test.ts',
           ],
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 20_000,

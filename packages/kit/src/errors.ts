@@ -26,7 +26,7 @@ export const errorCodes = {
   QUERY_TOO_COMPLEX:
     'The operation exceeds a depth, alias, token or cost limit; the message names the limit.',
   SERVICE_UNAVAILABLE:
-    'A service or database this request needs could not be reached; retry after `extensions.retryAfter` seconds.',
+    'Retryable: a service, PostgreSQL or Redis this request needs could not be reached. Retry after `extensions.retryAfter` seconds (a send with the same `clientMutationId` is sent at most once); see docs/failure-modes.md.',
   INTERNAL_SERVER_ERROR:
     'An unexpected failure. Details are logged with the request id, never sent to the client.',
 } as const;

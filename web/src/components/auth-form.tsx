@@ -3,6 +3,7 @@
 import Link from 'next/link';
 import { useRouter } from 'next/navigation';
 import { useEffect, useState, type FormEvent } from 'react';
+import { UNAVAILABLE_MESSAGE } from '../lib/errors';
 import { LoginMutation, RegisterMutation } from '../lib/operations';
 import { GraphRequestError, persistedFetch } from '../lib/persisted-fetch';
 import { saveSession } from '../lib/session';
@@ -16,6 +17,9 @@ function describe(error: unknown): string {
   switch (first?.extensions?.code) {
     case 'RATE_LIMITED':
       return `Too many attempts. Try again in ${first.extensions.retryAfter ?? 60} seconds.`;
+    case 'SERVICE_UNAVAILABLE':
+      // A database or service behind the graph is down for now: not the person's credentials.
+      return UNAVAILABLE_MESSAGE;
     case 'UNAUTHENTICATED':
       return 'Wrong email or password.';
     case 'CONFLICT':

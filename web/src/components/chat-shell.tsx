@@ -11,10 +11,11 @@ import {
   EventsSubscription,
   MarkDeliveredMutation,
 } from '../lib/operations';
+import { UNAVAILABLE_MESSAGE, isRetryable } from '../lib/errors';
 import { Avatar } from './avatar';
 import { ConversationList } from './conversation-list';
 import { NewConversation } from './new-conversation';
-import { useApp, useOnReconnect } from './providers';
+import { useApp, useOnReconnect, useServiceAvailability } from './providers';
 
 /** How late after its `expiresAt` a typing indicator still shown is checked with the graph. */
 const TYPING_GRACE_MS = 1_000;
@@ -95,6 +96,7 @@ export function ChatShell({ children }: { children: ReactNode }) {
   const { session } = useApp();
   const pathname = usePathname();
   const online = useOnline();
+  const service = useServiceAvailability();
   const [showArchived, setShowArchived] = useState(false);
   const [{ data, error }, reloadList] = useQuery({
     query: ConversationListQuery,
@@ -111,6 +113,20 @@ export function ChatShell({ children }: { children: ReactNode }) {
       {!online && (
         <p className="offline-banner" role="status">
           You are offline. Messages will be sent when the connection is back.
+        </p>
+      )}
+      {/* The graph is there but a database or service behind it is not: what is shown stays, and is read again. */}
+      {online && service.availability === 'retrying' && (
+        <p className="offline-banner" role="status">
+          Parley is temporarily unavailable. Reconnecting…
+        </p>
+      )}
+      {online && service.availability === 'unavailable' && (
+        <p className="offline-banner" role="status">
+          Parley is temporarily unavailable.{' '}
+          <button type="button" className="link" onClick={service.retryNow}>
+            Try again
+          </button>
         </p>
       )}
       <aside className="sidebar" aria-label="Conversations">
@@ -133,7 +149,7 @@ export function ChatShell({ children }: { children: ReactNode }) {
         </div>
         {error && !data && (
           <p role="alert" className="error">
-            Could not load your conversations.
+            {isRetryable(error) ? UNAVAILABLE_MESSAGE : 'Could not load your conversations.'}
           </p>
         )}
         <ConversationList archived={showArchived} />

@@ -1,14 +1,11 @@
 'use client';
 
-import { useCallback, useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
+import { useEffect, useRef, useState, type FormEvent, type KeyboardEvent } from 'react';
 import { useClient, useMutation } from 'urql';
 import type { FileFieldsFragment, MessageFieldsFragment, SendMessageInput } from '../generated/graphql';
 import { SendMessageMutation, StartTypingMutation, StopTypingMutation } from '../lib/operations';
-import { errorMessage } from '../lib/errors';
+import { createOutbox, type OutboxEntry } from '../lib/outbox';
 import { uploadFile } from '../lib/upload';
-
-/** The longest a send waits for the one before it to be answered before it goes anyway. */
-const SEND_QUEUE_WAIT_MS = 10_000;
 
 /** Renew the typing indicator this often while the user types (the server ends it without renewal). */
 const TYPING_RENEW_MS = 3_000;
@@ -22,62 +19,27 @@ interface PendingUpload {
   error?: string;
 }
 
-/** A send the graph has not confirmed: retried with the same clientMutationId, so it lands once. */
-export interface OutboxEntry {
-  input: SendMessageInput;
-  error: string;
-}
-
 /**
- * Sends are idempotent by `clientMutationId`: a send that failed on the network stays in the outbox and is
- * retried (by hand, or when the browser is back online) with the same id, so it is never lost or doubled.
- * They go one at a time, in the order written: the graph numbers messages as they arrive, and two sends in
- * flight at once could arrive (and be numbered) the other way round.
+ * The composer's outbox (see createOutbox): sends go one at a time in the order written; one the graph could
+ * not take for now is sent again by itself with the same clientMutationId, one that failed on the network when
+ * the browser is back online (or by hand), one the graph refused only by hand.
  */
 function useOutbox() {
-  const [outbox, setOutbox] = useState<OutboxEntry[]>([]);
-  const [, sendMessage] = useMutation(SendMessageMutation);
-  const previous = useRef<Promise<unknown>>(Promise.resolve());
-
-  const send = useCallback(
-    (input: SendMessageInput) => {
-      const attempt = async () => {
-        setOutbox((entries) =>
-          entries.filter((entry) => entry.input.clientMutationId !== input.clientMutationId),
-        );
-        const result = await sendMessage({ input });
-        if (!result.error) return;
-        const error = result.error.networkError ? 'Not sent' : errorMessage(result.error, 'Not sent');
-        setOutbox((entries) => [...entries, { input, error }]);
-      };
-      const sent = previous.current.then(attempt, attempt);
-      // A send that hangs (a network that swallows the request) holds the ones after it for so long at most,
-      // counted from when it started, not from when it was queued.
-      previous.current = previous.current.then(
-        () => Promise.race([sent, new Promise<void>((resolve) => setTimeout(resolve, SEND_QUEUE_WAIT_MS))]),
-        () => undefined,
-      );
-      return sent;
-    },
-    [sendMessage],
+  const client = useClient();
+  const [entries, setEntries] = useState<readonly OutboxEntry<SendMessageInput>[]>([]);
+  // Kept across renders (and after the composer closes: what was sent is still delivered).
+  const [outbox] = useState(() =>
+    createOutbox<SendMessageInput>({
+      request: (input) => client.mutation(SendMessageMutation, { input }).toPromise(),
+      onChange: setEntries,
+    }),
   );
-
-  const current = useRef(outbox);
-  current.current = outbox;
   useEffect(() => {
-    const retry = () => {
-      for (const entry of current.current) void send(entry.input);
-    };
+    const retry = () => outbox.retryOffline();
     window.addEventListener('online', retry);
     return () => window.removeEventListener('online', retry);
-  }, [send]);
-
-  return {
-    outbox,
-    send,
-    discard: (id: string) =>
-      setOutbox((entries) => entries.filter((entry) => entry.input.clientMutationId !== id)),
-  };
+  }, [outbox]);
+  return { entries, send: outbox.send, discard: outbox.discard };
 }
 
 export function Composer({
@@ -96,7 +58,7 @@ export function Composer({
   const client = useClient();
   const [body, setBody] = useState('');
   const [uploads, setUploads] = useState<PendingUpload[]>([]);
-  const { outbox, send, discard } = useOutbox();
+  const { entries: outbox, send, discard } = useOutbox();
   const [, startTyping] = useMutation(StartTypingMutation);
   const [, stopTyping] = useMutation(StopTypingMutation);
   const typingSince = useRef(0);
@@ -179,10 +141,19 @@ export function Composer({
           {outbox.map((entry) => (
             <li key={entry.input.clientMutationId}>
               <span>{entry.input.body || 'Attachment'}</span>
-              <span className="error">{entry.error}</span>
-              <button type="button" onClick={() => void send(entry.input)}>
-                Retry
-              </button>
+              {/* Waiting for the graph is not a failure: it is said calmly, and happens by itself. */}
+              {entry.state === 'waiting' || entry.state === 'queued' ? (
+                <span className="muted" role="status">
+                  {entry.message}
+                </span>
+              ) : (
+                <span className="error">{entry.message}</span>
+              )}
+              {(entry.state === 'offline' || entry.state === 'failed') && (
+                <button type="button" onClick={() => void send(entry.input)}>
+                  Retry
+                </button>
+              )}
               <button type="button" onClick={() => discard(entry.input.clientMutationId)}>
                 Discard
               </button>

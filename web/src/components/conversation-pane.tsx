@@ -5,6 +5,7 @@ import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'react';
 import { useClient, useMutation, useQuery } from 'urql';
 import type { ConversationViewQuery as ConversationView, MessageFieldsFragment } from '../generated/graphql';
 import { MESSAGE_PAGE_SIZE, OPTIMISTIC_PREFIX } from '../lib/cache';
+import { UNAVAILABLE_MESSAGE, isRetryable } from '../lib/errors';
 import {
   ConversationMessagesQuery,
   ConversationViewQuery,
@@ -274,7 +275,11 @@ export function ConversationPane({ conversationId }: { conversationId: string })
   if (viewError && !conversation) {
     return (
       <section className="pane empty-pane">
-        <p role="alert">This conversation does not exist or you are not in it.</p>
+        <p role="alert">
+          {isRetryable(viewError)
+            ? UNAVAILABLE_MESSAGE
+            : 'This conversation does not exist or you are not in it.'}
+        </p>
       </section>
     );
   }

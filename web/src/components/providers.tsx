@@ -1,12 +1,22 @@
 'use client';
 
 import { Provider as UrqlProvider } from 'urql';
-import { createContext, useContext, useEffect, useMemo, useRef, useState, type ReactNode } from 'react';
+import {
+  createContext,
+  useContext,
+  useEffect,
+  useMemo,
+  useRef,
+  useState,
+  useSyncExternalStore,
+  type ReactNode,
+} from 'react';
 import { createParleyClient } from '../lib/client';
 import { loadConfig, type ClientConfig } from '../lib/config';
 import { LogoutMutation } from '../lib/operations';
 import { persistedFetch } from '../lib/persisted-fetch';
 import { createRealtime, type Realtime } from '../lib/realtime';
+import { createServiceStatus, type Availability, type ServiceStatus } from '../lib/service-status';
 import { clearSession, onSessionChange, readSession, type Session } from '../lib/session';
 
 interface AppState {
@@ -15,6 +25,8 @@ interface AppState {
   session: Session | null | undefined;
   /** The realtime socket, while signed in. */
   realtime: Realtime | null;
+  /** Whether the graph answers the queries shown, while signed in. */
+  serviceStatus: ServiceStatus | null;
   signOut(): void;
 }
 
@@ -22,6 +34,7 @@ const AppContext = createContext<AppState>({
   config: null,
   session: undefined,
   realtime: null,
+  serviceStatus: null,
   signOut: () => {},
 });
 
@@ -35,6 +48,19 @@ export function useOnReconnect(listener: () => void) {
     latest.current = listener;
   });
   useEffect(() => realtime?.onReconnect(() => latest.current()), [realtime]);
+}
+
+const noSubscription = () => () => {};
+
+/** Whether the graph answers the queries shown (see ServiceStatus), and a way to send those that gave up again. */
+export function useServiceAvailability(): { availability: Availability; retryNow(): void } {
+  const { serviceStatus } = useApp();
+  const availability = useSyncExternalStore(
+    serviceStatus?.subscribe ?? noSubscription,
+    () => serviceStatus?.availability() ?? 'available',
+    () => 'available' as const,
+  );
+  return { availability, retryNow: () => serviceStatus?.retryNow() };
 }
 
 /**
@@ -56,7 +82,8 @@ export function Providers({ children }: { children: ReactNode }) {
     const current = readSession();
     if (!config || !userId || !current) return null;
     const realtime = createRealtime(config);
-    return { realtime, client: createParleyClient(config, current, realtime) };
+    const serviceStatus = createServiceStatus();
+    return { realtime, serviceStatus, client: createParleyClient(config, current, realtime, serviceStatus) };
   }, [config, userId]);
   useEffect(() => () => clients?.realtime.dispose(), [clients]);
 
@@ -65,6 +92,7 @@ export function Providers({ children }: { children: ReactNode }) {
       config,
       session,
       realtime: clients?.realtime ?? null,
+      serviceStatus: clients?.serviceStatus ?? null,
       signOut() {
         const current = readSession();
         clearSession();

@@ -5,6 +5,8 @@ import { createCache } from './cache';
 import { CLIENT_NAME, type ClientConfig } from './config';
 import { documentHash } from './persisted-fetch';
 import type { Realtime } from './realtime';
+import { queryRetryExchange } from './retry';
+import type { ServiceStatus } from './service-status';
 import { accessTokenExpiring, freshSession, readSession, type Session } from './session';
 
 const isUnauthenticated = (error: { graphQLErrors: { extensions?: Record<string, unknown> }[] }) =>
@@ -34,16 +36,25 @@ const cursorOf = (data: unknown) =>
   (Object.values((data ?? {}) as Record<string, { cursor?: string } | null>)[0] ?? undefined)?.cursor;
 
 /**
- * The app's urql client: normalized cache, auth, persisted operations only (each sent by its manifest
- * hash, never as text), HTTP for queries and mutations, graphql-ws for subscriptions.
+ * The app's urql client: normalized cache, queries sent again while the graph is unavailable for now (`status`
+ * tells the screens), auth, persisted operations only (each sent by its manifest hash, never as text), HTTP for
+ * queries and mutations, graphql-ws for subscriptions.
  */
-export function createParleyClient(config: ClientConfig, session: Session, realtime: Realtime) {
+export function createParleyClient(
+  config: ClientConfig,
+  session: Session,
+  realtime: Realtime,
+  status: ServiceStatus,
+) {
   return new Client({
     url: config.graphqlUrl,
     fetchOptions: { headers: { 'graphql-client-name': CLIENT_NAME } },
     requestPolicy: 'cache-and-network',
     exchanges: [
       createCache(session.user),
+      status.exchange,
+      // Before auth: each attempt carries the access token current then.
+      queryRetryExchange({ onRetry: (operation) => status.retrying(operation) }),
       auth,
       persistedExchange({
         enforcePersistedQueries: true,

@@ -7,6 +7,9 @@ export interface GraphError {
   extensions?: { code?: string; reason?: string; field?: string; retryAfter?: number };
 }
 
+/** Statuses of a gateway or server that cannot answer for now (the request may succeed later). */
+const UNAVAILABLE_STATUSES: ReadonlySet<number> = new Set([502, 503, 504]);
+
 export class GraphRequestError extends Error {
   constructor(readonly errors: GraphError[]) {
     super(errors[0]?.message ?? 'Request failed');
@@ -47,6 +50,23 @@ export async function persistedFetch<TData, TVariables>(
   });
   const result = (await response.json().catch(() => ({}))) as { data?: TData | null; errors?: GraphError[] };
   if (result.errors?.length) throw new GraphRequestError(result.errors);
-  if (!result.data) throw new GraphRequestError([{ message: `HTTP ${response.status}` }]);
+  if (!result.data) {
+    // No GraphQL answer at all: a proxy (or the router) that could not answer for now says so by its status.
+    const retryAfter = Number(response.headers.get('retry-after') ?? Number.NaN);
+    const code =
+      response.status === 429
+        ? 'RATE_LIMITED'
+        : UNAVAILABLE_STATUSES.has(response.status)
+          ? 'SERVICE_UNAVAILABLE'
+          : undefined;
+    throw new GraphRequestError([
+      {
+        message: `HTTP ${response.status}`,
+        ...(code && {
+          extensions: { code, ...(Number.isFinite(retryAfter) && retryAfter > 0 && { retryAfter }) },
+        }),
+      },
+    ]);
+  }
   return result.data;
 }

@@ -1,5 +1,6 @@
 import { createClient as createWsClient, type Client as WsClient } from 'graphql-ws';
 import { CLIENT_NAME, type ClientConfig } from './config';
+import { retryAfterOf } from './errors';
 import { documentHash } from './persisted-fetch';
 import { clearSession, freshSession, readSession } from './session';
 
@@ -102,7 +103,9 @@ export function createRealtime(config: ClientConfig) {
         const session = await freshSession(readSession()?.accessToken).catch(() => undefined);
         if (session === null) return;
       } else {
-        await sleep(backoff(attempt++));
+        // Refused with GraphQL errors (SERVICE_UNAVAILABLE while Redis is down): not before their retryAfter.
+        const retryAfter = Array.isArray(error) ? (retryAfterOf({ errors: error }) ?? 0) : 0;
+        await sleep(Math.max(backoff(attempt++), retryAfter * 1000));
       }
       if (!stopped) start();
     };
