@@ -6,9 +6,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, startEmbeddedPostgres, type EmbeddedPostgres } from '@parley/kit';
-import { startParley, type Parley } from '@parley/testkit';
+import { codeOf, reasonOf, startParley, type GraphQLResponse, type Parley } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../conversations/operations.js';
+import { LOGOUT } from '../realtime/operations.js';
 import { messagesOf, startSender, startSubscriber, type SendAttempt, type Subscriber } from './traffic.js';
 
 /**
@@ -102,19 +103,22 @@ afterAll(async () => {
 
 describe('outages under traffic', () => {
   it('loses, duplicates and reorders nothing; failed sends are SERVICE_UNAVAILABLE, fast; sends recover within 2 s', async () => {
-    const [ann, bob, cat, dan, eve, fay] = await parley.registerUsers(
+    const [ann, bob, cat, dan, eve, fay, gus] = await parley.registerUsers(
       'ann',
       'bob',
       'cat',
       'dan',
       'eve',
       'fay',
+      'gus',
     );
     const group = await createGroup(ann, [bob, cat, dan, eve, fay], 'Outages');
     const subscribers: Subscriber[] = [cat, dan, eve, fay].map((user) =>
       startSubscriber(user, parley.wsUrl, group.id),
     );
     const senders = [ann, bob].map((user) => startSender(user, group.id, SEND_INTERVAL_MS));
+    let loggedOutDuringOutage: GraphQLResponse | undefined;
+    let stillSignedInDuringOutage: GraphQLResponse | undefined;
     const outages: Array<{
       what: string;
       downAt: number;
@@ -122,21 +126,36 @@ describe('outages under traffic', () => {
       readyDuring: Awaited<ReturnType<typeof readiness>>;
     }> = [];
 
-    async function outage(what: string, stop: () => Promise<void>, start: () => Promise<void>) {
+    async function outage(
+      what: string,
+      stop: () => Promise<void>,
+      start: () => Promise<void>,
+      meanwhile: () => Promise<void> = async () => {},
+    ) {
       await sleep(1_500);
       const downAt = performance.now();
       await stop();
       await sleep(OUTAGE_MS / 2);
       const readyDuring = await readiness();
+      await meanwhile();
       await sleep(OUTAGE_MS / 2);
       await start();
       outages.push({ what, downAt, backAt: performance.now(), readyDuring });
     }
 
     try {
-      await outage('Redis restarting empty', stopRedis, async () => {
-        redisServer = await startRedis();
-      });
+      await outage(
+        'Redis restarting empty',
+        stopRedis,
+        async () => {
+          redisServer = await startRedis();
+        },
+        async () => {
+          // Signing out needs Redis (where revocations are recorded): it fails as a whole, nothing ended.
+          loggedOutDuringOutage = await gus.client.request(LOGOUT);
+          stillSignedInDuringOutage = await gus.client.request('{ me { id } }');
+        },
+      );
       await outage(
         'PostgreSQL stopped',
         () => postgres.stop(),
@@ -169,6 +188,38 @@ describe('outages under traffic', () => {
 
     const attempts: SendAttempt[] = senders.flatMap((sender) => sender.attempts);
     const failed = attempts.filter((attempt) => !attempt.ok);
+    const took = (attempt: SendAttempt) => Math.round(attempt.endedAt - attempt.startedAt);
+    /** Each sender's first success after the server was back, that long after it. */
+    const recoveriesAfter = (backAt: number) =>
+      ['ann', 'bob'].map((name) => {
+        const firstOk = attempts.find(
+          (attempt) => attempt.sender.startsWith(name) && attempt.ok && attempt.endedAt > backAt,
+        );
+        return firstOk ? Math.round(firstOk.endedAt - backAt) : Infinity;
+      });
+    console.info(
+      [
+        `${acknowledged.length} messages acknowledged, ${failed.length} sends answered ${[...new Set(failed.map((a) => a.code))].join(', ')}`,
+        ...outages.map(({ what, downAt, backAt, readyDuring }) => {
+          const during = failed.filter(({ startedAt }) => startedAt >= downAt && startedAt <= backAt);
+          return (
+            `${what}: ${during.length} sends failed (slowest ${Math.max(0, ...during.map(took))} ms), ` +
+            `/ready ${readyDuring.map(({ status, ms }) => `${status} in ${Math.round(ms)} ms`).join(', ')}, ` +
+            `sends back ${recoveriesAfter(backAt).join(' and ')} ms after the server`
+          );
+        }),
+        `slower failures: ${failed
+          .filter((attempt) => took(attempt) > 500)
+          .map(
+            (attempt) => `${took(attempt)} ms from ${Math.round(attempt.startedAt - outages[0]!.downAt)} ms`,
+          )
+          .join(
+            ', ',
+          )} (times from the first outage: ${outages.map(({ downAt, backAt }) => `${Math.round(downAt - outages[0]!.downAt)}–${Math.round(backAt - outages[0]!.downAt)}`).join(', ')})`,
+        `resyncs per subscriber: ${subscribers.map(({ resyncs }) => [...new Set(resyncs)].map((reason) => `${reason}×${resyncs.filter((r) => r === reason).length}`).join('+') || 'none').join(', ')}`,
+      ].join('\n'),
+    );
+
     // Each outage made sends fail, every failure said so in time: SERVICE_UNAVAILABLE with retryAfter.
     expect(failed.length).toBeGreaterThan(0);
     expect(
@@ -176,12 +227,10 @@ describe('outages under traffic', () => {
         (attempt) =>
           attempt.code !== 'SERVICE_UNAVAILABLE' ||
           typeof attempt.retryAfter !== 'number' ||
-          attempt.endedAt - attempt.startedAt > FAIL_FAST_MS,
+          took(attempt) > FAIL_FAST_MS,
       ),
     ).toEqual([]);
-
-    const report: string[] = [];
-    for (const { what, downAt, backAt, readyDuring } of outages) {
+    for (const { what, backAt, readyDuring } of outages) {
       // While it was down every /ready answered in time, and every subgraph (each needs both) said not ready.
       expect(
         readyDuring.filter(({ ms }) => ms > READY_MS),
@@ -193,30 +242,17 @@ describe('outages under traffic', () => {
         what,
       ).toEqual(subgraphs.map(() => 503));
       // Sends recovered: each sender's first success after the server was back came within RECOVERY_MS.
-      const recoveries = ['ann', 'bob'].map((name) => {
-        const firstOk = attempts.find(
-          (attempt) => attempt.sender.startsWith(name) && attempt.ok && attempt.endedAt > backAt,
-        );
-        expect(firstOk, what).toBeDefined();
-        return firstOk!.endedAt - backAt;
-      });
       expect(
-        recoveries.filter((ms) => ms > RECOVERY_MS),
+        recoveriesAfter(backAt).filter((ms) => ms > RECOVERY_MS),
         what,
       ).toEqual([]);
-      const during = failed.filter(({ startedAt }) => startedAt >= downAt && startedAt <= backAt);
-      report.push(
-        `${what}: ${during.length} sends failed (slowest ${Math.round(Math.max(0, ...during.map((a) => a.endedAt - a.startedAt)))} ms), ` +
-          `/ready ${readyDuring.map(({ status, ms }) => `${status} in ${Math.round(ms)} ms`).join(', ')}, ` +
-          `sends back ${recoveries.map((ms) => `${Math.round(ms)} ms`).join(' and ')} after the server`,
-      );
     }
-    console.info(
-      [
-        `${acknowledged.length} messages acknowledged, ${failed.length} sends answered SERVICE_UNAVAILABLE`,
-        ...report,
-        `resyncs: ${subscribers.map((subscriber) => subscriber.resyncs.join('+') || 'none').join(', ')}`,
-      ].join('\n'),
-    );
+
+    // A sign-out Redis could not record failed retryably and ended nothing; tried again, it ends the session.
+    expect(codeOf(loggedOutDuringOutage!)).toBe('SERVICE_UNAVAILABLE');
+    expect(stillSignedInDuringOutage!.data).toEqual({ me: { id: gus.id } });
+    expect((await gus.client.request('{ me { id } }')).data).toEqual({ me: { id: gus.id } });
+    expect((await gus.client.request<{ logout: boolean }>(LOGOUT)).data).toEqual({ logout: true });
+    expect(reasonOf(await gus.client.request('{ me { id } }'))).toBe('SESSION_REVOKED');
   }, 120_000);
 });

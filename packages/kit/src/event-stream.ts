@@ -304,7 +304,8 @@ export function createRedisEventStream({
       await createGroup();
 
       // A blocked XREADGROUP holds its connection; stopping disconnects it rather than wait up to blockMs.
-      const blocking = redis.duplicate({ commandTimeout: undefined });
+      // Its read blocks on purpose; it waits for its own connection (the original may fail fast by then).
+      const blocking = redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
       // Failed reads are retried by the loop; without a listener ioredis would print each connection error.
       blocking.on('error', () => {});
       const signal = createStopSignal();

@@ -502,8 +502,9 @@ export function createRedisRealtimeLog({
       const blocking = redis.duplicate({
         connectionName: `${prefix}realtime:follow`,
         autoResendUnfulfilledCommands: true,
-        // Its read blocks on purpose, for up to blockMs.
+        // Its read blocks on purpose, for up to blockMs, and waits for its own connection.
         commandTimeout: undefined,
+        enableOfflineQueue: true,
       });
       // Failed reads are reported by the follow loop; without a listener ioredis would print each connection error.
       blocking.on('error', () => {});

@@ -1,5 +1,5 @@
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Redis } from 'ioredis';
+import { Redis, type RedisOptions } from 'ioredis';
 import { startEmbeddedPostgres } from './embedded-postgres.js';
 import { createMemoryEventStream, createRedisEventStream, type EventStream } from './event-stream.js';
 import { createLogger, type Logger, type LoggerConfig } from './logger.js';
@@ -180,9 +180,9 @@ function acquireInProcessClients(resources: Resources, prefix: string): InProces
 }
 
 /**
- * Every service connection to Redis fails a command within a second while Redis is down or silent (rather
- * than queue it for as long as reconnecting takes), and reconnects within a second of Redis being back.
- * Connections that block on purpose (stream reads) turn `commandTimeout` off for themselves.
+ * Every service connection to Redis fails a command within a second while Redis is silent (rather than wait
+ * for as long as reconnecting takes), and reconnects within a second of Redis being back. Connections that
+ * block on purpose (stream reads) turn `commandTimeout` off for themselves. See `connectRedis`.
  */
 export const REDIS_OPTIONS = {
   maxRetriesPerRequest: 2,
@@ -190,6 +190,24 @@ export const REDIS_OPTIONS = {
   commandTimeout: 1_000,
   retryStrategy: (attempt: number) => Math.min(attempt * 100, 1_000),
 } as const;
+
+/**
+ * A service connection to Redis (REDIS_OPTIONS): commands wait for its first connection (a service starting
+ * alongside Redis), then, while it is down, fail at once instead of queueing (answered SERVICE_UNAVAILABLE,
+ * never a request left waiting for several timeouts in a row). Its outage and return are logged once each.
+ */
+export function connectRedis(
+  url: string,
+  name: string,
+  logger: Logger | undefined,
+  overrides: Partial<RedisOptions> = {},
+): Redis {
+  const connection = new Redis(url, { ...REDIS_OPTIONS, ...overrides });
+  connection.once('ready', () => {
+    connection.options.enableOfflineQueue = false;
+  });
+  return watched(connection, name, logger);
+}
 
 /**
  * Reports a connection's outage once (warn) and its return (info), rather than ioredis printing every failed
@@ -225,12 +243,10 @@ function acquireRevocations(
   const viewKey = `${redisUrl}\n${prefix}`;
   let shared = revocationViews.get(viewKey);
   if (!shared) {
-    const redis = watched(new Redis(redisUrl, REDIS_OPTIONS), 'revocations', logger);
-    const subscriber = watched(
-      new Redis(redisUrl, { ...REDIS_OPTIONS, commandTimeout: undefined }),
-      'revocations-subscriber',
-      logger,
-    );
+    const redis = connectRedis(redisUrl, 'revocations', logger);
+    const subscriber = connectRedis(redisUrl, 'revocations-subscriber', logger, {
+      commandTimeout: undefined,
+    });
     const view = createRedisSessionRevocations({
       redis,
       subscriber,
@@ -282,7 +298,7 @@ export function openServiceRedis(
 ): ServiceRedis {
   const prefix = env.REDIS_PREFIX;
   if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix) };
-  const connect = (name: string) => watched(new Redis(env.REDIS_URL!, REDIS_OPTIONS), name, logger);
+  const connect = (name: string) => connectRedis(env.REDIS_URL!, name, logger);
   const redis = connect('commands');
   resources.add(() => redis.quit());
   const events = createRedisPubSub({

@@ -128,7 +128,6 @@ export function createRedisSessionRevocations(options: {
       if (sessionIds.length === 0) return;
       const revokedAt = now();
       const expiresAt = revokedAt + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
-      for (const sessionId of sessionIds) remember(sessionId, expiresAt);
       const results = await redis
         .multi()
         .zadd(key, ...sessionIds.flatMap((sessionId) => [expiresAt, sessionId]))
@@ -137,6 +136,8 @@ export function createRedisSessionRevocations(options: {
         .exec();
       const failed = results?.find(([error]) => error)?.[0];
       if (failed) throw failed;
+      // Only once recorded: a revocation that failed (Redis down) changed nothing anywhere, so a retry is whole.
+      for (const sessionId of sessionIds) remember(sessionId, expiresAt);
     },
     async isRevoked(sessionId) {
       if (syncedAt === null) {

@@ -22,7 +22,10 @@ export const freeStartPorts: Record<string, string> = Object.fromEntries(
 export interface NpmStart {
   child: ChildProcess;
   output(): string;
-  /** Resolves with the first match of `pattern` in the output (waits for the line; no sleeps). */
+  /**
+   * Resolves with the first match of `pattern` in the output (waits for the line; no sleeps); rejects when
+   * the run ended (its output closed) without printing it.
+   */
   waitFor(pattern: RegExp, timeoutMs: number): Promise<RegExpMatchArray>;
   exited: Promise<number | null>;
 }
@@ -44,8 +47,23 @@ export function spawnNpmStart(env: Record<string, string>): NpmStart {
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr!.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // After 'exit' the pipes may still hold output: 'close' comes once they are drained.
+  let closed: number | null | undefined;
+  child.once('close', (code) => (closed = code));
   const waitFor = (pattern: RegExp, timeoutMs: number) =>
     new Promise<RegExpMatchArray>((resolve, reject) => {
+      let settled = false;
+      const cleanup = () => {
+        settled = true;
+        clearTimeout(timer);
+        child.stdout?.off('data', check);
+        child.stderr?.off('data', check);
+        child.off('close', onClose);
+      };
+      const fail = (why: string) => {
+        cleanup();
+        reject(new Error(`no ${pattern} ${why}; the output's end:\n${output.slice(-6_000)}`));
+      };
       const check = () => {
         const match = output.match(pattern);
         if (match) {
@@ -53,18 +71,16 @@ export function spawnNpmStart(env: Record<string, string>): NpmStart {
           resolve(match);
         }
       };
-      const timer = setTimeout(() => {
-        cleanup();
-        reject(new Error(`no ${pattern} within ${timeoutMs} ms; the output's end:\n${output.slice(-6_000)}`));
-      }, timeoutMs);
-      const cleanup = () => {
-        clearTimeout(timer);
-        child.stdout?.off('data', check);
-        child.stderr?.off('data', check);
+      const onClose = (code: number | null) => {
+        check();
+        if (!settled) fail(`before npm start ended (exit code ${code})`);
       };
+      const timer = setTimeout(() => fail(`within ${timeoutMs} ms`), timeoutMs);
       child.stdout?.on('data', check);
       child.stderr?.on('data', check);
+      child.once('close', onClose);
       check();
+      if (!settled && closed !== undefined) onClose(closed);
     });
   return { child, output: () => output, waitFor, exited };
 }

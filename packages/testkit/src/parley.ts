@@ -170,6 +170,8 @@ export async function startParley(options: StartParleyOptions = {}) {
     resources.add(() => platform.stop());
 
     const redis = new Redis(redisUrl);
+    // A test may stop its Redis on purpose; without a listener ioredis prints every reconnection attempt.
+    redis.on('error', () => {});
     resources.add(async () => redis.disconnect());
     await createPersistedDocuments({ redis, prefix }).register(TESTKIT_CLIENT, [
       { id: 'register', body: REGISTER },

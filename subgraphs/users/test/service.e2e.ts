@@ -17,7 +17,7 @@ import {
   type TestDatabase,
 } from '@parley/kit/testing';
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { readUsersEnv } from '../src/env.js';
 import { startUsersService } from '../src/service.js';
 
@@ -64,16 +64,20 @@ describe('the users service on a real socket, PostgreSQL and Redis', () => {
     const { accessToken, user, session } = registered.data!.register;
 
     // What a conversations or messages service does: only the URL and the shared Redis, no secret.
+    const revocations = createRedisSessionRevocations({ redis, subscriber: redis.duplicate(), prefix });
+    onTestFinished(() => revocations.close());
     const verify: TokenVerifier = createTokenVerifier({
       issuer: 'parley',
       audience: 'parley',
       keys: verificationKeysFromEnv({ AUTH_JWKS_URL: `${service.url}/.well-known/jwks.json` }),
-      revocations: createRedisSessionRevocations(redis, prefix),
+      revocations,
     });
     await expect(verify(accessToken)).resolves.toMatchObject({ userId: user.id, sessionId: session.id });
 
     const authed = createGraphQLClient({ url: `${service.url}/graphql`, token: accessToken });
     expect((await authed.request<{ logout: boolean }>('mutation { logout }')).data?.logout).toBe(true);
+    // Another process hears of the revocation by push (or reads it within a second).
+    await expect.poll(() => revocations.isRevoked(session.id), { timeout: 2_000, interval: 10 }).toBe(true);
     await expect(verify(accessToken)).rejects.toMatchObject({
       extensions: { code: 'UNAUTHENTICATED', reason: 'SESSION_REVOKED' },
     });

@@ -88,6 +88,7 @@ export async function startUsersTestServer(
     audience: AUDIENCE,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 900,
   });
+  const revocations = createRedisSessionRevocations({ redis, subscriber: redis.duplicate(), prefix });
   const yoga = createUsersServer({
     prisma,
     keyring,
@@ -95,7 +96,7 @@ export async function startUsersTestServer(
     relay,
     logger,
     metrics: createMetricsRegistry('users'),
-    revocations: createRedisSessionRevocations(redis, prefix),
+    revocations,
     serviceAuth: createServiceAuth({ secret: SERVICE_TOKEN_SECRET, service: 'users' }),
     throttle: createLoginThrottle({
       redis,
@@ -183,6 +184,7 @@ export async function startUsersTestServer(
     },
     async stop() {
       await prisma.$disconnect();
+      await revocations.close();
       await events.close();
       redis.disconnect();
       if (!reuse) await database.drop();

@@ -60,6 +60,32 @@ export function createAuthService(deps: AuthServiceDeps) {
     } satisfies SessionsRevokedEvent);
   };
 
+  /**
+   * Ends sessions with their access tokens recorded as revoked *first*: when the revocation store cannot be
+   * written (Redis down), the request fails with SERVICE_UNAVAILABLE and nothing has ended, so a retry does
+   * it all. Never a session ended in the database whose access tokens go on working until they expire.
+   * `planned`: the live sessions `end` is about to end; any it ended besides (one started meanwhile) are
+   * recorded after.
+   */
+  const endSessions = async <Ended extends string[] | null>(
+    userId: string,
+    planned: (session: Session) => boolean,
+    end: () => Promise<Ended>,
+  ): Promise<Ended> => {
+    const plannedIds = (await deps.sessions.listActive(userId)).filter(planned).map((session) => session.id);
+    if (plannedIds.length > 0) await deps.revocations.revoke(plannedIds, deps.accessTokenTtlSeconds);
+    const ended = await end();
+    if (ended && ended.length > 0) {
+      const unplanned = ended.filter((id) => !plannedIds.includes(id));
+      if (unplanned.length > 0) await deps.revocations.revoke(unplanned, deps.accessTokenTtlSeconds);
+      await deps.events.publish(userEvents.sessionsRevoked, {
+        userId,
+        sessionIds: ended,
+      } satisfies SessionsRevokedEvent);
+    }
+    return ended;
+  };
+
   return {
     async register(
       input: { email: string; username: string; password: string; displayName?: string | null },
@@ -106,14 +132,24 @@ export function createAuthService(deps: AuthServiceDeps) {
     },
 
     async revoke(userId: string, sessionId: string, reason: RevokeReason): Promise<Session | null> {
-      const session = await deps.sessions.revoke(userId, sessionId, reason);
-      if (session) await revokeAccess(userId, [session.id]);
+      let session: Session | null = null;
+      await endSessions(
+        userId,
+        (live) => live.id === sessionId,
+        async () => {
+          session = await deps.sessions.revoke(userId, sessionId, reason);
+          return session ? [session.id] : null;
+        },
+      );
       return session;
     },
 
     async revokeOthers(userId: string, currentSessionId: string): Promise<number> {
-      const ids = await deps.sessions.revokeAllExcept(userId, currentSessionId);
-      await revokeAccess(userId, ids);
+      const ids = await endSessions(
+        userId,
+        (live) => live.id !== currentSessionId,
+        () => deps.sessions.revokeAllExcept(userId, currentSessionId),
+      );
       return ids.length;
     },
 
@@ -133,21 +169,24 @@ export function createAuthService(deps: AuthServiceDeps) {
 
     /** Sets a new password and ends every other session: whoever knew the old one is signed out. */
     async changePassword(user: User, newPassword: string, currentSessionId: string): Promise<number> {
-      const ended = await deps.sessions.changePassword(
+      const passwordHash = await hashPassword(newPassword);
+      const ended = await endSessions(
         user.id,
-        await hashPassword(newPassword),
-        currentSessionId,
+        (live) => live.id !== currentSessionId,
+        () => deps.sessions.changePassword(user.id, passwordHash, currentSessionId),
       );
       if (!ended) throw accountDeleted();
-      await revokeAccess(user.id, ended);
       return ended.length;
     },
 
     async deleteAccount(user: User): Promise<void> {
-      const sessionIds = await deps.users.erase(user.id);
+      await endSessions(
+        user.id,
+        () => true,
+        () => deps.users.erase(user.id),
+      );
       if (user.email) await deps.throttle.forget(user.email);
       await deps.throttle.forget(reauthAccount(user.id));
-      await revokeAccess(user.id, sessionIds);
       await deps.events.publish(userEvents.deleted, { userId: user.id } satisfies UserDeletedEvent);
     },
   };
