@@ -332,7 +332,7 @@ describe('session revocation', () => {
     it('a revocation whose push was missed is read at the next sync', async () => {
       const sessionId = `session-${randomUUID()}`;
       const late = processView();
-      await late.view.sync();
+      await late.view.started();
       // Written as another process would, without the push.
       await admin.zadd(`${prefix}revoked-sessions`, Date.now() + 60_000, sessionId);
       expect(await late.view.isRevoked(sessionId)).toBe(false);

@@ -25,6 +25,8 @@ const FIRST_SYNC_WAIT_MS = 1_000;
 export interface RedisSessionRevocations extends SessionRevocations {
   /** Reads the set from Redis now (the view also does so every `syncIntervalMs`). */
   sync(): Promise<void>;
+  /** Resolves once pushes are listened to and the set was read once (or could not be). */
+  started(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -110,12 +112,13 @@ export function createRedisSessionRevocations(options: {
     }
   });
   // Subscribed before the first read, so nothing revoked in between is missed.
-  const subscribed = subscriber.subscribe(channel).then(
+  const started = subscriber.subscribe(channel).then(
     () => syncInBackground(),
-    (error: unknown) =>
-      logger?.warn({ err: error }, 'session revocations not pushed; reading them every second'),
+    (error: unknown) => {
+      logger?.warn({ err: error }, 'session revocations not pushed; reading them every second');
+      return syncInBackground();
+    },
   );
-  void subscribed;
   const timer = setInterval(
     () => void syncInBackground(),
     options.syncIntervalMs ?? REVOCATION_SYNC_INTERVAL_MS,
@@ -124,6 +127,9 @@ export function createRedisSessionRevocations(options: {
 
   return {
     sync,
+    started: async () => {
+      await started;
+    },
     async revoke(sessionIds, ttlSeconds) {
       if (sessionIds.length === 0) return;
       const revokedAt = now();
