@@ -34,7 +34,7 @@ const selection: Selection = {
 const added = (n: number) => ({
   id: `test:${n}`,
   topic: 'messages.added',
-  payload: { conversationId: CONVERSATION, messageId: `m${n}`, seq: n },
+  payload: { conversationId: CONVERSATION, messageId: `m${n}`, seq: n, senderId: 'sender' },
 });
 
 /**

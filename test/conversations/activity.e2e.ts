@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { conversationEvents } from '@parley/conversations/events';
+import { messageEvents } from '@parley/messages/events';
 import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '@parley/kit';
 import { codeOf, startParley, testRedisUrl, type Parley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
@@ -37,7 +39,7 @@ async function send(
   seq: number,
   options: { mentions?: SignedInUser[]; observer?: SignedInUser } = {},
 ) {
-  await stream.append('messages.added', {
+  await stream.append(messageEvents.added, {
     conversationId,
     messageId: randomUUID(),
     seq,
@@ -138,9 +140,7 @@ describe('unread and mention counts', () => {
     expect(await counts(cat)).toMatchObject({ unreadCount: 4 });
 
     const MARK = `mutation ($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { unreadCount lastReadSeq } }`;
-    const read = await bus.subscribe<{ conversationId: string; userId: string; readSeq: number }>(
-      'conversations.read',
-    );
+    const read = await bus.subscribe(conversationEvents.read);
     const reads = read[Symbol.asyncIterator]();
     expect(await ok(cat, MARK, { c: group.id, s: 2 })).toEqual({
       markRead: { unreadCount: 2, lastReadSeq: 2 },
@@ -178,7 +178,7 @@ describe('unread and mention counts', () => {
     // A replayed event changes nothing; a late, older one does not move anything back.
     await send(group.id, ben, 5, { mentions: [cat] });
     await send(group.id, ben, 7, { mentions: [cat] });
-    await stream.append('messages.added', {
+    await stream.append(messageEvents.added, {
       conversationId: group.id,
       messageId: randomUUID(),
       seq: 6,
@@ -209,7 +209,7 @@ describe('unread and mention counts', () => {
     // Ben's device shows messages 2 and 3 (and received 4) before this service heard of them.
     expect(await ok(ben, MARK, { c: group.id, s: 3 })).toEqual({ markRead: { lastReadSeq: 1 } });
     await ok(ben, DELIVERED, { c: group.id, s: 4 });
-    const read = await bus.subscribe<{ userId: string; readSeq: number }>('conversations.read');
+    const read = await bus.subscribe(conversationEvents.read);
     const reads = read[Symbol.asyncIterator]();
     // Ann's sends move her own marker too (receipts of hers): only ben's are looked at.
     const nextReadOfBen = async () => {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { conversationEvents } from '@parley/conversations/events';
 import { createRedisMembershipProjection, createRedisPubSub, type PubSub } from '@parley/kit';
 import {
   codeOf,
@@ -177,9 +178,7 @@ describe('membership changes', () => {
     expect(await projection().membershipsOf(carol.id, [group.id])).toEqual([
       { role: 'MEMBER', kind: 'GROUP' },
     ]);
-    const removed = await events.subscribe<{ conversationId: string; userId: string }>(
-      'conversations.member-removed',
-    );
+    const removed = await events.subscribe(conversationEvents.memberRemoved);
     const iterator = removed[Symbol.asyncIterator]();
 
     await ok(alice, `mutation ($c: ID!, $u: ID!) { removeMember(conversationId: $c, userId: $u) }`, {
@@ -289,7 +288,7 @@ describe('membership changes', () => {
 
   it('publishes events only for changes that committed', async () => {
     const group = await createGroup(alice, [bob], 'Events');
-    const updated = await events.subscribe<{ conversationId: string }>('conversations.updated');
+    const updated = await events.subscribe(conversationEvents.updated);
     const iterator = updated[Symbol.asyncIterator]();
     // Refused (bob is a member, not an admin): no event.
     const refused = await bob.client.request(

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { conversationEvents } from '@parley/conversations/events';
 import { createRedisPubSub } from '@parley/kit';
 import { testRedisUrl } from '@parley/kit/testing';
 import { codeOf, connectRealtime, startParley, type Parley, type SignedInUser } from '@parley/testkit';
@@ -223,9 +224,7 @@ describe('a block, on every path between the two people', () => {
       subscriber: new Redis(testRedisUrl()),
       prefix: parley.redisPrefix,
     });
-    const read = await events.subscribe<{ userId: string; readSeq: number; excludedUserIds: string[] }>(
-      'conversations.read',
-    );
+    const read = await events.subscribe(conversationEvents.read);
     const next = read[Symbol.asyncIterator]();
     try {
       const MARK_READ = `mutation ($c: ID!, $s: Int!) { markRead(conversationId: $c, upToSeq: $s) { unreadCount } }`;

@@ -1,4 +1,5 @@
 import { createRedisPubSub } from '@parley/kit';
+import { conversationEvents } from '@parley/conversations/events';
 import { createGraphQLClient, testRedisUrl } from '@parley/kit/testing';
 import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
@@ -76,11 +77,7 @@ describe('delivery and read receipts', () => {
       subscriber: new Redis(testRedisUrl()),
       prefix: parley.redisPrefix,
     });
-    const delivered = await events.subscribe<{
-      conversationId: string;
-      userId: string;
-      deliveredSeq: number;
-    }>('conversations.delivered');
+    const delivered = await events.subscribe(conversationEvents.delivered);
     const next = delivered[Symbol.asyncIterator]();
     try {
       await ok(bob, MARK_DELIVERED, { c: group.id, s: 2 });

@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { untypedTopic } from './topics.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   createMemoryEventStream,
@@ -30,14 +31,18 @@ describe('memory EventStream beyond the contract', () => {
     const behind: unknown[] = [];
     let gate = Promise.resolve();
     let release = () => {};
-    const stopBehind = await stream.consume('work', 'behind', async (payload) => {
+    const stopBehind = await stream.consume(untypedTopic('work'), 'behind', async (payload) => {
       await gate;
       behind.push(payload);
     });
     gate = new Promise((resolve) => (release = resolve));
-    for (let n = 0; n < 100; n += 1) await stream.append('work', n);
+    for (let n = 0; n < 100; n += 1) await stream.append(untypedTopic('work'), n);
     const fresh: unknown[] = [];
-    const stopFresh = await stream.consume('work', 'fresh', async (payload) => void fresh.push(payload));
+    const stopFresh = await stream.consume(
+      untypedTopic('work'),
+      'fresh',
+      async (payload) => void fresh.push(payload),
+    );
     await eventually(() => fresh).toEqual(Array.from({ length: 10 }, (_, index) => 90 + index));
     release();
     await eventually(() => behind.at(-1)).toBe(99);
@@ -62,7 +67,7 @@ describe('Redis EventStream beyond the contract', () => {
     handle: (payload: unknown) => Promise<void> = async () => {},
   ) => {
     const received: unknown[] = [];
-    const stop = await stream.consume('work', 'workers', async (payload) => {
+    const stop = await stream.consume(untypedTopic('work'), 'workers', async (payload) => {
       await handle(payload);
       received.push(payload);
     });
@@ -77,7 +82,7 @@ describe('Redis EventStream beyond the contract', () => {
   it('keeps the documented layout: one stream per topic, the JSON payload in field p', async () => {
     const prefix = testRedisPrefix('stream');
     const { stream, redis } = open(prefix);
-    await stream.append('work', { conversationId: 'c1', seq: 3 });
+    await stream.append(untypedTopic('work'), { conversationId: 'c1', seq: 3 });
     const [[, fields]] = (await redis.xrange(`${prefix}stream:work`, '-', '+')) as [[string, string[]]];
     expect(fields).toEqual(['p', '{"conversationId":"c1","seq":3}']);
   });
@@ -85,7 +90,7 @@ describe('Redis EventStream beyond the contract', () => {
   it('trims each stream to about maxLength entries', async () => {
     const prefix = testRedisPrefix('stream');
     const { stream, redis } = open(prefix, { maxLength: 10 });
-    for (let n = 0; n < 1_000; n += 1) await stream.append('work', n);
+    for (let n = 0; n < 1_000; n += 1) await stream.append(untypedTopic('work'), n);
     // MAXLEN ~ trims whole radix-tree nodes (100 entries by default), never below maxLength.
     const length = await redis.xlen(`${prefix}stream:work`);
     expect(length).toBeGreaterThanOrEqual(10);
@@ -98,7 +103,7 @@ describe('Redis EventStream beyond the contract', () => {
     const key = `${prefix}stream:work`;
     await redis.xadd(key, '*', 'p', '{not json');
     await redis.xadd(key, '*', 'other', '"x"');
-    await stream.append('work', 'valid');
+    await stream.append(untypedTopic('work'), 'valid');
     const { received } = await collect(stream);
     await eventually(() => received).toEqual(['valid']);
     await eventually(() => pendingCount(redis, key)).toBe(0);
@@ -110,7 +115,7 @@ describe('Redis EventStream beyond the contract', () => {
     const second = await collect(open(prefix).stream);
     const { stream } = open(prefix);
     const numbers = Array.from({ length: 200 }, (_, index) => index);
-    await Promise.all(numbers.map((n) => stream.append('work', n)));
+    await Promise.all(numbers.map((n) => stream.append(untypedTopic('work'), n)));
     await eventually(() => first.received.length + second.received.length).toBe(numbers.length);
     expect(new Set([...first.received, ...second.received]).size).toBe(numbers.length);
   });
@@ -118,11 +123,11 @@ describe('Redis EventStream beyond the contract', () => {
   /** A consumer of group `workers` that takes "in flight" from `work` and dies before acknowledging it. */
   async function crashWhileHandling(crashed: ReturnType<typeof open>) {
     let delivered = false;
-    const stopCrashed = await crashed.stream.consume('work', 'workers', async () => {
+    const stopCrashed = await crashed.stream.consume(untypedTopic('work'), 'workers', async () => {
       delivered = true;
       await new Promise<never>(() => {});
     });
-    await crashed.stream.append('work', 'in flight');
+    await crashed.stream.append(untypedTopic('work'), 'in flight');
     await eventually(() => delivered).toBe(true);
     // Never settles (the handler never resolves): it only drops the blocking connection, as a crash would.
     void stopCrashed();
@@ -136,7 +141,7 @@ describe('Redis EventStream beyond the contract', () => {
     const { stream, redis } = open(prefix, { claimIdleMs: 50, blockMs: 100 });
     const survivor = await collect(stream);
     await eventually(() => survivor.received).toEqual(['in flight']);
-    await stream.append('work', 'next');
+    await stream.append(untypedTopic('work'), 'next');
     await eventually(() => survivor.received).toEqual(['in flight', 'next']);
     await eventually(() => pendingCount(redis, `${prefix}stream:work`)).toBe(0);
   });
@@ -154,7 +159,7 @@ describe('Redis EventStream beyond the contract', () => {
     const prefix = testRedisPrefix('stream');
     const { stream, redis, connectionName } = open(prefix, { blockMs: 60_000 });
     const consumer = await collect(stream);
-    await stream.append('work', 'one');
+    await stream.append(untypedTopic('work'), 'one');
     await eventually(() => consumer.received).toEqual(['one']);
     // ioredis gives the duplicated connection the same name.
     const blocked = async () =>
@@ -172,10 +177,10 @@ describe('Redis EventStream beyond the contract', () => {
     const prefix = testRedisPrefix('stream');
     const { stream, redis } = open(prefix, { blockMs: 100 });
     const consumer = await collect(stream);
-    await stream.append('work', 'before');
+    await stream.append(untypedTopic('work'), 'before');
     await eventually(() => consumer.received).toEqual(['before']);
     await redis.del(`${prefix}stream:work`);
-    await stream.append('work', 'after');
+    await stream.append(untypedTopic('work'), 'after');
     await eventually(() => consumer.received).toEqual(['before', 'after']);
   });
 

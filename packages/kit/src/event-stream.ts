@@ -2,25 +2,61 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Redis } from 'ioredis';
 import { KEY_PREFIX } from './env.js';
+import type { Logger } from './logger.js';
+import { readPayload, type PayloadInputOf, type PayloadOf, type Topic } from './topics.js';
 
 /**
  * Durable work between services, where an event must not be lost while its consumer is down (PubSub
  * delivers only to whoever listens at that moment). Payloads are JSON, as with PubSub.
  */
 export interface EventStream {
-  /** Appends one entry to `topic`'s stream; resolves once stored. */
-  append(topic: string, payload: unknown): Promise<void>;
+  /** Appends one entry to `topic`'s stream (its payload checked against the topic's schema); resolves once stored. */
+  append<T extends Topic>(topic: T, payload: PayloadInputOf<T>): Promise<void>;
   /**
    * Delivers every entry appended to `topic` to one consumer of `group` (consumer groups: each entry to one
    * consumer per group; a new group starts at the beginning of the retained stream), calling `handler` one entry at a time in order; an entry is acknowledged
    * only after `handler` resolves, so entries a crashed or failing consumer left unacknowledged are delivered again
-   * (at least once). Returns a stop function that waits for the handler in progress.
+   * (at least once). An entry that does not match the topic's schema is logged and passed over (handling it
+   * again could never succeed). Returns a stop function that waits for the handler in progress.
    */
+  consume<T extends Topic>(
+    topic: T,
+    group: string,
+    handler: (payload: PayloadOf<T>) => Promise<void>,
+  ): Promise<() => Promise<void>>;
+}
+
+/** The transports below work on topic names and raw payloads; `typedStream` puts the topics' schemas on top. */
+interface RawEventStream {
+  append(topic: string, payload: unknown): Promise<void>;
   consume(
     topic: string,
     group: string,
     handler: (payload: unknown) => Promise<void>,
   ): Promise<() => Promise<void>>;
+}
+
+function typedStream(raw: RawEventStream, logger: Logger | undefined): EventStream {
+  return {
+    async append(topic, payload) {
+      readPayload(topic, payload);
+      await raw.append(topic.name, payload);
+    },
+    consume: (topic, group, handler) =>
+      raw.consume(topic.name, group, async (payload) => {
+        let read;
+        try {
+          read = readPayload(topic, payload);
+        } catch (error) {
+          logger?.error(
+            { err: error, topic: topic.name, group },
+            'event passed over: not what its topic declares',
+          );
+          return;
+        }
+        await handler(read);
+      }),
+  };
 }
 
 /** Entries each topic's stream keeps by default; older ones are dropped, delivered or not. */
@@ -147,9 +183,12 @@ interface MemoryTopic {
 export function createMemoryEventStream({
   prefix,
   maxLength = DEFAULT_STREAM_MAX_LENGTH,
+  logger,
 }: {
   prefix: string;
   maxLength?: number;
+  /** Where entries that do not match their topic are reported. */
+  logger?: Logger;
 }): EventStream {
   checkOptions(prefix, { maxLength });
   const topics = new Map<string, MemoryTopic>();
@@ -173,43 +212,48 @@ export function createMemoryEventStream({
     return entry;
   };
 
-  return {
-    async append(name, payload) {
-      const topic = topicOf(name);
-      topic.entries.push(serialize(name, payload));
-      trimInChunks(topic, maxLength);
-      wakeAll(topic);
-    },
-    async consume(name, groupName, handler) {
-      const topic = topicOf(name);
-      const group = topic.groups.get(groupName) ?? { next: topic.dropped, returned: [] };
-      topic.groups.set(groupName, group);
-      const signal = createStopSignal();
-      const loop = (async () => {
-        while (!signal.stopped) {
-          const entry = take(topic, group);
-          if (entry === undefined) {
-            await signal.until((wake) => {
-              topic.wakers.add(wake);
-              return () => topic.wakers.delete(wake);
-            });
-          } else if (!(await handleUntilDone(handler, entry, signal))) {
-            group.returned.unshift(entry);
-            wakeAll(topic);
+  return typedStream(
+    {
+      async append(name, payload) {
+        const topic = topicOf(name);
+        topic.entries.push(serialize(name, payload));
+        trimInChunks(topic, maxLength);
+        wakeAll(topic);
+      },
+      async consume(name, groupName, handler) {
+        const topic = topicOf(name);
+        const group = topic.groups.get(groupName) ?? { next: topic.dropped, returned: [] };
+        topic.groups.set(groupName, group);
+        const signal = createStopSignal();
+        const loop = (async () => {
+          while (!signal.stopped) {
+            const entry = take(topic, group);
+            if (entry === undefined) {
+              await signal.until((wake) => {
+                topic.wakers.add(wake);
+                return () => topic.wakers.delete(wake);
+              });
+            } else if (!(await handleUntilDone(handler, entry, signal))) {
+              group.returned.unshift(entry);
+              wakeAll(topic);
+            }
           }
-        }
-      })();
-      return once(async () => {
-        signal.stop();
-        await loop;
-      });
+        })();
+        return once(async () => {
+          signal.stop();
+          await loop;
+        });
+      },
     },
-  };
+    logger,
+  );
 }
 
 export interface RedisEventStreamOptions {
   /** Command connection; each consumer duplicates it for its blocking reads. */
   redis: Redis;
+  /** Where entries that do not match their topic are reported. */
+  logger?: Logger;
   /** Required, so several deployments (or test workers) can share one Redis. */
   prefix: string;
   /** Entries each topic's stream keeps (approximately: `XADD MAXLEN ~`); older ones are trimmed, delivered or not. */
@@ -282,116 +326,120 @@ export function createRedisEventStream({
   consumerName,
   blockMs = 5_000,
   claimIdleMs = 60_000,
+  logger,
 }: RedisEventStreamOptions): EventStream {
   checkOptions(prefix, { maxLength, blockMs, claimIdleMs });
   const keyOf = (topic: string) => `${prefix}stream:${topic}`;
 
-  return {
-    async append(topic, payload) {
-      await redis.xadd(keyOf(topic), 'MAXLEN', '~', maxLength, '*', 'p', serialize(topic, payload));
-    },
+  return typedStream(
+    {
+      async append(topic, payload) {
+        await redis.xadd(keyOf(topic), 'MAXLEN', '~', maxLength, '*', 'p', serialize(topic, payload));
+      },
 
-    async consume(topic, group, handler) {
-      const key = keyOf(topic);
-      const consumer = consumerName ?? `${hostname()}:${process.pid}:${randomUUID()}`;
-      const createGroup = async () => {
-        try {
-          await redis.xgroup('CREATE', key, group, '0', 'MKSTREAM');
-        } catch (error) {
-          if (!errorText(error).startsWith('BUSYGROUP')) throw error;
-        }
-      };
-      await createGroup();
+      async consume(topic, group, handler) {
+        const key = keyOf(topic);
+        const consumer = consumerName ?? `${hostname()}:${process.pid}:${randomUUID()}`;
+        const createGroup = async () => {
+          try {
+            await redis.xgroup('CREATE', key, group, '0', 'MKSTREAM');
+          } catch (error) {
+            if (!errorText(error).startsWith('BUSYGROUP')) throw error;
+          }
+        };
+        await createGroup();
 
-      // A blocked XREADGROUP holds its connection; stopping disconnects it rather than wait up to blockMs.
-      // Its read blocks on purpose; it waits for its own connection (the original may fail fast by then).
-      const blocking = redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
-      // Failed reads are retried by the loop; without a listener ioredis would print each connection error.
-      blocking.on('error', () => {});
-      const signal = createStopSignal();
-      let ownPendingFirst = true;
-      let claimCursor = '0-0';
-      let lastClaimAt = -Infinity;
+        // A blocked XREADGROUP holds its connection; stopping disconnects it rather than wait up to blockMs.
+        // Its read blocks on purpose; it waits for its own connection (the original may fail fast by then).
+        const blocking = redis.duplicate({ commandTimeout: undefined, enableOfflineQueue: true });
+        // Failed reads are retried by the loop; without a listener ioredis would print each connection error.
+        blocking.on('error', () => {});
+        const signal = createStopSignal();
+        let ownPendingFirst = true;
+        let claimCursor = '0-0';
+        let lastClaimAt = -Infinity;
 
-      const read = async (): Promise<StreamEntry[]> => {
-        if (Date.now() - lastClaimAt >= Math.min(blockMs, claimIdleMs)) {
-          lastClaimAt = Date.now();
-          const [cursor, claimed] = (await redis.xautoclaim(
-            key,
-            group,
-            consumer,
-            claimIdleMs,
-            claimCursor,
-            'COUNT',
-            BATCH,
-            'JUSTID',
-          )) as [string, string[]];
-          claimCursor = cursor;
-          if (claimed.length > 0) ownPendingFirst = true;
-        }
-        if (ownPendingFirst) {
-          const reply = (await redis.xreadgroup(
+        const read = async (): Promise<StreamEntry[]> => {
+          if (Date.now() - lastClaimAt >= Math.min(blockMs, claimIdleMs)) {
+            lastClaimAt = Date.now();
+            const [cursor, claimed] = (await redis.xautoclaim(
+              key,
+              group,
+              consumer,
+              claimIdleMs,
+              claimCursor,
+              'COUNT',
+              BATCH,
+              'JUSTID',
+            )) as [string, string[]];
+            claimCursor = cursor;
+            if (claimed.length > 0) ownPendingFirst = true;
+          }
+          if (ownPendingFirst) {
+            const reply = (await redis.xreadgroup(
+              'GROUP',
+              group,
+              consumer,
+              'COUNT',
+              BATCH,
+              'STREAMS',
+              key,
+              '0',
+            )) as ReadReply;
+            const entries = reply?.[0]?.[1] ?? [];
+            if (entries.length > 0) return entries;
+            ownPendingFirst = false;
+          }
+          const reply = (await blocking.xreadgroup(
             'GROUP',
             group,
             consumer,
             'COUNT',
             BATCH,
+            'BLOCK',
+            blockMs,
             'STREAMS',
             key,
-            '0',
+            '>',
           )) as ReadReply;
-          const entries = reply?.[0]?.[1] ?? [];
-          if (entries.length > 0) return entries;
-          ownPendingFirst = false;
-        }
-        const reply = (await blocking.xreadgroup(
-          'GROUP',
-          group,
-          consumer,
-          'COUNT',
-          BATCH,
-          'BLOCK',
-          blockMs,
-          'STREAMS',
-          key,
-          '>',
-        )) as ReadReply;
-        return reply?.[0]?.[1] ?? [];
-      };
+          return reply?.[0]?.[1] ?? [];
+        };
 
-      const loop = (async () => {
-        for (let failures = 0; !signal.stopped;) {
-          try {
-            for (const [id, fields] of await read()) {
+        const loop = (async () => {
+          for (let failures = 0; !signal.stopped;) {
+            try {
+              for (const [id, fields] of await read()) {
+                if (signal.stopped) break;
+                const message = messageOf(fields);
+                // A trimmed entry (no fields) or one that is not our JSON can never be handled: acked, skipped.
+                if (message !== undefined && !(await handleUntilDone(handler, message, signal))) break;
+                await redis.xack(key, group, id);
+              }
+              failures = 0;
+            } catch (error) {
               if (signal.stopped) break;
-              const message = messageOf(fields);
-              // A trimmed entry (no fields) or one that is not our JSON can never be handled: acked, skipped.
-              if (message !== undefined && !(await handleUntilDone(handler, message, signal))) break;
-              await redis.xack(key, group, id);
+              // The stream (and its group) vanished, e.g. Redis restarted without persistence: start over.
+              if (errorText(error).startsWith('NOGROUP')) await createGroup().catch(() => {});
+              // An entry whose XACK failed is still ours: deliver it again rather than leave it behind.
+              ownPendingFirst = true;
+              await pause(signal, retryDelayMs(failures));
+              failures += 1;
             }
-            failures = 0;
-          } catch (error) {
-            if (signal.stopped) break;
-            // The stream (and its group) vanished, e.g. Redis restarted without persistence: start over.
-            if (errorText(error).startsWith('NOGROUP')) await createGroup().catch(() => {});
-            // An entry whose XACK failed is still ours: deliver it again rather than leave it behind.
-            ownPendingFirst = true;
-            await pause(signal, retryDelayMs(failures));
-            failures += 1;
           }
-        }
-      })();
+        })();
 
-      return once(async () => {
-        signal.stop();
-        blocking.disconnect();
-        await loop;
-        try {
-          await redis.eval(RELEASE_SCRIPT, 1, key, group, consumer, RELEASED_IDLE_MS);
-        } catch {
-          // Whatever this consumer holds is claimed by another after claimIdleMs instead.
-        }
-      });
+        return once(async () => {
+          signal.stop();
+          blocking.disconnect();
+          await loop;
+          try {
+            await redis.eval(RELEASE_SCRIPT, 1, key, group, consumer, RELEASED_IDLE_MS);
+          } catch {
+            // Whatever this consumer holds is claimed by another after claimIdleMs instead.
+          }
+        });
+      },
     },
-  };
+    logger,
+  );
 }

@@ -20,6 +20,7 @@ export * from './realtime-log.js';
 export * from './request-id.js';
 export * from './service-auth.js';
 export * from './session-revocations.js';
+export * from './topics.js';
 export * from './resources.js';
 export * from './shutdown.js';
 export * from './graphql-server.js';

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { defineTopic, untypedTopic } from './topics.js';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createMemoryPubSub, createRedisPubSub, followTopic, type PubSub } from './pubsub.js';
@@ -50,8 +52,8 @@ describe('Redis PubSub beyond the contract', () => {
     const prefix = `parley-test:pubsub:${randomUUID()}:`;
     const sender = open(prefix).pubsub;
     const receiver = open(prefix).pubsub;
-    const subscription = await receiver.subscribe('room:1');
-    await sender.publish('room:1', { text: 'across processes' });
+    const subscription = await receiver.subscribe(untypedTopic('room:1'));
+    await sender.publish(untypedTopic('room:1'), { text: 'across processes' });
     const iterator = subscription[Symbol.asyncIterator]();
     expect(await iterator.next()).toEqual({ value: { text: 'across processes' }, done: false });
     await subscription.unsubscribe();
@@ -61,8 +63,8 @@ describe('Redis PubSub beyond the contract', () => {
     const prefix = `parley-test:pubsub:${randomUUID()}:`;
     const { pubsub, publisher, subscriber } = open(prefix);
     const channel = `${prefix}room:1`;
-    const first = await pubsub.subscribe('room:1');
-    const second = await pubsub.subscribe('room:1');
+    const first = await pubsub.subscribe(untypedTopic('room:1'));
+    const second = await pubsub.subscribe(untypedTopic('room:1'));
     const subscriberCount = async () => {
       // Commands on one connection run in order: once PING answers, an earlier UNSUBSCRIBE has been applied.
       await subscriber.ping();
@@ -72,7 +74,7 @@ describe('Redis PubSub beyond the contract', () => {
     expect(await subscriberCount()).toBe(1);
     await first.unsubscribe();
     expect(await subscriberCount()).toBe(1);
-    await pubsub.publish('room:1', 'last');
+    await pubsub.publish(untypedTopic('room:1'), 'last');
     for await (const event of second) {
       expect(event).toBe('last');
       break;
@@ -87,20 +89,20 @@ describe('followTopic', () => {
     const warnings: unknown[] = [];
     const logger = { warn: (fields: unknown) => warnings.push(fields), error: () => {} } as never;
     const seen: number[] = [];
-    const stop = await followTopic<{ n: number }>(
+    const stop = await followTopic(
       pubsub,
-      'numbers',
+      defineTopic('numbers', z.object({ n: z.number() })),
       ({ n }) => {
         if (n === 2) throw new Error('cannot handle 2');
         seen.push(n!);
       },
       logger,
     );
-    for (const n of [1, 2, 3]) await pubsub.publish('numbers', { n });
+    for (const n of [1, 2, 3]) await pubsub.publish(untypedTopic('numbers'), { n });
     await vi.waitFor(() => expect(seen).toEqual([1, 3]));
     expect(warnings).toHaveLength(1);
     await stop();
-    await pubsub.publish('numbers', { n: 4 });
+    await pubsub.publish(untypedTopic('numbers'), { n: 4 });
     expect(seen).toEqual([1, 3]);
     await pubsub.close();
   });

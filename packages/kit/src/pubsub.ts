@@ -3,15 +3,20 @@ import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import { KEY_PREFIX } from './env.js';
 import type { Logger } from './logger.js';
+import { readPayload, type PayloadInputOf, type PayloadOf, type Topic } from './topics.js';
 
 /**
  * Events between services. Payloads are JSON: both implementations round-trip them through JSON so a
  * test against one holds for the other (Dates arrive as ISO strings).
  */
 export interface PubSub {
-  publish(topic: string, payload: unknown): Promise<void>;
-  /** Resolves once the subscription is live: an event published after that is delivered. */
-  subscribe<T = unknown>(topic: string): Promise<PubSubSubscription<T>>;
+  /** Publishes a payload of `topic` (checked against its schema). */
+  publish<T extends Topic>(topic: T, payload: PayloadInputOf<T>): Promise<void>;
+  /**
+   * Resolves once the subscription is live: an event published after that is delivered, as its topic's schema
+   * reads it (one that does not match is logged and passed over).
+   */
+  subscribe<T extends Topic>(topic: T): Promise<PubSubSubscription<PayloadOf<T>>>;
   close(): Promise<void>;
 }
 
@@ -37,20 +42,22 @@ export class PubSubOverflowError extends Error {
   }
 }
 
-function createPubSub(prefix: string, transport: Transport): PubSub {
+function createPubSub(prefix: string, transport: Transport, logger: Logger | undefined): PubSub {
   if (!KEY_PREFIX.test(prefix))
     throw new Error(`A PubSub channel prefix is required and must end with ":" (got "${prefix}")`);
 
   return {
     async publish(topic, payload) {
+      readPayload(topic, payload);
       const message = JSON.stringify(payload) as string | undefined;
       // `undefined` (or a function) has no JSON form; sent anyway, it would crash every subscriber's JSON.parse.
       if (message === undefined) {
-        throw new TypeError(`PubSub payload for ${topic} is not representable as JSON`);
+        throw new TypeError(`PubSub payload for ${topic.name} is not representable as JSON`);
       }
-      await transport.publish(prefix + topic, message);
+      await transport.publish(prefix + topic.name, message);
     },
-    async subscribe<T>(topic: string) {
+    async subscribe<T extends Topic>(topic: T) {
+      type Payload = PayloadOf<T>;
       // Events that arrive between `listen` resolving and the first `next()` are kept, not dropped.
       // Up to MAX_UNREAD_EVENTS of them: past that the subscription ends with an overflow, as below.
       const buffered: unknown[] = [];
@@ -59,27 +66,36 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
         if (buffered.length < MAX_UNREAD_EVENTS) buffered.push(payload);
         else overflowedBeforeFirstRead = true;
       };
-      const stopListening = await transport.listen(prefix + topic, (message) => push(JSON.parse(message)));
+      const stopListening = await transport.listen(prefix + topic.name, (message) => {
+        let payload: Payload;
+        try {
+          payload = readPayload(topic, JSON.parse(message));
+        } catch (error) {
+          logger?.error({ err: error, topic: topic.name }, 'event passed over: not what its topic declares');
+          return;
+        }
+        push(payload);
+      });
       let stopped = false;
       const stop = async () => {
         if (stopped) return;
         stopped = true;
         stopListening();
       };
-      const events = new Repeater<T>(async (emit, stopRepeater) => {
+      const events = new Repeater<Payload>(async (emit, stopRepeater) => {
         const deliver: Listener = (payload) => {
           try {
-            void emit(payload as T);
+            void emit(payload as Payload);
           } catch {
             // The repeater refuses more once its buffer and pending queue are full. Ending the stream
             // with an error tells a consumer that fell this far behind to resync; dropping events
             // silently, or throwing inside the broker's callback, would not.
-            stopRepeater(new PubSubOverflowError(topic, MAX_UNREAD_EVENTS));
+            stopRepeater(new PubSubOverflowError(topic.name, MAX_UNREAD_EVENTS));
           }
         };
         // Hand over synchronously: awaiting each emit would let events arriving meanwhile land in `buffered` and be lost.
         for (const payload of buffered.splice(0)) deliver(payload);
-        if (overflowedBeforeFirstRead) stopRepeater(new PubSubOverflowError(topic, MAX_UNREAD_EVENTS));
+        if (overflowedBeforeFirstRead) stopRepeater(new PubSubOverflowError(topic.name, MAX_UNREAD_EVENTS));
         push = deliver;
         await stopRepeater;
         await stop();
@@ -97,25 +113,29 @@ function createPubSub(prefix: string, transport: Transport): PubSub {
 }
 
 /** In-process broker for the embedded single-process mode and for tests of a single service. */
-export function createMemoryPubSub({ prefix }: { prefix: string }): PubSub {
+export function createMemoryPubSub({ prefix, logger }: { prefix: string; logger?: Logger }): PubSub {
   const listeners = new Map<string, Set<(message: string) => void>>();
-  return createPubSub(prefix, {
-    async publish(channel, message) {
-      for (const listener of [...(listeners.get(channel) ?? [])]) queueMicrotask(() => listener(message));
+  return createPubSub(
+    prefix,
+    {
+      async publish(channel, message) {
+        for (const listener of [...(listeners.get(channel) ?? [])]) queueMicrotask(() => listener(message));
+      },
+      async listen(channel, onMessage) {
+        const set = listeners.get(channel) ?? new Set();
+        set.add(onMessage);
+        listeners.set(channel, set);
+        return () => {
+          set.delete(onMessage);
+          if (set.size === 0) listeners.delete(channel);
+        };
+      },
+      async close() {
+        listeners.clear();
+      },
     },
-    async listen(channel, onMessage) {
-      const set = listeners.get(channel) ?? new Set();
-      set.add(onMessage);
-      listeners.set(channel, set);
-      return () => {
-        set.delete(onMessage);
-        if (set.size === 0) listeners.delete(channel);
-      };
-    },
-    async close() {
-      listeners.clear();
-    },
-  });
+    logger,
+  );
 }
 
 export interface RedisPubSubOptions {
@@ -124,28 +144,34 @@ export interface RedisPubSubOptions {
   subscriber: Redis;
   /** Required, so several deployments (or test workers) can share one Redis. */
   prefix: string;
+  /** Where events that do not match their topic are reported. */
+  logger?: Logger;
 }
 
 /** Redis pub/sub through graphql-redis-subscriptions, the engine the router's subscriptions use. */
-export function createRedisPubSub({ publisher, subscriber, prefix }: RedisPubSubOptions): PubSub {
+export function createRedisPubSub({ publisher, subscriber, prefix, logger }: RedisPubSubOptions): PubSub {
   const redisPubSub = new GraphqlRedisPubSub({
     publisher,
     subscriber,
     serializer: (message) => message as string,
     deserializer: (message) => message,
   });
-  return createPubSub(prefix, {
-    async publish(channel, message) {
-      await redisPubSub.publish(channel, message);
+  return createPubSub(
+    prefix,
+    {
+      async publish(channel, message) {
+        await redisPubSub.publish(channel, message);
+      },
+      async listen(channel, onMessage) {
+        const id = await redisPubSub.subscribe(channel, (message: string) => onMessage(message));
+        return () => redisPubSub.unsubscribe(id);
+      },
+      async close() {
+        await redisPubSub.close();
+      },
     },
-    async listen(channel, onMessage) {
-      const id = await redisPubSub.subscribe(channel, (message: string) => onMessage(message));
-      return () => redisPubSub.unsubscribe(id);
-    },
-    async close() {
-      await redisPubSub.close();
-    },
-  });
+    logger,
+  );
 }
 
 /**
@@ -153,22 +179,24 @@ export function createRedisPubSub({ publisher, subscriber, prefix }: RedisPubSub
  * event handled. Resolves once listening (events published after that arrive); returns a stop function that
  * waits for the handler in progress.
  */
-export async function followTopic<T>(
+export async function followTopic<T extends Topic>(
   events: PubSub,
-  topic: string,
-  handle: (event: Partial<T>) => Promise<void> | void,
+  topic: T,
+  handle: (event: PayloadOf<T>) => Promise<void> | void,
   logger: Logger,
 ): Promise<() => Promise<void>> {
-  const subscription = await events.subscribe<Partial<T>>(topic);
+  const subscription = await events.subscribe(topic);
   const handled = (async () => {
     for await (const event of subscription) {
       try {
         await handle(event);
       } catch (error) {
-        logger.warn({ err: error, topic }, 'event not handled');
+        logger.warn({ err: error, topic: topic.name }, 'event not handled');
       }
     }
-  })().catch((error: unknown) => logger.error({ err: error, topic }, 'events are no longer followed'));
+  })().catch((error: unknown) =>
+    logger.error({ err: error, topic: topic.name }, 'events are no longer followed'),
+  );
   return async () => {
     await subscription.unsubscribe();
     await handled;

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { untypedTopic } from './topics.js';
 import { startWithResources } from './resources.js';
 import { openServiceRedis } from './service-clients.js';
 import { deleteRedisKeys, testRedisPrefix, testRedisUrl } from './testing/index.js';
@@ -35,9 +36,13 @@ describe('openServiceRedis', () => {
 
     const received: unknown[] = [];
     stops.push(
-      await conversations.stream.consume('work', 'conversations', async (p) => void received.push(p)),
+      await conversations.stream.consume(
+        untypedTopic('work'),
+        'conversations',
+        async (p) => void received.push(p),
+      ),
     );
-    await users.stream.append('work', 'from users');
+    await users.stream.append(untypedTopic('work'), 'from users');
     await expect.poll(() => received).toEqual(['from users']);
   });
 
@@ -50,8 +55,8 @@ describe('openServiceRedis', () => {
     await first.stop();
     expect(close).not.toHaveBeenCalled();
 
-    const subscription = await last.events.subscribe('topic');
-    await first.events.publish('topic', 'still open');
+    const subscription = await last.events.subscribe(untypedTopic('topic'));
+    await first.events.publish(untypedTopic('topic'), 'still open');
     const events = subscription[Symbol.asyncIterator]();
     expect((await events.next()).value).toBe('still open');
     await subscription.unsubscribe();
@@ -69,8 +74,14 @@ describe('openServiceRedis', () => {
     expect(producer.redis).not.toBeNull();
     expect(consumer.stream).not.toBe(producer.stream);
     const received: unknown[] = [];
-    stops.push(await consumer.stream.consume('work', 'conversations', async (p) => void received.push(p)));
-    await producer.stream.append('work', 'through Redis');
+    stops.push(
+      await consumer.stream.consume(
+        untypedTopic('work'),
+        'conversations',
+        async (p) => void received.push(p),
+      ),
+    );
+    await producer.stream.append(untypedTopic('work'), 'through Redis');
     await expect.poll(() => received).toEqual(['through Redis']);
     await producer.redis?.del(`${env.REDIS_PREFIX}stream:work`);
   });

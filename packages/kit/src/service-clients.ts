@@ -149,13 +149,17 @@ const presenceOn =
  */
 const inProcess = new Map<string, { clients: InProcessClients; users: number }>();
 
-function acquireInProcessClients(resources: Resources, prefix: string): InProcessClients {
+function acquireInProcessClients(
+  resources: Resources,
+  prefix: string,
+  logger: Logger | undefined,
+): InProcessClients {
   let shared = inProcess.get(prefix);
   if (!shared) {
     shared = {
       clients: {
-        events: createMemoryPubSub({ prefix }),
-        stream: createMemoryEventStream({ prefix }),
+        events: createMemoryPubSub({ prefix, ...(logger && { logger }) }),
+        stream: createMemoryEventStream({ prefix, ...(logger && { logger }) }),
         log: createMemoryRealtimeLog({ prefix }),
         projection: createMemoryMembershipProjection({ prefix }),
         revocations: createMemorySessionRevocations(),
@@ -297,7 +301,7 @@ export function openServiceRedis(
   logger?: Logger,
 ): ServiceRedis {
   const prefix = env.REDIS_PREFIX;
-  if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix) };
+  if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix, logger) };
   const connect = (name: string) => connectRedis(env.REDIS_URL!, name, logger);
   const redis = connect('commands');
   resources.add(() => redis.quit());
@@ -305,12 +309,13 @@ export function openServiceRedis(
     publisher: connect('publisher'),
     subscriber: connect('subscriber'),
     prefix,
+    ...(logger && { logger }),
   });
   resources.add(() => events.close());
   return {
     redis,
     events,
-    stream: createRedisEventStream({ redis, prefix }),
+    stream: createRedisEventStream({ redis, prefix, ...(logger && { logger }) }),
     log: createRedisRealtimeLog({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
     revocations: acquireRevocations(resources, env.REDIS_URL, prefix, logger),

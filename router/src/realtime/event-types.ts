@@ -1,5 +1,8 @@
-import { userUpdatedPayload } from '@parley/users/events';
-import { z } from 'zod';
+import type { PayloadOf, Topic } from '@parley/kit';
+import { conversationEvents } from '@parley/conversations/events';
+import { messageEvents } from '@parley/messages/events';
+import { presenceEvents } from '@parley/presence/events';
+import { userEvents } from '@parley/users/events';
 
 /** An entity an event refers to; the router fills in the fields a subscriber selected through the gateway. */
 export interface EntityRef {
@@ -33,162 +36,132 @@ export interface DecodedEvent {
   presence: boolean;
 }
 
-const id = z.string().min(1).max(100);
 const ref = (entity: EntityRef['entity'], value: string): EntityRef => ({ entity, id: value });
 const never = () => false;
 
-interface EventType<Schema extends z.ZodType> {
+interface EventType<T extends Topic> {
+  /** The producer's declaration: name and payload schema. */
+  topic: T;
   typename: string;
-  payload: Schema;
-  fields(payload: z.output<Schema>): Record<string, unknown>;
-  audience?(payload: z.output<Schema>): Audience;
+  fields(payload: PayloadOf<T>): Record<string, unknown>;
+  audience?(payload: PayloadOf<T>): Audience;
   /** See DecodedEvent.presence. */
   presence?: true;
-  endsConversationFor?(payload: z.output<Schema>): (userId: string) => boolean;
+  endsConversationFor?(payload: PayloadOf<T>): (userId: string) => boolean;
 }
 
-const eventType = <Schema extends z.ZodType>(type: EventType<Schema>) => type;
+const eventType = <T extends Topic>(type: EventType<T>) => type as unknown as EventType<Topic>;
 
 /**
  * Every topic the realtime log carries, by the GraphQL type it becomes (declared in the subgraph that owns
- * it) and the payload its publisher writes (subgraphs/<name>/src/events.ts; imported from there where the
- * producer declares it as a schema). Fields named like the GraphQL field they fill; references are resolved
- * by hydration.
+ * it), with the topic as its producer declares it (`@parley/<service>/events`: name and payload schema).
+ * Fields named like the GraphQL field they fill; references are resolved by hydration.
  */
-export const eventTypes: Record<string, EventType<z.ZodType>> = {
-  'messages.added': eventType({
-    typename: 'MessageAdded',
-    payload: z.object({ conversationId: id, messageId: id }),
-    fields: (p) => ({ message: ref('Message', p.messageId) }),
-  }),
-  'messages.edited': eventType({
-    typename: 'MessageEdited',
-    payload: z.object({ conversationId: id, messageId: id }),
-    fields: (p) => ({ message: ref('Message', p.messageId) }),
-  }),
-  'messages.deleted': eventType({
-    typename: 'MessageDeleted',
-    payload: z.object({ conversationId: id, messageId: id, byUserId: id }),
-    fields: (p) => ({ message: ref('Message', p.messageId), actor: ref('User', p.byUserId) }),
-  }),
-  'messages.reaction-changed': eventType({
-    typename: 'ReactionChanged',
-    payload: z.object({
-      conversationId: id,
-      messageId: id,
-      userId: id,
-      emoji: z.string().max(100),
-      added: z.boolean(),
+export const eventTypes: Record<string, EventType<Topic>> = Object.fromEntries(
+  [
+    eventType({
+      topic: messageEvents.added,
+      typename: 'MessageAdded',
+      fields: (p) => ({ message: ref('Message', p.messageId) }),
     }),
-    fields: (p) => ({
-      message: ref('Message', p.messageId),
-      user: ref('User', p.userId),
-      emoji: p.emoji,
-      added: p.added,
+    eventType({
+      topic: messageEvents.edited,
+      typename: 'MessageEdited',
+      fields: (p) => ({ message: ref('Message', p.messageId) }),
     }),
-  }),
-  'conversations.updated': eventType({
-    typename: 'ConversationUpdated',
-    payload: z.object({ conversationId: id, byUserId: id }),
-    fields: (p) => ({ conversation: ref('Conversation', p.conversationId), actor: ref('User', p.byUserId) }),
-  }),
-  'conversations.member-added': eventType({
-    typename: 'MemberAdded',
-    payload: z.object({ conversationId: id, userId: id, byUserId: id }),
-    fields: (p) => ({
-      user: ref('User', p.userId),
-      conversation: ref('Conversation', p.conversationId),
-      actor: ref('User', p.byUserId),
+    eventType({
+      topic: messageEvents.deleted,
+      typename: 'MessageDeleted',
+      fields: (p) => ({ message: ref('Message', p.messageId), actor: ref('User', p.byUserId) }),
     }),
-  }),
-  'conversations.member-removed': eventType({
-    typename: 'MemberRemoved',
-    payload: z.object({ conversationId: id, userId: id, byUserId: id }),
-    fields: (p) => ({ user: ref('User', p.userId), actor: ref('User', p.byUserId) }),
-    audience: (p) => ({ kind: 'members-and', userId: p.userId }),
-    endsConversationFor: (p) => (userId) => userId === p.userId,
-  }),
-  'conversations.role-changed': eventType({
-    typename: 'MemberRoleChanged',
-    payload: z.object({
-      conversationId: id,
-      userId: id,
-      role: z.enum(['OWNER', 'ADMIN', 'MEMBER']),
-      byUserId: id,
+    eventType({
+      topic: messageEvents.reactionChanged,
+      typename: 'ReactionChanged',
+      fields: (p) => ({
+        message: ref('Message', p.messageId),
+        user: ref('User', p.userId),
+        emoji: p.emoji,
+        added: p.added,
+      }),
     }),
-    fields: (p) => ({ user: ref('User', p.userId), role: p.role, actor: ref('User', p.byUserId) }),
-  }),
-  'conversations.deleted': eventType({
-    typename: 'ConversationDeleted',
-    payload: z.object({ conversationId: id, byUserId: id, memberIds: z.array(id).max(100_000) }),
-    fields: (p) => ({ actor: ref('User', p.byUserId) }),
-    audience: (p) => ({ kind: 'users', userIds: p.memberIds }),
-    endsConversationFor: () => () => true,
-  }),
-  'conversations.read': eventType({
-    typename: 'ReadReceipt',
-    payload: z.object({
-      conversationId: id,
-      userId: id,
-      readSeq: z.number().int().nonnegative(),
-      // Absent from events written before receipts were kept from blocked members.
-      excludedUserIds: z.array(id).max(100_000).default([]),
+    eventType({
+      topic: conversationEvents.updated,
+      typename: 'ConversationUpdated',
+      fields: (p) => ({
+        conversation: ref('Conversation', p.conversationId),
+        actor: ref('User', p.byUserId),
+      }),
     }),
-    fields: (p) => ({ user: ref('User', p.userId), lastReadSeq: p.readSeq }),
-    // Receipts are not exchanged across a block (decided by the conversations service when it happened).
-    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
-  }),
-  'conversations.delivered': eventType({
-    typename: 'DeliveryReceipt',
-    payload: z.object({
-      conversationId: id,
-      userId: id,
-      deliveredSeq: z.number().int().nonnegative(),
-      excludedUserIds: z.array(id).max(100_000).default([]),
+    eventType({
+      topic: conversationEvents.memberAdded,
+      typename: 'MemberAdded',
+      fields: (p) => ({
+        user: ref('User', p.userId),
+        conversation: ref('Conversation', p.conversationId),
+        actor: ref('User', p.byUserId),
+      }),
     }),
-    fields: (p) => ({ user: ref('User', p.userId), lastDeliveredSeq: p.deliveredSeq }),
-    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
-  }),
-  'users.updated': eventType({
-    typename: 'UserUpdated',
-    payload: userUpdatedPayload,
-    fields: (p) => ({ user: ref('User', p.userId) }),
-    // Decided by the users service when it delivered it (the user, contacts, fellow members, minus blocks).
-    // No conversation: `events` subscribers in it get it, `conversationEvents` ones do not.
-    audience: (p) => ({ kind: 'users', userIds: p.audience }),
-  }),
-  'presence.changed': eventType({
-    typename: 'PresenceChanged',
-    payload: z.object({
-      userId: id,
-      status: z.enum(['ONLINE', 'AWAY', 'OFFLINE']),
-      lastSeenAt: z.iso.datetime().nullable(),
-      audience: z.array(id).max(1_000_000),
+    eventType({
+      topic: conversationEvents.memberRemoved,
+      typename: 'MemberRemoved',
+      fields: (p) => ({ user: ref('User', p.userId), actor: ref('User', p.byUserId) }),
+      audience: (p) => ({ kind: 'members-and', userId: p.userId }),
+      endsConversationFor: (p) => (userId) => userId === p.userId,
     }),
-    fields: (p) => ({
-      user: ref('User', p.userId),
-      presence: { status: p.status, lastSeenAt: p.lastSeenAt },
+    eventType({
+      topic: conversationEvents.roleChanged,
+      typename: 'MemberRoleChanged',
+      fields: (p) => ({ user: ref('User', p.userId), role: p.role, actor: ref('User', p.byUserId) }),
     }),
-    // Decided by the presence service when it happened (who may see the user: users and conversations know).
-    audience: (p) => ({ kind: 'users', userIds: p.audience }),
-    presence: true,
-  }),
-  'presence.typing': eventType({
-    typename: 'TypingChanged',
-    payload: z.object({
-      conversationId: id,
-      userId: id,
-      typing: z.boolean(),
-      expiresAt: z.iso.datetime().nullable(),
-      // Absent from events written before blocks were excluded.
-      excludedUserIds: z.array(id).max(100_000).default([]),
+    eventType({
+      topic: conversationEvents.deleted,
+      typename: 'ConversationDeleted',
+      fields: (p) => ({ actor: ref('User', p.byUserId) }),
+      audience: (p) => ({ kind: 'users', userIds: p.memberIds }),
+      endsConversationFor: () => () => true,
     }),
-    fields: (p) => ({ user: ref('User', p.userId), typing: p.typing, expiresAt: p.expiresAt }),
-    // Blocks either way with the typing user, decided by the presence service when it happened.
-    audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
-    presence: true,
-  }),
-};
+    eventType({
+      topic: conversationEvents.read,
+      typename: 'ReadReceipt',
+      fields: (p) => ({ user: ref('User', p.userId), lastReadSeq: p.readSeq }),
+      // Receipts are not exchanged across a block (decided by the conversations service when it happened).
+      audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
+    }),
+    eventType({
+      topic: conversationEvents.delivered,
+      typename: 'DeliveryReceipt',
+      fields: (p) => ({ user: ref('User', p.userId), lastDeliveredSeq: p.deliveredSeq }),
+      audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
+    }),
+    eventType({
+      topic: userEvents.updated,
+      typename: 'UserUpdated',
+      fields: (p) => ({ user: ref('User', p.userId) }),
+      // Decided by the users service when it delivered it (the user, contacts, fellow members, minus blocks).
+      // No conversation: `events` subscribers in it get it, `conversationEvents` ones do not.
+      audience: (p) => ({ kind: 'users', userIds: p.audience }),
+    }),
+    eventType({
+      topic: presenceEvents.changed,
+      typename: 'PresenceChanged',
+      fields: (p) => ({
+        user: ref('User', p.userId),
+        presence: { status: p.status, lastSeenAt: p.lastSeenAt },
+      }),
+      // Decided by the presence service when it happened (who may see the user: users and conversations know).
+      audience: (p) => ({ kind: 'users', userIds: p.audience }),
+      presence: true,
+    }),
+    eventType({
+      topic: presenceEvents.typing,
+      typename: 'TypingChanged',
+      fields: (p) => ({ user: ref('User', p.userId), typing: p.typing, expiresAt: p.expiresAt }),
+      // Blocks either way with the typing user, decided by the presence service when it happened.
+      audience: (p) => ({ kind: 'members', except: p.excludedUserIds }),
+      presence: true,
+    }),
+  ].map((type) => [type.topic.name, type]),
+);
 
 export const realtimeTopics = Object.keys(eventTypes);
 
@@ -203,7 +176,7 @@ export class UnknownEventError extends Error {
 export function decodeEvent(event: { topic: string; payload: unknown; cursor: string }): DecodedEvent {
   const type = eventTypes[event.topic];
   if (!type) throw new UnknownEventError(event.topic, 'unknown topic');
-  const parsed = type.payload.safeParse(event.payload);
+  const parsed = type.topic.payload.safeParse(event.payload);
   if (!parsed.success) throw new UnknownEventError(event.topic, parsed.error.message);
   const payload = parsed.data as { conversationId?: string };
   return {

@@ -14,6 +14,7 @@ import {
   type TokenVerifier,
   type Viewer,
 } from '@parley/kit';
+import { userEvents } from '@parley/users/events';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
 import { useServer } from 'graphql-ws/use/ws';
@@ -59,8 +60,6 @@ interface Connection {
   clientName: string | null;
   timers: NodeJS.Timeout[];
 }
-
-const SESSION_REVOKED_TOPIC = 'users.sessions-revoked';
 
 /** The header a client sends in `connection_init`: `{ authorization: "Bearer …" }` (or `Authorization`). */
 function authorizationOf(params: Readonly<Record<string, unknown>> | undefined): string | null {
@@ -214,11 +213,11 @@ export async function attachWebSocketServer(options: {
   );
   refreshPresence.unref();
 
-  const stopFollowingRevocations = await followTopic<{ sessionIds: unknown }>(
+  const stopFollowingRevocations = await followTopic(
     options.events,
-    SESSION_REVOKED_TOPIC,
+    userEvents.sessionsRevoked,
     ({ sessionIds }) => {
-      const ids = new Set(Array.isArray(sessionIds) ? sessionIds : []);
+      const ids = new Set(sessionIds);
       for (const socket of sockets) {
         const connection = connections.get(socket);
         if (connection && ids.has(connection.viewer.sessionId)) {

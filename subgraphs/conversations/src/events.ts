@@ -1,86 +1,68 @@
+import { defineTopic, type PayloadInputOf, type PayloadOf } from '@parley/kit';
+import { z } from 'zod';
+
+const id = z.string().min(1).max(100);
+const ids = z.array(id).max(100_000);
+
 /**
  * Domain events this service publishes, only after the change committed (through the outbox, see
- * data/outbox.ts). Payloads carry ids; subscribers read what they need through the graph.
+ * data/outbox.ts): the one declaration of each topic's name and payload, which consumers import
+ * (`@parley/conversations/events`). Payloads carry ids; subscribers read what they need through the graph.
  */
 export const conversationEvents = {
-  updated: 'conversations.updated',
-  memberAdded: 'conversations.member-added',
-  memberRemoved: 'conversations.member-removed',
-  roleChanged: 'conversations.role-changed',
-  deleted: 'conversations.deleted',
-  read: 'conversations.read',
-  delivered: 'conversations.delivered',
+  updated: defineTopic('conversations.updated', z.object({ conversationId: id, byUserId: id })),
+  memberAdded: defineTopic(
+    'conversations.member-added',
+    z.object({ conversationId: id, userId: id, byUserId: id }),
+  ),
+  /** `byUserId` is the member themself when they left. */
+  memberRemoved: defineTopic(
+    'conversations.member-removed',
+    z.object({ conversationId: id, userId: id, byUserId: id }),
+  ),
+  roleChanged: defineTopic(
+    'conversations.role-changed',
+    z.object({ conversationId: id, userId: id, role: z.enum(['OWNER', 'ADMIN', 'MEMBER']), byUserId: id }),
+  ),
+  /** `memberIds`: everyone who was a member, so their clients can drop it. */
+  deleted: defineTopic(
+    'conversations.deleted',
+    z.object({ conversationId: id, byUserId: id, memberIds: ids }),
+  ),
+  /**
+   * A member's read marker moved forward (read receipts). `excludedUserIds`: members in a block relation with
+   * the reader (either way): receipts are not exchanged across a block (absent from events written before).
+   */
+  read: defineTopic(
+    'conversations.read',
+    z.object({
+      conversationId: id,
+      userId: id,
+      readSeq: z.number().int().nonnegative(),
+      excludedUserIds: ids.default([]),
+    }),
+  ),
+  /** A member's delivery marker moved forward (delivery receipts); `excludedUserIds` as `read`'s. */
+  delivered: defineTopic(
+    'conversations.delivered',
+    z.object({
+      conversationId: id,
+      userId: id,
+      deliveredSeq: z.number().int().nonnegative(),
+      excludedUserIds: ids.default([]),
+    }),
+  ),
 } as const;
 
-export type ConversationEventTopic = (typeof conversationEvents)[keyof typeof conversationEvents];
+type ConversationEvents = typeof conversationEvents;
+export type ConversationEventTopic = ConversationEvents[keyof ConversationEvents]['name'];
 
-export interface ConversationUpdatedEvent {
-  conversationId: string;
-  byUserId: string;
-}
-export interface MemberAddedEvent {
-  conversationId: string;
-  userId: string;
-  byUserId: string;
-}
-export interface MemberRemovedEvent {
-  conversationId: string;
-  userId: string;
-  /** The member themself when they left. */
-  byUserId: string;
-}
-export interface RoleChangedEvent {
-  conversationId: string;
-  userId: string;
-  role: 'OWNER' | 'ADMIN' | 'MEMBER';
-  byUserId: string;
-}
-export interface ConversationDeletedEvent {
-  conversationId: string;
-  byUserId: string;
-  /** Everyone who was a member, so their clients can drop it. */
-  memberIds: string[];
-}
-/** A member's read marker moved forward (read receipts). */
-export interface ReadEvent {
-  conversationId: string;
-  userId: string;
-  readSeq: number;
-  /** Members in a block relation with the reader (either way): receipts are not exchanged across a block. */
-  excludedUserIds: string[];
-}
+export type ReadEvent = PayloadOf<ConversationEvents['read']>;
+export type DeliveredEvent = PayloadOf<ConversationEvents['delivered']>;
 
-/** A member's delivery marker moved forward (delivery receipts). */
-export interface DeliveredEvent {
-  conversationId: string;
-  userId: string;
-  deliveredSeq: number;
-  /** As ReadEvent's. */
-  excludedUserIds: string[];
-}
-
-/**
- * What this service consumes from the messages subgraph, through the durable event stream (EventStream in
- * the kit, not PubSub): each message sent moves its conversation's activity, last message and unread
- * counts. Applying one twice, or out of order, changes nothing.
- */
-export const messageAddedTopic = 'messages.added';
-
-export interface MessageAddedEvent {
-  conversationId: string;
-  messageId: string;
-  seq: number;
-  senderId: string;
-  /** Users mentioned in the message (non-members are ignored). */
-  mentionedUserIds?: string[];
-}
-
-export interface ConversationEventPayloads {
-  [conversationEvents.updated]: ConversationUpdatedEvent;
-  [conversationEvents.memberAdded]: MemberAddedEvent;
-  [conversationEvents.memberRemoved]: MemberRemovedEvent;
-  [conversationEvents.roleChanged]: RoleChangedEvent;
-  [conversationEvents.deleted]: ConversationDeletedEvent;
-  [conversationEvents.read]: ReadEvent;
-  [conversationEvents.delivered]: DeliveredEvent;
-}
+/** What the outbox records for each topic (by name: rows keep the name). */
+export type ConversationEventPayloads = {
+  [Key in keyof ConversationEvents as ConversationEvents[Key]['name']]: PayloadInputOf<
+    ConversationEvents[Key]
+  >;
+};

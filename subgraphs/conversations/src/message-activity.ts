@@ -1,19 +1,18 @@
-import type { BlockRelationsClient, EventStream, Logger } from '@parley/kit';
-import { z } from 'zod';
+import { isUuid, type BlockRelationsClient, type EventStream, type Logger } from '@parley/kit';
+import { messageEvents, type MessageAddedEvent } from '@parley/messages/events';
 import type { ConversationStore, ReceiptExclusions } from './data/conversation-store.js';
 import type { OutboxRelay } from './data/outbox.js';
-import { messageAddedTopic } from './events.js';
 
 /** This service's consumer group: each event is applied by one of its instances. */
 const CONSUMER_GROUP = 'conversations';
 
-const messageAdded = z.object({
-  conversationId: z.uuid(),
-  messageId: z.uuid(),
-  seq: z.number().int().positive(),
-  senderId: z.uuid(),
-  mentionedUserIds: z.array(z.uuid()).max(1000).default([]),
-});
+/** What this service's tables take (uuid columns, seq from 1): anything else could never be applied. */
+const applicable = (event: MessageAddedEvent) =>
+  isUuid(event.conversationId) &&
+  isUuid(event.messageId) &&
+  isUuid(event.senderId) &&
+  event.seq > 0 &&
+  event.mentionedUserIds.every(isUuid);
 
 /**
  * Keeps each conversation's activity, last message and unread counts in step with the messages subgraph's
@@ -47,23 +46,20 @@ export async function startMessageActivity(deps: {
     }
   }
 
-  return deps.stream.consume(messageAddedTopic, CONSUMER_GROUP, async (payload) => {
-    const event = messageAdded.safeParse(payload);
-    if (!event.success) {
-      deps.logger.warn({ issues: event.error.issues }, `ignored a malformed ${messageAddedTopic} event`);
+  const topic = messageEvents.added;
+  return deps.stream.consume(topic, CONSUMER_GROUP, async (event) => {
+    if (!applicable(event)) {
+      deps.logger.warn({ event }, `ignored a ${topic.name} event this service cannot apply`);
       return;
     }
     let receipts: boolean;
     try {
       receipts = await deps.conversations.applyMessageAdded(
-        event.data,
-        await receiptExclusions(event.data.conversationId),
+        event,
+        await receiptExclusions(event.conversationId),
       );
     } catch (error) {
-      deps.logger.error(
-        { err: error, event: event.data },
-        `could not apply a ${messageAddedTopic} event; it will be retried`,
-      );
+      deps.logger.error({ err: error, event }, `could not apply a ${topic.name} event; it will be retried`);
       throw error;
     }
     // Most messages move no waiting marker: nothing to deliver, no relay round trip per message.

@@ -8,13 +8,15 @@ import {
   createRedisPubSub,
   type EventStream,
   type RunningService,
+  untypedTopic,
 } from '@parley/kit';
 import { createTestDatabase, testRedisPrefix, testRedisUrl, type TestDatabase } from '@parley/kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
 import { readConversationsEnv, type ConversationsEnv } from '../src/env.js';
-import { conversationEvents, messageAddedTopic, type ReadEvent } from '../src/events.js';
+import { messageEvents } from '@parley/messages/events';
+import { conversationEvents, type ReadEvent } from '../src/events.js';
 import { startConversationsService } from '../src/service.js';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
@@ -79,7 +81,7 @@ const messageAdded = (
   senderId: string,
   mentionedUserIds: string[] = [],
 ) =>
-  stream.append(messageAddedTopic, {
+  stream.append(messageEvents.added, {
     conversationId,
     messageId: randomUUID(),
     seq,
@@ -100,7 +102,8 @@ describe('messages.added from the durable stream', () => {
     await service?.stop();
     service = undefined;
     await messageAdded(group.id, 2, ben, [ann]);
-    await stream.append(messageAddedTopic, { conversationId: 'not a uuid', seq: -1 });
+    // From a producer that disagrees with the declared payload (another version): passed over.
+    await stream.append(untypedTopic(messageEvents.added.name), { conversationId: 'not a uuid', seq: -1 });
     await messageAdded(group.id, 3, ann);
     await messageAdded(group.id, 4, ben);
     // Nothing applies them meanwhile.
@@ -126,7 +129,9 @@ describe('messages.added from the durable stream', () => {
     // Every entry, the malformed one included, is acknowledged by the conversations group.
     const pending = async () =>
       (
-        (await redis.xpending(`${env.REDIS_PREFIX}stream:${messageAddedTopic}`, 'conversations')) as [number]
+        (await redis.xpending(`${env.REDIS_PREFIX}stream:${messageEvents.added.name}`, 'conversations')) as [
+          number,
+        ]
       )[0];
     await expect.poll(pending, { timeout: 10_000, interval: 20 }).toBe(0);
   });
@@ -144,7 +149,7 @@ describe('messages.added from the durable stream', () => {
       subscriber: new Redis(testRedisUrl()),
       prefix: env.REDIS_PREFIX,
     });
-    const reads = await events.subscribe<ReadEvent>(conversationEvents.read);
+    const reads = await events.subscribe(conversationEvents.read);
     try {
       await messageAdded(group.id, 1, ann);
       const next = reads[Symbol.asyncIterator]();

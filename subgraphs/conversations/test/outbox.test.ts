@@ -60,7 +60,7 @@ describe('outbox relay', () => {
     const start = await log.head();
     const ownerId = randomUUID();
     const conversation = await createGroupRow(ownerId);
-    const received = await events.subscribe<{ conversationId: string }>(conversationEvents.memberAdded);
+    const received = await events.subscribe(conversationEvents.memberAdded);
     const iterator = received[Symbol.asyncIterator]();
     await prisma.$transaction((tx) =>
       addOutboxEvent(
@@ -89,7 +89,7 @@ describe('outbox relay', () => {
     const logged = await log.readAfter(start, 10);
     expect(logged.expired ? null : logged.events.map(({ topic, payload }) => ({ topic, payload }))).toEqual([
       {
-        topic: conversationEvents.memberAdded,
+        topic: conversationEvents.memberAdded.name,
         payload: { conversationId: conversation.id, userId: ownerId, byUserId: ownerId },
       },
     ]);

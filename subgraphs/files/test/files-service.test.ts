@@ -2,13 +2,14 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createRedisEventStream, createServiceAuth } from '@parley/kit';
+import { createLogger, createRedisEventStream, createServiceAuth, untypedTopic } from '@parley/kit';
 import { createTestDatabase, testRedisPrefix, testRedisUrl, type TestDatabase } from '@parley/kit/testing';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
 import { createFileStore, originalKey, type FileStore } from '../src/data/file-store.js';
-import { followedEvents, followReleasedFiles } from '../src/events.js';
+import { messageEvents } from '@parley/messages/events';
+import { followReleasedFiles } from '../src/events.js';
 import { createFilesService } from '../src/files-service.js';
 import { createMessagesClient } from '../src/messages-client.js';
 import { createUsersClient } from '../src/users-client.js';
@@ -121,9 +122,13 @@ describe('followReleasedFiles', () => {
     const stream = createRedisEventStream({ redis, prefix: testRedisPrefix('files_events') });
     const [carried, other] = [await readyFile(), await readyFile()];
     // Deleted before the consumer exists: the stream keeps them for it.
-    await stream.append(followedEvents.messageDeleted, { attachmentIds: 'not a list' });
-    await stream.append(followedEvents.messageDeleted, {
+    // From a producer that disagrees with the declared payload (another version): passed over.
+    await stream.append(untypedTopic(messageEvents.deleted.name), { attachmentIds: 'not a list' });
+    await stream.append(messageEvents.deleted, {
+      conversationId: randomUUID(),
       messageId: randomUUID(),
+      seq: 1,
+      byUserId: randomUUID(),
       attachmentIds: [carried.id.toUpperCase()],
     });
 

@@ -1,52 +1,63 @@
+import { defineTopic, type PayloadInputOf, type PayloadOf } from '@parley/kit';
+import { z } from 'zod';
+
+const id = z.string().min(1).max(100);
+const seq = z.number().int().nonnegative();
+
 /**
  * Domain events this service publishes, only after the change committed (recorded with it, delivered by
- * the outbox relay, see outbox-relay.ts). Payloads carry ids; subscribers read what they need through
- * the graph. `messages.added` is also appended to a durable stream: the conversations subgraph keeps
- * activity and unread counts from it and must not miss one while it is down.
+ * the outbox relay, see outbox-relay.ts): the one declaration of each topic's name and payload, which
+ * consumers import (`@parley/messages/events`). Payloads carry ids; subscribers read what they need through
+ * the graph. `messages.added` and `messages.deleted` are also appended to durable streams: the conversations
+ * subgraph keeps activity and unread counts from the first, the files subgraph releases attachments on the
+ * second, and neither may miss one while it is down.
  */
 export const messageEvents = {
-  added: 'messages.added',
-  edited: 'messages.edited',
-  deleted: 'messages.deleted',
-  reactionChanged: 'messages.reaction-changed',
+  added: defineTopic(
+    'messages.added',
+    z.object({
+      conversationId: id,
+      messageId: id,
+      seq,
+      senderId: id,
+      /** Users mentioned in the message (the conversations service ignores non-members). */
+      mentionedUserIds: z.array(id).max(1_000).default([]),
+      threadRootId: id.nullable().default(null),
+    }),
+  ),
+  edited: defineTopic('messages.edited', z.object({ conversationId: id, messageId: id, seq, senderId: id })),
+  deleted: defineTopic(
+    'messages.deleted',
+    z.object({
+      conversationId: id,
+      messageId: id,
+      seq,
+      byUserId: id,
+      /** Files no longer attached here (the files subgraph can release them). */
+      attachmentIds: z.array(id).max(1_000).default([]),
+    }),
+  ),
+  reactionChanged: defineTopic(
+    'messages.reaction-changed',
+    z.object({
+      conversationId: id,
+      messageId: id,
+      userId: id,
+      emoji: z.string().max(100),
+      added: z.boolean(),
+    }),
+  ),
 } as const;
 
-export type MessageEventTopic = (typeof messageEvents)[keyof typeof messageEvents];
+type MessageEvents = typeof messageEvents;
+export type MessageEventTopic = MessageEvents[keyof MessageEvents]['name'];
 
-/** The contract the conversations subgraph consumes (its events.ts declares the same shape). */
-export interface MessageAddedEvent {
-  conversationId: string;
-  messageId: string;
-  seq: number;
-  senderId: string;
-  mentionedUserIds: string[];
-  threadRootId: string | null;
-}
-export interface MessageEditedEvent {
-  conversationId: string;
-  messageId: string;
-  seq: number;
-  senderId: string;
-}
-export interface MessageDeletedEvent {
-  conversationId: string;
-  messageId: string;
-  seq: number;
-  byUserId: string;
-  /** Files no longer attached here (the files subgraph can release them). */
-  attachmentIds: string[];
-}
-export interface ReactionChangedEvent {
-  conversationId: string;
-  messageId: string;
-  userId: string;
-  emoji: string;
-  added: boolean;
-}
+export type MessageAddedEvent = PayloadOf<MessageEvents['added']>;
+export type MessageEditedEvent = PayloadOf<MessageEvents['edited']>;
+export type MessageDeletedEvent = PayloadOf<MessageEvents['deleted']>;
+export type ReactionChangedEvent = PayloadOf<MessageEvents['reactionChanged']>;
 
-export interface MessageEventPayloads {
-  [messageEvents.added]: MessageAddedEvent;
-  [messageEvents.edited]: MessageEditedEvent;
-  [messageEvents.deleted]: MessageDeletedEvent;
-  [messageEvents.reactionChanged]: ReactionChangedEvent;
-}
+/** What the store records for each topic (by name: outbox rows keep the name). */
+export type MessageEventPayloads = {
+  [Key in keyof MessageEvents as MessageEvents[Key]['name']]: PayloadInputOf<MessageEvents[Key]>;
+};

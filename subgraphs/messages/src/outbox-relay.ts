@@ -1,11 +1,20 @@
-import { createRelayLoop, type EventStream, type Logger, type PubSub, type RealtimeLog } from '@parley/kit';
+import {
+  createRelayLoop,
+  topicRegistry,
+  type EventStream,
+  type Logger,
+  type PubSub,
+  type RealtimeLog,
+  type Topic,
+} from '@parley/kit';
 import type { MessageStore } from './data/message-store.js';
 import { messageEvents } from './events.js';
 
 const BATCH = 100;
 
 /** Topics whose consumers must not miss an event while they are down. */
-const DURABLE_TOPICS = new Set<string>([messageEvents.added, messageEvents.deleted]);
+const DURABLE_TOPICS = new Set<string>([messageEvents.added.name, messageEvents.deleted.name]);
+const topicNamed: (name: string) => Topic = topicRegistry(messageEvents);
 
 /**
  * Delivers the events the store recorded with each change, after commit: appends them to the realtime log
@@ -32,8 +41,9 @@ export function createOutboxRelay(deps: {
           batch.map(({ id, topic, payload }) => ({ id: `messages:${id}`, topic, payload: { ...payload } })),
         );
         for (const event of batch) {
-          if (DURABLE_TOPICS.has(event.topic)) await deps.stream.append(event.topic, event.payload);
-          await deps.events.publish(event.topic, event.payload);
+          const topic = topicNamed(event.topic);
+          if (DURABLE_TOPICS.has(topic.name)) await deps.stream.append(topic, event.payload);
+          await deps.events.publish(topic, event.payload);
         }
       }),
   });

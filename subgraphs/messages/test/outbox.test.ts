@@ -46,7 +46,7 @@ describe('messages outbox relay', () => {
     const relay = createOutboxRelay({ messages, events, stream, log, logger });
     const appended: MessageAddedEvent[] = [];
     const stopConsumer = await stream.consume(messageEvents.added, 'test', async (payload) => {
-      appended.push(payload as MessageAddedEvent);
+      appended.push(payload);
     });
     const conversationId = randomUUID();
     const { message } = await send(conversationId);
@@ -71,7 +71,7 @@ describe('messages outbox relay', () => {
     // The realtime log got the batch twice (before the failed publish, and again) and stored it once.
     const logged = await log.readAfter(start, 10);
     expect(logged.expired ? null : logged.events.map(({ topic, payload }) => ({ topic, payload }))).toEqual([
-      { topic: messageEvents.added, payload: expected },
+      { topic: messageEvents.added.name, payload: expected },
     ]);
 
     // Nothing is left: later flushes deliver nothing more.

@@ -1,11 +1,7 @@
 import { followTopic, isUuid, type Logger, type PresenceStore, type PubSub } from '@parley/kit';
+import { messageEvents } from '@parley/messages/events';
+import { userEvents } from '@parley/users/events';
 import type { PresenceRecordStore } from './data/presence-record-store.js';
-import {
-  followedEvents,
-  type MessageAddedEvent,
-  type SessionsRevokedEvent,
-  type UserDeletedEvent,
-} from './events.js';
 import type { PresenceService } from './presence-service.js';
 
 /**
@@ -23,31 +19,28 @@ export async function followEvents(deps: {
   logger: Logger;
 }) {
   const stops = await Promise.all([
-    followTopic<MessageAddedEvent>(
+    followTopic(
       deps.events,
-      followedEvents.messageAdded,
+      messageEvents.added,
       async ({ conversationId, senderId }) => {
-        if (typeof conversationId !== 'string' || typeof senderId !== 'string') return;
         await deps.store.markActive([senderId]);
         await deps.service.endTyping(conversationId, senderId);
       },
       deps.logger,
     ),
-    followTopic<SessionsRevokedEvent>(
+    followTopic(
       deps.events,
-      followedEvents.sessionsRevoked,
+      userEvents.sessionsRevoked,
       async ({ userId, sessionIds }) => {
-        if (typeof userId !== 'string' || !Array.isArray(sessionIds)) return;
-        for (const sessionId of sessionIds)
-          await deps.store.disconnect(userId, `session:${String(sessionId)}`);
+        for (const sessionId of sessionIds) await deps.store.disconnect(userId, `session:${sessionId}`);
       },
       deps.logger,
     ),
-    followTopic<UserDeletedEvent>(
+    followTopic(
       deps.events,
-      followedEvents.userDeleted,
+      userEvents.deleted,
       async ({ userId }) => {
-        if (typeof userId !== 'string' || !isUuid(userId)) return;
+        if (!isUuid(userId)) return;
         await deps.store.forget([userId]);
         await deps.records.forget(userId);
       },

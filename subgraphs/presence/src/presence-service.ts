@@ -102,7 +102,7 @@ export function createPresenceService(deps: PresenceServiceDeps) {
     const excludedUserIds = (await deps.relations.blockedOf([payload.userId])).get(payload.userId) ?? [];
     const event: TypingPayload = { ...payload, excludedUserIds };
     await deps.log.append([
-      { id: `typing:${randomUUID()}`, topic: presenceEvents.typing, payload: { ...event } },
+      { id: `typing:${randomUUID()}`, topic: presenceEvents.typing.name, payload: { ...event } },
     ]);
   }
 

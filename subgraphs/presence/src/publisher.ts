@@ -73,7 +73,11 @@ export function createPresencePublisher(deps: {
               : null,
           audience: audiences.get(userId) ?? [userId],
         };
-        return { id: `presence:${randomUUID()}`, topic: presenceEvents.changed, payload: { ...payload } };
+        return {
+          id: `presence:${randomUUID()}`,
+          topic: presenceEvents.changed.name,
+          payload: { ...payload },
+        };
       }),
     );
   }
@@ -92,7 +96,7 @@ export function createPresencePublisher(deps: {
           expiresAt: null,
           excludedUserIds: blocked.get(userId) ?? [],
         };
-        return { id: `typing:${randomUUID()}`, topic: presenceEvents.typing, payload: { ...payload } };
+        return { id: `typing:${randomUUID()}`, topic: presenceEvents.typing.name, payload: { ...payload } };
       }),
     );
   }

@@ -1,35 +1,36 @@
+import { defineTopic, type PayloadOf } from '@parley/kit';
 import { z } from 'zod';
-
-/** Domain events this service publishes (after the change is committed). Payloads carry ids only. */
-export const userEvents = {
-  updated: 'users.updated',
-  blocked: 'users.blocked',
-  unblocked: 'users.unblocked',
-  deleted: 'users.deleted',
-  sessionsRevoked: 'users.sessions-revoked',
-} as const;
 
 const id = z.string().min(1).max(100);
 
 /**
- * `users.updated` (display name, bio or avatar changed), through the outbox to the realtime log and the bus;
- * the router decodes it with this schema (it becomes `UserUpdated`).
+ * Domain events this service publishes (after the change is committed): the one declaration of each topic's
+ * name and payload, which consumers import (`@parley/users/events`). Payloads carry ids only.
  */
-export const userUpdatedPayload = z.object({
-  userId: id,
-  /** Who may see the user when it was delivered: the user, contacts either way and fellow members, minus blocks. */
-  audience: z.array(id).max(1_000_000),
-});
-export type UserUpdatedEvent = z.output<typeof userUpdatedPayload>;
+export const userEvents = {
+  /**
+   * Display name, bio or avatar changed; through the outbox to the realtime log (it becomes `UserUpdated`) and
+   * the bus.
+   */
+  updated: defineTopic(
+    'users.updated',
+    z.object({
+      userId: id,
+      /** Who may see the user when it was delivered: the user, contacts either way and fellow members, minus blocks. */
+      audience: z.array(id).max(1_000_000),
+    }),
+  ),
+  blocked: defineTopic('users.blocked', z.object({ blockerId: id, blockedId: id })),
+  unblocked: defineTopic('users.unblocked', z.object({ blockerId: id, blockedId: id })),
+  deleted: defineTopic('users.deleted', z.object({ userId: id })),
+  /** Sessions ended (logout, revocation, password change, deletion): their sockets close. */
+  sessionsRevoked: defineTopic(
+    'users.sessions-revoked',
+    z.object({ userId: id, sessionIds: z.array(id).max(10_000) }),
+  ),
+} as const;
 
-export interface UserBlockedEvent {
-  blockerId: string;
-  blockedId: string;
-}
-export interface UserDeletedEvent {
-  userId: string;
-}
-export interface SessionsRevokedEvent {
-  userId: string;
-  sessionIds: string[];
-}
+export type UserUpdatedEvent = PayloadOf<typeof userEvents.updated>;
+export type UserBlockedEvent = PayloadOf<typeof userEvents.blocked>;
+export type UserDeletedEvent = PayloadOf<typeof userEvents.deleted>;
+export type SessionsRevokedEvent = PayloadOf<typeof userEvents.sessionsRevoked>;

@@ -1,3 +1,4 @@
+import type { PayloadOf, Topic } from '@parley/kit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { userEvents } from '../src/events.js';
 import { startUsersTestServer, type UsersTestServer } from './users-test-server.js';
@@ -13,13 +14,13 @@ beforeAll(async () => {
 afterAll(() => server?.stop());
 
 /** The next event on `topic`, read through Redis like any other service would. */
-async function nextEvent<T>(topic: string, act: () => Promise<unknown>): Promise<T> {
-  const subscription = await server.events.subscribe<T>(topic);
+async function nextEvent<T extends Topic>(topic: T, act: () => Promise<unknown>): Promise<PayloadOf<T>> {
+  const subscription = await server.events.subscribe(topic);
   try {
     await act();
     const iterator = subscription[Symbol.asyncIterator]();
     const { value } = await iterator.next();
-    return value as T;
+    return value as PayloadOf<T>;
   } finally {
     await subscription.unsubscribe();
   }
@@ -70,7 +71,9 @@ describe('users.updated in the realtime log', () => {
   async function updatesAfter(cursor: string) {
     const read = await server.log.readAfter(cursor, 100);
     if (read.expired) throw new Error('the realtime log lost its entries');
-    return read.events.filter((event) => event.topic === userEvents.updated).map((event) => event.payload);
+    return read.events
+      .filter((event) => event.topic === userEvents.updated.name)
+      .map((event) => event.payload);
   }
   type Registered = Awaited<ReturnType<UsersTestServer['register']>>;
   const updateProfile = (user: Registered, input: string) =>

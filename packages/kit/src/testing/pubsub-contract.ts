@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { z } from 'zod';
+import { defineTopic, untypedTopic, type Topic } from '../topics.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MAX_UNREAD_EVENTS, PubSubOverflowError, type PubSub, type PubSubSubscription } from '../pubsub.js';
 
@@ -55,31 +57,31 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
       return instance.pubsub;
     }
 
-    async function subscribe<T>(pubsub: PubSub, topic: string) {
-      const subscription = await pubsub.subscribe<T>(topic);
+    async function subscribe(pubsub: PubSub, topic: Topic) {
+      const subscription = await pubsub.subscribe(topic);
       cleanups.push(() => subscription.unsubscribe());
       return { subscription, ...reader(subscription) };
     }
 
     it('delivers an event published after subscribe resolves', async () => {
       const pubsub = await open();
-      const room = await subscribe(pubsub, 'room:1');
-      await pubsub.publish('room:1', { text: 'hello' });
+      const room = await subscribe(pubsub, untypedTopic('room:1'));
+      await pubsub.publish(untypedTopic('room:1'), { text: 'hello' });
       expect(await room.next()).toEqual({ text: 'hello' });
     });
 
     it('round-trips payloads through JSON: a Date arrives as its ISO string, undefined fields vanish', async () => {
       const pubsub = await open();
-      const room = await subscribe<unknown>(pubsub, 'room:1');
+      const room = await subscribe(pubsub, untypedTopic('room:1'));
       const sentAt = new Date('2026-01-02T03:04:05.678Z');
-      await pubsub.publish('room:1', {
+      await pubsub.publish(untypedTopic('room:1'), {
         sentAt,
         body: 'héllo ✓',
         tags: [1, 'two', null, true],
         draft: undefined,
       });
-      await pubsub.publish('room:1', 'plain string');
-      await pubsub.publish('room:1', null);
+      await pubsub.publish(untypedTopic('room:1'), 'plain string');
+      await pubsub.publish(untypedTopic('room:1'), null);
       expect(await room.take(3)).toStrictEqual([
         { sentAt: '2026-01-02T03:04:05.678Z', body: 'héllo ✓', tags: [1, 'two', null, true] },
         'plain string',
@@ -89,31 +91,31 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
 
     it('refuses to publish a payload JSON cannot represent, and subscribers keep working', async () => {
       const pubsub = await open();
-      const room = await subscribe(pubsub, 'room:1');
-      await expect(pubsub.publish('room:1', undefined)).rejects.toThrow(TypeError);
-      await pubsub.publish('room:1', 'sentinel');
+      const room = await subscribe(pubsub, untypedTopic('room:1'));
+      await expect(pubsub.publish(untypedTopic('room:1'), undefined)).rejects.toThrow(TypeError);
+      await pubsub.publish(untypedTopic('room:1'), 'sentinel');
       expect(await room.next()).toBe('sentinel');
     });
 
     it('delivers 200 events on one topic in publish order, across the switch from buffered to live', async () => {
       const pubsub = await open();
-      const room = await subscribe<number>(pubsub, 'room:1');
+      const room = await subscribe(pubsub, untypedTopic('room:1'));
       const numbers = Array.from({ length: 200 }, (_, index) => index);
       // Half is published before anyone reads, half while the reader is draining the first half.
-      for (const n of numbers.slice(0, 100)) await pubsub.publish('room:1', n);
+      for (const n of numbers.slice(0, 100)) await pubsub.publish(untypedTopic('room:1'), n);
       const received = room.take(200);
-      for (const n of numbers.slice(100)) await pubsub.publish('room:1', n);
+      for (const n of numbers.slice(100)) await pubsub.publish(untypedTopic('room:1'), n);
       expect(await received).toEqual(numbers);
     });
 
     it('delivers only the topic subscribed to, with no prefix or pattern matching between topics', async () => {
       const pubsub = await open();
-      const exact = await subscribe(pubsub, 'room:1');
-      const longer = await subscribe(pubsub, 'room:10');
-      const glob = await subscribe(pubsub, 'room:*');
-      await pubsub.publish('room:10', 'for room:10');
-      await pubsub.publish('room:1', 'for room:1');
-      await pubsub.publish('room:*', 'for room:*');
+      const exact = await subscribe(pubsub, untypedTopic('room:1'));
+      const longer = await subscribe(pubsub, untypedTopic('room:10'));
+      const glob = await subscribe(pubsub, untypedTopic('room:*'));
+      await pubsub.publish(untypedTopic('room:10'), 'for room:10');
+      await pubsub.publish(untypedTopic('room:1'), 'for room:1');
+      await pubsub.publish(untypedTopic('room:*'), 'for room:*');
       expect(await exact.next()).toBe('for room:1');
       expect(await longer.next()).toBe('for room:10');
       expect(await glob.next()).toBe('for room:*');
@@ -121,22 +123,22 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
 
     it('gives every event to each of two subscribers on one topic', async () => {
       const pubsub = await open();
-      const first = await subscribe(pubsub, 'room:1');
-      const second = await subscribe(pubsub, 'room:1');
-      await pubsub.publish('room:1', 'a');
-      await pubsub.publish('room:1', 'b');
+      const first = await subscribe(pubsub, untypedTopic('room:1'));
+      const second = await subscribe(pubsub, untypedTopic('room:1'));
+      await pubsub.publish(untypedTopic('room:1'), 'a');
+      await pubsub.publish(untypedTopic('room:1'), 'b');
       expect(await first.take(2)).toEqual(['a', 'b']);
       expect(await second.take(2)).toEqual(['a', 'b']);
     });
 
     it('unsubscribe ends the iterator, including a pending next(), and leaves other subscribers alone', async () => {
       const pubsub = await open();
-      const leaving = await subscribe(pubsub, 'room:1');
-      const staying = await subscribe(pubsub, 'room:1');
+      const leaving = await subscribe(pubsub, untypedTopic('room:1'));
+      const staying = await subscribe(pubsub, untypedTopic('room:1'));
       const pending = leaving.iterator.next();
       await leaving.subscription.unsubscribe();
       expect(await pending).toMatchObject({ done: true });
-      await pubsub.publish('room:1', 'after unsubscribe');
+      await pubsub.publish(untypedTopic('room:1'), 'after unsubscribe');
       expect(await staying.next()).toBe('after unsubscribe');
       expect(await leaving.iterator.next()).toMatchObject({ done: true });
       await expect(leaving.subscription.unsubscribe()).resolves.toBeUndefined();
@@ -144,22 +146,22 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
 
     it('unsubscribe before the first next() ends the iterator without delivering', async () => {
       const pubsub = await open();
-      const leaving = await subscribe(pubsub, 'room:1');
-      await pubsub.publish('room:1', 'before unsubscribe');
+      const leaving = await subscribe(pubsub, untypedTopic('room:1'));
+      await pubsub.publish(untypedTopic('room:1'), 'before unsubscribe');
       await leaving.subscription.unsubscribe();
       expect(await leaving.iterator.next()).toMatchObject({ done: true });
     });
 
     it('keeps events that arrive after subscribe resolved but before the first next()', async () => {
       const pubsub = await open();
-      const late = await subscribe<number>(pubsub, 'room:1');
+      const late = await subscribe(pubsub, untypedTopic('room:1'));
       // A second subscriber on the same topic proves the events reached this process before `late` reads.
-      const witness = await subscribe<number>(pubsub, 'room:1');
-      for (const n of [1, 2, 3]) await pubsub.publish('room:1', n);
+      const witness = await subscribe(pubsub, untypedTopic('room:1'));
+      for (const n of [1, 2, 3]) await pubsub.publish(untypedTopic('room:1'), n);
       expect(await witness.take(3)).toEqual([1, 2, 3]);
       expect(await late.next()).toBe(1);
       // Arrives while `late` is still handing out the buffered events.
-      await pubsub.publish('room:1', 4);
+      await pubsub.publish(untypedTopic('room:1'), 4);
       expect(await witness.next()).toBe(4);
       expect(await late.take(3)).toEqual([2, 3, 4]);
     });
@@ -167,11 +169,11 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
     it('isolates PubSubs with different prefixes on the same backend', async () => {
       const alpha = await open();
       const beta = await open();
-      const alphaRoom = await subscribe(alpha, 'room:1');
-      const betaRoom = await subscribe(beta, 'room:1');
-      await alpha.publish('room:1', 'from alpha');
-      await beta.publish('room:1', 'from beta');
-      await alpha.publish('room:1', 'alpha sentinel');
+      const alphaRoom = await subscribe(alpha, untypedTopic('room:1'));
+      const betaRoom = await subscribe(beta, untypedTopic('room:1'));
+      await alpha.publish(untypedTopic('room:1'), 'from alpha');
+      await beta.publish(untypedTopic('room:1'), 'from beta');
+      await alpha.publish(untypedTopic('room:1'), 'alpha sentinel');
       expect(await betaRoom.next()).toBe('from beta');
       expect(await alphaRoom.take(2)).toEqual(['from alpha', 'alpha sentinel']);
     });
@@ -187,8 +189,8 @@ export function describePubSubContract(name: string, create: PubSubContractFacto
 
     it('ends a subscription that leaves too many events unread with PubSubOverflowError, without crashing', async () => {
       const pubsub = await open();
-      const topic = 'flood';
-      const subscription = await pubsub.subscribe<number>(topic);
+      const topic = defineTopic('flood', z.number());
+      const subscription = await pubsub.subscribe(topic);
       const total = MAX_UNREAD_EVENTS + 1_100;
       for (let i = 0; i < total; i++) await pubsub.publish(topic, i);
       await pubsub.publish(topic, -1);

@@ -5,27 +5,35 @@ import {
   type Logger,
   type MembershipProjection,
   type PubSub,
+  readPayload,
+  topicRegistry,
+  type PayloadInputOf,
   type RealtimeLog,
+  type Topic,
 } from '@parley/kit';
-import type { ConversationEventPayloads, ConversationEventTopic } from '../events.js';
+import { conversationEvents } from '../events.js';
 import type { ConversationStore } from './conversation-store.js';
 import type { PrismaClient, Transaction } from './database.js';
 
 /** Records a domain event in the transaction that causes it: it exists exactly when the change does. */
-export async function addOutboxEvent<Topic extends ConversationEventTopic>(
+export async function addOutboxEvent<T extends (typeof conversationEvents)[keyof typeof conversationEvents]>(
   tx: Transaction,
-  topic: Topic,
-  payload: ConversationEventPayloads[Topic],
+  topic: T,
+  payload: PayloadInputOf<T>,
   options: { membershipChanged?: boolean } = {},
 ) {
+  const { conversationId } = readPayload(topic, payload) as { conversationId: string };
   await tx.outboxEvent.create({
     data: {
-      topic,
-      payload: { ...payload },
-      conversationId: options.membershipChanged ? payload.conversationId : null,
+      topic: topic.name,
+      payload: { ...(payload as Record<string, string>) },
+      conversationId: options.membershipChanged ? conversationId : null,
     },
   });
 }
+
+/** The topic of an outbox row's name. */
+const topicNamed: (name: string) => Topic = topicRegistry(conversationEvents);
 
 const BATCH = 100;
 
@@ -84,7 +92,7 @@ export function createOutboxRelay(deps: {
           payload: row.payload as Record<string, unknown>,
         })),
       );
-      for (const row of rows) await deps.events.publish(row.topic, row.payload);
+      for (const row of rows) await deps.events.publish(topicNamed(row.topic), row.payload);
       if (rows.length > 0)
         await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
       return rows.length;

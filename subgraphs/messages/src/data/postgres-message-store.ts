@@ -134,7 +134,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
         FROM message WHERE messages.id = ${threadRootId}::uuid
       ), outbox AS (
         INSERT INTO outbox_events (topic, payload)
-        SELECT ${messageEvents.added}, ${JSON.stringify(event)}::jsonb || jsonb_build_object('seq', message.seq)
+        SELECT ${messageEvents.added.name}, ${JSON.stringify(event)}::jsonb || jsonb_build_object('seq', message.seq)
         FROM message
       )
       SELECT seq, created_at FROM message`;
@@ -212,7 +212,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           },
           include: withRelations,
         });
-        await recordEvent(tx, messageEvents.edited, {
+        await recordEvent(tx, messageEvents.edited.name, {
           conversationId: row.conversationId,
           messageId: row.id,
           seq: row.seq,
@@ -246,7 +246,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           },
           include: withRelations,
         });
-        await recordEvent(tx, messageEvents.deleted, {
+        await recordEvent(tx, messageEvents.deleted.name, {
           conversationId: row.conversationId,
           messageId: row.id,
           seq: row.seq,
@@ -276,7 +276,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
           return 'limit';
         }
         await tx.messageReaction.create({ data: reaction });
-        await recordEvent(tx, messageEvents.reactionChanged, {
+        await recordEvent(tx, messageEvents.reactionChanged.name, {
           conversationId: locked.conversation_id,
           ...reaction,
           added: true,
@@ -291,7 +291,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
         if (!locked || locked.deleted_at) return 'gone';
         const { count } = await tx.messageReaction.deleteMany({ where: reaction });
         if (count === 0) return 'absent';
-        await recordEvent(tx, messageEvents.reactionChanged, {
+        await recordEvent(tx, messageEvents.reactionChanged.name, {
           conversationId: locked.conversation_id,
           ...reaction,
           added: false,

@@ -136,7 +136,7 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       // Keys are per sender: another sender may use the same one.
       expect((await sent({ ...first, senderId: randomUUID() })).seq).toBe(4);
       const events = await drainEvents([conversationId]);
-      expect(events.map((event) => event.topic)).toEqual(Array(4).fill(messageEvents.added));
+      expect(events.map((event) => event.topic)).toEqual(Array(4).fill(messageEvents.added.name));
     });
 
     it('pages within bounds in both directions and returns one extra row only when more exist', async () => {
@@ -192,10 +192,10 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect(await store.edit(randomUUID(), { body: 'nobody' })).toBeNull();
       const events = await drainEvents([conversationId]);
       expect(events.map((event) => event.topic)).toEqual([
-        messageEvents.added,
-        messageEvents.edited,
-        messageEvents.edited,
-        messageEvents.deleted,
+        messageEvents.added.name,
+        messageEvents.edited.name,
+        messageEvents.edited.name,
+        messageEvents.deleted.name,
       ]);
     });
 
@@ -225,7 +225,7 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect(await store.delete(original.id, byUserId)).toMatchObject({ deleted: false });
       expect(await store.delete(randomUUID(), byUserId)).toBeNull();
       const deleted = (await drainEvents([conversationId])).find(
-        (event) => event.topic === messageEvents.deleted,
+        (event) => event.topic === messageEvents.deleted.name,
       );
       expect(deleted?.payload).toEqual({
         conversationId,
@@ -274,7 +274,7 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       expect(await store.removeReaction({ messageId, userId: bob, emoji: '🎉' })).toBe('absent');
       expect(await react(cy, '😂')).toBe('added'); // room again
       const events = await drainEvents([conversationId]);
-      expect(events.filter((event) => event.topic === messageEvents.reactionChanged)).toHaveLength(6);
+      expect(events.filter((event) => event.topic === messageEvents.reactionChanged.name)).toHaveLength(6);
       await store.delete(messageId, ann);
       expect(await react(ann, '🎉')).toBe('gone');
       expect(await store.removeReaction({ messageId, userId: ann, emoji: '👍' })).toBe('gone');

@@ -2,7 +2,7 @@ import { conflict, forbidden, unauthenticated, type PubSub, type SessionRevocati
 import { uniqueViolationField } from '../data/database.js';
 import type { ClientInfo, RevokeReason, Session, SessionStore } from '../data/session-store.js';
 import type { User, UserStore } from '../data/user-store.js';
-import { userEvents, type SessionsRevokedEvent, type UserDeletedEvent } from '../events.js';
+import { userEvents } from '../events.js';
 import { accountDeleted, invalidCredentials } from './auth-errors.js';
 import type { Keyring } from './keyring.js';
 import type { LoginThrottle } from './login-throttle.js';
@@ -57,7 +57,7 @@ export function createAuthService(deps: AuthServiceDeps) {
     await deps.events.publish(userEvents.sessionsRevoked, {
       userId,
       sessionIds,
-    } satisfies SessionsRevokedEvent);
+    });
   };
 
   /**
@@ -81,7 +81,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       await deps.events.publish(userEvents.sessionsRevoked, {
         userId,
         sessionIds: ended,
-      } satisfies SessionsRevokedEvent);
+      });
     }
     return ended;
   };
@@ -187,7 +187,7 @@ export function createAuthService(deps: AuthServiceDeps) {
       );
       if (user.email) await deps.throttle.forget(user.email);
       await deps.throttle.forget(reauthAccount(user.id));
-      await deps.events.publish(userEvents.deleted, { userId: user.id } satisfies UserDeletedEvent);
+      await deps.events.publish(userEvents.deleted, { userId: user.id });
     },
   };
 }

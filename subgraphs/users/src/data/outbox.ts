@@ -20,7 +20,7 @@ export async function addOutboxEvent(
   topic: typeof userEvents.updated,
   payload: OutboxPayload,
 ) {
-  await tx.outboxEvent.create({ data: { topic, payload: { ...payload } } });
+  await tx.outboxEvent.create({ data: { topic: topic.name, payload: { ...payload } } });
 }
 
 /** For each user, everyone sharing a conversation with them (the conversations subgraph knows, not us). */
@@ -80,10 +80,10 @@ export function createOutboxRelay(deps: {
       const events = rows.map((row) => {
         const userId = userIdOf(row.payload);
         const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId] };
-        return { id: `users:${row.id}`, topic: row.topic, payload: { ...payload } };
+        return { id: `users:${row.id}`, topic: userEvents.updated.name, payload };
       });
       await deps.log.append(events);
-      for (const event of events) await deps.events.publish(event.topic, event.payload);
+      for (const event of events) await deps.events.publish(userEvents.updated, event.payload);
       await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
       return rows.length;
     }, RELAY_TRANSACTION_OPTIONS);

@@ -1,7 +1,7 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { conflict } from '@parley/kit';
 import type { UsersContext } from '../context.js';
-import { userEvents, type UserBlockedEvent } from '../events.js';
+import { userEvents } from '../events.js';
 import { otherUser, requireViewerUser } from './viewer-helpers.js';
 
 interface UserIdArgs {
@@ -23,10 +23,7 @@ async function changeRelation(
   await change(viewer.id, user.id);
   context.loaders.forgetRelations(user.id);
   if (topic) {
-    await context.events.publish(topic, {
-      blockerId: viewer.id,
-      blockedId: user.id,
-    } satisfies UserBlockedEvent);
+    await context.events.publish(topic, { blockerId: viewer.id, blockedId: user.id });
   }
   return user.id;
 }
