@@ -22,7 +22,7 @@ import { BLOB_PATH, createBlobListener } from './blob-endpoint.js';
 import { createPrismaClient } from './data/database.js';
 import { createFileStore } from './data/file-store.js';
 import { DEVELOPMENT_FILES_SIGNING_SECRET, type FilesEnv } from './env.js';
-import { followReleasedFiles } from './events.js';
+import { followReleasedFiles } from './released-files.js';
 import { createMessagesClient } from './messages-client.js';
 import { createUsersClient } from './users-client.js';
 import { createFilesServer } from './server.js';

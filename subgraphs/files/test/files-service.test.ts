@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPrismaClient, type PrismaClient } from '../src/data/database.js';
 import { createFileStore, originalKey, type FileStore } from '../src/data/file-store.js';
 import { messageEvents } from '@parley/messages/events';
-import { followReleasedFiles } from '../src/events.js';
+import { followReleasedFiles } from '../src/released-files.js';
 import { createFilesService } from '../src/files-service.js';
 import { createMessagesClient } from '../src/messages-client.js';
 import { createUsersClient } from '../src/users-client.js';
