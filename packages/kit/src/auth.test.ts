@@ -21,7 +21,7 @@ import {
   VERIFIED_TOKEN_TTL_MS,
   type TokenVerifier,
 } from './auth.js';
-import { REDIS_OPTIONS } from './service-clients.js';
+import { REDIS_OPTIONS } from './service-redis.js';
 import {
   createMemorySessionRevocations,
   createRedisSessionRevocations,

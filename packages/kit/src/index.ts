@@ -30,6 +30,7 @@ export * from './embedded-postgres.js';
 export * from './pagination.js';
 export * from './validation.js';
 export * from './use-query-limits.js';
-export * from './service-clients.js';
+export * from './service-database.js';
+export * from './service-redis.js';
 export * from './relay-loop.js';
 export * from './subgraph-call.js';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { untypedTopic } from './topics.js';
 import { startWithResources } from './resources.js';
-import { openServiceRedis } from './service-clients.js';
+import { openServiceRedis } from './service-redis.js';
 import { deleteRedisKeys, testRedisPrefix, testRedisUrl } from './testing/index.js';
 
 /** One service's clients, as its `start` opens them; `stop` is what stopping the service runs. */
