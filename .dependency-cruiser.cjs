@@ -1,8 +1,8 @@
 /**
  * `npm run deps:check`: who may import whom. Services own their domains and talk through the graph, the bus
- * and the event streams; what one may take from another is the other's event contract (`src/events.ts`,
- * imported as `@parley/<service>/events`), nothing else. The kernel (`packages/kit`) is infrastructure: it
- * imports no service.
+ * and the event streams; what one may take from another is the other's contract: its events (`src/events.ts`,
+ * `@parley/<service>/events`) and the client of its internal API (`src/client.ts`, `@parley/<service>/client`),
+ * nothing else. The kernel (`packages/kit`) is infrastructure: it imports no service.
  */
 const SERVICES = '(users|conversations|messages|presence|files)';
 
@@ -12,20 +12,20 @@ module.exports = {
     {
       name: 'subgraph-imports-subgraph',
       comment:
-        'A subgraph takes nothing from another but its event contract (src/events.ts): ask it through the graph, or follow its events.',
+        'A subgraph takes nothing from another but its contract (src/events.ts, src/client.ts): ask it through the graph or its client, or follow its events.',
       severity: 'error',
       from: { path: `^subgraphs/${SERVICES}/` },
       to: {
         path: `^subgraphs/${SERVICES}/`,
-        pathNot: ['^subgraphs/$1/', `^subgraphs/${SERVICES}/src/events\\.ts$`],
+        pathNot: ['^subgraphs/$1/', `^subgraphs/${SERVICES}/src/(events|client)\\.ts$`],
       },
     },
     {
       name: 'router-imports-subgraph',
-      comment: 'The router composes subgraphs over HTTP; of their code it takes only their event contracts.',
+      comment: 'The router composes subgraphs over HTTP; of their code it takes only their contracts.',
       severity: 'error',
       from: { path: '^router/src/' },
-      to: { path: `^subgraphs/${SERVICES}/`, pathNot: `^subgraphs/${SERVICES}/src/events\\.ts$` },
+      to: { path: `^subgraphs/${SERVICES}/`, pathNot: `^subgraphs/${SERVICES}/src/(events|client)\\.ts$` },
     },
     {
       name: 'kit-imports-domain',
@@ -38,9 +38,9 @@ module.exports = {
     {
       name: 'event-contract-imports-service-code',
       comment:
-        'An event contract is imported by other services: it depends on the kit and zod only, never on its service.',
+        'A contract is imported by other services: it depends on the kit and zod only, never on its service.',
       severity: 'error',
-      from: { path: `^subgraphs/${SERVICES}/src/events\\.ts$` },
+      from: { path: `^subgraphs/${SERVICES}/src/(events|client)\\.ts$` },
       to: { path: '^(subgraphs|router)/' },
     },
     {

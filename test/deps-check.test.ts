@@ -14,8 +14,9 @@ const config = createRequire(import.meta.url)('../.dependency-cruiser.cjs') as {
 };
 
 const files: Record<string, string> = {
-  // A subgraph reaching into another's code (its store), and one taking another's event contract (allowed).
-  'subgraphs/users/src/profile.ts': `import { store } from '../../messages/src/store.js';\nimport { events } from '../../messages/src/events.js';\nexport const profile = [store, events];\n`,
+  // A subgraph reaching into another's code (its store), and taking another's contract (allowed).
+  'subgraphs/users/src/profile.ts': `import { store } from '../../messages/src/store.js';\nimport { events } from '../../messages/src/events.js';\nimport { client } from '../../messages/src/client.js';\nexport const profile = [store, events, client];\n`,
+  'subgraphs/messages/src/client.ts': `export const client = 1;\n`,
   'subgraphs/messages/src/store.ts': `export const store = 1;\n`,
   // An event contract importing its own service's code.
   'subgraphs/messages/src/events.ts': `import { store } from './store.js';\nexport const events = store;\n`,
@@ -67,7 +68,9 @@ describe('deps:check', () => {
     expect(violations).toContainEqual({ rule, from, to });
   });
 
-  it('lets a subgraph import another subgraph’s event contract', () => {
-    expect(violations.filter(({ to }) => to === 'subgraphs/messages/src/events.ts')).toEqual([]);
+  it('lets a subgraph import another subgraph’s contract: its events and its client', () => {
+    expect(violations.filter(({ to }) => /^subgraphs\/messages\/src\/(events|client)\.ts$/.test(to))).toEqual(
+      [],
+    );
   });
 });

@@ -2,7 +2,6 @@ import type { Server } from 'node:http';
 import { Supergraph } from '@apollo/federation-internals';
 import {
   createGraphQLServer,
-  createMembershipRepair,
   errorCodeOf,
   isOriginalGraphQLError,
   READY_CHECK_TIMEOUT_MS,
@@ -17,6 +16,7 @@ import {
   type SessionRevocations,
   type TokenVerifier,
 } from '@parley/kit';
+import { createMembershipRepair } from '@parley/conversations/client';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Redis } from 'ioredis';
 import type { DocumentNode } from 'graphql';

@@ -6,10 +6,10 @@ import {
   type Logger,
   type LoggedEvent,
   type MembershipProjection,
-  type MembershipRepair,
   type RealtimeLog,
   type Registry,
 } from '@parley/kit';
+import type { MembershipRepair } from '@parley/conversations/client';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
 import {

@@ -1,4 +1,5 @@
-import type { BaseContext, Caller, RealtimeLog, ServiceAuth, UserRelationsClient } from '@parley/kit';
+import type { BaseContext, Caller, RealtimeLog, ServiceAuth } from '@parley/kit';
+import type { UserRelationsClient } from '@parley/users/client';
 import DataLoader from 'dataloader';
 import type { ConversationService } from './conversation-service.js';
 import type {

@@ -1,12 +1,5 @@
-import {
-  badUserInput,
-  forbidden,
-  isUuid,
-  notFound,
-  type Logger,
-  type UserRelationsClient,
-  type Viewer,
-} from '@parley/kit';
+import { badUserInput, forbidden, isUuid, notFound, type Logger, type Viewer } from '@parley/kit';
+import type { UserRelationsClient } from '@parley/users/client';
 import { directKeyOf, roleRank, type ConversationStore, type MemberRole } from './data/conversation-store.js';
 import { isUniqueViolation, type Transaction } from './data/database.js';
 import { addOutboxEvent, type OutboxRelay } from './data/outbox.js';

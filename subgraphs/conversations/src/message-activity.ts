@@ -1,4 +1,5 @@
-import { isUuid, type BlockRelationsClient, type EventStream, type Logger } from '@parley/kit';
+import { isUuid, type EventStream, type Logger } from '@parley/kit';
+import type { BlockRelationsClient } from '@parley/users/client';
 import { messageEvents, type MessageAddedEvent } from '@parley/messages/events';
 import type { ConversationStore, ReceiptExclusions } from './data/conversation-store.js';
 import type { OutboxRelay } from './data/outbox.js';

@@ -11,8 +11,8 @@ import {
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
-  type UserRelationsClient,
 } from '@parley/kit';
+import type { UserRelationsClient } from '@parley/users/client';
 import { parse } from 'graphql';
 import { createLoaders, type ConversationsContext, type ConversationsServices } from './context.js';
 import { createConversationService } from './conversation-service.js';

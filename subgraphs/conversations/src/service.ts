@@ -1,10 +1,8 @@
 import {
   createLogger,
   createMetricsRegistry,
-  createBlockRelationsClient,
   createServiceAuth,
   databaseAndRedisReady,
-  createUserRelationsClient,
   listenService,
   openServiceDatabase,
   openServiceRedis,
@@ -16,6 +14,7 @@ import {
   type ReservedListener,
   type RunningService,
 } from '@parley/kit';
+import { createBlockRelationsClient, createUserRelationsClient } from '@parley/users/client';
 import { createPrismaClient } from './data/database.js';
 import type { ConversationsEnv } from './env.js';
 import { startActivityChangePrune } from './jobs/prune-activity-changes.js';

@@ -10,8 +10,8 @@ import {
   createMetricsRegistry,
   createServiceAuth,
   jwksFromJson,
-  type UserRelationsClient,
 } from '@parley/kit';
+import type { UserRelationsClient } from '@parley/users/client';
 import { createGraphQLClient, createTestDatabase, testRedisPrefix } from '@parley/kit/testing';
 import { expect } from 'vitest';
 import { createConversationStore } from '../src/data/conversation-store.js';

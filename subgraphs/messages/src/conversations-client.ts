@@ -1,4 +1,5 @@
-import { createMembershipRepair, createSubgraphCall, type Caller, type MembershipRepair } from '@parley/kit';
+import { createSubgraphCall, type Caller } from '@parley/kit';
+import { createMembershipRepair, type MembershipRepair } from '@parley/conversations/client';
 import { z } from 'zod';
 
 export interface ConversationsClient {

@@ -11,10 +11,9 @@ import {
   type Membership,
   type MembershipProjection,
   type MembershipReader,
-  type UserRelation,
-  type UserRelationsClient,
   type Viewer,
 } from '@parley/kit';
+import type { UserRelation, UserRelationsClient } from '@parley/users/client';
 import { z } from 'zod';
 import type { MessageRecord, MessageStore, NewMessage, SendResult } from './data/message-store.js';
 import type { OutboxRelay } from './outbox-relay.js';

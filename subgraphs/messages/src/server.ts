@@ -12,8 +12,8 @@ import {
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
-  type UserRelationsClient,
 } from '@parley/kit';
+import type { UserRelationsClient } from '@parley/users/client';
 import { parse } from 'graphql';
 import {
   createLoaders,

@@ -3,7 +3,6 @@ import {
   createMetricsRegistry,
   createServiceAuth,
   databaseAndRedisReady,
-  createUserRelationsClient,
   listenService,
   openServiceDatabase,
   openServiceRedis,
@@ -14,6 +13,7 @@ import {
   type Logger,
   type RunningService,
 } from '@parley/kit';
+import { createUserRelationsClient } from '@parley/users/client';
 import { createPrismaClient } from './data/database.js';
 import { createPostgresMessageStore } from './data/postgres-message-store.js';
 import type { MessagesEnv } from './env.js';

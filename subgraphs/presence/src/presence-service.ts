@@ -7,12 +7,12 @@ import {
   storedIds,
   type Caller,
   type MembershipProjection,
-  type MembershipRepair,
   type PresenceStatus,
   type PresenceStore,
   type RealtimeLog,
   type Viewer,
 } from '@parley/kit';
+import type { MembershipRepair } from '@parley/conversations/client';
 import type { PresenceRecord, PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';

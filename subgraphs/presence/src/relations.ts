@@ -1,11 +1,5 @@
-import {
-  createSubgraphCall,
-  createUserRelationsClient,
-  serviceCaller,
-  type Caller,
-  type ServiceAuth,
-  type UserRelation,
-} from '@parley/kit';
+import { createSubgraphCall, serviceCaller, type Caller, type ServiceAuth } from '@parley/kit';
+import { createUserRelationsClient, type UserRelation } from '@parley/users/client';
 import { z } from 'zod';
 
 /** How the viewer and another user relate, as far as presence is concerned. */

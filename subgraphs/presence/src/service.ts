@@ -1,6 +1,5 @@
 import {
   createLogger,
-  createMembershipRepair,
   createMetricsRegistry,
   createServiceAuth,
   databaseAndRedisReady,
@@ -14,6 +13,7 @@ import {
   type Logger,
   type RunningService,
 } from '@parley/kit';
+import { createMembershipRepair } from '@parley/conversations/client';
 import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';
