@@ -15,8 +15,8 @@ import {
   type Registry,
   type SessionRevocations,
   type TokenVerifier,
+  createMembershipRepair,
 } from '@parley/kit';
-import { createMembershipRepair } from '@parley/conversations/client';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Redis } from 'ioredis';
 import type { DocumentNode } from 'graphql';

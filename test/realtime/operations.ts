@@ -74,9 +74,6 @@ export async function nextOf(subscription: EventSubscription, typename: string, 
   }
 }
 
-export const takeEvents = async (subscription: EventSubscription, count: number, timeoutMs?: number) =>
-  (await subscription.take(count, timeoutMs)).map(eventOf);
-
 /** The next MessageAdded, passing over read and delivery receipts. */
 export const nextMessage = (subscription: EventSubscription, timeoutMs?: number) =>
   nextOf(subscription, 'MessageAdded', timeoutMs);

@@ -8,8 +8,8 @@ import {
   type MembershipProjection,
   type RealtimeLog,
   type Registry,
+  type MembershipRepair,
 } from '@parley/kit';
-import type { MembershipRepair } from '@parley/conversations/client';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
 import {

@@ -163,8 +163,6 @@ export const eventTypes: Record<string, EventType<Topic>> = Object.fromEntries(
   ].map((type) => [type.topic.name, type]),
 );
 
-export const realtimeTopics = Object.keys(eventTypes);
-
 export class UnknownEventError extends Error {
   constructor(topic: string, problem: string) {
     super(`Realtime event ${topic} cannot be delivered: ${problem}`);

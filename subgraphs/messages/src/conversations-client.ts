@@ -1,5 +1,4 @@
-import { createSubgraphCall, type Caller } from '@parley/kit';
-import { createMembershipRepair, type MembershipRepair } from '@parley/conversations/client';
+import { createSubgraphCall, type Caller, createMembershipRepair, type MembershipRepair } from '@parley/kit';
 import { z } from 'zod';
 
 export interface ConversationsClient {

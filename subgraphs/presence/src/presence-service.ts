@@ -11,8 +11,8 @@ import {
   type PresenceStore,
   type RealtimeLog,
   type Viewer,
+  type MembershipRepair,
 } from '@parley/kit';
-import type { MembershipRepair } from '@parley/conversations/client';
 import type { PresenceRecord, PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';

@@ -12,8 +12,8 @@ import {
   tokenVerificationFromEnv,
   type Logger,
   type RunningService,
+  createMembershipRepair,
 } from '@parley/kit';
-import { createMembershipRepair } from '@parley/conversations/client';
 import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';

@@ -5,6 +5,7 @@ import { graphql } from '../generated';
  * persisted-documents manifest (router/persisted/parley-web.json): the router runs nothing else for us.
  */
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `UserSummaryFragment`. */
 export const UserSummaryFragment = graphql(`
   fragment UserSummary on User {
     id
@@ -21,6 +22,7 @@ export const UserSummaryFragment = graphql(`
   }
 `);
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `FileFieldsFragment`. */
 export const FileFieldsFragment = graphql(`
   fragment FileFields on File {
     id
@@ -36,6 +38,7 @@ export const FileFieldsFragment = graphql(`
   }
 `);
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `MessageFieldsFragment`. */
 export const MessageFieldsFragment = graphql(`
   fragment MessageFields on Message {
     id
@@ -68,6 +71,7 @@ export const MessageFieldsFragment = graphql(`
   }
 `);
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `MessageReactionsFragment`. */
 export const MessageReactionsFragment = graphql(`
   fragment MessageReactions on Message {
     id
@@ -80,6 +84,7 @@ export const MessageReactionsFragment = graphql(`
 `);
 
 /** What the conversation list shows of the latest message. */
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `MessagePreviewFragment`. */
 export const MessagePreviewFragment = graphql(`
   fragment MessagePreview on Message {
     id
@@ -98,6 +103,7 @@ export const MessagePreviewFragment = graphql(`
   }
 `);
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `ConversationSummaryFragment`. */
 export const ConversationSummaryFragment = graphql(`
   fragment ConversationSummary on Conversation {
     id
@@ -147,6 +153,7 @@ export const RefreshSessionMutation = graphql(`
   }
 `);
 
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `SignedInFragment`. */
 export const SignedInFragment = graphql(`
   fragment SignedIn on AuthPayload {
     accessToken
@@ -260,6 +267,7 @@ export const FileQuery = graphql(`
  * What the viewer's conversation list shows of a conversation's counts, moved in the cache by events
  * (a message arrived, the viewer read it on another device).
  */
+/** @public a fragment codegen reads (and other documents spread); its type is generated/graphql's `ConversationCountsFragment`. */
 export const ConversationCountsFragment = graphql(`
   fragment ConversationCounts on Conversation {
     id

@@ -8,6 +8,7 @@ export interface ViewerParent {
 }
 
 /** An entity another subgraph resolves (User, Message): this one only knows its id. */
+/** @public the reference type codegen maps entities to (codegen.ts `mappers`). */
 export interface EntityReference {
   id: string;
 }

@@ -5,6 +5,7 @@ import { conversationNotFound } from '../message-service.js';
 import { seqConnection, seqRange } from '../seq-page.js';
 
 /** An entity this subgraph names by id only (User, File, and Conversation as passed in). */
+/** @public the reference type codegen maps entities to (codegen.ts `mappers`). */
 export interface EntityReference {
   id: string;
 }
