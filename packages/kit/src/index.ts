@@ -32,5 +32,7 @@ export * from './validation.js';
 export * from './use-query-limits.js';
 export * from './service-database.js';
 export * from './service-redis.js';
+export * from './redis-close.js';
+export * from './redis-close.js';
 export * from './relay-loop.js';
 export * from './subgraph-call.js';

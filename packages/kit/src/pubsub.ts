@@ -3,6 +3,7 @@ import { RedisPubSub as GraphqlRedisPubSub } from 'graphql-redis-subscriptions';
 import type { Redis } from 'ioredis';
 import { KEY_PREFIX } from './env.js';
 import type { Logger } from './logger.js';
+import { closeRedis } from './redis-close.js';
 import { readPayload, type PayloadInputOf, type PayloadOf, type Topic } from './topics.js';
 
 /**
@@ -167,7 +168,8 @@ export function createRedisPubSub({ publisher, subscriber, prefix, logger }: Red
         return () => redisPubSub.unsubscribe(id);
       },
       async close() {
-        await redisPubSub.close();
+        // Not redisPubSub.close(): its QUIT fails on a connection that is down, which then reconnects forever.
+        await Promise.all([closeRedis(publisher), closeRedis(subscriber)]);
       },
     },
     logger,

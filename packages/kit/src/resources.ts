@@ -17,7 +17,7 @@ export interface RunningService {
 
 /**
  * Runs `start`, which opens resources (pools, clients, servers) and registers how to close each. Returns
- * its result with `stop()`, which closes them newest first. If `start` fails, whatever it had opened is
+ * its result with `stop()`, which closes them newest first (all of them, then rethrows a failure). If `start` fails, whatever it had opened is
  * closed (errors ignored) before the failure is rethrown, so a half-started service leaks nothing.
  */
 export async function startWithResources<T extends object>(
@@ -30,7 +30,15 @@ export async function startWithResources<T extends object>(
     return {
       ...started,
       async stop() {
-        for (const close of closers.splice(0)) await close();
+        // Every closer runs, whichever fails: one that throws must not leave the rest open.
+        const failures: unknown[] = [];
+        for (const close of closers.splice(0)) {
+          await Promise.resolve()
+            .then(close)
+            .catch((error: unknown) => failures.push(error));
+        }
+        if (failures.length === 1) throw failures[0];
+        if (failures.length > 1) throw new AggregateError(failures, 'several resources failed to close');
       },
     };
   } catch (error) {

@@ -17,6 +17,7 @@ import {
 } from './presence.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import { createMemoryRealtimeLog, createRedisRealtimeLog, type RealtimeLog } from './realtime-log.js';
+import { closeRedis } from './redis-close.js';
 import type { Resources } from './resources.js';
 import {
   createMemorySessionRevocations,
@@ -196,7 +197,7 @@ export function openServiceRedis(
   if (!env.REDIS_URL) return { redis: null, ...acquireInProcessClients(resources, prefix, logger) };
   const connect = (name: string) => connectRedis(env.REDIS_URL!, name, logger);
   const redis = connect('commands');
-  resources.add(() => redis.quit());
+  resources.add(() => closeRedis(redis));
   const events = createRedisPubSub({
     publisher: connect('publisher'),
     subscriber: connect('subscriber'),

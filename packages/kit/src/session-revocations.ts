@@ -19,6 +19,11 @@ export const REVOCATION_SYNC_INTERVAL_MS = 1_000;
  * this, signed-in requests are answered SERVICE_UNAVAILABLE until Redis answers again.
  */
 export const REVOCATION_MAX_STALENESS_MS = 5 * 60_000;
+/**
+ * How much longer than the longest access token an entry is kept: a token signed while its session was being
+ * ended, and processes whose clocks differ a little, are still covered.
+ */
+const REVOCATION_MARGIN_MS = 60_000;
 /** How long a check made before the first read of the set waits for it. */
 const FIRST_SYNC_WAIT_MS = 1_000;
 
@@ -81,8 +86,13 @@ export function createRedisSessionRevocations(options: {
       if (expiresAt <= readAt) expiries.delete(sessionId);
       else if (!inRedis.has(sessionId)) lost.push(expiresAt, sessionId);
     }
-    if (lost.length > 0) await redis.zadd(key, ...lost);
     syncedAt = readAt;
+    // GT: never lowers a later expiry another process wrote. Best effort: the read above is what checks need.
+    if (lost.length > 0) {
+      await redis.zadd(key, 'GT', ...lost).catch((error: unknown) => {
+        logger?.warn({ err: error }, 'revoked sessions Redis lost could not be written back');
+      });
+    }
     if (failing) logger?.info('session revocations readable again');
     failing = false;
   };
@@ -112,13 +122,17 @@ export function createRedisSessionRevocations(options: {
     }
   });
   // Subscribed before the first read, so nothing revoked in between is missed.
-  const started = subscriber.subscribe(channel).then(
-    () => syncInBackground(),
-    (error: unknown) => {
-      logger?.warn({ err: error }, 'session revocations not pushed; reading them every second');
-      return syncInBackground();
-    },
-  );
+  // A SUBSCRIBE queued while Redis was down at start is dropped after a few attempts, and ioredis resubscribes
+  // only channels Redis confirmed: tried again at each reconnection until it holds.
+  const subscribe = (): Promise<void> =>
+    subscriber.subscribe(channel).then(
+      () => {},
+      (error: unknown) => {
+        logger?.warn({ err: error }, 'session revocations not pushed yet; reading them every second');
+        subscriber.once('ready', () => void subscribe());
+      },
+    );
+  const started = subscribe().then(syncInBackground);
   const timer = setInterval(
     () => void syncInBackground(),
     options.syncIntervalMs ?? REVOCATION_SYNC_INTERVAL_MS,
@@ -133,11 +147,11 @@ export function createRedisSessionRevocations(options: {
     async revoke(sessionIds, ttlSeconds) {
       if (sessionIds.length === 0) return;
       const revokedAt = now();
-      const expiresAt = revokedAt + Math.max(1, Math.ceil(ttlSeconds)) * 1000;
+      const expiresAt = revokedAt + Math.max(1, Math.ceil(ttlSeconds)) * 1000 + REVOCATION_MARGIN_MS;
       const results = await redis
         .multi()
-        .zadd(key, ...sessionIds.flatMap((sessionId) => [expiresAt, sessionId]))
-        .zremrangebyscore(key, '-inf', revokedAt)
+        .zadd(key, 'GT', ...sessionIds.flatMap((sessionId) => [expiresAt, sessionId]))
+        .zremrangebyscore(key, '-inf', revokedAt - REVOCATION_MARGIN_MS)
         .publish(channel, JSON.stringify({ sessionIds, expiresAt }))
         .exec();
       const failed = results?.find(([error]) => error)?.[0];

@@ -26,7 +26,7 @@ export const userEvents = {
   /** Sessions ended (logout, revocation, password change, deletion): their sockets close. */
   sessionsRevoked: defineTopic(
     'users.sessions-revoked',
-    z.object({ userId: id, sessionIds: z.array(id).max(10_000) }),
+    z.object({ userId: id, sessionIds: z.array(id).max(1_000_000) }),
   ),
 } as const;
 

@@ -33,3 +33,4 @@ export {
   type PresenceContractInstance,
 } from './presence-contract.js';
 export * from './service-auth.js';
+export * from './redis-server.js';
