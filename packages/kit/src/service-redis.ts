@@ -22,7 +22,6 @@ import type { Resources } from './resources.js';
 import {
   createMemorySessionRevocations,
   createRedisSessionRevocations,
-  type RedisSessionRevocations,
   type SessionRevocations,
 } from './session-revocations.js';
 
@@ -50,31 +49,23 @@ const presenceOn =
   (timings?: Partial<PresenceTimings>): PresenceStore =>
     createMemoryPresenceStore({ data, ...(timings && { timings }) });
 
-/**
- * Without Redis, the services of one process (`npm start`) must share their bus, streams, realtime log and
- * projection, or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
- */
-const inProcess = new Map<string, { clients: InProcessClients; users: number }>();
+/** Things one process's services share, by key, each with its number of users and how to close it. */
+type SharedRegistry<T> = Map<string, { value: T; close: () => Promise<void>; users: number }>;
 
-function acquireInProcessClients(
+/**
+ * The shared thing under `key`, created by `create` for its first user; each user releases it when its
+ * resources close, and the last one closes it.
+ */
+function acquireShared<T>(
   resources: Resources,
-  prefix: string,
-  logger: Logger | undefined,
-): InProcessClients {
-  let shared = inProcess.get(prefix);
+  registry: SharedRegistry<T>,
+  key: string,
+  create: () => { value: T; close: () => Promise<void> },
+): T {
+  let shared = registry.get(key);
   if (!shared) {
-    shared = {
-      clients: {
-        events: createMemoryPubSub({ prefix, ...(logger && { logger }) }),
-        stream: createMemoryEventStream({ prefix, ...(logger && { logger }) }),
-        log: createMemoryRealtimeLog({ prefix }),
-        projection: createMemoryMembershipProjection({ prefix }),
-        revocations: createMemorySessionRevocations(),
-        presence: presenceOn(createMemoryPresenceData()),
-      },
-      users: 0,
-    };
-    inProcess.set(prefix, shared);
+    shared = { ...create(), users: 0 };
+    registry.set(key, shared);
   }
   const acquired = shared;
   acquired.users += 1;
@@ -84,10 +75,34 @@ function acquireInProcessClients(
     released = true;
     acquired.users -= 1;
     if (acquired.users > 0) return;
-    inProcess.delete(prefix);
-    await acquired.clients.events.close();
+    registry.delete(key);
+    await acquired.close();
   });
-  return acquired.clients;
+  return acquired.value;
+}
+
+/**
+ * Without Redis, the services of one process (`npm start`) must share their bus, streams, realtime log and
+ * projection, or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
+ */
+const inProcess: SharedRegistry<InProcessClients> = new Map();
+
+function acquireInProcessClients(
+  resources: Resources,
+  prefix: string,
+  logger: Logger | undefined,
+): InProcessClients {
+  return acquireShared(resources, inProcess, prefix, () => {
+    const clients: InProcessClients = {
+      events: createMemoryPubSub({ prefix, ...(logger && { logger }) }),
+      stream: createMemoryEventStream({ prefix, ...(logger && { logger }) }),
+      log: createMemoryRealtimeLog({ prefix }),
+      projection: createMemoryMembershipProjection({ prefix }),
+      revocations: createMemorySessionRevocations(),
+      presence: presenceOn(createMemoryPresenceData()),
+    };
+    return { value: clients, close: () => clients.events.close() };
+  });
 }
 
 /**
@@ -143,7 +158,7 @@ function watched(connection: Redis, name: string, logger: Logger | undefined): R
  * One view of the revoked sessions per Redis and prefix in a process, shared by its services, so a session
  * revoked by one is refused by the others at once (other processes hear of it by push). Closed with its last user.
  */
-const revocationViews = new Map<string, { view: RedisSessionRevocations; redis: Redis; users: number }>();
+const revocationViews: SharedRegistry<SessionRevocations> = new Map();
 
 function acquireRevocations(
   resources: Resources,
@@ -151,9 +166,7 @@ function acquireRevocations(
   prefix: string,
   logger: Logger | undefined,
 ): SessionRevocations {
-  const viewKey = `${redisUrl}\n${prefix}`;
-  let shared = revocationViews.get(viewKey);
-  if (!shared) {
+  return acquireShared(resources, revocationViews, `${redisUrl}\n${prefix}`, () => {
     const redis = connectRedis(redisUrl, 'revocations', logger);
     const subscriber = connectRedis(redisUrl, 'revocations-subscriber', logger, {
       commandTimeout: undefined,
@@ -164,22 +177,14 @@ function acquireRevocations(
       prefix,
       ...(logger && { logger: logger.child({ component: 'session-revocations' }) }),
     });
-    shared = { view, redis, users: 0 };
-    revocationViews.set(viewKey, shared);
-  }
-  const acquired = shared;
-  acquired.users += 1;
-  let released = false;
-  resources.add(async () => {
-    if (released) return;
-    released = true;
-    acquired.users -= 1;
-    if (acquired.users > 0) return;
-    revocationViews.delete(viewKey);
-    await acquired.view.close();
-    acquired.redis.disconnect();
+    return {
+      value: view,
+      close: async () => {
+        await view.close();
+        redis.disconnect();
+      },
+    };
   });
-  return acquired.view;
 }
 
 /**
