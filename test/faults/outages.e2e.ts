@@ -1,12 +1,16 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { createLogger, startEmbeddedPostgres, type EmbeddedPostgres } from '@parley/kit';
-import { codeOf, reasonOf, startParley, type GraphQLResponse, type Parley } from '@parley/testkit';
+import {
+  codeOf,
+  reasonOf,
+  startParley,
+  startTestRedisServer,
+  type GraphQLResponse,
+  type Parley,
+  type TestRedisServer,
+} from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup } from '../conversations/operations.js';
 import { activeSubscriptions, LOGOUT } from '../realtime/operations.js';
@@ -14,11 +18,11 @@ import { messagesOf, startSender, startSubscriber, type SendAttempt, type Subscr
 
 /**
  * The platform under traffic while its servers fail, as an operator sees it happen: two senders at 5 messages
- * a second, four subscribers resuming with `after:`, while Redis restarts empty, PostgreSQL stops for 3 s and
+ * a second, four subscribers resuming with `after:`, while Redis restarts empty, PostgreSQL stops (each for as long
+ * as it takes every sender to see six sends fail) and
  * every socket drops at once. The PostgreSQL and Redis servers are the test's own, stopped and started by it.
  */
 
-const OUTAGE_MS = 3_000;
 const SEND_INTERVAL_MS = 200;
 /** After a server is back, sends succeed again within this. */
 const RECOVERY_MS = 2_000;
@@ -31,42 +35,8 @@ const silent = createLogger({ service: 'outages-test', level: 'silent' });
 
 let dataDir: string;
 let postgres: EmbeddedPostgres;
-let redisPort: number;
-let redisServer: ChildProcess;
+let redis: TestRedisServer;
 let parley: Parley;
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-/** redis-server without persistence: restarted, it comes back empty. */
-async function startRedis(): Promise<ChildProcess> {
-  const child = spawn(
-    'redis-server',
-    ['--port', String(redisPort), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-    { stdio: ['ignore', 'pipe', 'ignore'] },
-  );
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    child.stdout!.on('data', (chunk: Buffer) => {
-      output += chunk.toString();
-      if (output.includes('Ready to accept connections')) resolve();
-    });
-    child.once('exit', (code) => reject(new Error(`redis-server exited with ${code}:\n${output}`)));
-  });
-  return child;
-}
-
-async function stopRedis() {
-  if (redisServer.exitCode !== null || redisServer.signalCode !== null) return;
-  const exited = once(redisServer, 'exit');
-  redisServer.kill('SIGKILL');
-  await exited;
-}
 
 /** Every `/ready` of the platform: status and how long it took to answer. */
 async function readiness() {
@@ -85,18 +55,17 @@ beforeAll(async () => {
   // As root the embedded server runs as the `postgres` user, which must reach its directory.
   await chmod(dataDir, 0o755);
   postgres = await startEmbeddedPostgres({ dataDir, logger: silent });
-  redisPort = await freePort();
-  redisServer = await startRedis();
+  redis = await startTestRedisServer();
   parley = await startParley({
     label: 'outages',
     databaseServerUrl: postgres.urlFor('postgres'),
-    redisUrl: `redis://127.0.0.1:${redisPort}`,
+    redisUrl: redis.url,
   });
 });
 
 afterAll(async () => {
   await parley?.stop();
-  if (redisServer) await stopRedis();
+  await redis?.stop();
   await postgres?.stop();
   if (dataDir) await rm(dataDir, { recursive: true, force: true });
 });
@@ -130,19 +99,42 @@ describe('outages under traffic', () => {
       readyDuring: Awaited<ReturnType<typeof readiness>>;
     }> = [];
 
+    /** Until each sender has had `count` more messages acknowledged: traffic flows. */
+    async function moreAcknowledged(count: number) {
+      const from = senders.map((sender) => sender.acknowledged.length);
+      await expect
+        .poll(() => senders.every((sender, index) => sender.acknowledged.length >= from[index]! + count), {
+          timeout: 30_000,
+        })
+        .toBe(true);
+    }
+    /** Until each sender has seen `count` sends fail since `since`: the outage is felt. */
+    async function failedSince(since: number, count: number) {
+      await expect
+        .poll(
+          () =>
+            senders.every(
+              (sender) =>
+                sender.attempts.filter(({ ok, startedAt }) => !ok && startedAt >= since).length >= count,
+            ),
+          { timeout: 30_000 },
+        )
+        .toBe(true);
+    }
+
     async function outage(
       what: string,
       stop: () => Promise<void>,
       start: () => Promise<void>,
       meanwhile: () => Promise<void> = async () => {},
     ) {
-      await sleep(1_500);
+      await moreAcknowledged(6);
       const downAt = performance.now();
       await stop();
-      await sleep(OUTAGE_MS / 2);
+      await failedSince(downAt, 3);
       const readyDuring = await readiness();
       await meanwhile();
-      await sleep(OUTAGE_MS / 2);
+      await failedSince(downAt, 6);
       await start();
       outages.push({ what, downAt, backAt: performance.now(), readyDuring });
     }
@@ -150,10 +142,8 @@ describe('outages under traffic', () => {
     try {
       await outage(
         'Redis restarting empty',
-        stopRedis,
-        async () => {
-          redisServer = await startRedis();
-        },
+        () => redis.stop(),
+        () => redis.start(),
         async () => {
           // Signing out needs Redis (where revocations are recorded): it fails as a whole, nothing ended.
           loggedOutDuringOutage = await gus.client.request(LOGOUT);
@@ -167,10 +157,10 @@ describe('outages under traffic', () => {
           postgres = await startEmbeddedPostgres({ dataDir, logger: silent, port: postgres.port });
         },
       );
-      await sleep(3_000);
+      await moreAcknowledged(6);
       // Every socket dropped at once, as by a network failure: each subscriber resumes from its cursor.
       await Promise.all(subscribers.map((subscriber) => subscriber.drop()));
-      await sleep(3_000);
+      await moreAcknowledged(6);
     } finally {
       await Promise.all(senders.map((sender) => sender.stop()));
     }

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type AddressInfo } from 'node:net';
 import { GraphQLError } from 'graphql';
 import { Redis } from 'ioredis';
 import {
@@ -22,6 +21,7 @@ import {
   type TokenVerifier,
 } from './auth.js';
 import { REDIS_OPTIONS } from './service-redis.js';
+import { freeLoopbackPort } from './testing/redis-server.js';
 import {
   createMemorySessionRevocations,
   createRedisSessionRevocations,
@@ -32,14 +32,6 @@ import {
 
 const ISSUER = 'https://users.parley.test';
 
-/** A loopback port nothing listens on. */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
 const AUDIENCE = 'parley';
 
 interface SigningKey {
@@ -363,7 +355,7 @@ describe('session revocation', () => {
     });
 
     it('a check before the set could ever be read is SERVICE_UNAVAILABLE, not an answer', async () => {
-      const { verify } = processView({ redisUrl: `redis://127.0.0.1:${await closedPort()}` });
+      const { verify } = processView({ redisUrl: `redis://127.0.0.1:${await freeLoopbackPort()}` });
       const token = await sign(current, claims({ sid: `session-${randomUUID()}` }));
       await expect(verify(token)).rejects.toMatchObject({ extensions: { code: 'SERVICE_UNAVAILABLE' } });
     });
