@@ -361,7 +361,10 @@ describe('deleted messages', () => {
     const message = await send(ann, dm.id, 'oops', { attachmentIds: [file.id] });
     expect(codeOf(await bob.client.request(FILE, { id: file.id }))).toBeUndefined();
     await ok(ann, DELETE, { id: message.id });
-    expect(codeOf(await bob.client.request(FILE, { id: file.id }))).toBe('FORBIDDEN');
+    // Once the files service has read the deletion from messages' stream.
+    await expect
+      .poll(async () => codeOf(await bob.client.request(FILE, { id: file.id })), { timeout: 10_000 })
+      .toBe('FORBIDDEN');
     const tombstone = await ok<{ message: { attachments: unknown[] } }>(bob, MESSAGE, { id: message.id });
     expect(tombstone.message.attachments).toEqual([]);
     expect(codeOf(await ann.client.request(FILE, { id: file.id }))).toBeUndefined();

@@ -25,7 +25,7 @@ const CALLS: Record<SubgraphName, SubgraphName[]> = {
   conversations: ['users'],
   messages: ['users', 'conversations', 'files'],
   presence: ['users', 'conversations'],
-  files: ['users', 'messages'],
+  files: ['users', 'conversations'],
 };
 
 /** How long a process may take to answer `/ready`: twelve of them compile and start at once on two cores. */
@@ -179,7 +179,7 @@ export async function startCluster(options: { label: string; instances?: number 
       },
     };
 
-    // Ports first: messages and files call each other, so every address must be known before either starts.
+    // Ports first: users and conversations call each other, so both addresses are known before either starts.
     // Each process also serves its metrics on a port of its own.
     const ports = await freePorts(instances * 2 * (SUBGRAPHS.length + 1) + instances);
     const stacks = Array.from({ length: instances }, (_, index) => {

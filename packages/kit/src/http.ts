@@ -41,16 +41,16 @@ export interface ReservedListener extends RunningServer {
   serve(handler: RequestListener): void;
 }
 
-/**
- * A server already listening whose handler comes later. Two services that call each other (files asks
- * messages who may see a file, messages asks files which files a sender may attach) can then each be told
- * the other's URL on free ports: one is reserved first, the other started with its URL, then the first.
- */
 /** What a reserved listener answers while no service is behind it: 503, try again. */
 const unavailable: RequestListener = (_request, response) => {
   response.writeHead(503, { 'retry-after': '1' }).end();
 };
 
+/**
+ * A server already listening whose handler comes later. Two services that call each other (users asks
+ * conversations who a profile change concerns, conversations asks users about blocks) can then each be told
+ * the other's URL on free ports: one is reserved first, the other started with its URL, then the first.
+ */
 export async function reserveListener(port = 0, host = '127.0.0.1'): Promise<ReservedListener> {
   let current = unavailable;
   const server = await listen((request, response) => current(request, response), port, host);

@@ -43,7 +43,7 @@ export const storedIds = (ids: readonly string[]): string[] => [
 
 /**
  * A list argument of ids (`field`) as `storedIds`, BAD_USER_INPUT past `max`: the batch fields other
- * services ask (viewerRelations, filesInUse, ...) answer at most that many at once.
+ * services ask (viewerRelations, avatarsAmong, ...) answer at most that many at once.
  */
 export function askedIds(ids: readonly string[], field: string, max = 1000): string[] {
   if (ids.length > max) throw badUserInput(`At most ${max} ids`, { field });

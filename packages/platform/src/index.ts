@@ -153,14 +153,7 @@ export function startPlatform({
       };
     }
 
-    // Files and messages ask each other (who may see a file, which files a sender may attach): files' address
-    // is taken first, so messages can be told it before files starts.
-    const filesAddress = readFilesEnv({ ...shared, ...filesEnv });
-    const filesListener = await reserveListener(filesAddress.PORT, filesAddress.HOST);
-    resources.add(() => filesListener.close());
-    const filesUrl = `${filesListener.url}/graphql`;
-
-    // Users and conversations ask each other too (fellow members of a user whose profile changed; blocks):
+    // Users and conversations ask each other (fellow members of a user whose profile changed; blocks):
     // conversations' address is taken first, so users can be told it before conversations starts.
     const conversationsAddress = readConversationsEnv({ ...shared, ...conversationsEnv });
     const conversationsListener = await reserveListener(conversationsAddress.PORT, conversationsAddress.HOST);
@@ -178,18 +171,19 @@ export function startPlatform({
         ...conversationsEnv,
       },
     );
+    // Messages asks files (which files a sender may attach, recorded as shared); files never asks messages: it
+    // follows messages' events. So files starts first and messages is told its address.
+    const filesUrl = await subgraph('files', readFilesEnv, startFilesService, {
+      USERS_SUBGRAPH_URL: usersUrl,
+      CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
+      ...filesEnv,
+    });
     const messagesUrl = await subgraph('messages', readMessagesEnv, startMessagesService, {
       USERS_SUBGRAPH_URL: usersUrl,
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
       FILES_SUBGRAPH_URL: filesUrl,
       ...messagesEnv,
     });
-    await subgraph(
-      'files',
-      readFilesEnv,
-      (env, childLogger) => startFilesService(env, childLogger, { listener: filesListener }),
-      { USERS_SUBGRAPH_URL: usersUrl, MESSAGES_SUBGRAPH_URL: messagesUrl, ...filesEnv },
-    );
     const presenceUrl = await subgraph('presence', readPresenceEnv, startPresenceService, {
       USERS_SUBGRAPH_URL: usersUrl,
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,

@@ -1,4 +1,4 @@
-import { requireViewer, type BaseContext } from '@parley/kit';
+import { requireViewer, type BaseContext, type MembershipReader } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { FileRecord } from './data/file-store.js';
 import {
@@ -11,8 +11,10 @@ import {
 
 export interface FilesContext extends BaseContext {
   service: FilesService;
-  /** The caller's Authorization header, passed on when asking messages on their behalf. */
+  /** The caller's Authorization header, passed on when asking conversations on their behalf. */
   authorization: string;
+  /** The viewer's memberships, repaired through the conversations service when the projection lost one. */
+  membership: MembershipReader;
   loaders: FilesLoaders;
 }
 
@@ -20,14 +22,15 @@ export interface FilesContext extends BaseContext {
 export function actorOf(context: FilesContext): Actor {
   return {
     viewer: requireViewer(context),
+    membership: context.membership,
     authorization: context.authorization,
     requestId: context.requestId,
   };
 }
 
 /**
- * Per-request batching: the attachments of a page of messages are one query and one question to messages;
- * each file's URLs are signed once per request.
+ * Per-request batching: the attachments of a page of messages are one query of files, one of shares and one
+ * read of memberships; each file's URLs are signed once per request.
  */
 export function createLoaders(service: FilesService, actor: Actor | null) {
   return {

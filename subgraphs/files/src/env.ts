@@ -35,8 +35,8 @@ export const filesEnvSchema = z.object({
   ...serviceAuthEnvShape,
   /** Serves the JWKS access tokens are verified with; asked (as a service) which files are avatars. */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
-  /** Asked (with the viewer's token) which files were sent in the viewer's conversations, and (as a service) which are still attached. */
-  MESSAGES_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4003/graphql'),
+  /** Asked (with the viewer's token) to rebuild membership entries the projection lost (who may see a file). */
+  CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
 
   /** Where bytes live: `local` (a directory, served by this service's /blobs endpoint) or `s3`. */

@@ -8,20 +8,22 @@ import {
   storedIds,
   type Caller,
   type Logger,
+  type MembershipReader,
   type Viewer,
 } from '@parley/kit';
 import { z } from 'zod';
 import { ALLOWED_TYPES } from './content/content-type.js';
 import { THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';
 import { originalKey, thumbnailKey, type FileRecord, type FileStore } from './data/file-store.js';
-import type { MessagesClient } from './messages-client.js';
+import type { ShareStore } from './data/share-store.js';
 import type { UsersClient } from './users-client.js';
 import type { BlobStorage, SignedRequest } from './storage/blob-storage.js';
 import { verifyUpload } from './upload-verification.js';
 
-/** The signed-in caller, and what it takes to ask messages on their behalf. */
+/** The signed-in caller, their memberships (repaired through conversations with their token). */
 export interface Actor extends Caller {
   viewer: Viewer;
+  membership: MembershipReader;
 }
 
 export interface FileLimits {
@@ -37,8 +39,9 @@ export interface FileLimits {
 
 export interface FilesServiceDeps {
   files: FileStore;
+  /** Where files were sent: who may see them, and which are in use. */
+  shares: ShareStore;
   storage: BlobStorage;
-  messages: MessagesClient;
   users: UsersClient;
   limits: FileLimits;
   logger: Logger;
@@ -62,7 +65,7 @@ export interface FileLinks {
   expiresAt: Date | null;
 }
 
-/** The most ids one internal question takes (messages answers as many): a request's batches are this big. */
+/** The most ids one internal question takes (users answers as many): a request's batches are this big. */
 export const MAX_IDS_PER_CALL = 1000;
 
 export const fileNotFound = () => notFound('File not found');
@@ -72,6 +75,20 @@ export const fileNotFound = () => notFound('File not found');
  * that checked it just before takes to commit, so the cleaner's "still attached?" sees that message.
  */
 export const releaseMarginSeconds = (graceSeconds: number) => Math.min(60, graceSeconds);
+
+/**
+ * A pending share older than this is a send that failed after shareFiles (refused, or the messages database
+ * down): the cleaner drops it. Sends take seconds; `messages.added` confirms a successful one long before.
+ */
+export const PENDING_SHARE_TTL_MS = 60 * 60 * 1000;
+
+/**
+ * How long the row of a deleted message is kept: `messages.added` and `messages.deleted` are read from two
+ * streams, so the addition may be read after the deletion; the row says the message is gone meanwhile.
+ */
+export const DELETED_SHARE_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+export const conversationNotFound = () => notFound('Conversation not found');
 
 /** A name to show and save as: never a path, nothing that reads differently from how it is stored. */
 const fileName = z
@@ -109,12 +126,13 @@ const createUploadInput = z.object({
 
 /**
  * The rules of files: anyone signed in uploads within limits and a quota; only the owner completes an
- * upload; a file is seen by its owner and by members of a conversation where it was sent (the messages
- * service knows where), and an avatar by anyone who can see its user; bytes are fetched only through
- * short-lived signed URLs handed to those readers.
+ * upload; a file is seen by its owner and by members of a conversation where it was sent (recorded here,
+ * in `file_shares`, from what messages says: shareFiles before a send, its events after), and an avatar by
+ * anyone who can see its user; bytes are fetched only through short-lived signed URLs handed to those
+ * readers.
  */
 export function createFilesService(deps: FilesServiceDeps) {
-  const { files, storage, limits } = deps;
+  const { files, shares, storage, limits } = deps;
 
   const maxBytesOf = (contentType: string) =>
     THUMBNAIL_SOURCE_TYPES.has(contentType)
@@ -141,6 +159,26 @@ export function createFilesService(deps: FilesServiceDeps) {
     if (now?.status === 'READY') return now;
     await storage.delete([thumbnailKey(file.id)]);
     throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
+  }
+
+  /**
+   * Of these ids, the actor's own READY files, in the order asked (what messages lets them attach); not
+   * one released past its grace period, which the cleaner may be deleting.
+   */
+  async function attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
+    const wanted = storedIds(ids);
+    const cutoff = releasedCutoff(new Date());
+    const attachable = new Set(
+      (await files.byIds(wanted))
+        .filter(
+          (file) =>
+            file.ownerId === actor.viewer.userId &&
+            file.status === 'READY' &&
+            !(file.releasedAt && file.releasedAt <= cutoff),
+        )
+        .map((file) => file.id),
+    );
+    return wanted.filter((id) => attachable.has(id));
   }
 
   return {
@@ -218,15 +256,21 @@ export function createFilesService(deps: FilesServiceDeps) {
 
     /**
      * Each asked id: its record when the actor may see it (their own, or READY and sent in a conversation of
-     * theirs), 'forbidden' when it exists but they may not, null when it does not exist. At most
-     * MAX_IDS_PER_CALL ids (one question to messages).
+     * theirs: a share row, pending or confirmed, names one they are a member of), 'forbidden' when it exists
+     * but they may not, null when it does not exist. One query of shares, one read of memberships.
      */
     async visibleFiles(actor: Actor, ids: readonly string[]): Promise<(FileRecord | 'forbidden' | null)[]> {
       const found = new Map((await files.byIds(storedIds(ids))).map((file) => [file.id, file]));
       const others = [...found.values()]
         .filter((file) => file.ownerId !== actor.viewer.userId && file.status === 'READY')
         .map((file) => file.id);
-      const shared = await deps.messages.viewerVisibleFileIds(others, actor);
+      const conversationsOf = await shares.conversationsOf(others);
+      const conversationIds = [...new Set([...conversationsOf.values()].flat())];
+      const memberships = await actor.membership.membershipsOf(actor.viewer.userId, conversationIds);
+      const mine = new Set(conversationIds.filter((_, index) => memberships[index]));
+      const shared = new Set(
+        others.filter((id) => (conversationsOf.get(id) ?? []).some((conversation) => mine.has(conversation))),
+      );
       return ids.map((id) => {
         const file = found.get(id.toLowerCase());
         if (!file) return null;
@@ -235,23 +279,48 @@ export function createFilesService(deps: FilesServiceDeps) {
     },
 
     /**
-     * Of these ids, the actor's own READY files, in the order asked (what messages lets them attach); not
-     * one released past its grace period, which the cleaner may be deleting.
+     * Messages is about to store a message of the actor's carrying these files (asked with their token):
+     * returns those they may attach (attachableFileIds), in the order asked. When every one is, each is
+     * recorded as shared in the conversation (pending), so its members see it as soon as the send returns;
+     * `messages.added` confirms it. When one is not, messages refuses the send, and nothing is recorded. The
+     * actor must be a member of the conversation (NOT_FOUND, as for an unknown one).
      */
-    async attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
-      const wanted = storedIds(ids);
-      const cutoff = releasedCutoff(new Date());
-      const attachable = new Set(
-        (await files.byIds(wanted))
-          .filter(
-            (file) =>
-              file.ownerId === actor.viewer.userId &&
-              file.status === 'READY' &&
-              !(file.releasedAt && file.releasedAt <= cutoff),
-          )
-          .map((file) => file.id),
+    async shareFiles(actor: Actor, conversationId: string, ids: readonly string[]): Promise<string[]> {
+      if (!isUuid(conversationId)) throw conversationNotFound();
+      const conversation = conversationId.toLowerCase();
+      const [membership] = await actor.membership.membershipsOf(actor.viewer.userId, [conversation]);
+      if (!membership) throw conversationNotFound();
+      const attachable = await attachableFileIds(actor, ids);
+      if (attachable.length === storedIds(ids).length) {
+        await shares.recordPending(conversation, attachable, new Date());
+      }
+      return attachable;
+    },
+
+    /** `messages.added`: the message carries these files in its conversation (idempotent). */
+    async messageAdded(event: { conversationId: string; messageId: string; attachmentIds: string[] }) {
+      const fileIds = storedIds(event.attachmentIds);
+      if (fileIds.length === 0 || !isUuid(event.conversationId) || !isUuid(event.messageId)) return;
+      await shares.confirm(event.conversationId.toLowerCase(), event.messageId.toLowerCase(), fileIds);
+    },
+
+    /**
+     * `messages.deleted`: the message carries its files no more; those no other message carries are
+     * released (deleted after the grace period unless sent again or their owner's avatar). A file only a
+     * pending share names is released too: if that send succeeds, the cleaner finds its message (idempotent).
+     */
+    async messageDeleted(event: { conversationId: string; messageId: string; attachmentIds: string[] }) {
+      const fileIds = storedIds(event.attachmentIds);
+      if (fileIds.length === 0) return;
+      const now = new Date();
+      if (isUuid(event.conversationId) && isUuid(event.messageId)) {
+        await shares.unshare(event.conversationId.toLowerCase(), event.messageId.toLowerCase(), fileIds, now);
+      }
+      const { confirmed } = await shares.carried(fileIds);
+      await files.release(
+        fileIds.filter((id) => !confirmed.has(id)),
+        now,
       );
-      return wanted.filter((id) => attachable.has(id));
     },
 
     /**
@@ -296,33 +365,39 @@ export function createFilesService(deps: FilesServiceDeps) {
       };
     },
 
-    /** The messages that carried these files were deleted: each is deleted later unless attached still. */
-    async release(fileIds: readonly string[]) {
-      await files.release(storedIds(fileIds), new Date());
+    /**
+     * Forgets shares no send will confirm: pending rows older than PENDING_SHARE_TTL_MS (a send that failed
+     * after shareFiles) and rows of messages deleted longer than DELETED_SHARE_RETENTION_MS ago, at most
+     * `limit` of each a call. Returns how many rows were dropped.
+     */
+    async cleanUpShares(now: Date, limit: number): Promise<number> {
+      const [pending, deleted] = await Promise.all([
+        shares.dropPendingBefore(new Date(now.getTime() - PENDING_SHARE_TTL_MS), limit),
+        shares.dropDeletedBefore(new Date(now.getTime() - DELETED_SHARE_RETENTION_MS), limit),
+      ]);
+      return Math.max(pending, deleted);
     },
 
     /**
-     * Deletes files released longer ago than the grace period and its margin that no message carries
-     * (messages is asked, so a file sent again during the grace period is kept) and that are not their
-     * owner's avatar (users is asked), at most `limit` a call, bytes first. Returns how many were deleted.
+     * Deletes files released longer ago than the grace period and its margin that no share carries (a file
+     * sent again during the grace period is kept) and that are not their owner's avatar (users is asked), at
+     * most `limit` a call, bytes first; one only a pending share carries waits for that send's outcome.
+     * Returns how many were deleted.
      */
     async cleanUpReleased(now: Date, limit: number): Promise<number> {
       const margin = releaseMarginSeconds(limits.releasedGraceSeconds) * 1000;
       const released = await files.releasedBefore(new Date(releasedCutoff(now).getTime() - margin), limit);
       if (released.length === 0) return 0;
       const ids = released.map((file) => file.id);
-      const [attached, avatars] = await Promise.all([
-        deps.messages.filesInUse(ids),
-        deps.users.avatarsAmong(ids),
-      ]);
+      const [carried, avatars] = await Promise.all([shares.carried(ids), deps.users.avatarsAmong(ids)]);
       // Anyone can name any file as their avatar: only the owner's own keeps it.
       const inUse = new Set(
         released
-          .filter((file) => attached.has(file.id) || avatars.get(file.id)?.includes(file.ownerId))
+          .filter((file) => carried.confirmed.has(file.id) || avatars.get(file.id)?.includes(file.ownerId))
           .map((file) => file.id),
       );
       await files.keep([...inUse]);
-      const unused = released.filter((file) => !inUse.has(file.id));
+      const unused = released.filter((file) => !inUse.has(file.id) && !carried.pending.has(file.id));
       for (const file of unused) {
         await storage.delete(blobKeys(file));
         await files.remove(file.id, 'READY');

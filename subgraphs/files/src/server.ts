@@ -1,8 +1,11 @@
 import { readFileSync } from 'node:fs';
 import {
+  createMembershipReader,
   createSubgraphServer,
   createTokenVerifier,
   type Logger,
+  type MembershipProjection,
+  type MembershipRepair,
   type Registry,
   type SessionRevocations,
   type SubgraphHttpConfig,
@@ -17,6 +20,10 @@ export const filesTypeDefs = parse(readFileSync(new URL('./schema.graphql', impo
 
 /** What the rules need (FilesServiceDeps), and what serving them takes. */
 export interface FilesServerDeps extends FilesServiceDeps {
+  /** Who belongs to which conversation (written by conversations): who may see a file sent there. */
+  projection: MembershipProjection;
+  /** conversations' syncMembershipProjection, for entries the projection lost (with the viewer's token). */
+  repairMembership: MembershipRepair;
   revocations: SessionRevocations;
   metrics: Registry;
   config: { token: TokenVerification; http: SubgraphHttpConfig };
@@ -38,8 +45,13 @@ export function createFilesServer(deps: FilesServerDeps) {
     verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
     extendContext: (base, request) => {
       const authorization = request.headers.get('authorization') ?? '';
-      const actor = base.viewer && { viewer: base.viewer, authorization, requestId: base.requestId };
-      return { ...base, service, authorization, loaders: createLoaders(service, actor) };
+      const caller = { authorization, requestId: base.requestId };
+      const membership = createMembershipReader({
+        projection: deps.projection,
+        repair: (conversationIds) => deps.repairMembership(conversationIds, caller),
+      });
+      const actor = base.viewer && { viewer: base.viewer, membership, ...caller };
+      return { ...base, service, authorization, membership, loaders: createLoaders(service, actor) };
     },
   });
   return { yoga, service };

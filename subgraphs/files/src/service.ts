@@ -2,6 +2,7 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   createLogger,
+  createMembershipRepair,
   createMetricsRegistry,
   createServiceAuth,
   databaseAndRedisReady,
@@ -14,16 +15,15 @@ import {
   subgraphHttpConfig,
   tokenVerificationFromEnv,
   type Logger,
-  type ReservedListener,
   type Resources,
   type RunningService,
 } from '@parley/kit';
 import { BLOB_PATH, createBlobListener } from './blob-endpoint.js';
 import { createPrismaClient } from './data/database.js';
 import { createFileStore } from './data/file-store.js';
+import { createShareStore } from './data/share-store.js';
 import { DEVELOPMENT_FILES_SIGNING_SECRET, type FilesEnv } from './env.js';
-import { followReleasedFiles } from './released-files.js';
-import { createMessagesClient } from './messages-client.js';
+import { followMessageFiles } from './message-files.js';
 import { createUsersClient } from './users-client.js';
 import { createFilesServer } from './server.js';
 import { createLocalBlobStorage, createS3BlobStorage } from './storage/index.js';
@@ -65,13 +65,12 @@ async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) 
 export async function startFilesService(
   env: FilesEnv,
   logger: Logger = createLogger({ service: 'files', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
-  options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, stream, revocations } = openServiceRedis(resources, env, logger);
+    const { redis, stream, projection, revocations } = openServiceRedis(resources, env, logger);
     const storage = await openStorage(resources, env, logger);
     const files = createFileStore(prisma);
     const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });
@@ -79,12 +78,8 @@ export async function startFilesService(
     const metrics = createMetricsRegistry('files');
     const { yoga, service } = createFilesServer({
       files,
+      shares: createShareStore(prisma),
       storage,
-      messages: createMessagesClient({
-        url: env.MESSAGES_SUBGRAPH_URL,
-        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
-        serviceAuth,
-      }),
       users: createUsersClient({
         url: env.USERS_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
@@ -98,6 +93,11 @@ export async function startFilesService(
         downloadTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
         releasedGraceSeconds: env.RELEASED_FILE_GRACE_SECONDS,
       },
+      projection,
+      repairMembership: createMembershipRepair({
+        url: env.CONVERSATIONS_SUBGRAPH_URL,
+        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
+      }),
       revocations,
       logger,
       metrics,
@@ -108,7 +108,7 @@ export async function startFilesService(
       ready: databaseAndRedisReady(prisma, redis),
     });
 
-    resources.add(await followReleasedFiles({ stream, service, logger }));
+    resources.add(await followMessageFiles({ stream, service, logger }));
     const cleaner = createFilesCleaner({
       files,
       storage,
@@ -122,7 +122,6 @@ export async function startFilesService(
       metrics,
       logger,
       name: 'files subgraph',
-      listener: options.listener,
     });
   });
 }

@@ -20,18 +20,18 @@ export async function cleanUpExpiredUploads(
   return expired.length;
 }
 
-/** Files the cleaner handles per step (given-up uploads and released files each). */
+/** Rows the cleaner handles per step (given-up uploads, released files and forgotten shares each). */
 const CLEANUP_BATCH = 100;
 
 /**
- * The background cleanup of a files instance: given-up uploads, and released files past their grace period
- * (`cleanUp` runs both until nothing is left; `start` runs it on a timer). Several instances may run it:
- * deletions of bytes and records are idempotent.
+ * The background cleanup of a files instance: given-up uploads, released files past their grace period, and
+ * shares no send will confirm (`flush` runs them until nothing is left; `start` runs it on a timer). Several
+ * instances may run it: deletions of bytes and records are idempotent.
  */
 export function createFilesCleaner(deps: {
   files: FileStore;
   storage: BlobStorage;
-  service: Pick<FilesService, 'cleanUpReleased'>;
+  service: Pick<FilesService, 'cleanUpReleased' | 'cleanUpShares'>;
   logger: Logger;
 }) {
   return createRelayLoop({
@@ -39,18 +39,20 @@ export function createFilesCleaner(deps: {
     logger: deps.logger,
     deliverBatch: async () => {
       const now = new Date();
-      // One failing (messages unreachable, say) does not hold up the other; both are tried at the next tick.
+      // One failing (users unreachable, say) does not hold up the others; each is tried at the next tick.
       const attempt = (what: string, run: () => Promise<number>) =>
         run().catch((error: unknown) => {
           deps.logger.warn({ err: error }, `files cleanup of ${what} failed; retrying at the next tick`);
           return 0;
         });
-      const [expired, released] = await Promise.all([
+      const [expired, released, shares] = await Promise.all([
         attempt('given-up uploads', () => cleanUpExpiredUploads(deps, now, CLEANUP_BATCH)),
         attempt('released files', () => deps.service.cleanUpReleased(now, CLEANUP_BATCH)),
+        attempt('shares', () => deps.service.cleanUpShares(now, CLEANUP_BATCH)),
       ]);
-      if (expired + released > 0) deps.logger.info({ expired, released }, 'files cleaned up');
-      return Math.max(expired, released);
+      if (expired + released + shares > 0)
+        deps.logger.info({ expired, released, shares }, 'files cleaned up');
+      return Math.max(expired, released, shares);
     },
   });
 }

@@ -6,7 +6,6 @@ import {
   type Membership,
   type MembershipProjection,
   type MembershipReader,
-  type ServiceAuth,
 } from '@parley/kit';
 import DataLoader from 'dataloader';
 import type { MessageRecord, MessageStore, ReactionGroup } from './data/message-store.js';
@@ -18,7 +17,6 @@ export interface MessagesServices {
   service: MessageService;
   projection: MembershipProjection;
   conversationsClient: ConversationsClient;
-  serviceAuth: ServiceAuth;
 }
 
 export interface MessagesContext extends BaseContext, MessagesServices {

@@ -16,12 +16,13 @@ export const messagesEnvSchema = z.object({
   ...databaseEnvShape,
   ...redisEnvShape,
   ...tokenVerificationEnvShape,
+  // Accepted as every subgraph's deployment gives it; no field of messages takes service tokens now.
   ...serviceAuthEnvShape,
   /** Asked who blocked whom in direct conversations (with the sender's token). */
   USERS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4001/graphql'),
   /** Asked to rebuild lost membership entries and for the viewer's conversations (search). */
   CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
-  /** Asked (with the sender's token) which files they may attach. */
+  /** Told (with the sender's token) which files a message is about to carry; answers which the sender may attach. */
   FILES_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4005/graphql'),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
   /** Characters (code points) in a message body. */

@@ -9,8 +9,8 @@ const seq = z.number().int().nonnegative();
  * the outbox relay, see outbox-relay.ts): the one declaration of each topic's name and payload, which
  * consumers import (`@parley/messages/events`). Payloads carry ids; subscribers read what they need through
  * the graph. `messages.added` and `messages.deleted` are also appended to durable streams: the conversations
- * subgraph keeps activity and unread counts from the first, the files subgraph releases attachments on the
- * second, and neither may miss one while it is down.
+ * subgraph keeps activity and unread counts from the first, the files subgraph records where attachments
+ * were sent from both and releases those of deleted messages, and neither may miss one while it is down.
  */
 export const messageEvents = {
   added: defineTopic(
@@ -23,6 +23,8 @@ export const messageEvents = {
       /** Users mentioned in the message (the conversations service ignores non-members). */
       mentionedUserIds: z.array(id).max(1_000).default([]),
       threadRootId: id.nullable().default(null),
+      /** Files the message carries (the files subgraph records them as shared in the conversation). */
+      attachmentIds: z.array(id).max(1_000).default([]),
     }),
   ),
   edited: defineTopic('messages.edited', z.object({ conversationId: id, messageId: id, seq, senderId: id })),

@@ -2,22 +2,28 @@ import { createSubgraphCall, type Caller } from '@parley/kit';
 import { z } from 'zod';
 
 export interface FilesClient {
-  /** Of these files, those the caller may attach (their own finished uploads), asked with their token. */
-  attachableFileIds(fileIds: readonly string[], caller: Caller): Promise<Set<string>>;
+  /**
+   * Tells files these files are about to be sent in the conversation (asked with the sender's token, just
+   * before the message is stored): answers those the sender may attach (their own finished uploads); when
+   * that is every one, files records them as shared there, so the conversation's members may see them.
+   */
+  shareFiles(conversationId: string, fileIds: readonly string[], caller: Caller): Promise<Set<string>>;
 }
 
 export function createFilesClient(options: { url: string; timeoutMs: number }): FilesClient {
   const call = createSubgraphCall({ service: 'files', ...options });
   return {
-    async attachableFileIds(fileIds, caller) {
+    async shareFiles(conversationId, fileIds, caller) {
       if (fileIds.length === 0) return new Set();
       const data = await call(
-        `query ViewerAttachableFileIds($ids: [ID!]!) { viewerAttachableFileIds(fileIds: $ids) }`,
-        { ids: fileIds },
+        `mutation ShareFiles($conversationId: ID!, $ids: [ID!]!) {
+          shareFiles(conversationId: $conversationId, fileIds: $ids)
+        }`,
+        { conversationId, ids: fileIds },
         caller,
-        z.object({ viewerAttachableFileIds: z.array(z.string()) }),
+        z.object({ shareFiles: z.array(z.string()) }),
       );
-      return new Set(data.viewerAttachableFileIds);
+      return new Set(data.shareFiles);
     },
   };
 }

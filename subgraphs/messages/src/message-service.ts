@@ -239,10 +239,15 @@ export function createMessageService(deps: {
     return result.message;
   }
 
-  /** BAD_USER_INPUT unless every file is the actor's own finished upload (the files service knows). */
-  async function requireAttachable(actor: Actor, fileIds: string[]) {
+  /**
+   * BAD_USER_INPUT unless every file is the actor's own finished upload (the files service knows). Asked
+   * last before the message is stored: files then records the files as shared in the conversation, so its
+   * members see them as soon as the send returns (`messages.added` confirms it; a send that fails after
+   * this leaves a record that files drops within the hour).
+   */
+  async function shareAttachments(actor: Actor, conversationId: string, fileIds: string[]) {
     if (fileIds.length === 0) return;
-    const attachable = await deps.files.attachableFileIds(fileIds, actor);
+    const attachable = await deps.files.shareFiles(conversationId, fileIds, actor);
     const refused = fileIds.filter((fileId) => !attachable.has(fileId));
     if (refused.length > 0) {
       throw badUserInput('attachmentIds: only your own completed uploads can be attached', {
@@ -288,7 +293,6 @@ export function createMessageService(deps: {
       let rules: { replyTo: NewMessage['replyTo']; mentionedUserIds: string[] };
       try {
         const peerRelations = await requireNoBlock(actor, input.conversationId, membership, 'send');
-        await requireAttachable(actor, input.attachmentIds);
         const replyTo = await replyTarget(input.conversationId, input.replyToId);
         const mentioned = await memberMentions(actor, input.conversationId, input.mentions);
         const relations =
@@ -301,6 +305,7 @@ export function createMessageService(deps: {
           replyTo: replyTo && { id: replyTo.id, threadRootId: replyTo.threadRootId },
           mentionedUserIds: mentionable(mentioned, relations),
         };
+        await shareAttachments(actor, input.conversationId, input.attachmentIds);
       } catch (refusal) {
         // A retry gets its message even if a rule would now refuse the send (a block, a deleted reply
         // target). Looked up only on refusal: a fresh send pays no extra query; store.send answers retries.

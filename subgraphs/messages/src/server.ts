@@ -8,7 +8,6 @@ import {
   type PubSub,
   type RealtimeLog,
   type Registry,
-  type ServiceAuth,
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
@@ -40,8 +39,6 @@ export interface MessagesServerDeps {
   users: UserRelationsClient;
   conversations: ConversationsClient;
   files: FilesClient;
-  /** Verifies service tokens (`filesInUse` accepts nothing else). */
-  serviceAuth: ServiceAuth;
   revocations: SessionRevocations;
   logger: Logger;
   metrics: Registry;
@@ -66,7 +63,6 @@ export function createMessagesServer(deps: MessagesServerDeps) {
     messages: deps.messages,
     projection: deps.projection,
     conversationsClient: deps.conversations,
-    serviceAuth: deps.serviceAuth,
     service: createMessageService({
       messages: deps.messages,
       projection: deps.projection,

@@ -63,6 +63,7 @@ describe('messages outbox relay', () => {
       senderId: message.senderId,
       mentionedUserIds: [],
       threadRootId: null,
+      attachmentIds: [],
     };
     expect(events.published).toEqual([expected]);
     // The durable stream has it too (conversations' unread counts); appends are at least once, and

@@ -1,6 +1,6 @@
-import { askedIds, forbidden, requireViewer } from '@parley/kit';
+import { forbidden, requireViewer } from '@parley/kit';
 import { actorOf, type FilesContext } from '../context.js';
-import { fileNotFound, MAX_IDS_PER_CALL } from '../files-service.js';
+import { fileNotFound } from '../files-service.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 
 export const queryResolvers: Resolvers = {
@@ -13,10 +13,5 @@ export const queryResolvers: Resolvers = {
       return file;
     },
     uploadLimits: (_, __, context: FilesContext) => context.service.uploadLimits(actorOf(context)),
-    /** Internal (`@inaccessible`): the messages subgraph asks, with the sender's token, before it sends. */
-    async viewerAttachableFileIds(_, { fileIds }, context: FilesContext) {
-      const actor = actorOf(context);
-      return context.service.attachableFileIds(actor, askedIds(fileIds, 'fileIds', MAX_IDS_PER_CALL));
-    },
   },
 };

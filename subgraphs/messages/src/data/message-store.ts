@@ -45,11 +45,6 @@ export interface MessageStore {
   /** Per thread root: its newest `count` replies, oldest first. */
   latestReplies(rootIds: readonly string[], count: number): Promise<Map<string, MessageRecord[]>>;
   /**
-   * Per file: the conversations where a message carries it as an attachment (a deleted message carries
-   * none); files attached nowhere are absent. One query.
-   */
-  conversationsOfFiles(fileIds: readonly string[]): Promise<Map<string, string[]>>;
-  /**
    * Messages of `conversationIds` matching a web-search style `query` (never erroring on odd input),
    * best first, newest first among equals; deleted messages never match.
    */

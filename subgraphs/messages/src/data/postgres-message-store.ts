@@ -108,6 +108,7 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
       senderId: input.senderId,
       mentionedUserIds: input.mentionedUserIds,
       threadRootId,
+      attachmentIds: input.attachmentIds,
     };
     const [row] = await prisma.$queryRaw<{ seq: number; created_at: Date }[]>`
       WITH next AS (
@@ -331,16 +332,6 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
         if (message.threadRootId) latest.get(message.threadRootId)?.push(message);
       }
       return latest;
-    },
-
-    async conversationsOfFiles(fileIds) {
-      if (fileIds.length === 0) return new Map();
-      const rows = await prisma.$queryRaw<{ file_id: string; conversation_ids: string[] }[]>`
-        SELECT a.file_id::text AS file_id, array_agg(DISTINCT m.conversation_id::text) AS conversation_ids
-        FROM message_attachments a JOIN messages m ON m.id = a.message_id
-        WHERE a.file_id = ANY(${[...fileIds]}::uuid[])
-        GROUP BY a.file_id`;
-      return new Map(rows.map((row) => [row.file_id, row.conversation_ids]));
     },
 
     async search(query, conversationIds, offset, limit) {

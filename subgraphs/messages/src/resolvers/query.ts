@@ -1,21 +1,9 @@
 import { createHash } from 'node:crypto';
-import {
-  askedIds,
-  badUserInput,
-  decodeCursor,
-  encodeCursor,
-  isUuid,
-  pageSize,
-  requireService,
-  requireViewer,
-} from '@parley/kit';
+import { badUserInput, decodeCursor, encodeCursor, isUuid, pageSize, requireViewer } from '@parley/kit';
 import { z } from 'zod';
 import { actorOf, type MessagesContext } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { messageNotFound } from '../message-service.js';
-
-/** The most files `viewerVisibleFileIds` and `filesInUse` answer about at once. */
-const MAX_VISIBLE_FILE_IDS = 1000;
 
 /** Search pages by offset (ranked results have no stable keyset); deeper than this, refine the query. */
 const MAX_SEARCH_OFFSET = 10_000;
@@ -36,26 +24,6 @@ export const queryResolvers: Resolvers = {
       const message = isUuid(args.id) ? await context.loaders.message.load(args.id.toLowerCase()) : null;
       if (!message) throw messageNotFound();
       return message;
-    },
-    /** Internal (`@inaccessible`): the files subgraph asks, with the viewer's token, before it serves a file. */
-    async viewerVisibleFileIds(_, args, context: MessagesContext) {
-      const viewer = requireViewer(context);
-      const ids = askedIds(args.fileIds, 'fileIds', MAX_VISIBLE_FILE_IDS);
-      if (ids.length === 0) return [];
-      const conversationsOf = await context.messages.conversationsOfFiles(ids);
-      const conversationIds = [...new Set([...conversationsOf.values()].flat())];
-      const memberships = await context.membership.membershipsOf(viewer.userId, conversationIds);
-      const mine = new Set(conversationIds.filter((_, index) => memberships[index]));
-      return ids.filter((id) =>
-        (conversationsOf.get(id) ?? []).some((conversationId) => mine.has(conversationId)),
-      );
-    },
-    /** Service-only: the files subgraph's cleaner asks before it deletes files whose messages were deleted. */
-    async filesInUse(_, args, context: MessagesContext) {
-      await requireService(context.authorization, context.serviceAuth);
-      const ids = askedIds(args.fileIds, 'fileIds', MAX_VISIBLE_FILE_IDS);
-      const conversationsOf = ids.length > 0 ? await context.messages.conversationsOfFiles(ids) : new Map();
-      return ids.filter((id) => conversationsOf.has(id));
     },
     async searchMessages(_, args, context: MessagesContext) {
       const actor = actorOf(context);

@@ -236,19 +236,37 @@ export function describeMessageStoreContract(name: string, setup: () => Promise<
       });
     });
 
-    it('tells the conversations each file is attached in, and forgets those of deleted messages', async () => {
+    it('records messages.added with the files the message carries, in the order sent', async () => {
+      const conversationId = randomUUID();
       const [first, second] = [randomUUID(), randomUUID()];
-      const [shared, single, never] = [randomUUID(), randomUUID(), randomUUID()];
-      await sent(message({ conversationId: first, attachmentIds: [shared, single] }));
-      const again = await sent(message({ conversationId: second, attachmentIds: [shared] }));
-      await sent(message({ conversationId: first, attachmentIds: [shared] }));
-      const found = await store.conversationsOfFiles([shared, single, never]);
-      expect([...found.keys()].sort()).toEqual([shared, single].sort());
-      expect(found.get(shared)!.sort()).toEqual([first, second].sort());
-      expect(found.get(single)).toEqual([first]);
-      await store.delete(again.id, randomUUID());
-      expect((await store.conversationsOfFiles([shared])).get(shared)).toEqual([first]);
-      expect(await store.conversationsOfFiles([])).toEqual(new Map());
+      const mentioned = randomUUID();
+      const carrying = await sent(
+        message({ conversationId, attachmentIds: [second, first], mentionedUserIds: [mentioned] }),
+      );
+      const plain = await sent(message({ conversationId }));
+      const added = (await drainEvents([conversationId])).filter(
+        (event) => event.topic === messageEvents.added.name,
+      );
+      expect(added.map((event) => event.payload)).toEqual([
+        {
+          conversationId,
+          messageId: carrying.id,
+          seq: carrying.seq,
+          senderId: carrying.senderId,
+          mentionedUserIds: [mentioned],
+          threadRootId: null,
+          attachmentIds: [second, first],
+        },
+        {
+          conversationId,
+          messageId: plain.id,
+          seq: plain.seq,
+          senderId: plain.senderId,
+          mentionedUserIds: [],
+          threadRootId: null,
+          attachmentIds: [],
+        },
+      ]);
     });
 
     const limits = { maxEmoji: 3, maxPerUser: 2 };
