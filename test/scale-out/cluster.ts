@@ -21,7 +21,7 @@ const repoRoot = new URL('../..', import.meta.url).pathname;
 
 /** The subgraphs each one calls, told by its `<NAME>_SUBGRAPH_URL` variables (as startPlatform wires them). */
 const CALLS: Record<SubgraphName, SubgraphName[]> = {
-  users: ['conversations'],
+  users: [],
   conversations: ['users'],
   messages: ['users', 'conversations', 'files'],
   presence: ['users', 'conversations'],
@@ -179,8 +179,8 @@ export async function startCluster(options: { label: string; instances?: number 
       },
     };
 
-    // Ports first: users and conversations call each other, so both addresses are known before either starts.
-    // Each process also serves its metrics on a port of its own.
+    // Ports first, so every copy is told the addresses it calls and all of them start at once. Each process
+    // also serves its metrics on a port of its own.
     const ports = await freePorts(instances * 2 * (SUBGRAPHS.length + 1) + instances);
     const stacks = Array.from({ length: instances }, (_, index) => {
       const port = () => String(ports.pop()!);

@@ -47,9 +47,9 @@ const unavailable: RequestListener = (_request, response) => {
 };
 
 /**
- * A server already listening whose handler comes later. Two services that call each other (users asks
- * conversations who a profile change concerns, conversations asks users about blocks) can then each be told
- * the other's URL on free ports: one is reserved first, the other started with its URL, then the first.
+ * A server already listening whose handler comes later: its address (a free port) can be told to others
+ * before what answers there has started (the web app's origin, allowed by the router's CORS; the files
+ * service's blob listener, whose URL its storage signs).
  */
 export async function reserveListener(port = 0, host = '127.0.0.1'): Promise<ReservedListener> {
   let current = unavailable;

@@ -153,19 +153,13 @@ export function startPlatform({
       };
     }
 
-    // Users and conversations ask each other (fellow members of a user whose profile changed; blocks):
-    // conversations' address is taken first, so users can be told it before conversations starts.
-    const conversationsAddress = readConversationsEnv({ ...shared, ...conversationsEnv });
-    const conversationsListener = await reserveListener(conversationsAddress.PORT, conversationsAddress.HOST);
-    resources.add(() => conversationsListener.close());
-    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, {
-      CONVERSATIONS_SUBGRAPH_URL: `${conversationsListener.url}/graphql`,
-      ...usersEnv,
-    });
+    // Conversations asks users (relations, blocks); users asks no service (conversations tells fellow members
+    // of profile changes from users' stream). So users starts first and conversations is told its address.
+    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, usersEnv);
     const conversationsUrl = await subgraph(
       'conversations',
       readConversationsEnv,
-      (env, childLogger) => startConversationsService(env, childLogger, { listener: conversationsListener }),
+      startConversationsService,
       {
         USERS_SUBGRAPH_URL: usersUrl,
         ...conversationsEnv,

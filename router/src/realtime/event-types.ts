@@ -1,5 +1,5 @@
 import type { PayloadOf, Topic } from '@parley/kit';
-import { conversationEvents } from '@parley/conversations/events';
+import { conversationEvents, fellowMemberEvents } from '@parley/conversations/events';
 import { messageEvents } from '@parley/messages/events';
 import { presenceEvents } from '@parley/presence/events';
 import { userEvents } from '@parley/users/events';
@@ -137,8 +137,16 @@ export const eventTypes: Record<string, EventType<Topic>> = Object.fromEntries(
       topic: userEvents.updated,
       typename: 'UserUpdated',
       fields: (p) => ({ user: ref('User', p.userId) }),
-      // Decided by the users service when it delivered it (the user, contacts, fellow members, minus blocks).
+      // Decided by the users service when it delivered it (the user and contacts either way, minus blocks).
       // No conversation: `events` subscribers in it get it, `conversationEvents` ones do not.
+      audience: (p) => ({ kind: 'users', userIds: p.audience }),
+    }),
+    eventType({
+      topic: fellowMemberEvents.updated,
+      typename: 'UserUpdated',
+      fields: (p) => ({ user: ref('User', p.userId) }),
+      // The same profile change for the fellow members users did not tell, decided by the conversations service
+      // when it read users' event (minus its audience and blocks): one UserUpdated per change for everyone.
       audience: (p) => ({ kind: 'users', userIds: p.audience }),
     }),
     eventType({

@@ -54,6 +54,24 @@ export const conversationEvents = {
   ),
 } as const;
 
+/**
+ * Events this service delivers for another's: not recorded in the outbox with a change of its own, but made
+ * from the users service's `users.updated` when it reads it from the durable stream (see
+ * fellow-member-updates.ts), so they belong to no conversation.
+ */
+export const fellowMemberEvents = {
+  /**
+   * A user's profile changed, for those who see them listed in a conversation and whom the users service did
+   * not tell (it tells the user and their contacts): `audience` is everyone sharing a conversation with the
+   * user, minus the users event's audience, minus everyone in a block relation with the user. The router
+   * delivers it as `UserUpdated`, like `users.updated`.
+   */
+  updated: defineTopic(
+    'conversations.fellow-member-updated',
+    z.object({ userId: id, audience: z.array(id).max(1_000_000) }),
+  ),
+} as const;
+
 type ConversationEvents = typeof conversationEvents;
 export type ConversationEventTopic = ConversationEvents[keyof ConversationEvents]['name'];
 

@@ -11,12 +11,12 @@ import {
   subgraphHttpConfig,
   tokenVerificationFromEnv,
   type Logger,
-  type ReservedListener,
   type RunningService,
 } from '@parley/kit';
 import { createBlockRelationsClient, createUserRelationsClient } from '@parley/users/client';
 import { createPrismaClient } from './data/database.js';
 import type { ConversationsEnv } from './env.js';
+import { startFellowMemberUpdates } from './fellow-member-updates.js';
 import { startActivityChangePrune } from './jobs/prune-activity-changes.js';
 import { startMessageActivity } from './message-activity.js';
 import { createConversationsServer } from './server.js';
@@ -31,8 +31,6 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 export async function startConversationsService(
   env: ConversationsEnv,
   logger: Logger = createLogger({ service: 'conversations', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
-  /** A listener reserved ahead (`npm start`: the users service is told this address before it starts). */
-  options: { listener?: ReservedListener } = {},
 ): Promise<RunningService> {
   // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
   const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'conversations' });
@@ -74,6 +72,9 @@ export async function startConversationsService(
       serviceAuth,
     });
     resources.add(await startMessageActivity({ stream, conversations, blockRelations, relay, logger }));
+    resources.add(
+      await startFellowMemberUpdates({ stream, conversations, blockRelations, events, log, logger }),
+    );
     const stopRelay = relay.start();
     resources.add(stopRelay);
     const stopPrune = startActivityChangePrune({
@@ -88,7 +89,6 @@ export async function startConversationsService(
       metrics,
       logger,
       name: 'conversations subgraph',
-      listener: options.listener,
     });
   });
 }

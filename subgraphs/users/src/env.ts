@@ -18,9 +18,6 @@ export const usersEnvSchema = z.object({
   ...databaseEnvShape,
   ...redisEnvShape,
   ...serviceAuthEnvShape,
-  /** Asked (as the users service) who shares a conversation with a user whose profile changed. */
-  CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
-  SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
   AUTH_ISSUER: z.string().default('parley'),
   AUTH_AUDIENCE: z.string().default('parley'),
   /** JSON array of private Ed25519 JWKs, each with a `kid`. Unset outside production: generated once and kept in EMBEDDED_DATA_DIR. */

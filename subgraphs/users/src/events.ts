@@ -9,15 +9,24 @@ const id = z.string().min(1).max(100);
  */
 export const userEvents = {
   /**
-   * Display name, bio or avatar changed; through the outbox to the realtime log (it becomes `UserUpdated`) and
-   * the bus.
+   * Display name, bio or avatar changed; through the outbox to the realtime log (it becomes `UserUpdated`), the
+   * bus and a durable stream (the conversations service tells the user's fellow members from it).
    */
   updated: defineTopic(
     'users.updated',
     z.object({
       userId: id,
-      /** Who may see the user when it was delivered: the user, contacts either way and fellow members, minus blocks. */
+      /**
+       * Who this service tells, decided when it was delivered: the user and their contacts either way, minus
+       * blocks either way. Fellow members are not in it unless they are contacts: the conversations service
+       * tells the others (`conversations.fellow-member-updated`).
+       */
       audience: z.array(id).max(1_000_000),
+      /**
+       * The change's id (`users:<outbox id>`), the same in every redelivery: what the realtime log stores it
+       * under, and what a consumer derives its own idempotent ids from (absent from events written before).
+       */
+      eventId: id.optional(),
     }),
   ),
   blocked: defineTopic('users.blocked', z.object({ blockerId: id, blockedId: id })),

@@ -19,7 +19,6 @@ import { createPrismaClient } from './data/database.js';
 import { createOutboxRelay } from './data/outbox.js';
 import { createSessionStore } from './data/session-store.js';
 import type { UsersEnv } from './env.js';
-import { createFellowMembersClient } from './fellow-members.js';
 import { startSessionPurge } from './jobs/purge-ended-sessions.js';
 import { createUsersServer } from './server.js';
 
@@ -40,18 +39,8 @@ export async function startUsersService(
     const database = await openServiceDatabase(resources, { name: 'users', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, log, revocations } = openServiceRedis(resources, env, logger);
-    const relay = createOutboxRelay({
-      prisma,
-      fellowMembers: createFellowMembersClient({
-        url: env.CONVERSATIONS_SUBGRAPH_URL,
-        timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
-        serviceAuth,
-      }),
-      events,
-      log,
-      logger,
-    });
+    const { redis, events, stream, log, revocations } = openServiceRedis(resources, env, logger);
+    const relay = createOutboxRelay({ prisma, events, stream, log, logger });
     const stopRelay = relay.start();
     resources.add(stopRelay);
 

@@ -1,6 +1,7 @@
 import {
   createLogger,
   createMetricsRegistry,
+  createRedisEventStream,
   createRedisPubSub,
   createRedisRealtimeLog,
   createRedisSessionRevocations,
@@ -21,7 +22,7 @@ import pg from 'pg';
 import { createKeyring, generateSigningKey, type Keyring } from '../src/auth/keyring.js';
 import { createLoginThrottle } from '../src/auth/login-throttle.js';
 import { createPrismaClient } from '../src/data/database.js';
-import { createOutboxRelay, type FellowMembers } from '../src/data/outbox.js';
+import { createOutboxRelay } from '../src/data/outbox.js';
 import { createUsersServer } from '../src/server.js';
 import { migrationsDir } from '../src/service.js';
 
@@ -40,8 +41,6 @@ export interface UsersTestServerOptions {
 
   failureWindowSeconds?: number;
   maxRegistrationsPerIp?: number;
-  /** What the conversations subgraph would answer about fellow members (none by default). */
-  fellowMembers?: FellowMembers;
 }
 
 /**
@@ -69,14 +68,15 @@ export async function startUsersTestServer(
     prefix,
   });
   const log = createRedisRealtimeLog({ redis, prefix });
+  const stream = createRedisEventStream({ redis, prefix });
   const logger = createLogger({
     service: 'users-test',
     level: (process.env['TEST_LOG_LEVEL'] as 'silent') ?? 'silent',
   });
   const relay = createOutboxRelay({
     prisma,
-    fellowMembers: options.fellowMembers ?? (async (userIds) => new Map(userIds.map((id) => [id, []]))),
     events,
+    stream,
     log,
     logger,
   });
@@ -157,6 +157,8 @@ export async function startUsersTestServer(
     events,
     /** The realtime log `users.updated` is appended to. */
     log,
+    /** The durable streams `users.updated` is appended to, as the conversations service reads them. */
+    stream,
     queries,
     client,
     serviceClient,

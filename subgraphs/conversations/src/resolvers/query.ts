@@ -26,8 +26,8 @@ export const queryResolvers: Resolvers = {
       return ids.filter((id) => coMembers.has(id));
     },
     /**
-     * Service-only, with no user token at hand: the presence subgraph's sweeper (users gone offline) and the users
-     * service's outbox relay (profile changes).
+     * Service-only, with no user token at hand: the presence subgraph's sweeper (users gone offline). Fellow
+     * members of a profile change are found in-process (fellow-member-updates.ts), not through this field.
      */
     async coMembersOf(_, { userIds, participatedOnly }, context: ConversationsContext) {
       await requireService(context.authorization, context.serviceAuth);

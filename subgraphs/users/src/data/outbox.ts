@@ -2,6 +2,7 @@ import {
   createRelayLoop,
   RELAY_TRANSACTION_OPTIONS,
   takeRelayTurn,
+  type EventStream,
   type Logger,
   type PubSub,
   type RealtimeLog,
@@ -23,29 +24,27 @@ export async function addOutboxEvent(
   await tx.outboxEvent.create({ data: { topic: topic.name, payload: { ...payload } } });
 }
 
-/** For each user, everyone sharing a conversation with them (the conversations subgraph knows, not us). */
-export type FellowMembers = (userIds: readonly string[]) => Promise<Map<string, string[]>>;
-
 const BATCH = 100;
 
 /**
- * Delivers outbox events after their transaction committed: addresses each to who may see the user then
- * (the user, their contacts in either direction and their fellow members, minus blocks either way: the
- * audience presence changes have, plus those who list the user), appends them to the realtime log (by outbox
- * id: a batch delivered twice is stored once), publishes them on the bus, then deletes the rows. A failure
- * (conversations or Redis unreachable, process killed) leaves the rows for the next flush, so every event is
- * delivered at least once; replicas take turns.
+ * Delivers outbox events after their transaction committed: addresses each to who this service knows may see
+ * the user then (the user and their contacts in either direction, minus blocks either way), appends them to
+ * the realtime log (by outbox id: a batch delivered twice is stored once), appends each to the durable stream
+ * `users.updated` (the conversations service tells the user's other fellow members from it, even when it was
+ * down meanwhile), publishes them on the bus, then deletes the rows. A failure (Redis unreachable, process
+ * killed) leaves the rows for the next flush, so every event is delivered at least once, with the same
+ * `eventId`; replicas take turns. This service asks no other: it never waits for conversations.
  */
 export function createOutboxRelay(deps: {
   prisma: PrismaClient;
-  fellowMembers: FellowMembers;
   events: PubSub;
+  stream: EventStream;
   log: RealtimeLog;
   logger: Logger;
 }) {
   /** Read through `tx`: on the transaction's connection, not a second one taken from the pool meanwhile. */
   async function audiencesOf(tx: Transaction, userIds: string[]): Promise<Map<string, string[]>> {
-    const [contacts, blocks, members] = await Promise.all([
+    const [contacts, blocks] = await Promise.all([
       tx.contact.findMany({
         where: { OR: [{ ownerId: { in: userIds } }, { contactId: { in: userIds } }] },
         select: { ownerId: true, contactId: true },
@@ -54,7 +53,6 @@ export function createOutboxRelay(deps: {
         where: { OR: [{ blockerId: { in: userIds } }, { blockedId: { in: userIds } }] },
         select: { blockerId: true, blockedId: true },
       }),
-      deps.fellowMembers(userIds),
     ]);
     const others = (pairs: Array<readonly [string, string]>, userId: string) =>
       pairs.flatMap(([a, b]) => (a === userId ? [b] : b === userId ? [a] : []));
@@ -63,7 +61,7 @@ export function createOutboxRelay(deps: {
     return new Map(
       userIds.map((userId) => {
         const excluded = new Set(others(blockPairs, userId));
-        const audience = new Set([userId, ...others(contactPairs, userId), ...(members.get(userId) ?? [])]);
+        const audience = new Set([userId, ...others(contactPairs, userId)]);
         return [userId, [...audience].filter((id) => !excluded.has(id))];
       }),
     );
@@ -79,11 +77,15 @@ export function createOutboxRelay(deps: {
       const audiences = await audiencesOf(tx, [...new Set(rows.map((row) => userIdOf(row.payload)))]);
       const events = rows.map((row) => {
         const userId = userIdOf(row.payload);
-        const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId] };
-        return { id: `users:${row.id}`, topic: userEvents.updated.name, payload };
+        const eventId = `users:${row.id}`;
+        const payload: UserUpdatedEvent = { userId, audience: audiences.get(userId) ?? [userId], eventId };
+        return { id: eventId, topic: userEvents.updated.name, payload };
       });
       await deps.log.append(events);
-      for (const event of events) await deps.events.publish(userEvents.updated, event.payload);
+      for (const event of events) {
+        await deps.stream.append(userEvents.updated, event.payload);
+        await deps.events.publish(userEvents.updated, event.payload);
+      }
       await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
       return rows.length;
     }, RELAY_TRANSACTION_OPTIONS);
