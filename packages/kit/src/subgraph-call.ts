@@ -8,11 +8,18 @@ export interface Caller {
 }
 
 /**
+ * The services whose internal fields others call. `createSubgraphCall`'s `service` is one of these, written as
+ * a literal where it is called: `npm run deps:check` (scripts/check-service-calls.ts) reads who calls whom
+ * from those literals and refuses services that call each other in a cycle.
+ */
+export type SubgraphService = 'users' | 'conversations' | 'messages' | 'presence' | 'files';
+
+/**
  * Calls another subgraph directly, not through the router (the fields asked are `@inaccessible`: in the
  * supergraph, absent from the public graph), with the caller's token and request id. Unreachable, timed
  * out or unexpected answers are SERVICE_UNAVAILABLE.
  */
-export function createSubgraphCall(options: { service: string; url: string; timeoutMs: number }) {
+export function createSubgraphCall(options: { service: SubgraphService; url: string; timeoutMs: number }) {
   return async <T extends z.ZodType>(
     query: string,
     variables: Record<string, unknown>,
