@@ -6,8 +6,17 @@ import { defineConfig } from 'vitest/config';
 // the other: two GraphQLError classes, and `instanceof` checks fail. Pin tests to what Node runs.
 const graphqlCommonJs = createRequire(import.meta.url).resolve('graphql');
 
-// Two tiers: `*.test.ts` run in-process (yoga.fetch, no socket) and `*.e2e.ts`
-// start real servers on port 0. Both talk to real PostgreSQL and Redis.
+// Three tiers. `unit`: `*.test.ts`, in-process, with neither PostgreSQL nor Redis (they may be stopped).
+// `int`: `*.int.test.ts`, in-process against real PostgreSQL and Redis. `e2e`: `*.e2e.ts`, real servers on
+// port 0 against both.
+const unit = [
+  '{packages,subgraphs}/*/{src,test}/**/*.test.ts',
+  '{schema,router}/{src,test}/**/*.test.ts',
+  'test/**/*.test.ts',
+  'web/src/**/*.test.ts',
+];
+const integration = unit.map((pattern) => pattern.replace(/\*\.test\.ts$/, '*.int.test.ts'));
+
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },
   test: {
@@ -16,12 +25,17 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'unit',
-          include: [
-            '{packages,subgraphs}/*/{src,test}/**/*.test.ts',
-            '{schema,router}/{src,test}/**/*.test.ts',
-            'test/**/*.test.ts',
-            'web/src/**/*.test.ts',
-          ],
+          include: unit,
+          exclude: integration,
+          testTimeout: 20_000,
+          hookTimeout: 60_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'int',
+          include: integration,
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 20_000,
           hookTimeout: 60_000,
