@@ -1,5 +1,6 @@
 export * from './auth.js';
 export * from './client-ip.js';
+export * from './clock.js';
 export * from './env.js';
 export * from './errors.js';
 // Listed rather than `*`: the rest of event-stream.ts are helpers the realtime log shares, not kit API.

@@ -34,3 +34,4 @@ export {
 } from './presence-contract.js';
 export * from './service-auth.js';
 export * from './redis-server.js';
+export * from './test-clock.js';
