@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { access, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, createServiceAuth } from '@parley/kit';
+import { createLogger, createServiceAuth, systemClock } from '@parley/kit';
 import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
@@ -52,6 +52,7 @@ beforeAll(async () => {
       root: filesDir,
       baseUrl: 'http://127.0.0.1:9/blobs',
       secret: 'x'.repeat(32),
+      clock: systemClock,
     }),
     users: createUsersClient({ url: parley.subgraphUrls.users, timeoutMs: 5_000, serviceAuth }),
     limits: {
@@ -62,6 +63,8 @@ beforeAll(async () => {
       downloadTtlSeconds: 300,
       releasedGraceSeconds: GRACE_SECONDS,
     },
+    // The cleaner's rules are told the time by each call (pastGrace, ...); nothing else here reads it.
+    clock: systemClock,
     logger: createLogger({ service: 'files-test', level: 'silent' }),
   });
   [ann, bob, cy, eve] = await parley.registerUsers('ann', 'bob', 'cy', 'eve');

@@ -7,6 +7,7 @@ import {
   parseInput,
   storedIds,
   type Caller,
+  type Clock,
   type Logger,
   type MembershipReader,
   type Viewer,
@@ -44,6 +45,8 @@ export interface FilesServiceDeps {
   storage: BlobStorage;
   users: UsersClient;
   limits: FileLimits;
+  /** What every rule about time goes by: upload and URL expiry, quota, release and cleanup. */
+  clock: Clock;
   logger: Logger;
 }
 
@@ -132,7 +135,7 @@ const createUploadInput = z.object({
  * readers.
  */
 export function createFilesService(deps: FilesServiceDeps) {
-  const { files, shares, storage, limits } = deps;
+  const { files, shares, storage, limits, clock } = deps;
 
   const maxBytesOf = (contentType: string) =>
     THUMBNAIL_SOURCE_TYPES.has(contentType)
@@ -152,7 +155,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       // them now would free the key for another PUT to the same URL while a slower check still runs.
       throw badUserInput(verification.reason, { field: 'fileId', reason: verification.code });
     }
-    const ready = await files.markReady(file.id, verification.found);
+    const ready = await files.markReady(file.id, verification.found, clock.now());
     if (ready) return ready;
     // Completed by another instance, or its time ran out meanwhile (the cleaner may have run already).
     const [now] = await files.byIds([file.id]);
@@ -167,7 +170,7 @@ export function createFilesService(deps: FilesServiceDeps) {
    */
   async function attachableFileIds(actor: Actor, ids: readonly string[]): Promise<string[]> {
     const wanted = storedIds(ids);
-    const cutoff = releasedCutoff(new Date());
+    const cutoff = releasedCutoff(clock.now());
     const attachable = new Set(
       (await files.byIds(wanted))
         .filter(
@@ -189,7 +192,7 @@ export function createFilesService(deps: FilesServiceDeps) {
         maxImageBytes: Math.min(limits.maxImageBytes, limits.maxFileBytes),
         allowedTypes: [...ALLOWED_TYPES],
         quotaBytes: limits.quotaBytes,
-        usedBytes: await files.usedBytes(actor.viewer.userId, new Date()),
+        usedBytes: await files.usedBytes(actor.viewer.userId, clock.now()),
       };
     },
 
@@ -203,6 +206,7 @@ export function createFilesService(deps: FilesServiceDeps) {
         });
       }
       const ttl = limits.uploadTtlSeconds;
+      const now = clock.now();
       const created = await files.createPending(
         {
           ownerId: actor.viewer.userId,
@@ -212,12 +216,13 @@ export function createFilesService(deps: FilesServiceDeps) {
           sha256: input.sha256,
           metadata: input.metadata,
           // The URL must be used within `ttl`; a large upload begun just before then still has time to end.
-          expiresAt: new Date(Date.now() + 2 * ttl * 1000),
+          expiresAt: new Date(now.getTime() + 2 * ttl * 1000),
         },
         limits.quotaBytes,
+        now,
       );
       if (created === 'quota') {
-        const usedBytes = await files.usedBytes(actor.viewer.userId, new Date());
+        const usedBytes = await files.usedBytes(actor.viewer.userId, now);
         throw codedError(
           'QUOTA_EXCEEDED',
           `This upload would take you past your ${limits.quotaBytes} bytes`,
@@ -246,7 +251,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       if (!file) throw fileNotFound();
       if (file.ownerId !== actor.viewer.userId) throw forbidden('Only the uploader can complete an upload');
       if (file.status === 'READY') return file;
-      if (file.expiresAt && file.expiresAt <= new Date()) {
+      if (file.expiresAt && file.expiresAt <= clock.now()) {
         throw badUserInput('The upload expired; create a new one', { field: 'fileId', reason: 'EXPIRED' });
       }
       const under = completing.get(file.id) ?? complete(file).finally(() => completing.delete(file.id));
@@ -292,7 +297,7 @@ export function createFilesService(deps: FilesServiceDeps) {
       if (!membership) throw conversationNotFound();
       const attachable = await attachableFileIds(actor, ids);
       if (attachable.length === storedIds(ids).length) {
-        await shares.recordPending(conversation, attachable, new Date());
+        await shares.recordPending(conversation, attachable, clock.now());
       }
       return attachable;
     },
@@ -312,7 +317,7 @@ export function createFilesService(deps: FilesServiceDeps) {
     async messageDeleted(event: { conversationId: string; messageId: string; attachmentIds: string[] }) {
       const fileIds = storedIds(event.attachmentIds);
       if (fileIds.length === 0) return;
-      const now = new Date();
+      const now = clock.now();
       if (isUuid(event.conversationId) && isUuid(event.messageId)) {
         await shares.unshare(event.conversationId.toLowerCase(), event.messageId.toLowerCase(), fileIds, now);
       }

@@ -13,7 +13,9 @@ import {
   serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
+  systemClock,
   tokenVerificationFromEnv,
+  type Clock,
   type Logger,
   type Resources,
   type RunningService,
@@ -35,7 +37,7 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
  * Local storage in FILES_LOCAL_DIR, its signed URLs served by a blob listener of its own (FILES_BLOB_PORT),
  * or an S3 bucket. Registers what it opens with `resources`.
  */
-async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) {
+async function openStorage(resources: Resources, env: FilesEnv, logger: Logger, clock: Clock) {
   if (env.FILES_STORAGE === 's3') {
     const client = new S3Client({
       region: env.S3_REGION,
@@ -47,7 +49,7 @@ async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) 
         }),
     });
     resources.add(async () => client.destroy());
-    return createS3BlobStorage({ client, bucket: env.S3_BUCKET! });
+    return createS3BlobStorage({ client, bucket: env.S3_BUCKET!, clock });
   }
   // The URLs name the listener's address, so it listens before the storage exists.
   const blobs = await reserveListener(env.FILES_BLOB_PORT, env.FILES_BLOB_HOST ?? env.HOST);
@@ -56,22 +58,29 @@ async function openStorage(resources: Resources, env: FilesEnv, logger: Logger) 
     root: env.FILES_LOCAL_DIR ?? join(env.EMBEDDED_DATA_DIR, 'files'),
     baseUrl: new URL(BLOB_PATH, env.FILES_PUBLIC_URL ?? blobs.url).toString(),
     secret: env.FILES_SIGNING_SECRET ?? DEVELOPMENT_FILES_SIGNING_SECRET,
+    clock,
   });
   blobs.serve(createBlobListener(storage, env.FILES_CORS_ORIGINS, logger));
   logger.info({ url: new URL(BLOB_PATH, blobs.url).toString() }, 'files blob listener ready');
   return storage;
 }
 
+export interface FilesServiceOptions {
+  /** What the service reads the time from (expiry, quota, release, cleanup): the system's by default. */
+  clock?: Clock;
+}
+
 export async function startFilesService(
   env: FilesEnv,
   logger: Logger = createLogger({ service: 'files', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
+  { clock = systemClock }: FilesServiceOptions = {},
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
     const { redis, stream, projection, revocations } = openServiceRedis(resources, env, logger);
-    const storage = await openStorage(resources, env, logger);
+    const storage = await openStorage(resources, env, logger, clock);
     const files = createFileStore(prisma);
     const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });
 
@@ -93,6 +102,7 @@ export async function startFilesService(
         downloadTtlSeconds: env.DOWNLOAD_URL_TTL_SECONDS,
         releasedGraceSeconds: env.RELEASED_FILE_GRACE_SECONDS,
       },
+      clock,
       projection,
       repairMembership: createMembershipRepair({
         url: env.CONVERSATIONS_SUBGRAPH_URL,
@@ -113,6 +123,7 @@ export async function startFilesService(
       files,
       storage,
       service,
+      clock,
       logger,
     });
     resources.add(cleaner.start(env.FILES_CLEANUP_INTERVAL_MS));

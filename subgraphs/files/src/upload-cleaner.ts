@@ -1,4 +1,4 @@
-import { createRelayLoop, type Logger } from '@parley/kit';
+import { createRelayLoop, type Clock, type Logger } from '@parley/kit';
 import { originalKey, thumbnailKey, type FileStore } from './data/file-store.js';
 import type { FilesService } from './files-service.js';
 import type { BlobStorage } from './storage/blob-storage.js';
@@ -32,13 +32,15 @@ export function createFilesCleaner(deps: {
   files: FileStore;
   storage: BlobStorage;
   service: Pick<FilesService, 'cleanUpReleased' | 'cleanUpShares'>;
+  /** What "its time is over" goes by (the service's clock). */
+  clock: Clock;
   logger: Logger;
 }) {
   return createRelayLoop({
     batchSize: CLEANUP_BATCH,
     logger: deps.logger,
     deliverBatch: async () => {
-      const now = new Date();
+      const now = deps.clock.now();
       // One failing (users unreachable, say) does not hold up the others; each is tried at the next tick.
       const attempt = (what: string, run: () => Promise<number>) =>
         run().catch((error: unknown) => {

@@ -3,6 +3,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock, type Clock } from '@parley/kit';
+import { createTestClock } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLocalBlobStorage, createS3BlobStorage } from '../src/storage/index.js';
 import { describeBlobStorageContract } from '../src/testing/blob-storage-contract.js';
@@ -31,8 +33,8 @@ async function serve(handle: (request: Request) => Promise<Response | null>) {
   return { port, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
-/** A local storage in a fresh directory, its endpoint served on a free port. */
-async function localStorage() {
+/** A local storage in a fresh directory, its endpoint served on a free port, at the time of `clock`. */
+async function localStorage(clock: Clock = systemClock) {
   const root = await mkdtemp(join(tmpdir(), 'parley-blobs-'));
   const holder: { storage?: ReturnType<typeof createLocalBlobStorage> } = {};
   const server = await serve((request) => holder.storage!.handle(request));
@@ -40,6 +42,7 @@ async function localStorage() {
     root,
     baseUrl: `http://127.0.0.1:${server.port}/blobs`,
     secret: randomBytes(32).toString('hex'),
+    clock,
   });
   holder.storage = storage;
   return {
@@ -53,8 +56,8 @@ async function localStorage() {
 
 describeBlobStorageContract(
   'local filesystem',
-  async () => {
-    const { storage, close } = await localStorage();
+  async (clock) => {
+    const { storage, close } = await localStorage(clock);
     return { storage, cleanup: close };
   },
   { checksSignatures: true, refusesReplacing: true },
@@ -70,9 +73,9 @@ afterAll(async () => {
 
 describeBlobStorageContract(
   'S3 (s3rver, started by the test)',
-  async () => {
+  async (clock) => {
     const bucket = await s3.newBucket();
-    return { storage: createS3BlobStorage({ client: s3.client, bucket }) };
+    return { storage: createS3BlobStorage({ client: s3.client, bucket, clock }) };
   },
   { checksSignatures: false, refusesReplacing: false },
 );
@@ -110,6 +113,35 @@ describe('local blob storage beyond the contract', () => {
       });
       expect(retyped.status).toBe(403);
       expect(await storage.head('big/one')).toBeNull();
+    } finally {
+      await close();
+    }
+  });
+
+  it('takes a signed URL until it expires and refuses it from then on, going by its clock alone', async () => {
+    const clock = createTestClock();
+    const { storage, close } = await localStorage(clock);
+    try {
+      await storage.write('a/b', Buffer.from('hello'), 'text/plain');
+      const download = await storage.signDownload('a/b', { expiresInSeconds: 60 });
+      const upload = await storage.signUpload('a/c', {
+        contentType: 'text/plain',
+        size: 5,
+        expiresInSeconds: 60,
+      });
+      clock.advance(59_000);
+      const early = await fetch(download.url);
+      expect(early.status).toBe(200);
+      expect(await early.text()).toBe('hello');
+      clock.advance(2_000);
+      expect((await fetch(download.url)).status).toBe(403);
+      expect(
+        (await fetch(upload.url, { method: 'PUT', headers: upload.headers, body: 'hello' })).status,
+      ).toBe(403);
+      expect(await storage.head('a/c')).toBeNull();
+      // Signed anew at the clock's time, it works again (the wall clock is a minute behind).
+      const again = await storage.signDownload('a/b', { expiresInSeconds: 60 });
+      expect(await (await fetch(again.url)).text()).toBe('hello');
     } finally {
       await close();
     }

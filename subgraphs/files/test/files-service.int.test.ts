@@ -9,10 +9,13 @@ import {
   createRedisEventStream,
   createRedisMembershipProjection,
   createServiceAuth,
+  systemClock,
   untypedTopic,
+  type Clock,
   type MembershipProjection,
 } from '@parley/kit';
 import {
+  createTestClock,
   createTestDatabase,
   deleteRedisKeys,
   testRedisPrefix,
@@ -47,7 +50,12 @@ beforeAll(async () => {
   redis = new Redis(testRedisUrl());
   projection = createRedisMembershipProjection({ redis, prefix: redisPrefix });
   root = await mkdtemp(join(tmpdir(), 'parley-files-events-'));
-  storage = createLocalBlobStorage({ root, baseUrl: 'http://127.0.0.1:9/blobs', secret: 'y'.repeat(32) });
+  storage = createLocalBlobStorage({
+    root,
+    baseUrl: 'http://127.0.0.1:9/blobs',
+    secret: 'y'.repeat(32),
+    clock: systemClock,
+  });
 });
 afterAll(async () => {
   if (redis) await deleteRedisKeys(redis, redisPrefix);
@@ -58,6 +66,7 @@ afterAll(async () => {
 });
 
 async function readyFile(ownerId: string = randomUUID()) {
+  const now = new Date();
   const created = await files.createPending(
     {
       ownerId,
@@ -66,17 +75,17 @@ async function readyFile(ownerId: string = randomUUID()) {
       declaredType: 'application/octet-stream',
       sha256: 'a'.repeat(64),
       metadata: null,
-      expiresAt: new Date(Date.now() + 60_000),
+      expiresAt: new Date(now.getTime() + 60_000),
     },
     1_000,
+    now,
   );
   if (created === 'quota') throw new Error('quota');
-  const ready = await files.markReady(created.id, {
-    contentType: null,
-    width: null,
-    height: null,
-    hasThumbnail: false,
-  });
+  const ready = await files.markReady(
+    created.id,
+    { contentType: null, width: null, height: null, hasThumbnail: false },
+    now,
+  );
   return ready!;
 }
 
@@ -89,10 +98,11 @@ const nowhere = {
 };
 
 /**
- * The files rules on the real database and `blobs`; users and conversations run nowhere (these tests ask
- * them nothing: the memberships they read are in the projection, written here as conversations would).
+ * The files rules on the real database and `blobs`, at the time of `clock`; users and conversations run nowhere
+ * (these tests ask them nothing: the memberships they read are in the projection, written here as
+ * conversations would).
  */
-function serviceOn(blobs: BlobStorage) {
+function serviceOn(blobs: BlobStorage, clock: Clock = systemClock) {
   return createFilesService({
     files,
     shares: createShareStore(prisma),
@@ -106,6 +116,7 @@ function serviceOn(blobs: BlobStorage) {
       downloadTtlSeconds: 60,
       releasedGraceSeconds: 60,
     },
+    clock,
     logger,
   });
 }
@@ -283,11 +294,12 @@ describe('shares', () => {
   });
 
   it('drops a pending share older than an hour (its send failed), and nothing younger', async () => {
-    const service = serviceOn(storage);
+    const clock = createTestClock();
+    const service = serviceOn(storage, clock);
     const [ann, bob] = [randomUUID(), randomUUID()];
     const conversationId = await groupOf(ann, bob);
     const [orphan, confirmed] = [await readyFile(ann), await readyFile(ann)];
-    const sharedAt = new Date();
+    const sharedAt = clock.now();
     await service.shareFiles(actorFor(ann), conversationId, [orphan.id, confirmed.id]);
     await service.messageAdded({ conversationId, messageId: randomUUID(), attachmentIds: [confirmed.id] });
     const later = (ms: number) => new Date(sharedAt.getTime() + ms);

@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { systemClock } from '@parley/kit';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { originalKey, thumbnailKey, type FileRecord } from '../src/data/file-store.js';
@@ -16,6 +17,8 @@ beforeAll(async () => {
     root,
     baseUrl: 'http://127.0.0.1:1/blobs',
     secret: randomBytes(32).toString('hex'),
+    // Verification reads the stored bytes; it signs no URL.
+    clock: systemClock,
   });
 });
 afterAll(async () => {

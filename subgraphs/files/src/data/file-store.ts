@@ -21,14 +21,18 @@ export interface NewFile {
 export interface FileStore {
   /**
    * Records a PENDING file unless it would take the owner past `quotaBytes` (READY files and PENDING ones
-   * not yet given up count): concurrent uploads of one owner are counted one after another.
+   * not given up by `now` count): concurrent uploads of one owner are counted one after another.
    */
-  createPending(file: NewFile, quotaBytes: number): Promise<FileRecord | 'quota'>;
+  createPending(file: NewFile, quotaBytes: number, now: Date): Promise<FileRecord | 'quota'>;
   byIds(ids: readonly string[]): Promise<FileRecord[]>;
-  /** PENDING → READY with what verification found; null if it was not PENDING, or its upload time is over. */
+  /**
+   * PENDING → READY (completed `now`) with what verification found; null if it was not PENDING, or its
+   * upload time is over by `now`.
+   */
   markReady(
     id: string,
     found: { contentType: string | null; width: number | null; height: number | null; hasThumbnail: boolean },
+    now: Date,
   ): Promise<FileRecord | null>;
   /** Deletes the record if it still has `status` (a file made READY meanwhile stays); whether it did. */
   remove(id: string, status: FileRecord['status']): Promise<boolean>;
@@ -54,11 +58,11 @@ export function createFileStore(prisma: PrismaClient): FileStore {
   };
 
   return {
-    async createPending(file, quotaBytes) {
+    async createPending(file, quotaBytes, now) {
       return prisma.$transaction(async (tx) => {
         // One owner's uploads queue here, so two cannot both fit in the last bytes of a quota.
         await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtext(${`files:${file.ownerId}`}))`;
-        if ((await used(tx, file.ownerId, new Date())) + file.size > quotaBytes) return 'quota' as const;
+        if ((await used(tx, file.ownerId, now)) + file.size > quotaBytes) return 'quota' as const;
         return tx.file.create({ data: { ...file, status: 'PENDING' } });
       });
     },
@@ -66,10 +70,10 @@ export function createFileStore(prisma: PrismaClient): FileStore {
       if (ids.length === 0) return [];
       return prisma.file.findMany({ where: { id: { in: [...ids] } } });
     },
-    async markReady(id, found) {
+    async markReady(id, found, now) {
       const { count } = await prisma.file.updateMany({
-        where: { id, status: 'PENDING', expiresAt: { gt: new Date() } },
-        data: { ...found, status: 'READY', expiresAt: null, completedAt: new Date() },
+        where: { id, status: 'PENDING', expiresAt: { gt: now } },
+        data: { ...found, status: 'READY', expiresAt: null, completedAt: now },
       });
       return count === 1 ? prisma.file.findUnique({ where: { id } }) : null;
     },

@@ -4,6 +4,7 @@ import { link, mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/prom
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import type { Clock } from '@parley/kit';
 import {
   attachmentDisposition,
   checkBlobKey,
@@ -19,6 +20,8 @@ export interface LocalBlobStorageOptions {
   baseUrl: string;
   /** Signs the URLs (at least 32 characters; keep it secret). */
   secret: string;
+  /** What signing and checking a URL's expiry go by. */
+  clock: Clock;
 }
 
 export interface LocalBlobStorage extends BlobStorage {
@@ -73,7 +76,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     params: Record<string, string>,
     expiresInSeconds: number,
   ) {
-    const expiresAt = new Date(Date.now() + expiresInSeconds * 1000);
+    const expiresAt = new Date(options.clock.now().getTime() + expiresInSeconds * 1000);
     const search = new URLSearchParams({ ...params, e: String(Math.floor(expiresAt.getTime() / 1000)) });
     search.set('sig', signature(fieldsOf(method, key, search)));
     return { url: `${new URL(key, base).toString()}?${search.toString()}`, expiresAt };
@@ -93,7 +96,7 @@ export function createLocalBlobStorage(options: LocalBlobStorageOptions): LocalB
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       throw new SignedRequestError(403, 'FORBIDDEN', 'The signature does not match this request');
     }
-    if (!(Number(url.searchParams.get('e')) * 1000 > Date.now())) {
+    if (!(Number(url.searchParams.get('e')) * 1000 > options.clock.now().getTime())) {
       throw new SignedRequestError(403, 'FORBIDDEN', 'This signed URL has expired');
     }
     return key;

@@ -8,11 +8,14 @@ import {
 } from '@aws-sdk/client-s3';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import type { Readable } from 'node:stream';
+import type { Clock } from '@parley/kit';
 import { attachmentDisposition, checkBlobKey, type BlobStorage } from './blob-storage.js';
 
 export interface S3BlobStorageOptions {
   client: S3Client;
   bucket: string;
+  /** When URLs are signed: S3 checks their expiry against its own clock, from the signing time they carry. */
+  clock: Clock;
 }
 
 const isNotFound = (error: unknown) =>
@@ -23,7 +26,21 @@ const isNotFound = (error: unknown) =>
  * Blobs in an S3-compatible bucket (AWS, MinIO). Uploads and downloads are presigned requests: the type and
  * length of an upload are part of what is signed, so S3 refuses a PUT that differs.
  */
-export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): BlobStorage {
+export function createS3BlobStorage({ client, bucket, clock }: S3BlobStorageOptions): BlobStorage {
+  /** A presigned URL valid from now for `expiresIn` seconds, and when it expires. */
+  const presign = async (
+    command: PutObjectCommand | GetObjectCommand,
+    expiresIn: number,
+    signableHeaders?: Set<string>,
+  ) => {
+    const signingDate = clock.now();
+    const url = await getSignedUrl(client, command, {
+      expiresIn,
+      signingDate,
+      ...(signableHeaders && { signableHeaders }),
+    });
+    return { url, expiresAt: new Date(signingDate.getTime() + expiresIn * 1000) };
+  };
   return {
     async signUpload(key, { contentType, size, expiresInSeconds }) {
       const command = new PutObjectCommand({
@@ -34,15 +51,16 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
         // A conditional write: S3 and MinIO refuse it (412) once the key holds an object.
         IfNoneMatch: '*',
       });
-      const url = await getSignedUrl(client, command, {
-        expiresIn: expiresInSeconds,
-        signableHeaders: new Set(['content-type', 'content-length', 'if-none-match']),
-      });
+      const { url, expiresAt } = await presign(
+        command,
+        expiresInSeconds,
+        new Set(['content-type', 'content-length', 'if-none-match']),
+      );
       return {
         url,
         method: 'PUT',
         headers: { 'content-type': contentType, 'if-none-match': '*' },
-        expiresAt: new Date(Date.now() + expiresInSeconds * 1000),
+        expiresAt,
       };
     },
     async signDownload(key, { expiresInSeconds, filename }) {
@@ -58,8 +76,8 @@ export function createS3BlobStorage({ client, bucket }: S3BlobStorageOptions): B
           ResponseContentDisposition: attachmentDisposition(filename),
         }),
       });
-      const url = await getSignedUrl(client, command, { expiresIn: expiresInSeconds });
-      return { url, method: 'GET', headers: {}, expiresAt: new Date(Date.now() + expiresInSeconds * 1000) };
+      const { url, expiresAt } = await presign(command, expiresInSeconds);
+      return { url, method: 'GET', headers: {}, expiresAt };
     },
     async head(key) {
       try {
