@@ -9,6 +9,7 @@ import {
   reserveListener,
   startEmbeddedPostgres,
   startWithResources,
+  type Clock,
   type EmbeddedPostgres,
   type Logger,
   type RunningService,
@@ -43,6 +44,11 @@ export interface PlatformOptions {
    * the file store's CORS on top of any origins they are configured with.
    */
   web?: { port: number };
+  /**
+   * What the services read the time from: the system's by default; a test's own clock makes time pass at once.
+   * Only files takes it for now (the others read the system's).
+   */
+  clock?: Clock;
   logger: Logger;
 }
 
@@ -80,6 +86,7 @@ export function startPlatform({
   filesEnv = {},
   routerEnv = {},
   web,
+  clock,
   logger,
 }: PlatformOptions) {
   // The services of this process trust each other's service tokens: one secret for all, made up when unset.
@@ -167,11 +174,12 @@ export function startPlatform({
     );
     // Messages asks files (which files a sender may attach, recorded as shared); files never asks messages: it
     // follows messages' events. So files starts first and messages is told its address.
-    const filesUrl = await subgraph('files', readFilesEnv, startFilesService, {
-      USERS_SUBGRAPH_URL: usersUrl,
-      CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
-      ...filesEnv,
-    });
+    const filesUrl = await subgraph(
+      'files',
+      readFilesEnv,
+      (variables, serviceLogger) => startFilesService(variables, serviceLogger, { clock }),
+      { USERS_SUBGRAPH_URL: usersUrl, CONVERSATIONS_SUBGRAPH_URL: conversationsUrl, ...filesEnv },
+    );
     const messagesUrl = await subgraph('messages', readMessagesEnv, startMessagesService, {
       USERS_SUBGRAPH_URL: usersUrl,
       CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,

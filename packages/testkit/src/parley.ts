@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createLogger, startWithResources, type Logger, type Resources } from '@parley/kit';
+import { createLogger, startWithResources, type Clock, type Logger, type Resources } from '@parley/kit';
 import {
   createGraphQLClient,
   createTestDatabase,
@@ -39,6 +39,11 @@ export interface StartParleyOptions {
   databaseServerUrl?: string;
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
+  /**
+   * What the services read the time from (see startPlatform; only files for now): a test clock (createTestClock)
+   * makes time pass at once. The system's by default.
+   */
+  clock?: Clock;
   logger?: Logger;
 }
 
@@ -165,6 +170,7 @@ export async function startParley(options: StartParleyOptions = {}) {
       filesEnv: { ...databaseOf('files'), ...ports, FILES_BLOB_PORT: '0', ...options.filesEnv },
       routerEnv: { ...ports, ...options.routerEnv },
       ...(options.web ? { web: { port: 0 } } : {}),
+      clock: options.clock,
       logger,
     });
     resources.add(() => platform.stop());
