@@ -7,7 +7,6 @@ import {
   READY_CHECK_TIMEOUT_MS,
   type GraphQLServer,
   type Logger,
-  type PresenceStore,
   type MembershipProjection,
   type PubSub,
   type QueryLimits,
@@ -61,12 +60,11 @@ export interface RouterDeps {
   maxBodyBytes: number;
   subgraphTimeoutMs: number;
   queryPlanCacheSize: number;
-  /** What subscriptions run on: the realtime log, membership, the event bus (revocations). */
+  /** What subscriptions run on: the realtime log, membership, the bus (revocations, presence reports). */
   realtime: {
-    /** Where the router reports its sockets: each one is a device keeping its user online. */
-    presence: PresenceStore;
     log: RealtimeLog;
     projection: MembershipProjection;
+    /** The bus: session revocations, and the router's reports of its sockets to presence (each a device). */
     events: PubSub;
     revocations: SessionRevocations;
     webSocket: WebSocketLimits;
@@ -225,7 +223,6 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
         verifyToken: deps.verifyToken,
         revocations: deps.realtime.revocations,
         events: deps.realtime.events,
-        presence: deps.realtime.presence,
         resolveQuery: async (payload, client) =>
           (await resolvePersisted({
             query: payload.query,

@@ -101,7 +101,6 @@ export async function startRouterService(
         projection,
         events,
         revocations,
-        presence: services.presence(),
         maxQueuedEvents: env.WS_MAX_QUEUED_EVENTS,
         webSocket: {
           maxSubscriptions: env.WS_MAX_SUBSCRIPTIONS,

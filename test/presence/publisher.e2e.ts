@@ -1,12 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import {
-  createLogger,
-  createRedisPresenceStore,
-  createRedisRealtimeLog,
-  createServiceAuth,
-  type PresenceStore,
-  type RealtimeLog,
-} from '@parley/kit';
+import { createLogger, createRedisRealtimeLog, createServiceAuth, type RealtimeLog } from '@parley/kit';
 import { createTestDatabase, openTestRedis, testRedisPrefix, type TestDatabase } from '@parley/kit/testing';
 import { startParley, type Parley } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +9,10 @@ import { createPostgresPresenceRecordStore } from '../../subgraphs/presence/src/
 import { createPresencePublisher } from '../../subgraphs/presence/src/publisher.js';
 import { createRelationsClient } from '../../subgraphs/presence/src/relations.js';
 import { migrationsDir } from '../../subgraphs/presence/src/service.js';
+import {
+  createRedisPresenceStore,
+  type PresenceStore,
+} from '../../subgraphs/presence/src/store/presence-store.js';
 
 /**
  * The presence publisher on its own Redis prefix and database (so the platform's own publisher does not

@@ -15,7 +15,6 @@ export * from './http.js';
 export * from './logger.js';
 export * from './membership.js';
 export * from './metrics.js';
-export * from './presence.js';
 export * from './pubsub.js';
 export * from './realtime-log.js';
 export * from './request-id.js';

@@ -7,14 +7,6 @@ import {
   createRedisMembershipProjection,
   type MembershipProjection,
 } from './membership.js';
-import {
-  createMemoryPresenceData,
-  createMemoryPresenceStore,
-  createRedisPresenceStore,
-  type MemoryPresenceData,
-  type PresenceStore,
-  type PresenceTimings,
-} from './presence.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import { createMemoryRealtimeLog, createRedisRealtimeLog, type RealtimeLog } from './realtime-log.js';
 import { closeRedis } from './redis-close.js';
@@ -38,16 +30,9 @@ export interface ServiceRedis {
   projection: MembershipProjection;
   /** Sessions revoked before their access tokens expire (written by the users service, checked by all). */
   revocations: SessionRevocations;
-  /** Live presence and typing (written by the router for its sockets and by the presence service, read by it). */
-  presence(timings?: Partial<PresenceTimings>): PresenceStore;
 }
 
 type InProcessClients = Omit<ServiceRedis, 'redis'>;
-
-const presenceOn =
-  (data: MemoryPresenceData) =>
-  (timings?: Partial<PresenceTimings>): PresenceStore =>
-    createMemoryPresenceStore({ data, ...(timings && { timings }) });
 
 /** Things one process's services share, by key, each with its number of users and how to close it. */
 type SharedRegistry<T> = Map<string, { value: T; close: () => Promise<void>; users: number }>;
@@ -99,7 +84,6 @@ function acquireInProcessClients(
       log: createMemoryRealtimeLog({ prefix }),
       projection: createMemoryMembershipProjection({ prefix }),
       revocations: createMemorySessionRevocations(),
-      presence: presenceOn(createMemoryPresenceData()),
     };
     return { value: clients, close: () => clients.events.close() };
   });
@@ -217,7 +201,6 @@ export function openServiceRedis(
     log: createRedisRealtimeLog({ redis, prefix }),
     projection: createRedisMembershipProjection({ redis, prefix }),
     revocations: acquireRevocations(resources, env.REDIS_URL, prefix, logger),
-    presence: (timings) => createRedisPresenceStore({ redis, prefix, timings }),
   };
 }
 

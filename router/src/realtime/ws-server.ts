@@ -7,13 +7,18 @@ import {
   codedError,
   followTopic,
   type Logger,
-  type PresenceStore,
   type PubSub,
   type Registry,
   type SessionRevocations,
   type TokenVerifier,
   type Viewer,
 } from '@parley/kit';
+import {
+  MAX_DEVICES_PER_REPORT,
+  presenceReports,
+  SOCKET_DEVICE_TTL_MS,
+  type DeviceReport,
+} from '@parley/presence/events';
 import { userEvents } from '@parley/users/events';
 import { GraphQLError, type ExecutionArgs } from 'graphql';
 import { CloseCode, type SubscribePayload } from 'graphql-ws';
@@ -54,7 +59,7 @@ export interface WebSocketLimits {
 
 interface Connection {
   viewer: Viewer;
-  /** The device this socket is in presence: its user is online while it is open. */
+  /** The device this socket is in presence (reported on the bus): its user is online while it is open. */
   deviceId: string;
   authorization: string;
   clientName: string | null;
@@ -77,9 +82,11 @@ export async function attachWebSocketServer(options: {
   yoga: GraphQLServer;
   verifyToken: TokenVerifier;
   revocations: SessionRevocations;
+  /**
+   * The bus: revocations arrive on it, and presence is told on it (`presence.device-reports`) when a
+   * signed-in socket opens and closes, and that open ones are still there (see refreshPresence).
+   */
   events: PubSub;
-  /** Told when a signed-in socket opens and closes, and that open ones are still there (see refreshPresence). */
-  presence: PresenceStore;
   /** Resolves persisted-operation references in a subscribe message to query text (see persisted/). */
   resolveQuery(
     payload: { query: string; extensions?: Record<string, unknown> | null },
@@ -173,9 +180,10 @@ export async function attachWebSocketServer(options: {
       count(perIp, address, -1);
       if (connection) {
         count(perUser, connection.viewer.userId, -1);
-        reportPresence('disconnect', () =>
-          options.presence.disconnect(connection.viewer.userId, connection.deviceId),
-        );
+        reportPresence('disconnect', {
+          touched: [],
+          disconnected: [{ userId: connection.viewer.userId, deviceId: connection.deviceId }],
+        });
       }
       logger.info(
         {
@@ -189,13 +197,20 @@ export async function attachWebSocketServer(options: {
     });
   });
 
-  /** Presence is a side matter for a socket: a failure to report it is logged, never closes anything. */
-  const reportPresence = (what: string, report: () => Promise<void>) => {
-    report().catch((error: unknown) => logger.warn({ err: error, what }, 'presence report failed'));
+  /**
+   * Presence is a side matter for a socket: the router tells the presence service on the bus and writes
+   * nothing of presence itself. A report that fails (Redis down) is logged, never closes anything; one lost
+   * (or unheard: presence down) is a missed refresh (see `presenceReports` in @parley/presence/events).
+   */
+  const reportPresence = (what: string, report: DeviceReport) => {
+    options.events
+      .publish(presenceReports.devices, report)
+      .catch((error: unknown) => logger.warn({ err: error, what }, 'presence report failed'));
   };
   /**
-   * Open sockets keep their devices alive, a third of the device TTL apart (a missed refresh or two does
-   * not take anyone offline); a router that dies stops refreshing, and its sockets' devices expire.
+   * Open sockets keep their devices alive, a third of the socket TTL apart (a missed refresh or two does
+   * not take anyone offline), in reports of up to MAX_DEVICES_PER_REPORT; a router that dies stops
+   * refreshing, and its sockets' devices expire.
    */
   const refreshPresence = setInterval(
     () => {
@@ -205,11 +220,14 @@ export async function attachWebSocketServer(options: {
           ? [{ userId: connection.viewer.userId, deviceId: connection.deviceId, active: false }]
           : [];
       });
-      for (let start = 0; start < devices.length; start += 500) {
-        reportPresence('refresh', () => options.presence.touch(devices.slice(start, start + 500)));
+      for (let start = 0; start < devices.length; start += MAX_DEVICES_PER_REPORT) {
+        reportPresence('refresh', {
+          touched: devices.slice(start, start + MAX_DEVICES_PER_REPORT),
+          disconnected: [],
+        });
       }
     },
-    Math.max(1_000, Math.floor(options.presence.timings.deviceTtlMs / 3)),
+    Math.max(1_000, Math.floor(SOCKET_DEVICE_TTL_MS / 3)),
   );
   refreshPresence.unref();
 
@@ -321,9 +339,10 @@ export async function attachWebSocketServer(options: {
         // Only a socket that stays open is a device (a deleted account's revoked session never is one). One
         // that closed during the check has sent its disconnect already: touching now would leave a ghost.
         if (socket.readyState !== socket.OPEN) return false;
-        reportPresence('connect', () =>
-          options.presence.touch([{ userId: viewer.userId, deviceId, active: true }]),
-        );
+        reportPresence('connect', {
+          touched: [{ userId: viewer.userId, deviceId, active: true }],
+          disconnected: [],
+        });
         return true;
       },
       async onSubscribe(context, id, payload) {

@@ -22,7 +22,10 @@ export const presenceEnvSchema = z.object({
   /** Asked about shared conversations, and to rebuild lost membership entries (typing). */
   CONVERSATIONS_SUBGRAPH_URL: z.url().default('http://127.0.0.1:4002/graphql'),
   SUBGRAPH_TIMEOUT_MS: positiveIntSchema.default(5_000),
-  /** A device (a heartbeat's session) stays online this long after its last heartbeat. Router sockets use the default. */
+  /**
+   * A device (a heartbeat's session) stays online this long after its last heartbeat. Not router sockets:
+   * they live SOCKET_DEVICE_TTL_MS (events.ts), which the router's refreshes are timed by.
+   */
   PRESENCE_DEVICE_TTL_SECONDS: positiveIntSchema.max(3_600).default(60),
   /** Online without activity this long: AWAY. */
   PRESENCE_AWAY_AFTER_SECONDS: positiveIntSchema.max(86_400).default(300),

@@ -7,8 +7,6 @@ import {
   storedIds,
   type Caller,
   type MembershipProjection,
-  type PresenceStatus,
-  type PresenceStore,
   type RealtimeLog,
   type Viewer,
   type MembershipRepair,
@@ -16,6 +14,7 @@ import {
 import type { PresenceRecord, PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';
+import type { PresenceStatus, PresenceStore } from './store/presence-store.js';
 
 export interface Presence {
   status: PresenceStatus;

@@ -1,8 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { isUuid, type Logger, type PresenceChange, type PresenceStore, type RealtimeLog } from '@parley/kit';
+import { isUuid, type Logger, type RealtimeLog } from '@parley/kit';
 import type { PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type PresenceChangedPayload, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';
+import type { PresenceChange, PresenceStore } from './store/presence-store.js';
 
 const BATCH = 200;
 

@@ -17,17 +17,25 @@ import {
 import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';
+import { SOCKET_DEVICE_TTL_MS } from './events.js';
 import { createRelationsClient } from './relations.js';
 import { followEvents } from './followed-events.js';
 import { createPresenceServer } from './server.js';
+import {
+  createMemoryPresenceData,
+  createMemoryPresenceStore,
+  createRedisPresenceStore,
+  type PresenceStore,
+  type PresenceTimings,
+} from './store/presence-store.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
 /**
  * Builds every client the presence subgraph needs from its environment, applies migrations, starts the
- * publisher and listens. Without DATABASE_URL it runs on
- * the embedded PostgreSQL server (its own database there); without REDIS_URL on the
- * in-process presence store shared with the router of this process.
+ * publisher, follows the bus (the router's socket reports among it) and listens. Without DATABASE_URL it
+ * runs on the embedded PostgreSQL server (its own database there); without REDIS_URL its live state is kept
+ * in this process (the router's reports reach it on the in-process bus).
  */
 export async function startPresenceService(
   env: PresenceEnv,
@@ -38,12 +46,22 @@ export async function startPresenceService(
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
     const services = openServiceRedis(resources, env, logger);
-    const store = services.presence({
-      deviceTtlMs: env.PRESENCE_DEVICE_TTL_SECONDS * 1000,
-      awayAfterMs: env.PRESENCE_AWAY_AFTER_SECONDS * 1000,
-      typingTtlMs: env.TYPING_TTL_SECONDS * 1000,
-      settleMs: env.PRESENCE_SETTLE_MS,
-    });
+    // One live state, two stores on it: heartbeats live PRESENCE_DEVICE_TTL_SECONDS, the router's sockets
+    // SOCKET_DEVICE_TTL_MS (the TTL the router times its refreshes by).
+    const memory = createMemoryPresenceData();
+    const storeWith = (deviceTtlMs: number): PresenceStore => {
+      const timings: Partial<PresenceTimings> = {
+        deviceTtlMs,
+        awayAfterMs: env.PRESENCE_AWAY_AFTER_SECONDS * 1000,
+        typingTtlMs: env.TYPING_TTL_SECONDS * 1000,
+        settleMs: env.PRESENCE_SETTLE_MS,
+      };
+      return services.redis
+        ? createRedisPresenceStore({ redis: services.redis, prefix: env.REDIS_PREFIX, timings })
+        : createMemoryPresenceStore({ data: memory, timings });
+    };
+    const store = storeWith(env.PRESENCE_DEVICE_TTL_SECONDS * 1000);
+    const sockets = storeWith(SOCKET_DEVICE_TTL_MS);
 
     const records = createPostgresPresenceRecordStore(prisma);
     const metrics = createMetricsRegistry('presence');
@@ -73,7 +91,7 @@ export async function startPresenceService(
     });
 
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));
-    resources.add(await followEvents({ events: services.events, store, records, service, logger }));
+    resources.add(await followEvents({ events: services.events, store, sockets, records, service, logger }));
 
     return listenService(resources, yoga, { env, metrics, logger, name: 'presence subgraph' });
   });

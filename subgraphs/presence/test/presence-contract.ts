@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import type { PresenceChange, PresenceStore, PresenceTimings } from '../presence.js';
+import type { PresenceChange, PresenceStore, PresenceTimings } from '../src/store/presence-store.js';
 
 export interface PresenceContractInstance {
   store: PresenceStore;
@@ -10,7 +10,7 @@ export interface PresenceContractInstance {
 
 /**
  * Builds a store with the given key prefix and timings. Stores built with the same prefix during one test
- * must share their data (two router or presence instances on one Redis).
+ * must share their data (two presence instances on one Redis).
  */
 export type PresenceContractFactory = (options: {
   prefix: string;
@@ -263,12 +263,20 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
       const held = ['u1', 'u2', 'u3', 'u4', 'u5'];
       await store.touch(held.map((userId) => ({ userId, deviceId: 'tab', active: true })));
-      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
-      expect(await store.claimChanges(5)).toHaveLength(5); // a publisher that then dies
+      const claimedFirst: string[] = [];
+      await vi.waitFor(async () => {
+        claimedFirst.push(...(await store.claimChanges(5)).map((change) => change.userId));
+        expect(claimedFirst.sort()).toEqual(held); // claimed by a publisher that then dies
+      }, WAIT);
       for (const userId of held) await store.disconnect(userId, 'tab');
       await store.touch([{ userId: 'zed', deviceId: 'tab', active: true }]);
-      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
-      expect((await store.claimChanges(5)).map((change) => change.userId)).toEqual(['zed']);
+      // Their changes settle first and fill a page of 5, yet zed's is handed out once settled.
+      const claimedNext: string[] = [];
+      await vi.waitFor(async () => {
+        claimedNext.push(...(await store.claimChanges(5)).map((change) => change.userId));
+        expect(claimedNext).not.toEqual([]);
+      }, WAIT);
+      expect(claimedNext).toEqual(['zed']);
     });
 
     const typers = async (store: PresenceStore, conversationId: string) =>

@@ -1,5 +1,9 @@
-import { createMemoryPresenceData, createMemoryPresenceStore, type MemoryPresenceData } from './presence.js';
-import { describePresenceStoreContract } from './testing/index.js';
+import {
+  createMemoryPresenceData,
+  createMemoryPresenceStore,
+  type MemoryPresenceData,
+} from '../src/store/presence-store.js';
+import { describePresenceStoreContract } from './presence-contract.js';
 
 const memoryData = new Map<string, MemoryPresenceData>();
 describePresenceStoreContract('memory', async ({ prefix, timings }) => {

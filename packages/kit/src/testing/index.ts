@@ -27,11 +27,6 @@ export {
 export * from './databases.js';
 export * from './graphql-client.js';
 export * from './flaky-pubsub.js';
-export {
-  describePresenceStoreContract,
-  type PresenceContractFactory,
-  type PresenceContractInstance,
-} from './presence-contract.js';
 export * from './service-auth.js';
 export * from './redis-server.js';
 export * from './test-clock.js';

@@ -1,5 +1,5 @@
+import { KEY_PREFIX } from '@parley/kit';
 import type { Redis } from 'ioredis';
-import { KEY_PREFIX } from './env.js';
 
 export type PresenceStatus = 'ONLINE' | 'AWAY' | 'OFFLINE';
 
@@ -50,8 +50,9 @@ export interface DeviceTouch {
 }
 
 /**
- * Live presence and typing, kept in Redis (written by the router for its sockets and by the presence
- * subgraph for heartbeats and typing; read by the presence subgraph). A user is ONLINE while any device is,
+ * Live presence and typing, kept in Redis, written and read by the presence subgraph only (its heartbeats and
+ * typing, and the router's sockets as the router reports them on the bus: see `presenceReports` in
+ * events.ts). A user is ONLINE while any device is,
  * AWAY when online without activity for `awayAfterMs`, OFFLINE when every device disconnected or expired.
  * Status changes are not published by the writer: they are marked, and `claimChanges` hands each settled
  * change to exactly one caller (several presence instances may sweep at once). Clock: Redis `TIME`.
@@ -138,7 +139,10 @@ interface MemoryUser {
   published: PresenceStatus | null;
 }
 
-/** The data the in-process stores of one process share (every service of `npm start` with the same prefix). */
+/**
+ * The data in-process stores share: a presence service's store of heartbeats and its store of router sockets
+ * (one record per user, whichever device kept it), or, in tests, the stores standing for two instances.
+ */
 export interface MemoryPresenceData {
   users: Map<string, MemoryUser>;
   /** Users marked changed, with when the first unpublished change happened. */
@@ -162,7 +166,7 @@ export const createMemoryPresenceData = (): MemoryPresenceData => ({
   typing: new Map(),
 });
 
-/** For the embedded single-process mode and tests: the same rules as Redis, on `data`. */
+/** For the single-process mode without Redis (`npm start`) and tests: the same rules as Redis, on `data`. */
 export function createMemoryPresenceStore(options: {
   data: MemoryPresenceData;
   timings?: Partial<PresenceTimings>;
@@ -693,8 +697,9 @@ type ScriptCommand = (...args: Array<string | number | string[]>) => Promise<unk
 
 /**
  * The Redis store: every operation is one Lua script (one command, one round trip), so concurrent writers
- * (router instances, presence instances) never interleave within a user's record. Keys are built inside the
- * scripts for sweep and claim (fine on a single Redis; a cluster would need hash tags).
+ * (presence instances, and each one's stores of heartbeats and of sockets) never interleave within a
+ * user's record. Keys are built inside the scripts for sweep and claim (fine on a single Redis; a cluster
+ * would need hash tags).
  */
 export function createRedisPresenceStore(options: {
   redis: Redis;
