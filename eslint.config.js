@@ -2,7 +2,7 @@ import path from 'node:path';
 
 import js from '@eslint/js';
 import { defineConfig, globalIgnores } from 'eslint/config';
-import { createTypeScriptImportResolver } from 'eslint-import-resolver-typescript';
+import { createTypeScriptImportResolver, defaultConditionNames } from 'eslint-import-resolver-typescript';
 import { importX } from 'eslint-plugin-import-x';
 import tseslint from 'typescript-eslint';
 
@@ -39,9 +39,11 @@ export default defineConfig(
       'import-x/extensions': ['.ts', '.tsx', '.mts', '.cts', '.js', '.jsx', '.mjs', '.cjs'],
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts', '.tsx', '.mts', '.cts'] },
       // Resolves `./x.js` to `./x.ts` (NodeNext style) and workspace packages through the `exports`
-      // of their package.json (which point at `src/*.ts`), each file with its own workspace tsconfig.
+      // of their package.json, under the `@parley/source` condition (their `src/*.ts`, as TypeScript does;
+      // `default` is the build in `dist/`), each file with its own workspace tsconfig.
       'import-x/resolver-next': [
         createTypeScriptImportResolver({
+          conditionNames: ['@parley/source', ...defaultConditionNames],
           alwaysTryTypes: true,
           project: fromRoot(
             'tsconfig.json',

@@ -19,6 +19,10 @@ const integration = unit.map((pattern) => pattern.replace(/\*\.test\.ts$/, '*.in
 
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },
+  // Workspace packages from their TypeScript sources (the `@parley/source` export condition), not their
+  // builds in dist/. Tests run in Vite's `ssr` environment, which ignores `resolve.conditions`; Vitest adds
+  // its default conditions (`node`, `development|production`) to these and passes them all to its workers.
+  ssr: { resolve: { conditions: ['@parley/source'] } },
   test: {
     projects: [
       {

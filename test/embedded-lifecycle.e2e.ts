@@ -31,9 +31,12 @@ afterEach(async () => {
   await rm(dataDir, { recursive: true, force: true });
 });
 
-/** Runs `node --import tsx <args>` from the repository root; resolves with its output once `until` matches. */
+/**
+ * Runs `node --conditions=@parley/source --import tsx <args>` (as `npm start` does) from the repository root;
+ * resolves with its output once `until` matches.
+ */
 function run(args: string[], until: RegExp, env: Record<string, string> = {}) {
-  const child = spawn(process.execPath, ['--import', 'tsx', ...args], {
+  const child = spawn(process.execPath, ['--conditions=@parley/source', '--import', 'tsx', ...args], {
     cwd: repoRoot,
     env: { ...process.env, DATABASE_URL: '', REDIS_URL: '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -371,7 +371,7 @@ describe('Dockerfile', () => {
     expect(inherited(name, 'workdir')).toBe(`/app/${dir}`);
     expect(inherited(name, 'cmd')).toEqual(['node', '--import', 'tsx', entry]);
     const manifest = JSON.parse(read(`${dir}/package.json`)) as { scripts: Record<string, string> };
-    expect(manifest.scripts['start']).toBe(`tsx ${entry}`);
+    expect(manifest.scripts['start']).toBe(`tsx --conditions=@parley/source ${entry}`);
   });
 
   it('ships the scripts its targets and the compose health checks run', () => {

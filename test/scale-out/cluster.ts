@@ -75,9 +75,12 @@ async function freePorts(count: number): Promise<number[]> {
 
 const OUTPUT_LIMIT = 20_000;
 
-/** Runs `src/index.ts` of a workspace (what its `npm start` runs) as a child process. */
+/**
+ * Runs `src/index.ts` of a workspace (what its `npm start` runs, workspace packages from their sources) as a
+ * child process.
+ */
 function spawnService(name: string, workspace: string, baseUrl: string, env: Record<string, string>) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/index.ts'], {
+  const child = spawn(process.execPath, ['--conditions=@parley/source', '--import', 'tsx', 'src/index.ts'], {
     cwd: join(repoRoot, workspace),
     env,
     stdio: ['ignore', 'pipe', 'pipe'],

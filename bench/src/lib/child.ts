@@ -25,8 +25,9 @@ async function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<numbe
 }
 
 /**
- * Forks `script` (TypeScript, through tsx) with `env` on top of this process's, and waits until it sends
- * `{ ready }`. A child that exits or takes longer than `timeoutMs` first fails the benchmark with its output.
+ * Forks `script` (TypeScript, through tsx, with workspace packages from their sources) with `env` on top of
+ * this process's, and waits until it sends `{ ready }`. A child that exits or takes longer than `timeoutMs`
+ * first fails the benchmark with its output.
  */
 export function startChild<Ready>(
   script: URL,
@@ -35,7 +36,7 @@ export function startChild<Ready>(
 ): Promise<Child<Ready>> {
   const child: ChildProcess = fork(script.pathname, [], {
     env: { ...process.env, ...env },
-    execArgv: ['--import', 'tsx', ...execArgv],
+    execArgv: ['--conditions=@parley/source', '--import', 'tsx', ...execArgv],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -21,8 +21,9 @@ import type { PrismaClient } from './data/database.js';
 import { createOutboxRelay } from './data/outbox.js';
 import { resolvers } from './resolvers/index.js';
 
+// Read from src/ whether this module runs there or from the build in dist/ (which has no copy).
 export const conversationsTypeDefs = parse(
-  readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'),
+  readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'),
 );
 
 export interface ConversationsServerDeps {

@@ -16,7 +16,8 @@ import { createLoaders, type FilesContext } from './context.js';
 import { createFilesService, type FilesServiceDeps } from './files-service.js';
 import { resolvers } from './resolvers/index.js';
 
-export const filesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+// Read from src/ whether this module runs there or from the build in dist/ (which has no copy).
+export const filesTypeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
 /** What the rules need (FilesServiceDeps), and what serving them takes. */
 export interface FilesServerDeps extends FilesServiceDeps {

@@ -27,7 +27,10 @@ import { resolvers } from './resolvers/index.js';
 import type { ConversationsClient } from './conversations-client.js';
 import type { FilesClient } from './files-client.js';
 
-export const messagesTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+// Read from src/ whether this module runs there or from the build in dist/ (which has no copy).
+export const messagesTypeDefs = parse(
+  readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'),
+);
 
 export interface MessagesServerDeps {
   messages: MessageStore;

@@ -14,7 +14,10 @@ import { createPresencePublisher } from './publisher.js';
 import { createPresenceService, type PresenceServiceDeps } from './presence-service.js';
 import { resolvers } from './resolvers/index.js';
 
-export const presenceTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+// Read from src/ whether this module runs there or from the build in dist/ (which has no copy).
+export const presenceTypeDefs = parse(
+  readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'),
+);
 
 /** What the rules need (PresenceServiceDeps), and what serving them takes. */
 export interface PresenceServerDeps extends PresenceServiceDeps {

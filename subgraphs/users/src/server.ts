@@ -23,7 +23,8 @@ import { createSessionStore } from './data/session-store.js';
 import { createUserStore } from './data/user-store.js';
 import { resolvers } from './resolvers/index.js';
 
-export const usersTypeDefs = parse(readFileSync(new URL('./schema.graphql', import.meta.url), 'utf8'));
+// Read from src/ whether this module runs there or from the build in dist/ (which has no copy).
+export const usersTypeDefs = parse(readFileSync(new URL('../src/schema.graphql', import.meta.url), 'utf8'));
 
 export const JWKS_PATH = '/.well-known/jwks.json';
 
