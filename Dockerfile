@@ -2,9 +2,10 @@
 
 # Parley's images: one target per deployable (users, conversations, messages, presence, files, router, web)
 # and `migrate`, which applies every subgraph's migrations. They share one build (the workspace, its
-# dependencies, the generated Prisma clients and codegen output, the web app's production build) and differ
-# only in their working directory and command. Services run from TypeScript through tsx, as each package's
-# `npm start` does.
+# dependencies, the generated Prisma clients and codegen output, every package's `build`: its TypeScript
+# compiled to JavaScript in its dist/, and the web app's production build) and differ only in their working
+# directory and command. Services run that JavaScript with plain node (`node dist/index.js`), not tsx:
+# the TypeScript sources are what development runs (`npm start`, tests; docs/development.md).
 #
 #   docker build --target router -t parley-router .
 #
@@ -41,9 +42,9 @@ RUN npm ci --ignore-scripts
 
 FROM deps AS build
 COPY . .
-# The Prisma clients and codegen output (`generate`), then the web app's production build (`next build`).
-RUN npx turbo run generate --output-logs=errors-only \
-    && npx turbo run build --filter=@parley/web --output-logs=errors-only \
+# Every package's `build`, after the Prisma clients and codegen output it depends on (`generate`): `tsc`
+# into each package's dist/ (tsconfig.build.json), and for the web app `next build` too.
+RUN npx turbo run build --output-logs=errors-only \
     && rm -rf web/.next/cache \
     && find . -name node_modules -prune -o -name .turbo -type d -prune -exec rm -rf {} +
 
@@ -56,8 +57,9 @@ COPY --from=build /app ./
 RUN mkdir -p web/.next/cache && chown node:node web/.next/cache
 # Reads NAME from the file NAME_FILE names, for each such variable, then runs the command.
 ENTRYPOINT ["/bin/sh", "/app/deploy/image/entrypoint.sh"]
-# Every service starts as its `npm start` does, from its own package (the targets below set WORKDIR).
-CMD ["node", "--import", "tsx", "src/index.ts"]
+# Every service runs the build of the entry point its `npm start` runs (src/index.ts; the web app's
+# server/index.ts), from its own package (the targets below set WORKDIR).
+CMD ["node", "dist/index.js"]
 USER node
 
 # Each service: its graph port, then its metrics port (METRICS_PORT, /metrics; for Prometheus, not clients).
@@ -89,7 +91,6 @@ EXPOSE 4000 9400
 FROM runtime AS web
 WORKDIR /app/web
 EXPOSE 3000
-CMD ["node", "--import", "tsx", "server/index.ts"]
 
 FROM runtime AS migrate
 WORKDIR /app

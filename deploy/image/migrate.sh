@@ -1,8 +1,8 @@
 #!/bin/sh
 # Applies every subgraph's pending migrations, each to its own database: USERS_DATABASE_URL,
 # CONVERSATIONS_DATABASE_URL, MESSAGES_DATABASE_URL, PRESENCE_DATABASE_URL and FILES_DATABASE_URL.
-# Each run is the subgraph's `npm run migrate` (tsx src/migrate.ts) with DATABASE_URL set to its URL; like
-# the service it validates that service's whole environment first (see deploy/README.md).
+# Each run is the subgraph's `npm run migrate` (src/migrate.ts), as built into its dist/, with DATABASE_URL
+# set to its URL; like the service it validates that service's whole environment first (see deploy/README.md).
 set -eu
 cd "$(dirname "$0")/../.."
 
@@ -14,5 +14,5 @@ for service in users conversations messages presence files; do
     exit 1
   fi
   echo "migrate: $service"
-  (cd "subgraphs/$service" && DATABASE_URL="$url" node --import tsx src/migrate.ts)
+  (cd "subgraphs/$service" && DATABASE_URL="$url" node dist/migrate.js)
 done

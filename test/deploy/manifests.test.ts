@@ -46,6 +46,8 @@ interface Deployable {
   /** The package directory the image's target runs in, and its entry point (its `npm start` script). */
   dir: string;
   entry: string;
+  /** What the package's `build` compiles `entry` to: what the image runs. */
+  built: string;
   read: (env: Env) => ParsedEnv;
   variables: string[];
 }
@@ -61,7 +63,7 @@ const deployable = (
   read: (env: Env) => ParsedEnv,
   schema: { shape: object },
   entry = 'src/index.ts',
-): Deployable => ({ dir, entry, read, variables: Object.keys(schema.shape) });
+): Deployable => ({ dir, entry, built: 'dist/index.js', read, variables: Object.keys(schema.shape) });
 
 const deployables: Record<Service, Deployable> = {
   users: deployable('subgraphs/users', readUsersEnv, usersEnvSchema),
@@ -122,6 +124,7 @@ interface Stage {
   cmd?: string[];
   entrypoint?: string[];
   expose: number[];
+  run: string[];
 }
 
 function parseDockerfile(text: string): Stage[] {
@@ -136,7 +139,7 @@ function parseDockerfile(text: string): Stage[] {
     const argument = rest.join(' ');
     if (instruction === 'FROM') {
       const match = /^(\S+)(?:\s+AS\s+(\S+))?$/i.exec(argument);
-      stages.push({ name: match?.[2] ?? `#${stages.length}`, from: match?.[1] ?? '', expose: [] });
+      stages.push({ name: match?.[2] ?? `#${stages.length}`, from: match?.[1] ?? '', expose: [], run: [] });
       continue;
     }
     const stage = stages.at(-1);
@@ -146,6 +149,7 @@ function parseDockerfile(text: string): Stage[] {
     if (instruction === 'CMD') stage.cmd = JSON.parse(argument) as string[];
     if (instruction === 'ENTRYPOINT') stage.entrypoint = JSON.parse(argument) as string[];
     if (instruction === 'EXPOSE') stage.expose.push(...rest.map(Number));
+    if (instruction === 'RUN') stage.run.push(argument);
   }
   return stages;
 }
@@ -366,13 +370,32 @@ describe('Dockerfile', () => {
     }
   });
 
-  it.each(SERVICES)("runs %s's `npm start` entry point through tsx, in its package", (name) => {
-    const { dir, entry } = deployables[name];
-    expect(inherited(name, 'workdir')).toBe(`/app/${dir}`);
-    expect(inherited(name, 'cmd')).toEqual(['node', '--import', 'tsx', entry]);
-    const manifest = JSON.parse(read(`${dir}/package.json`)) as { scripts: Record<string, string> };
-    expect(manifest.scripts['start']).toBe(`tsx --conditions=@parley/source ${entry}`);
+  it('builds every package, not only the web app', () => {
+    const build = stages.find((stage) => stage.name === 'build')?.run.join(' && ') ?? '';
+    expect(build).toContain('npx turbo run build');
+    expect(build).not.toContain('--filter');
   });
+
+  it.each(SERVICES)(
+    "runs the build of %s's `npm start` entry point with plain node, in its package",
+    (name) => {
+      const { dir, entry, built } = deployables[name];
+      expect(inherited(name, 'workdir')).toBe(`/app/${dir}`);
+      expect(inherited(name, 'cmd')).toEqual(['node', built]);
+      const manifest = JSON.parse(read(`${dir}/package.json`)) as { scripts: Record<string, string> };
+      // Development runs the sources (workspace packages too, through their `@parley/source` export).
+      expect(manifest.scripts['start']).toBe(`tsx --conditions=@parley/source ${entry}`);
+      // `build` compiles the entry point's folder into dist/, so `built` is the JavaScript of `entry`.
+      expect(manifest.scripts['build']).toContain('tsc -p tsconfig.build.json');
+      const { compilerOptions } = JSON.parse(read(`${dir}/tsconfig.build.json`)) as {
+        compilerOptions: { rootDir: string; outDir: string; noEmit: boolean };
+      };
+      expect(compilerOptions.noEmit).toBe(false);
+      expect(entry.replace(`${compilerOptions.rootDir}/`, `${compilerOptions.outDir}/`)).toBe(
+        built.replace(/\.js$/, '.ts'),
+      );
+    },
+  );
 
   it('ships the scripts its targets and the compose health checks run', () => {
     const image = (path: string) => join(root, path.replace(/^\/app\//, ''));
@@ -380,6 +403,14 @@ describe('Dockerfile', () => {
     expect(existsSync(image(entrypoint.at(-1) ?? ''))).toBe(true);
     expect(inherited('migrate', 'cmd')).toEqual(['/bin/sh', 'deploy/image/migrate.sh']);
     expect(existsSync(image(`${inherited('migrate', 'workdir')}/deploy/image/migrate.sh`))).toBe(true);
+    // The built `npm run migrate` of each subgraph.
+    expect(read('deploy/image/migrate.sh')).toContain('node dist/migrate.js');
+    for (const name of SUBGRAPHS) {
+      const manifest = JSON.parse(read(`subgraphs/${name}/package.json`)) as {
+        scripts: Record<string, string>;
+      };
+      expect(manifest.scripts['migrate']).toBe('tsx --conditions=@parley/source src/migrate.ts');
+    }
     expect(existsSync(image('/app/deploy/image/healthcheck.mjs'))).toBe(true);
     const ignored = read('.dockerignore').split('\n');
     expect(ignored).toEqual(expect.arrayContaining(['**/node_modules', '.git', 'deploy/*', '!deploy/image']));
@@ -531,7 +562,7 @@ describe('deploy/k8s', () => {
         expect(Object.keys(container.resources?.[limit] ?? {}).sort()).toEqual(['cpu', 'memory']);
       }
       if (container.securityContext?.readOnlyRootFilesystem) {
-        // tsx writes its compile cache under the temporary directory.
+        // A writable temporary directory, the rest of the filesystem being read-only.
         expect(container.volumeMounts?.map((mount) => mount.mountPath)).toContain('/tmp');
       }
     }
