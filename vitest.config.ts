@@ -16,6 +16,19 @@ const unit = [
   'web/src/**/*.test.ts',
 ];
 const integration = unit.map((pattern) => pattern.replace(/\*\.test\.ts$/, '*.int.test.ts'));
+const e2e = [
+  '{packages,subgraphs}/*/{src,test}/**/*.e2e.ts',
+  '{schema,router}/{src,test}/**/*.e2e.ts',
+  'test/**/*.e2e.ts',
+];
+/** E2e files that measure time (outages, keepalives) or start many processes: run alone, at the end. */
+const e2eAlone = [
+  'test/faults/**/*.e2e.ts',
+  'test/start.e2e.ts',
+  'test/embedded-lifecycle.e2e.ts',
+  'test/scale-out/**/*.e2e.ts',
+  'test/realtime/limits.e2e.ts',
+];
 
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },
@@ -24,6 +37,8 @@ export default defineConfig({
   // its default conditions (`node`, `development|production`) to these and passes them all to its workers.
   ssr: { resolve: { conditions: ['@parley/source'] } },
   test: {
+    // Both cores: the files of a tier run two at a time (each on its own databases and Redis prefix).
+    maxWorkers: 2,
     projects: [
       {
         extends: true,
@@ -49,14 +64,24 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e',
-          include: [
-            '{packages,subgraphs}/*/{src,test}/**/*.e2e.ts',
-            '{schema,router}/{src,test}/**/*.e2e.ts',
-            'test/**/*.e2e.ts',
-          ],
+          include: e2e,
+          exclude: e2eAlone,
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-alone',
+          include: e2eAlone,
+          globalSetup: ['packages/kit/src/testing/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          // After every other file, one at a time: they time outages and keepalives, or start many processes.
+          maxWorkers: 1,
+          sequence: { groupOrder: 1 },
         },
       },
     ],
