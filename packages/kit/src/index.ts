@@ -33,6 +33,5 @@ export * from './use-query-limits.js';
 export * from './service-database.js';
 export * from './service-redis.js';
 export * from './redis-close.js';
-export * from './redis-close.js';
 export * from './relay-loop.js';
 export * from './subgraph-call.js';
