@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import { createTokenVerifier, jwksFromJson } from './auth.js';
 import { REDIS_OPTIONS } from './service-redis.js';
 import { freeLoopbackPort } from './testing/redis-server.js';
 import {
@@ -10,18 +9,12 @@ import {
   type RedisSessionRevocations,
   type SessionRevocations,
 } from './session-revocations.js';
-import { ISSUER, AUDIENCE, createSigningKey, claims, sign, expectRefused } from './testing/signing-keys.js';
+import { createSigningKey, claims, sign, expectRefused, revocableVerifier } from './testing/signing-keys.js';
 
 const current = await createSigningKey('key-current');
 
 describe('session revocation', () => {
-  const verifierWith = (revocations: SessionRevocations) =>
-    createTokenVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: jwksFromJson({ keys: [current.jwk] }),
-      revocations,
-    });
+  const verifierWith = (revocations: SessionRevocations) => revocableVerifier(current, revocations);
 
   describe('in Redis', () => {
     const redisUrl = process.env['REDIS_URL'] ?? 'redis://127.0.0.1:6379';

@@ -20,6 +20,7 @@ import {
   decodePayload,
   refusal,
   expectRefused,
+  revocableVerifier,
 } from './testing/signing-keys.js';
 
 const current = await createSigningKey('key-current');
@@ -170,13 +171,7 @@ describe('createTokenVerifier', () => {
 });
 
 describe('session revocation', () => {
-  const verifierWith = (revocations: SessionRevocations) =>
-    createTokenVerifier({
-      issuer: ISSUER,
-      audience: AUDIENCE,
-      keys: jwksFromJson({ keys: [current.jwk] }),
-      revocations,
-    });
+  const verifierWith = (revocations: SessionRevocations) => revocableVerifier(current, revocations);
 
   it('in memory: refuses a revoked session with reason SESSION_REVOKED until the entry expires', async () => {
     let now = Date.now();

@@ -1,6 +1,8 @@
 import { GraphQLError } from 'graphql';
 import { base64url, exportJWK, generateKeyPair, SignJWT, type CryptoKey, type JWK } from 'jose';
 import { expect } from 'vitest';
+import { createTokenVerifier, jwksFromJson } from '../auth.js';
+import type { SessionRevocations } from '../session-revocations.js';
 
 /** Signing keys, claims and refusal checks for the token verifier's tests (auth.test.ts, auth.int.test.ts). */
 
@@ -70,3 +72,12 @@ export async function expectRefused(verification: Promise<unknown>, reason: stri
   const error = await refusal(verification);
   expect(error.extensions).toMatchObject({ code: 'UNAUTHENTICATED', reason });
 }
+
+/** A verifier of tokens signed with `key` that refuses the sessions `revocations` knows as revoked. */
+export const revocableVerifier = (key: SigningKey, revocations: SessionRevocations) =>
+  createTokenVerifier({
+    issuer: ISSUER,
+    audience: AUDIENCE,
+    keys: jwksFromJson({ keys: [key.jwk] }),
+    revocations,
+  });
