@@ -120,5 +120,18 @@ describe('session revocation', () => {
       const newcomer = processView();
       expect(await newcomer.view.isRevoked(sessionId)).toBe(true);
     });
+
+    it('a sync asked for while another is under way reads the set again, after what changed meanwhile', async () => {
+      const sessionId = `session-${randomUUID()}`;
+      const { view, redis } = processView();
+      await view.started();
+      await view.revoke([sessionId], 300);
+      // On the view's own connection, so Redis runs them in this order: a read, then the loss.
+      const under = view.sync();
+      const lost = redis.del(`${prefix}revoked-sessions`);
+      const again = view.sync();
+      await Promise.all([under, lost, again]);
+      expect(await admin.zscore(`${prefix}revoked-sessions`, sessionId)).not.toBeNull();
+    });
   });
 });

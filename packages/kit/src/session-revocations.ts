@@ -97,9 +97,23 @@ export function createRedisSessionRevocations(options: {
     failing = false;
   };
 
-  const sync = () => {
-    syncing ??= readSet().finally(() => (syncing = null));
-    return syncing;
+  let next: Promise<void> | null = null;
+  /**
+   * A read that starts now: one already under way may have read the set before a change the caller made, so
+   * the call waits for it and reads again (callers arriving meanwhile share that second read).
+   */
+  const sync = (): Promise<void> => {
+    if (!syncing) {
+      syncing = readSet().finally(() => (syncing = null));
+      return syncing;
+    }
+    next ??= syncing
+      .catch(() => {})
+      .then(() => {
+        next = null;
+        return sync();
+      });
+    return next;
   };
 
   const syncInBackground = () =>
@@ -178,7 +192,7 @@ export function createRedisSessionRevocations(options: {
     async close() {
       clearInterval(timer);
       subscriber.disconnect();
-      await syncing?.catch(() => {});
+      await Promise.all([syncing, next].map((reading) => reading?.catch(() => {})));
     },
   };
 }
