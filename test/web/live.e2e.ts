@@ -145,6 +145,10 @@ describe('web app: live state', () => {
 
   it('clears the unread badge of one tab when the conversation is read in another', async () => {
     await ann.goto('/');
+    // The list is loaded (its cursor read) before the reply: a message logged before a page reads its cursor
+    // but counted by the conversations service only after the list was read shows in neither (a known gap,
+    // docs/architecture.md, the event path).
+    await listItem(ann, 'Ben').waitFor();
     await replyElsewhere(dm, 'Are you there?');
     for (const tab of [ann, annTab2]) {
       await listItem(tab, 'Ben').getByTestId('unread-count').waitFor();
