@@ -61,7 +61,10 @@ export const routerEnvSchema = z.object({
   WS_RATE_LIMIT_PER_MINUTE: positiveIntSchema.default(600),
   /** Seconds between keep-alive pings; a socket that misses a pong is closed. */
   WS_KEEPALIVE_SECONDS: positiveIntSchema.default(12),
-  /** Seconds between each socket's own session checks (revocations also arrive as events, at once). */
+  /**
+   * Seconds between each socket's own session checks (revocations also arrive as events, at once), and the
+   * longest a socket goes without reading the clock again for its token's expiry.
+   */
   WS_SESSION_CHECK_SECONDS: positiveIntSchema.default(60),
   /** Events waiting for one slow subscriber before they are dropped for a StreamResync (LAGGING). */
   WS_MAX_QUEUED_EVENTS: positiveIntSchema.default(1_000),

@@ -5,6 +5,7 @@ import {
   errorCodeOf,
   isOriginalGraphQLError,
   READY_CHECK_TIMEOUT_MS,
+  type Clock,
   type GraphQLServer,
   type Logger,
   type MembershipProjection,
@@ -71,6 +72,11 @@ export interface RouterDeps {
     /** Results waiting for one subscriber before they are dropped for a LAGGING resync. */
     maxQueuedEvents: number;
   };
+  /**
+   * What a socket's access-token expiry goes by: the system's time by default; the clock `verifyToken` checks
+   * expiry with, so a socket ends when its token stops being accepted.
+   */
+  clock?: Clock;
 }
 
 export interface Router {
@@ -235,6 +241,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
         limits: deps.realtime.webSocket,
         logger: deps.logger,
         metrics: deps.metrics,
+        clock: deps.clock,
       });
     },
     async stop() {

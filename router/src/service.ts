@@ -7,7 +7,9 @@ import {
   listenMetrics,
   openServiceRedis,
   startWithResources,
+  systemClock,
   verificationKeysFromEnv,
+  type Clock,
   type Logger,
 } from '@parley/kit';
 import { readSupergraphSdl } from '@parley/schema';
@@ -29,6 +31,14 @@ export interface RunningRouter {
   stop(): Promise<void>;
 }
 
+export interface RouterServiceOptions {
+  /**
+   * What access-token expiry goes by, for requests and for open sockets: the system's time by default; a
+   * test gives the clock the users service signs tokens with, to move past their expiry at once.
+   */
+  clock?: Clock;
+}
+
 /**
  * Builds the router from its environment: the committed supergraph, Redis (rate limits, APQ, registered
  * manifests, revocations, the realtime log) or in-process equivalents, trusted documents planned ahead; then
@@ -37,6 +47,7 @@ export interface RunningRouter {
 export async function startRouterService(
   env: RouterEnv,
   logger: Logger = createLogger({ service: 'router', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
+  { clock = systemClock }: RouterServiceOptions = {},
 ): Promise<RunningRouter> {
   return startWithResources(async (resources) => {
     const supergraphSdl = env.SUPERGRAPH_PATH
@@ -60,6 +71,7 @@ export async function startRouterService(
       audience: env.AUTH_AUDIENCE,
       keys,
       revocations,
+      clock,
     });
 
     const persistedDocuments = createPersistedDocuments({ redis, prefix: env.REDIS_PREFIX });
@@ -112,6 +124,7 @@ export async function startRouterService(
           maxConnectionsPerIp: env.WS_MAX_CONNECTIONS_PER_IP,
         },
       },
+      clock,
     });
     resources.add(() => router.stop());
 

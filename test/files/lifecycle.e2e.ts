@@ -22,9 +22,9 @@ import { releaseMarginSeconds } from '../../subgraphs/files/src/files-service.js
 const PROFILE = `mutation ($input: UpdateProfileInput!) { updateProfile(input: $input) { id } }`;
 
 /**
- * Expiry and cleanup, on a clock of the test's own: files reads the time from it, and time passes when the
- * test advances it, at once. So the windows are realistic ones and no test waits for them. The cleaner looks
- * every 100 ms of real time (polling), and what it deletes depends on the test's clock alone.
+ * Expiry and cleanup, on a clock of the test's own: the services read the time from it, and time passes when
+ * the test advances it, at once. So the windows are realistic ones and no test waits for them. The cleaner
+ * looks every 100 ms of real time (polling), and what it deletes depends on the test's clock alone.
  */
 const UPLOAD_TTL_SECONDS = 15 * 60;
 const DOWNLOAD_TTL_SECONDS = 5 * 60;
@@ -52,6 +52,9 @@ beforeAll(async () => {
       RELEASED_FILE_GRACE_SECONDS: String(GRACE_SECONDS),
       FILES_CLEANUP_INTERVAL_MS: '100',
     },
+    // The clock moves on by more than an hour in all, and access tokens expire by it as well: a day's
+    // lifetime keeps Ann and Bob signed in throughout.
+    usersEnv: { ACCESS_TOKEN_TTL_SECONDS: String(24 * 3600) },
     clock,
   });
   prisma = createPrismaClient({ connectionString: parley.databaseUrls.files, schema: 'public', poolMax: 2 });

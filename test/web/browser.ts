@@ -1,8 +1,14 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { startParley, type Parley, type StartParleyOptions } from '@parley/testkit';
+import { startParley, type Parley, type StartParleyOptions, type TestClock } from '@parley/testkit';
 import axe from 'axe-core';
-import { chromium, type Browser, type BrowserContextOptions, type Page } from 'playwright-core';
+import {
+  chromium,
+  type Browser,
+  type BrowserContext,
+  type BrowserContextOptions,
+  type Page,
+} from 'playwright-core';
 
 /** Debian's Chromium: Playwright cannot download its own browser here. */
 const CHROMIUM = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -27,23 +33,38 @@ export interface WebStack {
   browser: Browser;
   /** A new browser context (its own storage: a separate person) with one page on the app. */
   openPage(options?: BrowserContextOptions): Promise<Page>;
+  /**
+   * With a `clock` given: moves it and every page's clock on by `ms` at once, so the services and the app
+   * agree that this much time passed (the pages' due timers fire once, as after a laptop's sleep).
+   */
+  advanceClock(ms: number): Promise<void>;
   stop(): Promise<void>;
 }
 
 /**
  * The platform (real PostgreSQL and Redis) with its router in persisted-only mode, the production build of
  * the web app in front of it (`web/.next`, built by `npm test`), and a headless Chromium.
+ *
+ * With a `clock` (one that runs with the system's: createRunningTestClock), the services read the time from
+ * it and every page gets Playwright's clock, installed at its time: both then run on together as real time
+ * passes, and `advanceClock` moves both ahead at once.
  */
 export async function startWebStack(
   label: string,
-  { routerEnv, ...options }: Pick<StartParleyOptions, 'usersEnv' | 'presenceEnv' | 'routerEnv'> = {},
+  {
+    routerEnv,
+    clock,
+    ...options
+  }: Pick<StartParleyOptions, 'usersEnv' | 'presenceEnv' | 'routerEnv'> & { clock?: TestClock } = {},
 ): Promise<WebStack> {
   const parley = await startParley({
     label,
     web: true,
     routerEnv: { PERSISTED_ONLY: 'true', ...routerEnv },
+    clock,
     ...options,
   });
+  const contexts: BrowserContext[] = [];
   const baseURL = parley.webUrl;
   const browser = await launchChromium();
   await mkdir(SCREENSHOTS, { recursive: true });
@@ -52,12 +73,21 @@ export async function startWebStack(
     browser,
     async openPage(options = {}) {
       const context = await browser.newContext({ baseURL, ...options });
+      // Before the page exists, so the app never sees the system's time.
+      if (clock) await context.clock.install({ time: clock.now() });
+      contexts.push(context);
+      context.on('close', () => contexts.splice(contexts.indexOf(context), 1));
       const page = await context.newPage();
       page.on('pageerror', (error) => console.error(`[browser] ${error.message}`));
       page.on('console', (message) => {
         if (message.type() === 'error') console.error(`[browser console] ${message.text()}`);
       });
       return page;
+    },
+    async advanceClock(ms) {
+      if (!clock) throw new Error('advanceClock needs a stack started with a clock');
+      clock.advance(ms);
+      for (const context of contexts) await context.clock.fastForward(ms);
     },
     async stop() {
       await browser.close();

@@ -1,4 +1,4 @@
-import { createGraphQLClient, type SignedInUser } from '@parley/testkit';
+import { createGraphQLClient, createRunningTestClock, type SignedInUser } from '@parley/testkit';
 import { createPersistedDocuments } from '@parley/router/persisted';
 import { Redis } from 'ioredis';
 import type { Page } from 'playwright-core';
@@ -12,13 +12,20 @@ import {
   type WebStack,
 } from './browser.js';
 
-/** Access tokens live 40 s here, so the app refreshes them (30 s before expiry) within the test. */
-const ACCESS_TOKEN_TTL_SECONDS = 40;
+/**
+ * Access tokens live two minutes here: longer than the first tests take, so the token the app starts with
+ * is still the one its socket carries when the clock is moved past its expiry; the app refreshes 30 s before.
+ */
+const ACCESS_TOKEN_TTL_SECONDS = 120;
 const HISTORY = Array.from({ length: 100 }, (_, index) => `history ${index + 1}`);
 const CLIENT = 'web-history-test';
 
 const bodies = (page: Page) => page.getByTestId('message-body').allTextContents();
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/**
+ * The time of the services and of the app's pages: it runs with the system's, and the session test moves it
+ * past the access token's refresh margin and expiry at once instead of waiting for them.
+ */
+const clock = createRunningTestClock();
 
 /**
  * What a person reading a long conversation relies on: the unread count and the "new messages" line, the
@@ -38,6 +45,10 @@ describe('web app: history, session and accessibility', () => {
   beforeAll(async () => {
     stack = await startWebStack('web_history', {
       usersEnv: { ACCESS_TOKEN_TTL_SECONDS: String(ACCESS_TOKEN_TTL_SECONDS) },
+      // A socket reads the clock again for its token's expiry at least every second: the router ends it
+      // within a second of the clock being moved past it (its timer alone would wait for real time).
+      routerEnv: { WS_SESSION_CHECK_SECONDS: '1' },
+      clock,
     });
     const redis = new Redis(stack.parley.redisUrl);
     try {
@@ -146,8 +157,14 @@ describe('web app: history, session and accessibility', () => {
   });
 
   it('refreshes its access token silently, and keeps receiving live messages after the first one expired', async () => {
+    /** Moves the services' and the app's clocks on to `at` (ms), if they are not past it yet. */
+    const advanceTo = (at: number) => stack.advanceClock(Math.max(0, at - clock.now().getTime()));
+    const firstExpiry = Date.parse(firstSession.accessTokenExpiresAt);
+    // The app has not needed a new token yet.
+    expect((await storedSession(dee))!.accessToken).toBe(firstSession.accessToken);
+
     // Past the refresh margin: the app's next request refreshes first.
-    await sleep(Math.max(0, Date.parse(firstSession.accessTokenExpiresAt) - 30_000 - Date.now() + 1_000));
+    await advanceTo(firstExpiry - 30_000 + 1_000);
     await dee.getByLabel('Message', { exact: true }).fill('still here');
     await dee.keyboard.press('Enter');
     await confirmedMessage(dee, 'still here').waitFor();
@@ -160,7 +177,13 @@ describe('web app: history, session and accessibility', () => {
 
     // The socket opened with the first token is closed by the router when it expires (4401); the app
     // reconnects with a fresh one and resumes from its cursor.
-    await sleep(Math.max(0, Date.parse(firstSession.accessTokenExpiresAt) - Date.now() + 2_000));
+    const socketsBefore = sockets.length;
+    await advanceTo(firstExpiry + 2_000);
+    await expect.poll(() => sockets.length, { timeout: 10_000 }).toBeGreaterThan(socketsBefore);
+    // Eve's first token has expired too, by the same clock: the router refuses it.
+    await expect(
+      call('send', { input: { conversationId, body: 'too late', clientMutationId: 'too-late' } }),
+    ).rejects.toThrow(/TOKEN_EXPIRED/);
     // Eve's token is as short-lived: her client refreshes too.
     const { refreshSession } = await call('refresh', { token: eve.refreshToken }, '');
     eve = { ...eve, ...refreshSession };
@@ -169,7 +192,7 @@ describe('web app: history, session and accessibility', () => {
     expect(sockets.length).toBeGreaterThanOrEqual(2);
     expect((await bodies(dee)).slice(-2)).toEqual(['still here', 'after expiry']);
     expect(dee.url()).toMatch(/\/c\//);
-  }, 90_000);
+  });
 
   it('is usable from the keyboard alone, with a visible focus, and passes the audit on every screen', async () => {
     await dee.goto('/');

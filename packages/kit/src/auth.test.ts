@@ -9,6 +9,7 @@ import {
   type TokenVerifier,
 } from './auth.js';
 import { createMemorySessionRevocations, type SessionRevocations } from './session-revocations.js';
+import { createTestClock } from './testing/test-clock.js';
 import {
   ISSUER,
   AUDIENCE,
@@ -53,6 +54,36 @@ describe('createTokenVerifier', () => {
     } finally {
       vi.useRealTimers();
     }
+  });
+
+  it('goes by its clock: a token is good until that clock, not the system, passes its expiry', async () => {
+    // An hour ahead of the system's time, which is then an hour before the token's expiry: only the clock
+    // can make it expire within this test.
+    const clock = createTestClock(new Date(Date.now() + 3_600_000));
+    const verifyByClock = createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [current.jwk] }),
+      clock,
+    });
+    const issuedAt = Math.floor(clock.now().getTime() / 1000);
+    const token = await sign(current, claims({ iat: issuedAt, exp: issuedAt + 40 }));
+    await expect(verifyByClock(token)).resolves.toMatchObject({ userId: 'user-1' });
+    clock.advance(39_000);
+    await expect(verifyByClock(token)).resolves.toMatchObject({ userId: 'user-1' });
+    // Remembered as verified, and still refused once the clock is past its expiry.
+    clock.advance(2_000);
+    await expectRefused(verifyByClock(token), 'TOKEN_EXPIRED');
+    // Not remembered: refused by the signature and claims check itself.
+    const fresh = createTokenVerifier({
+      issuer: ISSUER,
+      audience: AUDIENCE,
+      keys: jwksFromJson({ keys: [current.jwk] }),
+      clock,
+    });
+    await expectRefused(fresh(token), 'TOKEN_EXPIRED');
+    // A verifier on the system's time still takes it: the clock, not the token, decided.
+    await expect(verify(token)).resolves.toMatchObject({ userId: 'user-1' });
   });
 
   it('checks a verified token again after VERIFIED_TOKEN_TTL_MS: a key withdrawn from the JWKS stops counting', async () => {

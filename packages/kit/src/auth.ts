@@ -6,6 +6,7 @@ import {
   type JSONWebKeySet,
   type JWTVerifyGetKey,
 } from 'jose';
+import { systemClock, type Clock } from './clock.js';
 import { EnvError } from './env.js';
 import { unauthenticated } from './errors.js';
 import type { SessionRevocations } from './session-revocations.js';
@@ -28,6 +29,11 @@ export interface TokenVerifierConfig {
   keys: JWTVerifyGetKey;
   /** Sessions revoked before their access tokens expire (logout, revoke, refresh-token reuse). */
   revocations?: SessionRevocations;
+  /**
+   * What "expired" goes by: the system's time by default. A service whose tokens are signed by a test's
+   * clock checks them by the same clock, so a test moves past their expiry at once instead of waiting.
+   */
+  clock?: Clock;
 }
 
 export type TokenVerifier = (token: string) => Promise<Viewer>;
@@ -50,6 +56,7 @@ const VERIFIED_TOKENS_MAX = 10_000;
  * Every failure is an UNAUTHENTICATED error with `extensions.reason`.
  */
 export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier {
+  const clock = config.clock ?? systemClock;
   /**
    * Tokens whose signature and claims were checked in the last minute: one query reaches a service up to a
    * dozen times with the same token (the router's plan, the subgraphs asking each other), and an EdDSA
@@ -60,7 +67,8 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
   const verified = new Map<string, { viewer: Viewer; forgetAt: number }>();
 
   async function checkSignatureAndClaims(token: string): Promise<Viewer> {
-    const now = Date.now();
+    const currentDate = clock.now();
+    const now = currentDate.getTime();
     const remembered = verified.get(token);
     if (remembered && now < remembered.forgetAt) return remembered.viewer;
     if (remembered) verified.delete(token);
@@ -73,6 +81,7 @@ export function createTokenVerifier(config: TokenVerifierConfig): TokenVerifier 
         requiredClaims: ['sub', 'sid', 'exp', 'iat'],
         // RFC 9068: an ID token or any other JWT signed by the same key is not an access token.
         typ: ACCESS_TOKEN_TYPE,
+        currentDate,
       }));
     } catch (error) {
       if (error instanceof errors.JWTExpired)

@@ -46,7 +46,9 @@ export interface PlatformOptions {
   web?: { port: number };
   /**
    * What the services read the time from: the system's by default; a test's own clock makes time pass at once.
-   * Only files takes it for now (the others read the system's).
+   * Files, presence, users (access tokens and sessions) and the router (token expiry, on requests and open
+   * sockets) take it; the others read the system's. A service checking access tokens by the system's time
+   * accepts every token the router does, as long as the clock is not behind the system's.
    */
   clock?: Clock;
   logger: Logger;
@@ -162,7 +164,12 @@ export function startPlatform({
 
     // Conversations asks users (relations, blocks); users asks no service (conversations tells fellow members
     // of profile changes from users' stream). So users starts first and conversations is told its address.
-    const usersUrl = await subgraph('users', readUsersEnv, startUsersService, usersEnv);
+    const usersUrl = await subgraph(
+      'users',
+      readUsersEnv,
+      (variables, serviceLogger) => startUsersService(variables, serviceLogger, { clock }),
+      usersEnv,
+    );
     const conversationsUrl = await subgraph(
       'conversations',
       readConversationsEnv,
@@ -186,11 +193,12 @@ export function startPlatform({
       FILES_SUBGRAPH_URL: filesUrl,
       ...messagesEnv,
     });
-    const presenceUrl = await subgraph('presence', readPresenceEnv, startPresenceService, {
-      USERS_SUBGRAPH_URL: usersUrl,
-      CONVERSATIONS_SUBGRAPH_URL: conversationsUrl,
-      ...presenceEnv,
-    });
+    const presenceUrl = await subgraph(
+      'presence',
+      readPresenceEnv,
+      (variables, serviceLogger) => startPresenceService(variables, serviceLogger, { clock }),
+      { USERS_SUBGRAPH_URL: usersUrl, CONVERSATIONS_SUBGRAPH_URL: conversationsUrl, ...presenceEnv },
+    );
 
     const router = await startRouterService(
       readRouterEnv({
@@ -203,6 +211,7 @@ export function startPlatform({
         ...routerEnv,
       }),
       logger.child({ service: 'router' }),
+      { clock },
     );
     resources.add(() => router.stop());
     metrics['router'] = router.metricsUrl;

@@ -40,8 +40,8 @@ export interface StartParleyOptions {
   /** The Redis every service and the kit itself use: the test server's by default (REDIS_URL). */
   redisUrl?: string;
   /**
-   * What the services read the time from (see startPlatform; only files for now): a test clock (createTestClock)
-   * makes time pass at once. The system's by default.
+   * What the services read the time from (see startPlatform for which): a test clock (createTestClock) makes
+   * time pass at once, access tokens' lifetimes included. The system's by default.
    */
   clock?: Clock;
   logger?: Logger;

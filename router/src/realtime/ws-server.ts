@@ -6,6 +6,8 @@ import {
   clientIp,
   codedError,
   followTopic,
+  systemClock,
+  type Clock,
   type Logger,
   type PubSub,
   type Registry,
@@ -27,6 +29,7 @@ import { Gauge } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLServer } from '@parley/kit';
+import { watchTokenExpiry } from './token-expiry.js';
 import { WEBSOCKET } from './use-realtime.js';
 
 /**
@@ -49,7 +52,10 @@ export interface WebSocketLimits {
   maxMessageBytes: number;
   ratePerMinute: number;
   keepAliveMs: number;
-  /** How often each socket re-checks its session, besides the revocation events it listens to. */
+  /**
+   * How often each socket re-checks its session, besides the revocation events it listens to; also the
+   * longest it goes without reading the clock again to see whether its access token expired.
+   */
   revocationCheckMs: number;
   /** Sockets one signed-in user may hold open on this router. */
   maxConnectionsPerUser: number;
@@ -63,7 +69,8 @@ interface Connection {
   deviceId: string;
   authorization: string;
   clientName: string | null;
-  timers: NodeJS.Timeout[];
+  /** Stops the socket's timers (token expiry, session check) once it is closed. */
+  stopTimers(): void;
 }
 
 /** The header a client sends in `connection_init`: `{ authorization: "Bearer …" }` (or `Authorization`). */
@@ -98,8 +105,14 @@ export async function attachWebSocketServer(options: {
   limits: WebSocketLimits;
   logger: Logger;
   metrics: Registry;
+  /**
+   * What a socket's access-token expiry goes by: the system's time by default; a test's clock (the one the
+   * tokens were signed and are verified with) ends sockets as soon as it is advanced past their expiry.
+   */
+  clock?: Clock;
 }) {
   const { logger, limits } = options;
+  const clock = options.clock ?? systemClock;
   /** Sockets per client address and per user, counted while open. */
   const perIp = new Map<string, number>();
   const perUser = new Map<string, number>();
@@ -176,7 +189,7 @@ export async function attachWebSocketServer(options: {
       sockets.delete(socket);
       openSockets.dec();
       const connection = connections.get(socket);
-      for (const timer of connection?.timers ?? []) clearTimeout(timer);
+      connection?.stopTimers();
       count(perIp, address, -1);
       if (connection) {
         count(perUser, connection.viewer.userId, -1);
@@ -308,26 +321,30 @@ export async function attachWebSocketServer(options: {
           closeSocket(socket, CLOSE_CODES.tooManyMessages, 'Too many connections for this user');
           return false;
         }
-        const expiresIn = viewer.expiresAt.getTime() - Date.now();
-        const timers = [
-          setTimeout(
-            () => closeSocket(socket, CLOSE_CODES.unauthorized, 'Unauthorized: access token expired'),
-            Math.max(0, expiresIn),
-          ),
-          setInterval(() => {
-            options.revocations.isRevoked(viewer.sessionId).then(
-              (isRevoked) => isRevoked && closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked'),
-              (error: unknown) => logger.warn({ err: error }, 'session check failed'),
-            );
-          }, limits.revocationCheckMs),
-        ];
+        const stopWatchingExpiry = watchTokenExpiry({
+          expiresAt: viewer.expiresAt,
+          clock,
+          recheckMs: limits.revocationCheckMs,
+          onExpired: () =>
+            closeSocket(socket, CLOSE_CODES.unauthorized, 'Unauthorized: access token expired'),
+        });
+        const sessionCheck = setInterval(() => {
+          options.revocations.isRevoked(viewer.sessionId).then(
+            (isRevoked) => isRevoked && closeSocket(socket, CLOSE_CODES.sessionRevoked, 'Session revoked'),
+            (error: unknown) => logger.warn({ err: error }, 'session check failed'),
+          );
+        }, limits.revocationCheckMs);
+        const stopTimers = () => {
+          stopWatchingExpiry();
+          clearInterval(sessionCheck);
+        };
         const params = context.connectionParams ?? {};
         const clientName =
           typeof params['clientName'] === 'string'
             ? params['clientName']
             : ((request.headers['graphql-client-name'] as string | undefined) ?? null);
         const deviceId = `ws:${randomUUID()}`;
-        const connection = { viewer, deviceId, authorization, clientName, timers };
+        const connection = { viewer, deviceId, authorization, clientName, stopTimers };
         connections.set(socket, connection);
         count(perUser, viewer.userId, 1);
         context.extra.connection = connection;

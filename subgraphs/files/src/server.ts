@@ -43,7 +43,12 @@ export function createFilesServer(deps: FilesServerDeps) {
     metrics: deps.metrics,
     ...deps.config.http,
     ready: deps.ready,
-    verifyToken: createTokenVerifier({ ...deps.config.token, revocations: deps.revocations }),
+    // Tokens expire by the service's clock too, like its signed URLs and uploads.
+    verifyToken: createTokenVerifier({
+      ...deps.config.token,
+      revocations: deps.revocations,
+      clock: deps.clock,
+    }),
     extendContext: (base, request) => {
       const authorization = request.headers.get('authorization') ?? '';
       const caller = { authorization, requestId: base.requestId };

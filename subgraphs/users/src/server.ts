@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   createSubgraphServer,
   createTokenVerifier,
+  type Clock,
   type Logger,
   type Plugin,
   type PubSub,
@@ -49,6 +50,11 @@ export interface UsersServerDeps {
     http: SubgraphHttpConfig;
   };
   ready?: () => Promise<boolean>;
+  /**
+   * What sessions and access tokens go by (expiry, rotation, revocation): the system's time by default. The
+   * keyring must sign with the same clock, or tokens would expire by one time and be checked by another.
+   */
+  clock?: Clock;
 }
 
 /** Publishes the public signing keys so every service verifies access tokens without a shared secret. */
@@ -68,7 +74,7 @@ function useJwks(keyring: Keyring): Plugin {
 /** The users subgraph as a yoga server, from its clients; index.ts wires and listens. */
 export function createUsersServer(deps: UsersServerDeps) {
   const users = createUserStore(deps.prisma);
-  const sessions = createSessionStore(deps.prisma, deps.config);
+  const sessions = createSessionStore(deps.prisma, { ...deps.config, clock: deps.clock });
   const services: UsersServices = {
     users,
     sessions,
@@ -100,6 +106,7 @@ export function createUsersServer(deps: UsersServerDeps) {
       audience: deps.config.audience,
       keys: deps.keyring.verificationKeys,
       revocations: deps.revocations,
+      clock: deps.clock,
     }),
     plugins: [useJwks(deps.keyring)],
     extendContext: (base, request) => ({

@@ -10,6 +10,8 @@ import {
   serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
+  systemClock,
+  type Clock,
   type Logger,
   type RunningService,
 } from '@parley/kit';
@@ -24,6 +26,14 @@ import { createUsersServer } from './server.js';
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
+export interface UsersServiceOptions {
+  /**
+   * What access tokens (`iat`, `exp`) and sessions (refresh-token expiry, rotation, revocation) go by: the
+   * system's time by default; a test's clock makes their lifetimes pass at once.
+   */
+  clock?: Clock;
+}
+
 /**
  * Builds every client the users subgraph needs from its environment, applies migrations, and listens.
  * Without DATABASE_URL it runs on
@@ -32,6 +42,7 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 export async function startUsersService(
   env: UsersEnv,
   logger: Logger = createLogger({ service: 'users', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
+  { clock = systemClock }: UsersServiceOptions = {},
 ): Promise<RunningService> {
   // First: in production without SERVICE_TOKEN_SECRET this throws before anything is opened.
   const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'users' });
@@ -53,15 +64,18 @@ export async function startUsersService(
       issuer: env.AUTH_ISSUER,
       audience: env.AUTH_AUDIENCE,
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      clock,
     });
 
     const stopPurge = startSessionPurge({
       sessions: createSessionStore(prisma, {
         refreshTokenTtlSeconds: env.REFRESH_TOKEN_TTL_SECONDS,
         refreshTokenReuseGraceSeconds: env.REFRESH_TOKEN_REUSE_GRACE_SECONDS,
+        clock,
       }),
       retentionSeconds: env.ENDED_SESSION_RETENTION_SECONDS,
       logger,
+      clock,
     });
     resources.add(async () => stopPurge());
 
@@ -95,6 +109,7 @@ export async function startUsersService(
         http: subgraphHttpConfig(env),
       },
       ready: databaseAndRedisReady(prisma, redis),
+      clock,
     });
     return listenService(resources, yoga, { env, metrics, logger, name: 'users subgraph' });
   });

@@ -1,4 +1,4 @@
-import { codeOf, reasonOf } from '@parley/kit/testing';
+import { codeOf, createTestClock, reasonOf } from '@parley/kit/testing';
 import { createTokenVerifier, jwksFromJson } from '@parley/kit';
 import { importJWK, SignJWT, type JSONWebKeySet, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -432,6 +432,47 @@ describe('keyring', () => {
     await expect(
       createKeyring({ privateJwks: keys, issuer: ISSUER, audience: AUDIENCE, accessTokenTtlSeconds: 60 }),
     ).rejects.toThrow(/Duplicate kid/);
+  });
+});
+
+describe('time', () => {
+  it('goes by its clock: tokens are issued at its time, and refused once it passes their lifetime', async () => {
+    // An hour ahead of the system's time: every expiry below can only come from the clock.
+    const clock = createTestClock(new Date(Date.now() + 3_600_000));
+    const timed = await startUsersTestServer({ clock, accessTokenTtlSeconds: 40 });
+    const refreshAt = (refreshToken: string) =>
+      timed.client().request<{ refreshSession: SignedInResult }>(REFRESH, { input: { refreshToken } });
+    const clockSeconds = () => Math.floor(clock.now().getTime() / 1000);
+    try {
+      const kim = await timed.register('kim');
+      const payload = JSON.parse(Buffer.from(kim.accessToken.split('.')[1]!, 'base64url').toString()) as {
+        iat: number;
+        exp: number;
+      };
+      expect(payload).toMatchObject({ iat: clockSeconds(), exp: clockSeconds() + 40 });
+      expect(Date.parse(kim.accessTokenExpiresAt)).toBe((clockSeconds() + 40) * 1000);
+      expect(Date.parse(kim.refreshTokenExpiresAt)).toBe(clock.now().getTime() + 30 * 24 * 3600 * 1000);
+
+      clock.advance(39_000);
+      expect((await timed.client(kim.accessToken).request(ME)).data?.me).toMatchObject({ id: kim.user.id });
+      clock.advance(2_000);
+      expect(reasonOf(await timed.client(kim.accessToken).request(ME))).toBe('TOKEN_EXPIRED');
+
+      // A refresh issues a token good for its lifetime from the clock's time, and pushes the session's end.
+      const renewed = (await refreshAt(kim.refreshToken)).data!.refreshSession;
+      expect(Date.parse(renewed.accessTokenExpiresAt)).toBe((clockSeconds() + 40) * 1000);
+      expect((await timed.client(renewed.accessToken).request(ME)).data?.me).toMatchObject({
+        id: kim.user.id,
+      });
+
+      // The refresh token lives 30 days from its last use, by the clock.
+      clock.advance(30 * 24 * 3600 * 1000 - 1_000);
+      const lastOne = (await refreshAt(renewed.refreshToken)).data!.refreshSession;
+      clock.advance(30 * 24 * 3600 * 1000 + 1_000);
+      expect(reasonOf(await refreshAt(lastOne.refreshToken))).toBe('SESSION_EXPIRED');
+    } finally {
+      await timed.stop();
+    }
   });
 });
 

@@ -6,6 +6,7 @@ import {
   createRedisRealtimeLog,
   createRedisSessionRevocations,
   createServiceAuth,
+  type Clock,
   type PubSub,
 } from '@parley/kit';
 import {
@@ -41,6 +42,8 @@ export interface UsersTestServerOptions {
 
   failureWindowSeconds?: number;
   maxRegistrationsPerIp?: number;
+  /** What tokens and sessions go by (signing and checking alike): the system's time by default. */
+  clock?: Clock;
 }
 
 /**
@@ -87,6 +90,7 @@ export async function startUsersTestServer(
     issuer: ISSUER,
     audience: AUDIENCE,
     accessTokenTtlSeconds: options.accessTokenTtlSeconds ?? 900,
+    clock: options.clock,
   });
   const revocations = createRedisSessionRevocations({ redis, subscriber: redis.duplicate(), prefix });
   const yoga = createUsersServer({
@@ -116,6 +120,7 @@ export async function startUsersTestServer(
       refreshTokenReuseGraceSeconds: options.refreshTokenReuseGraceSeconds ?? 30,
       http: { trustProxy: true, maxBodyBytes: 100_000, graphiql: false },
     },
+    clock: options.clock,
   });
 
   const client = (token?: string, headers: Record<string, string> = {}) =>

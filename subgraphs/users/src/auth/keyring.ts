@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { ACCESS_TOKEN_ALGORITHM, ACCESS_TOKEN_TYPE, jwksFromJson } from '@parley/kit';
+import {
+  ACCESS_TOKEN_ALGORITHM,
+  ACCESS_TOKEN_TYPE,
+  jwksFromJson,
+  systemClock,
+  type Clock,
+} from '@parley/kit';
 
 import {
   exportJWK,
@@ -46,6 +52,11 @@ export interface KeyringOptions {
   issuer: string;
   audience: string;
   accessTokenTtlSeconds: number;
+  /**
+   * When tokens are issued (`iat`) and so when they expire (`exp`): the system's time by default, a test's
+   * clock to make their lifetime pass at once (the services checking them go by the same clock).
+   */
+  clock?: Clock;
 }
 
 /**
@@ -63,6 +74,7 @@ export async function createKeyring(options: KeyringOptions): Promise<Keyring> {
     { ...active, alg: ACCESS_TOKEN_ALGORITHM },
     ACCESS_TOKEN_ALGORITHM,
   )) as CryptoKey;
+  const clock = options.clock ?? systemClock;
   const jwks: JSONWebKeySet = {
     keys: keys.map(({ kid, kty, crv, x }) => ({ kid, kty, crv, x, alg: ACCESS_TOKEN_ALGORITHM, use: 'sig' })),
   };
@@ -71,7 +83,7 @@ export async function createKeyring(options: KeyringOptions): Promise<Keyring> {
     jwks,
     verificationKeys: jwksFromJson(jwks),
     async signAccessToken({ userId, sessionId }) {
-      const issuedAt = Math.floor(Date.now() / 1000);
+      const issuedAt = Math.floor(clock.now().getTime() / 1000);
       const exp = issuedAt + options.accessTokenTtlSeconds;
       const token = await new SignJWT({ sid: sessionId })
         .setProtectedHeader({ alg: ACCESS_TOKEN_ALGORITHM, kid: activeKid, typ: ACCESS_TOKEN_TYPE })

@@ -1,7 +1,7 @@
 import { hashRefreshToken, newRefreshToken } from '../auth/refresh-tokens.js';
 import type { PrismaClient, Session } from '../generated/prisma/client.js';
 import type { Transaction } from './database.js';
-import { isUuid } from '@parley/kit';
+import { isUuid, systemClock, type Clock } from '@parley/kit';
 
 export type { Session };
 
@@ -31,10 +31,11 @@ async function revokeLiveSessionsExcept(
   userId: string,
   keepSessionId: string,
   reason: RevokeReason,
+  now: Date,
 ): Promise<string[]> {
   const revoked = await db.session.updateManyAndReturn({
-    where: { userId, revokedAt: null, expiresAt: { gt: new Date() }, id: { not: keepSessionId } },
-    data: { revokedAt: new Date(), revokedReason: reason },
+    where: { userId, revokedAt: null, expiresAt: { gt: now }, id: { not: keepSessionId } },
+    data: { revokedAt: now, revokedReason: reason },
     select: { id: true },
   });
   return revoked.map((session) => session.id);
@@ -58,10 +59,11 @@ async function retireUnusedSuccessor(
   tx: Transaction,
   rotated: { id: string; sessionId: string; createdAt: Date },
   graceMs: number,
+  now: Date,
 ): Promise<boolean> {
   if (graceMs <= 0) return false;
   const current = await tx.refreshToken.findUnique({ where: { id: rotated.id } });
-  if (!current?.rotatedAt || Date.now() - current.rotatedAt.getTime() >= graceMs) return false;
+  if (!current?.rotatedAt || now.getTime() - current.rotatedAt.getTime() >= graceMs) return false;
   const later = await tx.refreshToken.findMany({
     where: { sessionId: rotated.sessionId, createdAt: { gt: rotated.createdAt } },
   });
@@ -74,12 +76,17 @@ async function retireUnusedSuccessor(
   return retired.count === 1;
 }
 
-/** Sessions and their refresh-token families: one session per login, one live token per session. */
+/**
+ * Sessions and their refresh-token families: one session per login, one live token per session. Their times
+ * (expiry, rotation, revocation, last use) go by `clock`, the system's by default: a test's clock makes a
+ * refresh token's lifetime or reuse grace pass at once.
+ */
 export function createSessionStore(
   prisma: PrismaClient,
-  options: { refreshTokenTtlSeconds: number; refreshTokenReuseGraceSeconds: number },
+  options: { refreshTokenTtlSeconds: number; refreshTokenReuseGraceSeconds: number; clock?: Clock },
 ) {
-  const expiry = () => new Date(Date.now() + options.refreshTokenTtlSeconds * 1000);
+  const clock = options.clock ?? systemClock;
+  const expiry = (now: Date) => new Date(now.getTime() + options.refreshTokenTtlSeconds * 1000);
   const graceMs = options.refreshTokenReuseGraceSeconds * 1000;
 
   return {
@@ -95,6 +102,7 @@ export function createSessionStore(
       client: ClientInfo,
     ): Promise<IssuedSession | null> {
       const refreshToken = newRefreshToken();
+      const now = clock.now();
       const session = await prisma.$transaction(async (tx) => {
         const [user] = await tx.$queryRaw<{ password_hash: string | null }[]>`
           SELECT password_hash FROM users WHERE id = ${userId}::uuid AND deleted_at IS NULL FOR SHARE`;
@@ -104,7 +112,7 @@ export function createSessionStore(
             userId,
             ip: client.ip,
             userAgent: client.userAgent,
-            expiresAt: expiry(),
+            expiresAt: expiry(now),
             refreshTokens: { create: { tokenHash: hashRefreshToken(refreshToken) } },
           },
         });
@@ -128,7 +136,7 @@ export function createSessionStore(
           data: { passwordHash },
         });
         if (count === 0) return null;
-        return revokeLiveSessionsExcept(tx, userId, keepSessionId, 'PASSWORD_CHANGED');
+        return revokeLiveSessionsExcept(tx, userId, keepSessionId, 'PASSWORD_CHANGED', clock.now());
       });
     },
 
@@ -149,32 +157,34 @@ export function createSessionStore(
       if (session.revokedAt) return { ok: false, reason: 'SESSION_REVOKED' };
 
       const refreshToken = newRefreshToken();
+      const now = clock.now();
       const rotated = await prisma.$transaction(async (tx) => {
         // Lock the session first: a logout, revoke or account deletion running now either finishes
         // before this check or waits for this commit (and then revokes the new token's session too).
-        // Two exchanges of one family's tokens are serialized here too.
+        // Two exchanges of one family's tokens are serialized here too. Expired by the store's clock (the
+        // one that set the expiry), not the database's.
         const [live] = await tx.$queryRaw<{ revoked: boolean; expired: boolean }[]>`
-          SELECT revoked_at IS NOT NULL AS revoked, expires_at <= now() AS expired
+          SELECT revoked_at IS NOT NULL AS revoked, expires_at <= ${now} AS expired
           FROM sessions WHERE id = ${session.id}::uuid FOR UPDATE`;
         if (!live || live.revoked) return 'SESSION_REVOKED' as const;
         if (live.expired) return 'SESSION_EXPIRED' as const;
         const claimed = await tx.refreshToken.updateMany({
           where: { id: stored.id, rotatedAt: null },
-          data: { rotatedAt: new Date() },
+          data: { rotatedAt: now },
         });
-        if (claimed.count === 0 && !(await retireUnusedSuccessor(tx, stored, graceMs))) return null;
+        if (claimed.count === 0 && !(await retireUnusedSuccessor(tx, stored, graceMs, now))) return null;
         await tx.refreshToken.create({
           data: { sessionId: session.id, tokenHash: hashRefreshToken(refreshToken) },
         });
         return tx.session.update({
           where: { id: session.id },
-          data: { lastUsedAt: new Date(), expiresAt: expiry(), ip: client.ip, userAgent: client.userAgent },
+          data: { lastUsedAt: now, expiresAt: expiry(now), ip: client.ip, userAgent: client.userAgent },
         });
       });
       if (rotated === null) {
         const revoked = await prisma.session.update({
           where: { id: session.id },
-          data: { revokedAt: new Date(), revokedReason: 'REFRESH_TOKEN_REUSE' satisfies RevokeReason },
+          data: { revokedAt: clock.now(), revokedReason: 'REFRESH_TOKEN_REUSE' satisfies RevokeReason },
         });
         return { ok: false, reason: 'REFRESH_TOKEN_REUSED', session: revoked };
       }
@@ -184,7 +194,7 @@ export function createSessionStore(
 
     listActive: (userId: string): Promise<Session[]> =>
       prisma.session.findMany({
-        where: { userId, revokedAt: null, expiresAt: { gt: new Date() } },
+        where: { userId, revokedAt: null, expiresAt: { gt: clock.now() } },
         orderBy: { lastUsedAt: 'desc' },
       }),
 
@@ -193,7 +203,7 @@ export function createSessionStore(
       if (!isUuid(sessionId)) return null;
       const [revoked] = await prisma.session.updateManyAndReturn({
         where: { id: sessionId, userId, revokedAt: null },
-        data: { revokedAt: new Date(), revokedReason: reason },
+        data: { revokedAt: clock.now(), revokedReason: reason },
       });
       return revoked ?? null;
     },
@@ -210,7 +220,7 @@ export function createSessionStore(
     },
 
     revokeAllExcept: (userId: string, keepSessionId: string): Promise<string[]> =>
-      revokeLiveSessionsExcept(prisma, userId, keepSessionId, 'REVOKED'),
+      revokeLiveSessionsExcept(prisma, userId, keepSessionId, 'REVOKED', clock.now()),
   };
 }
 

@@ -1,4 +1,4 @@
-import type { Logger } from '@parley/kit';
+import { systemClock, type Clock, type Logger } from '@parley/kit';
 import type { SessionStore } from '../data/session-store.js';
 
 const HOUR_MS = 3_600_000;
@@ -12,11 +12,14 @@ export function startSessionPurge(options: {
   retentionSeconds: number;
   logger: Logger;
   intervalMs?: number;
+  /** What "past retention" goes by: the sessions' own clock (the system's by default). */
+  clock?: Clock;
 }): () => void {
+  const clock = options.clock ?? systemClock;
   const purge = async () => {
     try {
       const purged = await options.sessions.purgeEnded(
-        new Date(Date.now() - options.retentionSeconds * 1000),
+        new Date(clock.now().getTime() - options.retentionSeconds * 1000),
       );
       if (purged > 0) options.logger.info({ purged }, 'ended sessions purged');
     } catch (error) {
