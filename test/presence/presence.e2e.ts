@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import {
   connectRealtime,
   createGraphQLClient,
+  createRunningTestClock,
   startParley,
   type Parley,
   type SignedInUser,
@@ -10,7 +12,7 @@ import { deleteRedisKeys } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
-import { codesOf, nextEvent, useRealtime } from '../realtime/operations.js';
+import { codesOf, nextEvent, useRealtime, type EventSubscription } from '../realtime/operations.js';
 import {
   expectStatus,
   nextEventAbout,
@@ -22,6 +24,13 @@ import {
 } from './operations.js';
 
 const SETTLE_MS = 300;
+const DEVICE_TTL_MS = 2_000;
+const TYPING_TTL_MS = 1_000;
+/**
+ * The services' clock: the system's, which the test puts ahead at once (`advance`) to make heartbeats and
+ * typing indicators run out; changes settle, and everything else happens, in real time.
+ */
+const clock = createRunningTestClock();
 
 let parley: Parley;
 
@@ -33,9 +42,10 @@ beforeAll(async () => {
     presenceEnv: {
       PRESENCE_SETTLE_MS: String(SETTLE_MS),
       PRESENCE_SWEEP_INTERVAL_MS: '100',
-      PRESENCE_DEVICE_TTL_SECONDS: '2',
-      TYPING_TTL_SECONDS: '1',
+      PRESENCE_DEVICE_TTL_SECONDS: String(DEVICE_TTL_MS / 1000),
+      TYPING_TTL_SECONDS: String(TYPING_TTL_MS / 1000),
     },
+    clock,
   });
 });
 
@@ -57,10 +67,51 @@ const addContact = (user: SignedInUser, contact: SignedInUser) =>
 const blockUser = (user: SignedInUser, blocked: SignedInUser) =>
   ok(user, `mutation ($id: ID!) { blockUser(userId: $id) }`, { id: blocked.id });
 
+/** A user whose presence `viewer` may see (they start a conversation with them), to be `witnessed`. */
+async function witnessFor(viewer: SignedInUser) {
+  const [witness] = await parley.registerUsers('witness');
+  await createDm(witness, viewer);
+  return witness;
+}
+
+/**
+ * Connects `witness` (see witnessFor) and waits until `events`, their viewer's, tells of it. The router
+ * reports sockets in the order they open and close, presence applies the reports in that order, settled
+ * changes are claimed oldest first and the log delivers in order: so every presence change reported before
+ * the witness's socket opened has been delivered by then, and one not delivered was never published.
+ */
+async function witnessed(events: EventSubscription, witness: SignedInUser) {
+  await realtime.connect(witness);
+  await nextEventAbout(events, 'PresenceChanged', witness.id);
+}
+
+/**
+ * Appends an event for `user` alone (a message to a group of their own) and waits until `events`, theirs,
+ * delivers it: the log delivers in order, so by then every event appended before it has been delivered to
+ * them or passed over.
+ */
+async function caughtUp(user: SignedInUser, events: EventSubscription) {
+  const notes = await createGroup(user, [], 'Notes');
+  await send(user, notes.id, 'caught up');
+  for (;;) {
+    const event = await nextEvent(events);
+    if (event.__typename === 'MessageAdded' && event.conversationId === notes.id) return;
+  }
+}
+
+/** The statuses `events` was told of `user`, in order. */
+const statusesOf = (events: EventSubscription, user: SignedInUser) =>
+  receivedEvents(events)
+    .filter((event) => event.__typename === 'PresenceChanged' && event.user?.id === user.id)
+    .map((event) => event.presence!.status);
+
 describe('devices', () => {
   it('keeps a user online while one of two devices is connected; offline with lastSeenAt when both are gone', async () => {
     const { ann, bob } = await acquaintances();
+    const witness = await witnessFor(bob);
     expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: null });
+    const bobEvents = subscribePresence(await realtime.connect(bob));
+    await realtime.live(1);
 
     const phone = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
     const laptop = await connectRealtime(parley.wsUrl, { token: ann.accessToken });
@@ -68,16 +119,18 @@ describe('devices', () => {
     expect((await presenceOf(bob, ann))!.lastSeenAt).toBeNull();
 
     await phone.close();
-    // The laptop is still connected: the status does not change, however long we look.
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS * 2));
+    // The laptop is still connected: the status does not change, however long we look (a change would have
+    // been told before the witness's).
+    await witnessed(bobEvents, witness);
+    expect(statusesOf(bobEvents, ann)).toEqual(['ONLINE']);
     expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
 
-    const beforeLeaving = Date.now();
+    const beforeLeaving = clock.now().getTime();
     await laptop.close();
     await expectStatus(bob, ann, 'OFFLINE');
     const lastSeenAt = Date.parse((await presenceOf(bob, ann))!.lastSeenAt!);
     expect(lastSeenAt).toBeGreaterThanOrEqual(beforeLeaving - 1_000);
-    expect(lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
+    expect(lastSeenAt).toBeLessThanOrEqual(clock.now().getTime() + 1_000);
   });
 
   it('keeps a heartbeating session online until its heartbeats stop, then offline on its own', async () => {
@@ -85,19 +138,20 @@ describe('devices', () => {
     const beat = await ok<{ heartbeat: { status: string } }>(ann, `mutation { heartbeat { status } }`);
     expect(beat.heartbeat.status).toBe('ONLINE');
     expect((await presenceOf(bob, ann))!.status).toBe('ONLINE');
-    // PRESENCE_DEVICE_TTL_SECONDS is 2 here: without another heartbeat the session expires.
+    // Without another heartbeat within PRESENCE_DEVICE_TTL_SECONDS, the session expires.
+    clock.advance(DEVICE_TTL_MS);
     await expectStatus(bob, ann, 'OFFLINE');
   });
 
   it('takes a heartbeating session offline at logout, before its heartbeat would expire', async () => {
     const { ann, bob } = await acquaintances();
-    const beat = Date.now(); // before the heartbeat: its expiry is at least 2 s after this
+    const beat = clock.now().getTime(); // before the heartbeat: its expiry is at least DEVICE_TTL_MS after this
     await ok(ann, `mutation { heartbeat { status } }`);
     expect((await presenceOf(bob, ann))!.status).toBe('ONLINE');
     await ok(ann, `mutation { logout }`);
     await expectStatus(bob, ann, 'OFFLINE');
-    // PRESENCE_DEVICE_TTL_SECONDS is 2 here: the logout ended it, not the expiry.
-    expect(Date.now() - beat).toBeLessThan(2_000);
+    // The logout ended it, not the expiry.
+    expect(clock.now().getTime() - beat).toBeLessThan(DEVICE_TTL_MS);
   });
 
   it('counts a first heartbeat as activity even when idle (AWAY needs inactivity after it)', async () => {
@@ -201,7 +255,7 @@ describe('privacy', () => {
       const before = receivedEvents(bobEvents).length;
       await annSocket.close();
       expect((await nextEventAbout(danEvents, 'PresenceChanged', ann.id)).presence!.status).toBe('OFFLINE');
-      await new Promise((resolve) => setTimeout(resolve, 200)); // the same log entry, delivered to both
+      await caughtUp(bob, bobEvents); // past the log entry dan was given
       expect(
         receivedEvents(bobEvents)
           .slice(before)
@@ -269,6 +323,7 @@ describe('privacy', () => {
     const hide = `mutation ($hide: Boolean!) { updatePresenceSettings(hideLastSeen: $hide) { hideLastSeen } }`;
     expect(await ok(ann, hide, { hide: true })).toEqual({ updatePresenceSettings: { hideLastSeen: true } });
     await ok(ann, `mutation { heartbeat { status } }`);
+    clock.advance(DEVICE_TTL_MS); // the heartbeat expires
     await expectStatus(bob, ann, 'OFFLINE');
     expect(await presenceOf(bob, ann)).toEqual({ status: 'OFFLINE', lastSeenAt: null });
     expect(await ok(ann, `{ me { presenceSettings { hideLastSeen } } }`)).toEqual({
@@ -330,6 +385,7 @@ describe('events', () => {
 
   it('turns 50 connect/disconnect flaps within a second into at most a few presence events', async () => {
     const { ann, bob } = await acquaintances();
+    const witness = await witnessFor(bob);
     const bobEvents = subscribePresence(await realtime.connect(bob));
     await realtime.live(1);
 
@@ -341,14 +397,12 @@ describe('events', () => {
     const flapMs = Date.now() - started;
     expect(flapMs).toBeLessThan(10_000); // a sanity bound on the machine, not a performance assertion
     await expectStatus(bob, ann, 'OFFLINE');
-    // Every change settles within SETTLE_MS and is published on the next sweep: wait well past that.
-    await new Promise((resolve) => setTimeout(resolve, SETTLE_MS * 4));
-    const about = receivedEvents(bobEvents).filter(
-      (event) => event.__typename === 'PresenceChanged' && event.user?.id === ann.id,
-    );
+    // Every change of the flaps has been published by the time the witness's is.
+    await witnessed(bobEvents, witness);
+    const about = statusesOf(bobEvents, ann);
     expect(about.length).toBeLessThanOrEqual(Math.ceil(flapMs / SETTLE_MS) + 2);
     expect(about.length).toBeLessThanOrEqual(6);
-    if (about.length > 0) expect(about.at(-1)!.presence!.status).toBe('OFFLINE');
+    if (about.length > 0) expect(about.at(-1)).toBe('OFFLINE');
   });
 });
 
@@ -359,7 +413,7 @@ describe('typing', () => {
     await realtime.live(1);
 
     const { startTyping: until } = await startTyping(ann, dm.id);
-    expect(Date.parse(until)).toBeGreaterThan(Date.now());
+    expect(Date.parse(until)).toBeGreaterThan(clock.now().getTime());
     expect(await typingUsers(bob, dm.id)).toEqual([ann.id]);
     expect(await typingUsers(ann, dm.id)).toEqual([]); // the viewer is not listed
     expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({
@@ -367,7 +421,8 @@ describe('typing', () => {
       typing: true,
     });
     await startTyping(ann, dm.id); // a renewal: no event
-    // TYPING_TTL_SECONDS is 1: the next event is the end, with no stopTyping.
+    // Not renewed within TYPING_TTL_SECONDS: the next event is the end, with no stopTyping.
+    clock.advance(TYPING_TTL_MS);
     expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({
       conversationId: dm.id,
       typing: false,
@@ -386,7 +441,7 @@ describe('typing', () => {
     await send(ann, dm.id, 'done typing');
     expect(await nextEventAbout(bobEvents, 'TypingChanged', ann.id)).toMatchObject({ typing: false });
     // Before the indicator would have ended by itself (TYPING_TTL_SECONDS): the send ended it, not the sweep.
-    expect(Date.now()).toBeLessThan(Date.parse(until));
+    expect(clock.now().getTime()).toBeLessThan(Date.parse(until));
     expect(await typingUsers(bob, dm.id)).toEqual([]);
   });
 
@@ -402,7 +457,7 @@ describe('typing', () => {
     expect(await typingUsers(cy, group.id)).toEqual([ann.id]);
     expect(await typingUsers(bob, group.id)).toEqual([]);
     await nextEventAbout(cyEvents, 'TypingChanged', ann.id);
-    await new Promise((resolve) => setTimeout(resolve, 200)); // the same log entry, delivered to both
+    await caughtUp(bob, bobEvents); // past the log entry cy was given
     // Hydrated for bob, the user would be null (Query.user hides the blocked): any typing event counts.
     expect(receivedEvents(bobEvents).filter((event) => event.__typename === 'TypingChanged')).toEqual([]);
     // The other way: the blocker typing is not shown to the one he blocked.
@@ -492,17 +547,23 @@ describe('batching', () => {
  */
 async function commandsNaming<T>(keyPrefix: string, run: () => Promise<T>) {
   const monitor = await new Redis(parley.redisUrl).monitor();
+  const probe = new Redis(parley.redisUrl);
+  const marker = `${keyPrefix}monitor-marker:${randomUUID()}`;
   const commands: string[][] = [];
+  let markerSeen = false;
   monitor.on('monitor', (_time: string, args: string[], source: string) => {
-    if (source !== 'lua' && args.some((arg) => arg.startsWith(keyPrefix))) commands.push(args);
+    if (args.includes(marker)) markerSeen = true;
+    else if (source !== 'lua' && args.some((arg) => arg.startsWith(keyPrefix))) commands.push(args);
   });
   try {
     const result = await run();
-    // MONITOR reports a command after it ran, so the last ones may still be on their way.
-    await expect.poll(() => commands.length, { timeout: 2_000 }).toBeGreaterThanOrEqual(1);
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    // MONITOR reports each command after it ran, in the order Redis ran them: once a command sent after
+    // `run` returned is reported, every one that ran before it has been.
+    await probe.exists(marker);
+    await expect.poll(() => markerSeen, { timeout: 5_000 }).toBe(true);
     return { result, commands };
   } finally {
     monitor.disconnect();
+    probe.disconnect();
   }
 }

@@ -1,6 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { createLogger, createRedisRealtimeLog, createServiceAuth, type RealtimeLog } from '@parley/kit';
-import { createTestDatabase, openTestRedis, testRedisPrefix, type TestDatabase } from '@parley/kit/testing';
+import {
+  createTestClock,
+  createTestDatabase,
+  openTestRedis,
+  testRedisPrefix,
+  type TestDatabase,
+} from '@parley/kit/testing';
 import { startParley, type Parley } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm } from '../conversations/operations.js';
@@ -16,15 +22,18 @@ import {
 
 /**
  * The presence publisher on its own Redis prefix and database (so the platform's own publisher does not
- * claim its changes), asking the platform's real users and conversations subgraphs.
+ * claim its changes), asking the platform's real users and conversations subgraphs. Its store and it read
+ * the time from the test's clock: changes settle when the test moves it on.
  */
 const SECRET = randomBytes(32).toString('base64url');
+const SETTLE_MS = 50;
+const clock = createTestClock();
 let parley: Parley;
 let database: TestDatabase;
 let prisma: ReturnType<typeof createPrismaClient>;
 const prefix = testRedisPrefix('presence-publisher');
 const redis = openTestRedis(prefix, (connection) => ({
-  store: createRedisPresenceStore({ redis: connection, prefix, timings: { settleMs: 50 } }),
+  store: createRedisPresenceStore({ redis: connection, prefix, timings: { settleMs: SETTLE_MS }, clock }),
   log: createRedisRealtimeLog({ redis: connection, prefix }),
 }));
 
@@ -57,6 +66,7 @@ function publisher(store: PresenceStore, log: RealtimeLog, usersUrl: string) {
       serviceAuth: createServiceAuth({ secret: SECRET, service: 'presence' }),
     }),
     logger: createLogger({ service: 'test', level: 'silent' }),
+    clock,
   });
 }
 
@@ -67,14 +77,14 @@ describe('presence publisher', () => {
     await createDm(ann!, bob!);
     const start = await log.head();
     await store.touch([{ userId: ann!.id, deviceId: 'ws:1', active: true }]);
-    await new Promise((resolve) => setTimeout(resolve, 100)); // past the 50 ms settle time
+    clock.advance(SETTLE_MS); // settled
 
     // Nothing listens on port 1: the audience cannot be asked, the claim is released, nothing appended.
     await publisher(store, log, 'http://127.0.0.1:1/graphql').tick();
     const read = await log.readAfter(start, 10);
     expect(read.expired ? 'expired' : read.events).toEqual([]);
 
-    await new Promise((resolve) => setTimeout(resolve, 100)); // released changes settle again
+    clock.advance(SETTLE_MS); // released changes settle again
     await publisher(store, log, parley.subgraphUrls.users).tick();
     const published = await log.readAfter(start, 10);
     if (published.expired) throw new Error('fresh log expired');

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { isUuid, type Logger, type RealtimeLog } from '@parley/kit';
+import { isUuid, systemClock, type Clock, type Logger, type RealtimeLog } from '@parley/kit';
 import type { PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type PresenceChangedPayload, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';
@@ -22,18 +22,21 @@ export function createPresencePublisher(deps: {
   relations: RelationsClient;
   log: RealtimeLog;
   logger: Logger;
+  /** The store's clock: a claim's lease runs on it (the system's by default). */
+  clock?: Clock;
 }) {
-  const { store, records, log } = deps;
+  const { store, records, log, clock = systemClock } = deps;
+  const nowMs = () => clock.now().getTime();
 
   async function publishChanges() {
     await store.sweep(BATCH);
-    const claimedAt = Date.now();
+    const claimedAt = nowMs();
     const claimed = await store.claimChanges(BATCH);
     if (claimed.length === 0) return;
     try {
       await publish(
         claimed.filter((change) => isUuid(change.userId)),
-        () => Date.now() - claimedAt < store.timings.claimLeaseMs / 2,
+        () => nowMs() - claimedAt < store.timings.claimLeaseMs / 2,
       );
     } catch (error) {
       // Handed out again on a later tick (here or on another instance), once what failed is back.

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import {
   createSubgraphServer,
   createTokenVerifier,
+  type Clock,
   type Logger,
   type Registry,
   type SessionRevocations,
@@ -26,6 +27,8 @@ export interface PresenceServerDeps extends PresenceServiceDeps {
   metrics: Registry;
   config: { token: TokenVerification; http: SubgraphHttpConfig };
   ready?: () => Promise<boolean>;
+  /** The stores' clock, for the publisher's leases (the system's by default). */
+  clock?: Clock;
 }
 
 /** The presence subgraph, its rules (for the background work) and its publisher. */

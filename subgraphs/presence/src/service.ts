@@ -9,7 +9,9 @@ import {
   serviceTokenSecret,
   startWithResources,
   subgraphHttpConfig,
+  systemClock,
   tokenVerificationFromEnv,
+  type Clock,
   type Logger,
   type RunningService,
   createMembershipRepair,
@@ -31,6 +33,11 @@ import {
 
 export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pathname;
 
+export interface PresenceServiceOptions {
+  /** What the service reads the time from (devices, AWAY, settling, leases, typing): the system's by default. */
+  clock?: Clock;
+}
+
 /**
  * Builds every client the presence subgraph needs from its environment, applies migrations, starts the
  * publisher, follows the bus (the router's socket reports among it) and listens. Without DATABASE_URL it
@@ -40,6 +47,7 @@ export const migrationsDir = new URL('../prisma/migrations', import.meta.url).pa
 export async function startPresenceService(
   env: PresenceEnv,
   logger: Logger = createLogger({ service: 'presence', level: env.LOG_LEVEL, format: env.LOG_FORMAT }),
+  { clock = systemClock }: PresenceServiceOptions = {},
 ): Promise<RunningService> {
   return startWithResources(async (resources) => {
     const database = await openServiceDatabase(resources, { name: 'presence', env, migrationsDir, logger });
@@ -57,8 +65,8 @@ export async function startPresenceService(
         settleMs: env.PRESENCE_SETTLE_MS,
       };
       return services.redis
-        ? createRedisPresenceStore({ redis: services.redis, prefix: env.REDIS_PREFIX, timings })
-        : createMemoryPresenceStore({ data: memory, timings });
+        ? createRedisPresenceStore({ redis: services.redis, prefix: env.REDIS_PREFIX, timings, clock })
+        : createMemoryPresenceStore({ data: memory, timings, clock });
     };
     const store = storeWith(env.PRESENCE_DEVICE_TTL_SECONDS * 1000);
     const sockets = storeWith(SOCKET_DEVICE_TTL_MS);
@@ -88,6 +96,7 @@ export async function startPresenceService(
         http: subgraphHttpConfig(env),
       },
       ready: databaseAndRedisReady(prisma, services.redis),
+      clock,
     });
 
     resources.add(publisher.start(env.PRESENCE_SWEEP_INTERVAL_MS));

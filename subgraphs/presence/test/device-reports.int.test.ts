@@ -48,7 +48,7 @@ describe('presence.device-reports (Redis)', () => {
       disconnected: [],
     });
     await expect.poll(async () => (await sockets.read(['ann']))[0]!.status).toBe('ONLINE');
-    // Its expiry (Redis TIME, this machine's clock) is the socket TTL away, whatever heartbeats live.
+    // Its expiry (on the presence instance's clock, the system's here) is the socket TTL away, whatever heartbeats live.
     const expiresAt = Number(await redis.hget(`${prefix}presence:u:ann`, 'd:ws:1'));
     expect(expiresAt).toBeGreaterThanOrEqual(before + SOCKET_DEVICE_TTL_MS - 1_000);
 

@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { Clock } from '@parley/kit';
+import { createTestClock, type TestClock } from '@parley/kit/testing';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { PresenceChange, PresenceStore, PresenceTimings } from '../src/store/presence-store.js';
 
 export interface PresenceContractInstance {
@@ -9,23 +11,28 @@ export interface PresenceContractInstance {
 }
 
 /**
- * Builds a store with the given key prefix and timings. Stores built with the same prefix during one test
- * must share their data (two presence instances on one Redis).
+ * Builds a store with the given key prefix, timings and clock (it reads the time from nothing else). Stores
+ * built with the same prefix during one test must share their data (two presence instances on one Redis);
+ * they are given the same clock.
  */
 export type PresenceContractFactory = (options: {
   prefix: string;
   timings: Partial<PresenceTimings>;
+  clock: Clock;
 }) => Promise<PresenceContractInstance>;
 
-/** Short enough for tests to wait through, long enough that a slow machine does not cross them by accident. */
+/**
+ * Time passes only when a test moves the clock on, so these need not be short. They are long next to a
+ * test's real duration: Redis collects a typing set twice its TTL after its last write, in real time, and
+ * must not do so during a test whose clock stands still.
+ */
 const TIMINGS: PresenceTimings = {
-  deviceTtlMs: 400,
-  awayAfterMs: 600,
-  typingTtlMs: 400,
-  settleMs: 150,
-  claimLeaseMs: 500,
+  deviceTtlMs: 10_000,
+  awayAfterMs: 15_000,
+  typingTtlMs: 10_000,
+  settleMs: 1_000,
+  claimLeaseMs: 12_000,
 };
-const WAIT = { timeout: 5_000, interval: 25 };
 
 /** The one behavioural contract every PresenceStore implementation must meet. */
 export function describePresenceStoreContract(name: string, create: PresenceContractFactory): void {
@@ -36,16 +43,21 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
     });
 
     let prefix = '';
+    /** The clock of the stores opened last (those on the same data share one): time passes when it moves on. */
+    let clock: TestClock = createTestClock();
     async function open(timings: Partial<PresenceTimings> = {}, samePrefix = false): Promise<PresenceStore> {
-      if (!samePrefix) prefix = `parley-test:presence:${randomUUID()}:`;
-      const instance = await create({ prefix, timings: { ...TIMINGS, ...timings } });
+      if (!samePrefix) {
+        prefix = `parley-test:presence:${randomUUID()}:`;
+        clock = createTestClock();
+      }
+      const instance = await create({ prefix, timings: { ...TIMINGS, ...timings }, clock });
       if (instance.cleanup) cleanups.push(instance.cleanup);
       return instance.store;
     }
     /**
-     * Claims (and acknowledges, as a publisher would) until two claims in a row, one settle time apart, find
-     * nothing: then every change made before the call has settled and was claimed (asserting that nothing
-     * more comes needs that bounded wait).
+     * Claims (and acknowledges, as a publisher would) until two claims in a row, the clock moved on by the
+     * settle time between them, find nothing: then every change made before the call has settled and was
+     * claimed.
      */
     async function claimAll(store: PresenceStore) {
       const changes = [];
@@ -54,26 +66,23 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
         await store.acknowledgeChanges(claimed);
         changes.push(...claimed.map(({ userId, status, lastSeenAt }) => ({ userId, status, lastSeenAt })));
         quiet = claimed.length > 0 ? 0 : quiet + 1;
-        await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+        clock.advance(store.timings.settleMs);
       }
       return changes;
     }
 
     it('keeps a user online while any device is; offline with the last sign of life when the last one goes', async () => {
       const store = await open({ deviceTtlMs: 60_000 });
-      const before = Date.now();
       await store.touch([
         { userId: 'ann', deviceId: 'phone', active: true },
         { userId: 'ann', deviceId: 'laptop', active: true },
       ]);
-      expect(await store.read(['ann'])).toEqual([{ status: 'ONLINE', lastSeenAt: expect.any(Number) }]);
+      expect(await store.read(['ann'])).toEqual([{ status: 'ONLINE', lastSeenAt: clock.now().getTime() }]);
       await store.disconnect('ann', 'phone');
       expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      clock.advance(1_000);
       await store.disconnect('ann', 'laptop');
-      const [ann] = await store.read(['ann']);
-      expect(ann!.status).toBe('OFFLINE');
-      expect(ann!.lastSeenAt).toBeGreaterThanOrEqual(before - 1_000);
-      expect(ann!.lastSeenAt).toBeLessThanOrEqual(Date.now() + 1_000);
+      expect(await store.read(['ann'])).toEqual([{ status: 'OFFLINE', lastSeenAt: clock.now().getTime() }]);
     });
 
     it('never reads OFFLINE across a quick reconnect, in either order: only an OFFLINE claimed for publishing', async () => {
@@ -111,25 +120,24 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const store = await open();
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
       await store.touch([{ userId: 'bob', deviceId: 'tab', active: true }]);
-      const renew = setInterval(
-        () => void store.touch([{ userId: 'bob', deviceId: 'tab', active: true }]),
-        TIMINGS.deviceTtlMs / 4,
-      );
-      try {
-        await vi.waitFor(async () => expect((await store.read(['ann']))[0]!.status).toBe('OFFLINE'), WAIT);
-        expect((await store.read(['bob']))[0]!.status).toBe('ONLINE');
-      } finally {
-        clearInterval(renew);
-      }
+      clock.advance(TIMINGS.deviceTtlMs / 2);
+      await store.touch([{ userId: 'bob', deviceId: 'tab', active: true }]); // bob's heartbeat
+      clock.advance(TIMINGS.deviceTtlMs / 2 - 1);
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      clock.advance(1);
+      expect((await store.read(['ann']))[0]!.status).toBe('OFFLINE');
+      expect((await store.read(['bob']))[0]!.status).toBe('ONLINE');
     });
 
     it('turns AWAY after inactivity while connected, and ONLINE again on activity; a refresh is not activity', async () => {
       const store = await open({ deviceTtlMs: 60_000 });
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
-      await vi.waitFor(async () => {
-        await store.touch([{ userId: 'ann', deviceId: 'tab', active: false }]);
-        expect((await store.read(['ann']))[0]!.status).toBe('AWAY');
-      }, WAIT);
+      clock.advance(TIMINGS.awayAfterMs - 1);
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: false }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
+      clock.advance(1);
+      await store.touch([{ userId: 'ann', deviceId: 'tab', active: false }]);
+      expect((await store.read(['ann']))[0]!.status).toBe('AWAY');
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
       expect((await store.read(['ann']))[0]!.status).toBe('ONLINE');
       // A device it has not seen before counts as activity, even when touched as a refresh.
@@ -169,18 +177,13 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       ]);
       const changes = await claimAll(first);
       expect(changes.map((change) => change.userId).sort()).toEqual(['ann', 'bob']);
-      const seen: string[] = [];
-      await vi.waitFor(async () => {
-        await Promise.all([first.sweep(100), second.sweep(100)]);
-        const claimed = await Promise.all([first.claimChanges(100), second.claimChanges(100)]);
-        await first.acknowledgeChanges(claimed.flat());
-        seen.push(...claimed.flat().map((change) => `${change.userId}:${change.status}`));
-        expect(seen.filter((entry) => entry.endsWith('OFFLINE')).sort()).toEqual([
-          'ann:OFFLINE',
-          'bob:OFFLINE',
-        ]);
-      }, WAIT);
-      expect(new Set(seen).size).toBe(seen.length);
+      clock.advance(TIMINGS.deviceTtlMs); // every device has expired
+      await Promise.all([first.sweep(100), second.sweep(100)]);
+      clock.advance(TIMINGS.settleMs);
+      const claimed = await Promise.all([first.claimChanges(100), second.claimChanges(100)]);
+      await first.acknowledgeChanges(claimed.flat());
+      const seen = claimed.flat().map((change) => `${change.userId}:${change.status}`);
+      expect(seen.sort()).toEqual(['ann:OFFLINE', 'bob:OFFLINE']);
     });
 
     it('finds users gone AWAY on a sweep and hands the change out, then ONLINE again on activity', async () => {
@@ -189,26 +192,22 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await claimAll(store)).toEqual([
         { userId: 'ann', status: 'ONLINE', lastSeenAt: expect.any(Number) },
       ]);
-      const changes: string[] = [];
-      await vi.waitFor(async () => {
-        await store.sweep(100);
-        const claimed = await store.claimChanges(100);
-        await store.acknowledgeChanges(claimed);
-        changes.push(...claimed.map((change) => `${change.userId}:${change.status}`));
-        expect(changes).toEqual(['ann:AWAY']);
-      }, WAIT);
+      clock.advance(TIMINGS.awayAfterMs);
+      await store.sweep(100);
+      clock.advance(TIMINGS.settleMs);
+      const claimed = await store.claimChanges(100);
+      await store.acknowledgeChanges(claimed);
+      expect(claimed.map((change) => `${change.userId}:${change.status}`)).toEqual(['ann:AWAY']);
       await store.markActive(['ann']); // typing or sending counts as activity too
       expect((await claimAll(store)).map((change) => change.status)).toEqual(['ONLINE']);
     });
 
-    /** Waits until a claim (after a sweep) hands out exactly one change. */
-    async function claimOne(store: PresenceStore) {
-      let claimed: PresenceChange[] = [];
-      await vi.waitFor(async () => {
-        await store.sweep(100);
-        claimed = await store.claimChanges(100);
-        expect(claimed).toHaveLength(1);
-      }, WAIT);
+    /** Sweeps, moves the clock on by the settle time and claims: exactly one change is handed out. */
+    async function claimOne(store: PresenceStore): Promise<PresenceChange> {
+      await store.sweep(100);
+      clock.advance(store.timings.settleMs);
+      const claimed = await store.claimChanges(100);
+      expect(claimed).toHaveLength(1);
       return claimed[0]!;
     }
 
@@ -219,20 +218,23 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(first.status).toBe('ONLINE');
       await store.releaseChanges([first]); // publishing failed
       const second = await claimOne(store);
-      const secondClaimed = Date.now();
       expect(second).toMatchObject({ status: 'ONLINE' });
       expect(second.claim).not.toBe(first.claim);
-      // Neither acknowledged nor released: not handed out during its lease, however often swept...
+      // Neither acknowledged nor released: not handed out during its lease, however often swept (a sweep
+      // that let it go a settle time before the lease ends would show in the last claim)...
+      clock.advance(TIMINGS.claimLeaseMs - TIMINGS.settleMs - 1);
+      await store.sweep(100);
+      clock.advance(TIMINGS.settleMs);
       await store.sweep(100);
       expect(await store.claimChanges(100)).toEqual([]);
-      // ...and handed out again after it.
+      // ...and handed out again once it has ended.
+      clock.advance(1);
       const third = await claimOne(store);
-      expect(Date.now() - secondClaimed).toBeGreaterThanOrEqual(TIMINGS.claimLeaseMs - 50);
       // A late answer to a lapsed claim does nothing to the one made since.
       await store.acknowledgeChanges([second]);
       await store.releaseChanges([second]);
       await store.disconnect('ann', 'tab');
-      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 50));
+      clock.advance(TIMINGS.settleMs);
       expect(await store.claimChanges(100)).toEqual([]); // the third is still being published
       await store.acknowledgeChanges([third]);
       expect((await claimAll(store)).map((change) => change.status)).toEqual(['OFFLINE']);
@@ -244,6 +246,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await claimOne(store); // ONLINE, appended perhaps, never answered (its publisher died)
       await store.disconnect('ann', 'tab'); // back to OFFLINE, what was published before
       // Subscribers may have been told ONLINE: OFFLINE is published again after the lease.
+      clock.advance(TIMINGS.claimLeaseMs);
       expect((await claimOne(store)).status).toBe('OFFLINE');
     });
 
@@ -252,7 +255,7 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
       const first = await claimOne(store);
       await store.disconnect('ann', 'tab');
-      await new Promise((resolve) => setTimeout(resolve, TIMINGS.settleMs + 100));
+      clock.advance(TIMINGS.settleMs);
       await store.sweep(100);
       expect(await store.claimChanges(100)).toEqual([]); // ONLINE is still being published
       await store.acknowledgeChanges([first]);
@@ -263,20 +266,17 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const store = await open({ deviceTtlMs: 60_000, claimLeaseMs: 60_000 });
       const held = ['u1', 'u2', 'u3', 'u4', 'u5'];
       await store.touch(held.map((userId) => ({ userId, deviceId: 'tab', active: true })));
-      const claimedFirst: string[] = [];
-      await vi.waitFor(async () => {
-        claimedFirst.push(...(await store.claimChanges(5)).map((change) => change.userId));
-        expect(claimedFirst.sort()).toEqual(held); // claimed by a publisher that then dies
-      }, WAIT);
+      clock.advance(TIMINGS.settleMs);
+      const claimedFirst = (await store.claimChanges(5)).map((change) => change.userId);
+      expect(claimedFirst.sort()).toEqual(held); // claimed by a publisher that then dies
       for (const userId of held) await store.disconnect(userId, 'tab');
+      clock.advance(1);
       await store.touch([{ userId: 'zed', deviceId: 'tab', active: true }]);
       // Their changes settle first and fill a page of 5, yet zed's is handed out once settled.
-      const claimedNext: string[] = [];
-      await vi.waitFor(async () => {
-        claimedNext.push(...(await store.claimChanges(5)).map((change) => change.userId));
-        expect(claimedNext).not.toEqual([]);
-      }, WAIT);
-      expect(claimedNext).toEqual(['zed']);
+      clock.advance(TIMINGS.settleMs - 1);
+      expect(await store.claimChanges(5)).toEqual([]);
+      clock.advance(1);
+      expect((await store.claimChanges(5)).map((change) => change.userId)).toEqual(['zed']);
     });
 
     const typers = async (store: PresenceStore, conversationId: string) =>
@@ -285,9 +285,10 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
     it('starts typing once, renews silently, stops it, and lets an unrenewed one end and be claimed once', async () => {
       const store = await open();
       expect((await store.startTyping('c1', 'ann')).started).toBe(true);
+      clock.advance(1_000);
       const renewed = await store.startTyping('c1', 'ann');
-      expect(renewed.started).toBe(false);
-      expect(renewed.expiresAt).toBeGreaterThan(Date.now() - 1_000);
+      expect(renewed).toEqual({ started: false, expiresAt: clock.now().getTime() + TIMINGS.typingTtlMs });
+      clock.advance(1_000);
       await store.startTyping('c1', 'bob');
       expect(await typers(store, 'c1')).toEqual(['ann', 'bob']);
       const [c1, c2, again] = await store.typingIn(['c1', 'c2', 'c1']);
@@ -296,17 +297,17 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       expect(await store.stopTyping('c1', 'ann')).toBe(false);
       expect(await typers(store, 'c1')).toEqual(['bob']);
       expect(await typers(store, 'c2')).toEqual([]);
-      const ended: Array<{ conversationId: string; userId: string }> = [];
-      await vi.waitFor(async () => {
-        ended.push(...(await store.claimExpiredTyping(100)));
-        expect(ended).toEqual([{ conversationId: 'c1', userId: 'bob' }]);
-      }, WAIT);
+      clock.advance(TIMINGS.typingTtlMs - 1);
+      expect(await store.claimExpiredTyping(100)).toEqual([]);
+      expect(await typers(store, 'c1')).toEqual(['bob']);
+      clock.advance(1);
+      expect(await store.claimExpiredTyping(100)).toEqual([{ conversationId: 'c1', userId: 'bob' }]);
       expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
       expect((await store.startTyping('c1', 'bob')).started).toBe(true);
-      // Ended by itself but not claimed yet, long enough for its set to expire: stopping it still counts
-      // (nobody was told it ended), and it is not claimed afterwards.
-      await new Promise((resolve) => setTimeout(resolve, TIMINGS.typingTtlMs * 3));
+      // Ended by itself but not claimed yet: stopping it still counts (nobody was told it ended), and it is
+      // not claimed afterwards (in Redis, even once its set was collected: see the Redis store's own tests).
+      clock.advance(TIMINGS.typingTtlMs * 3);
       expect(await typers(store, 'c1')).toEqual([]);
       expect(await store.stopTyping('c1', 'bob')).toBe(true);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
@@ -342,12 +343,12 @@ export function describePresenceStoreContract(name: string, create: PresenceCont
       const short = await open({ typingTtlMs: 60_000 });
       await short.touch([{ userId: 'cy', deviceId: 'tab', active: true }]);
       await short.startTyping('c3', 'cy');
-      const ended: Array<{ conversationId: string; userId: string }> = [];
-      await vi.waitFor(async () => {
-        await short.sweep(100);
-        ended.push(...(await short.claimExpiredTyping(100)));
-        expect(ended).toEqual([{ conversationId: 'c3', userId: 'cy' }]);
-      }, WAIT);
+      clock.advance(TIMINGS.deviceTtlMs - 1);
+      await short.sweep(100);
+      expect(await short.claimExpiredTyping(100)).toEqual([]);
+      clock.advance(1);
+      await short.sweep(100);
+      expect(await short.claimExpiredTyping(100)).toEqual([{ conversationId: 'c3', userId: 'cy' }]);
     });
 
     it('forgets a user entirely: never seen, nothing left to publish', async () => {

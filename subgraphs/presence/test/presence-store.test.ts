@@ -6,11 +6,11 @@ import {
 import { describePresenceStoreContract } from './presence-contract.js';
 
 const memoryData = new Map<string, MemoryPresenceData>();
-describePresenceStoreContract('memory', async ({ prefix, timings }) => {
+describePresenceStoreContract('memory', async ({ prefix, timings, clock }) => {
   const data = memoryData.get(prefix) ?? createMemoryPresenceData();
   memoryData.set(prefix, data);
   return {
-    store: createMemoryPresenceStore({ data, timings }),
+    store: createMemoryPresenceStore({ data, timings, clock }),
     cleanup: async () => void memoryData.delete(prefix),
   };
 });

@@ -1,4 +1,4 @@
-import { KEY_PREFIX } from '@parley/kit';
+import { KEY_PREFIX, systemClock, type Clock } from '@parley/kit';
 import type { Redis } from 'ioredis';
 
 export type PresenceStatus = 'ONLINE' | 'AWAY' | 'OFFLINE';
@@ -55,7 +55,14 @@ export interface DeviceTouch {
  * events.ts). A user is ONLINE while any device is,
  * AWAY when online without activity for `awayAfterMs`, OFFLINE when every device disconnected or expired.
  * Status changes are not published by the writer: they are marked, and `claimChanges` hands each settled
- * change to exactly one caller (several presence instances may sweep at once). Clock: Redis `TIME`.
+ * change to exactly one caller (several presence instances may sweep at once).
+ *
+ * Clock: the caller's (`clock`, the system's by default), read once per operation and passed to Redis with
+ * it; a test gives one of its own and makes devices expire, users turn AWAY, changes settle and leases lapse
+ * by moving it on. Presence instances on one Redis are assumed to agree on the time to within the settle
+ * time (one whose clock is ahead sees devices, indicators and leases end that much early). Redis's own key
+ * expiry only collects what nobody reads any more, except the day a forgotten user's writes are ignored
+ * (see FORGET_SCRIPT).
  */
 export interface PresenceStore {
   readonly timings: PresenceTimings;
@@ -170,9 +177,12 @@ export const createMemoryPresenceData = (): MemoryPresenceData => ({
 export function createMemoryPresenceStore(options: {
   data: MemoryPresenceData;
   timings?: Partial<PresenceTimings>;
+  /** Where the time is read (see PresenceStore): stores on the same data share one. */
+  clock?: Clock;
 }): PresenceStore {
-  const { data } = options;
+  const { data, clock = systemClock } = options;
   const timings = timingsWith(options.timings ?? {});
+  const nowMs = () => clock.now().getTime();
 
   function statusOf(user: MemoryUser | undefined, now: number): PresenceStatus {
     if (!user) return 'OFFLINE';
@@ -226,7 +236,7 @@ export function createMemoryPresenceStore(options: {
   return {
     timings,
     async touch(devices) {
-      const now = Date.now();
+      const now = nowMs();
       for (const { userId, deviceId, active } of devices) {
         if (isForgotten(userId, now)) continue;
         const user = userOf(userId);
@@ -237,7 +247,7 @@ export function createMemoryPresenceStore(options: {
       }
     },
     async disconnect(userId, deviceId) {
-      const now = Date.now();
+      const now = nowMs();
       const user = data.users.get(userId);
       if (!user) return; // never seen, or forgotten: a late disconnect must not bring a deleted user back
       user.devices.delete(deviceId);
@@ -246,7 +256,7 @@ export function createMemoryPresenceStore(options: {
       if (statusOf(user, now) === 'OFFLINE') endTypingOf(userId, now);
     },
     async read(userIds) {
-      const now = Date.now();
+      const now = nowMs();
       return userIds.map((userId) => {
         const user = data.users.get(userId);
         let status = statusOf(user, now);
@@ -265,7 +275,7 @@ export function createMemoryPresenceStore(options: {
     },
     // In process there is no schedule to read: every user is looked at (embedded mode has few).
     async sweep() {
-      const now = Date.now();
+      const now = nowMs();
       for (const [userId, until] of data.forgotten) if (until <= now) data.forgotten.delete(userId);
       for (const [userId, { until }] of data.claimed) if (until <= now) release(userId, now);
       for (const [userId, user] of data.users) {
@@ -276,7 +286,7 @@ export function createMemoryPresenceStore(options: {
       return data.users.size;
     },
     async claimChanges(limit) {
-      const now = Date.now();
+      const now = nowMs();
       const changes: PresenceChange[] = [];
       for (const [userId, since] of [...data.dirty]) {
         if (changes.length >= limit) break;
@@ -299,11 +309,11 @@ export function createMemoryPresenceStore(options: {
       }
     },
     async releaseChanges(claims) {
-      const now = Date.now();
+      const now = nowMs();
       for (const { userId, claim } of claims) release(userId, now, claim);
     },
     async markActive(userIds) {
-      const now = Date.now();
+      const now = nowMs();
       for (const userId of userIds) {
         const user = data.users.get(userId);
         if (!user) continue; // never seen, or forgotten (a deleted account)
@@ -312,7 +322,7 @@ export function createMemoryPresenceStore(options: {
       }
     },
     async forget(userIds) {
-      const until = Date.now() + FORGOTTEN_MS;
+      const until = nowMs() + FORGOTTEN_MS;
       for (const userId of userIds) {
         data.forgotten.set(userId, until);
         data.users.delete(userId);
@@ -321,7 +331,7 @@ export function createMemoryPresenceStore(options: {
       }
     },
     async startTyping(conversationId, userId) {
-      const now = Date.now();
+      const now = nowMs();
       const typing = typingOf(conversationId);
       const previous = typing.get(userId);
       const expiresAt = now + timings.typingTtlMs;
@@ -336,7 +346,7 @@ export function createMemoryPresenceStore(options: {
       return previous !== undefined;
     },
     async typingIn(conversationIds) {
-      const now = Date.now();
+      const now = nowMs();
       return conversationIds.map((conversationId) =>
         [...(data.typing.get(conversationId) ?? [])]
           .filter(([, expiresAt]) => expiresAt > now)
@@ -345,7 +355,7 @@ export function createMemoryPresenceStore(options: {
       );
     },
     async typingNow(limit) {
-      const now = Date.now();
+      const now = nowMs();
       return [...data.typing]
         .flatMap(([conversationId, typing]) =>
           [...typing]
@@ -356,7 +366,7 @@ export function createMemoryPresenceStore(options: {
         .slice(0, limit);
     },
     async claimExpiredTyping(limit) {
-      const now = Date.now();
+      const now = nowMs();
       const expired: Array<{ conversationId: string; userId: string }> = [];
       for (const [conversationId, typing] of data.typing) {
         for (const [userId, expiresAt] of typing) {
@@ -372,15 +382,19 @@ export function createMemoryPresenceStore(options: {
   };
 }
 
-// Shared by every script. A user's hash `<P>u:<id>`: `d:<device>` → expiry, `a` last activity, `s` last
-// sign of life, `p` the last published status. `<P>due`: users by when a device of theirs expires.
-// `<P>active`: users by their last activity (AWAY comes from it). `<P>dirty`: users by their first
-// unpublished change.
+// Heads every script (createRedisPresenceStore puts it before each): the caller's time, epoch milliseconds,
+// comes last in ARGV, after the script's own ARGC arguments, so loops over a trailing list of arguments stop
+// at ARGC, not #ARGV. No script reads Redis's TIME.
+const LUA_NOW = `
+local ARGC = #ARGV - 1
+local function now_ms() return tonumber(ARGV[#ARGV]) end
+`;
+
+// Shared by the scripts that read or write users' records. A user's hash `<P>u:<id>`: `d:<device>` → expiry,
+// `a` last activity, `s` last sign of life, `p` the last published status. `<P>due`: users by when a device of
+// theirs expires. `<P>active`: users by their last activity (AWAY comes from it). `<P>dirty`: users by their
+// first unpublished change.
 const LUA_COMMON = `
-local function now_ms()
-  local t = redis.call('TIME')
-  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
 -- The user's status now; with prune, expired devices are deleted. Also the earliest live expiry and 's'.
 local function state(key, now, away_after, prune)
   local fields = redis.call('HGETALL', key)
@@ -437,7 +451,7 @@ end
 const TOUCH_SCRIPT = `${LUA_COMMON}
 local P, away_after, ttl = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3])
 local now = now_ms()
-for i = 4, #ARGV, 3 do
+for i = 4, ARGC, 3 do
   local user, field, active = ARGV[i], 'd:' .. ARGV[i + 1], ARGV[i + 2]
   local key = P .. 'u:' .. user
   -- A forgotten (deleted) user's late socket or refresh keeps nothing.
@@ -560,7 +574,7 @@ return out
 // ARGV: P, then user, claim number pairs that were published.
 const ACKNOWLEDGE_SCRIPT = `
 local P = ARGV[1]
-for i = 2, #ARGV, 2 do
+for i = 2, ARGC, 2 do
   local key = P .. 'u:' .. ARGV[i]
   if redis.call('HGET', key, 'c') == ARGV[i + 1] and redis.call('ZSCORE', P .. 'claimed', ARGV[i]) then
     redis.call('ZREM', P .. 'claimed', ARGV[i])
@@ -571,17 +585,18 @@ return 1
 `;
 
 // ARGV: P, then user, claim number pairs that could not be published.
-const RELEASE_SCRIPT = `${LUA_COMMON}${LUA_RELEASE}
+const RELEASE_SCRIPT = `${LUA_RELEASE}
 local P = ARGV[1]
 local now = now_ms()
-for i = 2, #ARGV, 2 do release(P, ARGV[i], now, ARGV[i + 1]) end
+for i = 2, ARGC, 2 do release(P, ARGV[i], now, ARGV[i + 1]) end
 return 1
 `;
 
-// ARGV: P, how long later writes are ignored (ms), then users to forget.
+// ARGV: P, how long later writes are ignored (ms), then users to forget. That day is the one thing timed by
+// Redis (the key's PX) rather than by the callers' clocks: a test clock moved on by a day does not end it.
 const FORGET_SCRIPT = `
 local P = ARGV[1]
-for i = 3, #ARGV do
+for i = 3, ARGC do
   local user = ARGV[i]
   redis.call('SET', P .. 'forgotten:' .. user, '1', 'PX', ARGV[2])
   redis.call('DEL', P .. 'u:' .. user, P .. 'ut:' .. user)
@@ -594,7 +609,7 @@ return 1
 const MARK_ACTIVE_SCRIPT = `${LUA_COMMON}
 local P, away_after = ARGV[1], tonumber(ARGV[2])
 local now = now_ms()
-for i = 3, #ARGV do
+for i = 3, ARGC do
   -- Only users with a record (a late event must not bring back a forgotten, deleted user).
   if redis.call('EXISTS', P .. 'u:' .. ARGV[i]) == 1 then
     redis.call('HSET', P .. 'u:' .. ARGV[i], 'a', now)
@@ -606,7 +621,7 @@ return 1
 `;
 
 // KEYS[1]: the conversation's typing set. ARGV: P, conversation, user, ttl. Returns started (1/0), expiry.
-const START_TYPING_SCRIPT = `${LUA_COMMON}
+const START_TYPING_SCRIPT = `
 local P, conversation, user, ttl = ARGV[1], ARGV[2], ARGV[3], tonumber(ARGV[4])
 local now = now_ms()
 local previous = redis.call('ZSCORE', KEYS[1], user)
@@ -621,7 +636,7 @@ return {1, expires}
 `;
 
 // KEYS[1]: the conversation's typing set. ARGV: P, conversation, user. Returns 1 if an indicator was running.
-const STOP_TYPING_SCRIPT = `${LUA_COMMON}
+const STOP_TYPING_SCRIPT = `
 local P, conversation, user = ARGV[1], ARGV[2], ARGV[3]
 local previous = redis.call('ZSCORE', KEYS[1], user)
 redis.call('ZREM', KEYS[1], user)
@@ -634,7 +649,7 @@ return 0
 `;
 
 // KEYS: the conversations' typing sets. Returns, per key, its user/expiry pairs still running (one array each).
-const TYPING_IN_SCRIPT = `${LUA_COMMON}
+const TYPING_IN_SCRIPT = `
 local now = now_ms()
 local out = {}
 for i = 1, #KEYS do
@@ -644,7 +659,7 @@ return out
 `;
 
 // ARGV: P, limit. Returns conversation, user, expiry triples of the indicators running now.
-const TYPING_NOW_SCRIPT = `${LUA_COMMON}
+const TYPING_NOW_SCRIPT = `
 local P, limit = ARGV[1], tonumber(ARGV[2])
 local running = redis.call('ZRANGEBYSCORE', P .. 'typing-due', '(' .. now_ms(), '+inf', 'WITHSCORES', 'LIMIT', 0, limit)
 local out = {}
@@ -659,7 +674,7 @@ return out
 `;
 
 // ARGV: P, limit. Returns conversation, user pairs whose indicator ended.
-const CLAIM_TYPING_SCRIPT = `${LUA_COMMON}
+const CLAIM_TYPING_SCRIPT = `
 local P, limit = ARGV[1], tonumber(ARGV[2])
 local now = now_ms()
 local ended = redis.call('ZRANGEBYSCORE', P .. 'typing-due', '-inf', now, 'LIMIT', 0, limit)
@@ -705,17 +720,20 @@ export function createRedisPresenceStore(options: {
   redis: Redis;
   prefix: string;
   timings?: Partial<PresenceTimings>;
+  /** Where the time is read (see PresenceStore): every store on one Redis should agree with the others. */
+  clock?: Clock;
 }): PresenceStore {
-  const { redis } = options;
+  const { redis, clock = systemClock } = options;
   checkPrefix(options.prefix);
   const timings = timingsWith(options.timings ?? {});
   const P = `${options.prefix}presence:`;
   for (const [name, definition] of Object.entries(SCRIPTS)) {
     // defineCommand sends EVALSHA and falls back to EVAL once when Redis has not cached the script yet.
-    if (!(name in redis)) redis.defineCommand(name, definition);
+    if (!(name in redis)) redis.defineCommand(name, { ...definition, lua: `${LUA_NOW}${definition.lua}` });
   }
+  /** Runs a script with the caller's time after its arguments (see LUA_NOW). */
   const run = (name: keyof typeof SCRIPTS, ...args: Array<string | number | string[]>) =>
-    (redis as unknown as Record<string, ScriptCommand>)[name]!.call(redis, ...args);
+    (redis as unknown as Record<string, ScriptCommand>)[name]!.call(redis, ...args, clock.now().getTime());
   const typingKey = (conversationId: string) => `${P}t:${conversationId}`;
   const seen = (value: string) => (value === '' ? null : Number(value));
   const claimArgs = (claims: readonly PresenceClaim[]) =>
