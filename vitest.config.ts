@@ -21,13 +21,19 @@ const e2e = [
   '{schema,router}/{src,test}/**/*.e2e.ts',
   'test/**/*.e2e.ts',
 ];
-/** E2e files that measure time (outages, keepalives) or start many processes: run alone, at the end. */
+/**
+ * E2e files that run alone, one at a time, after every other file: they time outages and keepalives, start
+ * many processes, drive browsers (Next.js and Chromium, whose timing the other files' load would skew), or
+ * compare two viewers' results while presence changes under them.
+ */
 const e2eAlone = [
   'test/faults/**/*.e2e.ts',
   'test/start.e2e.ts',
   'test/embedded-lifecycle.e2e.ts',
   'test/scale-out/**/*.e2e.ts',
   'test/realtime/limits.e2e.ts',
+  'test/realtime/viewer-equality.e2e.ts',
+  'test/web/**/*.e2e.ts',
 ];
 
 export default defineConfig({
@@ -37,9 +43,10 @@ export default defineConfig({
   // its default conditions (`node`, `development|production`) to these and passes them all to its workers.
   ssr: { resolve: { conditions: ['@parley/source'] } },
   test: {
-    // One file at a time: with two at a time on two cores (tried: 614 s instead of 790 s), the viewer-equality
-    // property and the browser's offline test failed under the load; they pass alone.
-    maxWorkers: 1,
+    // Two files at a time (two cores), each worker importing the code once for all its files (`isolate:
+    // false`: no file keeps state in a module that another would trip over; each starts its own platform).
+    maxWorkers: 2,
+    isolate: false,
     projects: [
       {
         extends: true,
@@ -80,8 +87,10 @@ export default defineConfig({
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // After every other file: they time outages and keepalives, or start many processes.
+          // After every other file, one at a time, each in a fresh module graph.
           sequence: { groupOrder: 1 },
+          fileParallelism: false,
+          isolate: true,
         },
       },
     ],
