@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { conversationEvents } from '@parley/conversations/events';
 import { messageEvents } from '@parley/messages/events';
 import { createRedisEventStream, createRedisPubSub, type EventStream, type PubSub } from '@parley/kit';
-import { codeOf, startParley, testRedisUrl, type Parley, type SignedInUser } from '@parley/testkit';
+import { codeOf, type Parley, sharedParley, type SignedInUser, testRedisUrl } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CONVERSATION, MY_CONVERSATIONS, createGroup, ok, type ConversationFields } from './operations.js';
@@ -13,7 +13,7 @@ let redis: Redis;
 let stream: EventStream;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'activity' });
+  parley = await sharedParley();
   bus = createRedisPubSub({
     publisher: new Redis(testRedisUrl()),
     subscriber: new Redis(testRedisUrl()),

@@ -1,4 +1,4 @@
-import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { codeOf, type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from './operations.js';
 
@@ -135,7 +135,7 @@ let parley: Parley;
 let users: SignedInUser[];
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'permissions' });
+  parley = await sharedParley();
   users = await parley.registerUsers('owner', 'admin', 'member', 'target', 'outsider', 'stranger');
 });
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { conversationEvents } from '@parley/conversations/events';
 import { createRedisPubSub } from '@parley/kit';
 import { testRedisUrl } from '@parley/kit/testing';
-import { codeOf, connectRealtime, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { codeOf, connectRealtime, type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -33,7 +33,7 @@ import {
 let parley: Parley;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'messages_blocks' });
+  parley = await sharedParley();
 }, 60_000);
 
 afterAll(async () => {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createGraphQLClient, testRedisUrl, type GraphQLResponse } from '@parley/kit/testing';
-import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { codeOf, type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup, ok } from '../conversations/operations.js';
@@ -25,7 +25,7 @@ let messageId: string;
 const word = `secretword${randomUUID().slice(0, 8)}`;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'messages_permissions' });
+  parley = await sharedParley();
   [owner, member, stranger] = await parley.registerUsers('owner', 'member', 'stranger');
   conversationId = (await createGroup(owner, [member], 'Private')).id;
   messageId = (await send(owner, conversationId, `the ${word} is here`)).id;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { codeOf, type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { DELETE, SEARCH, send } from './operations.js';
@@ -20,7 +20,7 @@ const search = async (user: SignedInUser, variables: Record<string, unknown>) =>
   (await ok<{ searchMessages: SearchPage }>(user, SEARCH, variables)).searchMessages;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'messages_search' });
+  parley = await sharedParley();
   [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
 }, 60_000);
 

@@ -1,4 +1,4 @@
-import { startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup, ok } from '../conversations/operations.js';
 import { eventOf, useRealtime, type EventSubscription } from './operations.js';
@@ -17,7 +17,7 @@ import { eventOf, useRealtime, type EventSubscription } from './operations.js';
 let parley: Parley;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'realtime_fellow_members' });
+  parley = await sharedParley();
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startParley, within, type Parley, type SignedInUser } from '@parley/testkit';
+import { type Parley, sharedParley, type SignedInUser, within } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from '../messages/operations.js';
@@ -18,7 +18,7 @@ let bob: SignedInUser;
 let cy: SignedInUser;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'realtime' });
+  parley = await sharedParley();
   [ann, bob, cy] = await parley.registerUsers('ann', 'bob', 'cy');
 });
 

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { startParley, type Parley, type SignedInUser } from '@parley/testkit';
+import { type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGroup, ok } from '../conversations/operations.js';
 import { SEND, type MessageFields } from '../messages/operations.js';
@@ -14,7 +14,7 @@ let viewers: SignedInUser[];
 let groupId: string;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'realtime_scale' });
+  parley = await sharedParley();
   viewers = await Promise.all(
     Array.from({ length: VIEWERS }, (_, index) => parley.registerUser(`v${index}`)),
   );

@@ -1,11 +1,11 @@
-import { startParley, type Parley } from '@parley/testkit';
+import { type Parley, sharedParley } from '@parley/testkit';
 import { serverAudits } from 'graphql-http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 let parley: Parley;
 
 beforeAll(async () => {
-  parley = await startParley({ label: 'audit' });
+  parley = await sharedParley();
 });
 afterAll(() => parley?.stop());
 

@@ -6,6 +6,7 @@ import { createLogger, startWithResources, type Clock, type Logger, type Resourc
 import {
   createGraphQLClient,
   createTestDatabase,
+  sharedDataLabel,
   testRedisPrefix,
   testRedisUrl,
   type GraphQLClient,
@@ -221,3 +222,25 @@ export async function startParley(options: StartParleyOptions = {}) {
 }
 
 export type Parley = Awaited<ReturnType<typeof startParley>>;
+
+let shared: Promise<Parley> | undefined;
+
+/**
+ * One platform per test worker, for files that need no settings of their own and whose data cannot trip up
+ * another file's (each registers users of its own): the first file that asks starts it, the worker's later
+ * files get the same one (test files share a module graph: `isolate: false`). Its `stop()` does nothing, so
+ * a file's `afterAll` leaves it to the next; it lives until the worker ends, and the test setup's teardown
+ * drops its databases and Redis keys (dropTestData). A file that needs a fresh platform, or settings
+ * of its own, calls startParley.
+ */
+export function sharedParley(): Promise<Parley> {
+  // Many files' requests from one address within the router's rate-limit window.
+  shared ??= startParley({ label: sharedDataLabel(), routerEnv: { RATE_LIMIT_PER_IP: '100000' } }).then(
+    (parley) => ({ ...parley, stop: async () => {} }),
+    (error: unknown) => {
+      shared = undefined;
+      throw error;
+    },
+  );
+  return shared;
+}

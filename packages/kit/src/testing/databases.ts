@@ -1,4 +1,7 @@
 import { randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis, type RedisOptions } from 'ioredis';
 import pg from 'pg';
 import { inject } from 'vitest';
@@ -13,6 +16,8 @@ declare module 'vitest' {
   export interface ProvidedContext {
     /** The maintenance database of the embedded PostgreSQL server the global setup started for this run. */
     embeddedPostgresUrl: string;
+    /** The label of this run's data that outlives a test file (a worker's shared platform): see dropTestData. */
+    sharedDataLabel: string;
   }
 }
 
@@ -132,3 +137,34 @@ export function openTestRedis<T>(
 
 /** A Redis key and channel prefix no other test uses. */
 export const testRedisPrefix = (label: string): string => `test:${label}:${randomBytes(4).toString('hex')}:`;
+
+/**
+ * The label for data that lives as long as a test worker rather than a file (the platform files share): one
+ * per run and project, so runs side by side never remove each other's; the global setup's teardown removes
+ * it (dropTestData).
+ */
+export const sharedDataLabel = (): string => inject('sharedDataLabel');
+
+/**
+ * Removes what tests made under `label` and left: the test databases named after it (createTestDatabase), its
+ * Redis keys (testRedisPrefix) and its temporary directories (`<tmp>/<label>-*`).
+ */
+export async function dropTestData(label: string): Promise<void> {
+  const databasePrefix = `parley_test_${label.toLowerCase()}_`;
+  await withServerClient(async (admin) => {
+    const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database');
+    for (const { datname } of rows) {
+      if (datname.startsWith(databasePrefix))
+        await admin.query(`DROP DATABASE IF EXISTS "${datname}" WITH (FORCE)`);
+    }
+  });
+  const redis = new Redis(testRedisUrl());
+  try {
+    await deleteRedisKeys(redis, `test:${label}:`);
+  } finally {
+    redis.disconnect();
+  }
+  for (const entry of await readdir(tmpdir())) {
+    if (entry.startsWith(`${label}-`)) await rm(join(tmpdir(), entry), { recursive: true, force: true });
+  }
+}

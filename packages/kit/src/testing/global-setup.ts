@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,12 +6,12 @@ import { Redis } from 'ioredis';
 import type { TestProject } from 'vitest/node';
 import { startEmbeddedPostgres } from '../embedded-postgres.js';
 import { createLogger } from '../logger.js';
-import { testDatabaseServerUrl, testRedisUrl, withServerClient } from './databases.js';
+import { dropTestData, testDatabaseServerUrl, testRedisUrl, withServerClient } from './databases.js';
 
 /**
  * Fails the run at once, with the fix, when PostgreSQL or Redis is not reachable; then starts the embedded
  * PostgreSQL server (as `npm start` runs it, in a directory of its own) for the suites that run on both
- * servers, and stops it when the run ends.
+ * servers, and stops it when the run ends, removing what the workers' shared platforms left (sharedDataLabel).
  */
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   await checkServices();
@@ -22,7 +23,10 @@ export default async function setup(project: TestProject): Promise<() => Promise
     logger: createLogger({ service: 'embedded-postgres', level: 'warn', format: 'json' }),
   });
   project.provide('embeddedPostgresUrl', server.urlFor('postgres'));
+  const sharedLabel = `shared_${randomBytes(4).toString('hex')}`;
+  project.provide('sharedDataLabel', sharedLabel);
   return async () => {
+    await dropTestData(sharedLabel);
     await server.stop();
     await rm(dataDir, { recursive: true, force: true });
   };
