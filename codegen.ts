@@ -4,7 +4,8 @@ import { addTypenameSelectionDocumentTransform } from '@graphql-codegen/client-p
 /**
  * `npm run codegen` (run by `generate`, so by build, typecheck and test): typed resolvers for each
  * subgraph from its own SDL, in federation mode (`__resolveReference`, entity types), and typed documents
- * plus a SHA-256 persisted-documents manifest for the web app from the composed client-facing schema.
+ * plus a SHA-256 persisted-documents manifest for the web app from the composed client-facing schema, and
+ * typed documents for the test suite from the same schema.
  * Output is gitignored; only the contracts it is made from are committed.
  */
 const subgraphResolvers = (
@@ -76,6 +77,28 @@ const config: CodegenConfig = {
         persistedDocuments: { hashAlgorithm: 'sha256' },
       },
       config: { useTypeImports: true, enumsAsTypes: true, scalars: { DateTime: 'string', JSON: 'unknown' } },
+    },
+    // The test suite's documents, typed from the schema the router serves: each `graphql(...)` call returns a
+    // `TypedDocumentString`, a String carrying its result and variable types, so the test kit's clients send
+    // it as the document text (as they send plain strings) and infer what it answers. Only those calls are
+    // read: a document a test sends to be refused (invalid on purpose, or asking for fields only a service
+    // serves, not the router) stays a plain string, which codegen would otherwise reject.
+    'test/generated/': {
+      schema: 'schema/api.graphql',
+      documents: ['test/**/*.ts', '!test/generated/**'],
+      preset: 'client',
+      presetConfig: { fragmentMasking: false },
+      config: {
+        documentMode: 'string',
+        // The root project resolves imports as Node does (NodeNext), which needs the extension.
+        importExtension: '.js',
+        useTypeImports: true,
+        enumsAsTypes: true,
+        // Types hold exactly what a document selects: tests compare whole results, and an event's
+        // `__typename` is there only where they ask for it.
+        skipTypename: true,
+        scalars: { DateTime: 'string', JSON: 'unknown' },
+      },
     },
   },
 };

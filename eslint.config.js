@@ -20,6 +20,7 @@ export default defineConfig(
     '**/dist/',
     '**/.turbo/',
     '**/src/generated/',
+    'test/generated/',
     '**/.next/',
     '**/.data/',
     '**/artifacts/',

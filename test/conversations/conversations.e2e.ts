@@ -109,10 +109,7 @@ describe('direct conversations', () => {
     expect(await projection().membershipsOf(gina.id, [...ids])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
     expect(await projection().membershipsOf(hank.id, [...ids])).toEqual([{ role: 'MEMBER', kind: 'DIRECT' }]);
     for (const user of [gina, hank]) {
-      const list = await ok<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(
-        user,
-        MY_CONVERSATIONS,
-      );
+      const list = await ok(user, MY_CONVERSATIONS);
       expect(list.me.conversations.edges.map((edge) => edge.node.id)).toEqual([...ids]);
     }
   });
@@ -145,7 +142,7 @@ describe('strangers', () => {
     const group = await createGroup(alice, [bob], 'Private');
     const unknown = randomUUID();
     const probes: [string, (id: string) => Record<string, unknown>][] = [
-      [CONVERSATION, (id) => ({ id })],
+      [String(CONVERSATION), (id) => ({ id })],
       [`mutation ($id: ID!) { markRead(conversationId: $id, upToSeq: 1) { id } }`, (id) => ({ id })],
       [`mutation ($id: ID!) { updateGroup(id: $id, input: { title: "x" }) { id } }`, (id) => ({ id })],
       [`mutation ($id: ID!) { leaveConversation(id: $id) }`, (id) => ({ id })],
@@ -162,7 +159,7 @@ describe('strangers', () => {
       expect(existing.data).toEqual(missing.data);
     }
     // Nothing changed for the members.
-    const seen = await ok<{ conversation: ConversationFields }>(bob, CONVERSATION, { id: group.id });
+    const seen = await ok(bob, CONVERSATION, { id: group.id });
     expect(seen.conversation).toMatchObject({ title: 'Private', memberCount: 2 });
   });
 
@@ -189,16 +186,13 @@ describe('membership changes', () => {
     expect(await projection().membershipsOf(carol.id, [group.id])).toEqual([null]);
     expect(await projection().membershipsOf(bob.id, [group.id])).toEqual([{ role: 'MEMBER', kind: 'GROUP' }]);
     expect(codeOf(await carol.client.request(CONVERSATION, { id: group.id }))).toBe('NOT_FOUND');
-    const list = await ok<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(
-      carol,
-      MY_CONVERSATIONS,
-    );
+    const list = await ok(carol, MY_CONVERSATIONS);
     expect(list.me.conversations.edges.map((edge) => edge.node.id)).not.toContain(group.id);
     const event = await iterator.next();
     expect(event.value).toMatchObject({ conversationId: group.id, userId: carol.id, byUserId: alice.id });
     await removed.unsubscribe();
 
-    const seen = await ok<{ conversation: ConversationFields }>(bob, CONVERSATION, { id: group.id });
+    const seen = await ok(bob, CONVERSATION, { id: group.id });
     expect(seen.conversation.memberCount).toBe(2);
   });
 
@@ -280,7 +274,7 @@ describe('membership changes', () => {
       bob.client.request(ADD, { c: group.id, u: [extra[2]!.id, extra[3]!.id] }),
     ]);
     expect(results.map(codeOf).sort()).toEqual(['BAD_USER_INPUT', undefined].sort());
-    const seen = await ok<{ conversation: ConversationFields }>(alice, CONVERSATION, { id: group.id });
+    const seen = await ok(alice, CONVERSATION, { id: group.id });
     expect(seen.conversation.memberCount).toBe(4);
     const snapshot = await projection().snapshot(group.id);
     expect(snapshot?.members.size).toBe(4);
@@ -315,9 +309,7 @@ describe('membership changes', () => {
     const event = await iterator.next();
     expect(event.value).toEqual({ conversationId: group.id, byUserId: alice.id });
     await updated.unsubscribe();
-    const seen = await ok<{ conversation: { title: string; description: string } }>(bob, CONVERSATION, {
-      id: group.id,
-    });
+    const seen = await ok(bob, CONVERSATION, { id: group.id });
     expect(seen.conversation).toMatchObject({ title: 'Yes', description: 'About' });
   });
 });
@@ -343,11 +335,7 @@ describe('per-member settings', () => {
     await ok(kim, SETTINGS, { id: group.id, input: { pinned: true } });
 
     const ids = async (user: SignedInUser, filter?: Record<string, unknown>) =>
-      (
-        await ok<{ me: { conversations: { edges: { node: { id: string } }[] } } }>(user, MY_CONVERSATIONS, {
-          filter,
-        })
-      ).me.conversations.edges.map((edge) => edge.node.id);
+      (await ok(user, MY_CONVERSATIONS, { filter })).me.conversations.edges.map((edge) => edge.node.id);
     expect(await ids(kim)).toEqual([group.id]);
     expect(await ids(kim, { archived: true })).toEqual([dm.id]);
     expect(await ids(kim, { archived: null })).toEqual([group.id, dm.id]);

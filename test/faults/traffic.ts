@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connectRealtime, extensionsOf, type RealtimeConnection, type SignedInUser } from '@parley/testkit';
-import { SEND, type HistoryPage, type MessageFields, HISTORY } from '../messages/operations.js';
+import { SEND, type MessageFields, HISTORY } from '../messages/operations.js';
 import { EVENTS, type EventFields } from '../realtime/operations.js';
 
 /** One sendMessage request: when it started and ended (ms, performance.now) and how it was answered. */
@@ -27,12 +27,10 @@ export function startSender(user: SignedInUser, conversationId: string, interval
       const input = { conversationId, body: `${user.username} #${index}`, clientMutationId: randomUUID() };
       for (;;) {
         const startedAt = performance.now();
-        const response = await user.client
-          .request<{ sendMessage: MessageFields }>(SEND, { input })
-          .catch((error: unknown) => ({
-            data: undefined,
-            errors: [{ message: String(error), extensions: { code: 'NETWORK_ERROR' } }],
-          }));
+        const response = await user.client.request(SEND, { input }).catch((error: unknown) => ({
+          data: undefined,
+          errors: [{ message: String(error), extensions: { code: 'NETWORK_ERROR' } }],
+        }));
         const message = response.data?.sendMessage;
         const extensions = message ? {} : extensionsOf(response);
         attempts.push({
@@ -69,11 +67,7 @@ export async function messagesOf(user: SignedInUser, conversationId: string) {
   const messages: Array<{ id: string; seq: number }> = [];
   let before: string | undefined;
   for (;;) {
-    const response = await user.client.request<{ conversation: { messages: HistoryPage } }>(HISTORY, {
-      id: conversationId,
-      last: 100,
-      before,
-    });
+    const response = await user.client.request(HISTORY, { id: conversationId, last: 100, before });
     if (!response.data) throw new Error(`history failed: ${JSON.stringify(response.errors)}`);
     const { edges, pageInfo } = response.data.conversation.messages;
     messages.unshift(...edges.map(({ node }) => node));
@@ -154,7 +148,7 @@ export function startSubscriber(user: SignedInUser, wsUrl: string, conversationI
         await sleep(200);
         continue;
       }
-      const subscription = socket.subscribe<Record<string, EventFields>>(EVENTS, { after: cursor });
+      const subscription = socket.subscribe(EVENTS, { after: cursor });
       for (;;) {
         let result;
         try {

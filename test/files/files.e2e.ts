@@ -73,10 +73,10 @@ describe('upload, attach, download', () => {
     expect(fetched.headers.get('content-disposition')).toContain(encodeURIComponent('report 1.pdf.enc'));
     expect(fetched.headers.get('x-content-type-options')).toBe('nosniff');
 
-    const byBob = await ok<{ file: FileFields }>(bob, FILE, { id: file.id });
+    const byBob = await ok(bob, FILE, { id: file.id });
     expect(sha256((await download(byBob.file.url!)).bytes)).toBe(sha256(bytes));
 
-    const byEve = await eve.client.request<{ file: FileFields }>(FILE, { id: file.id });
+    const byEve = await eve.client.request(FILE, { id: file.id });
     expect(byEve.data).toBeNull();
     expect(codeOf(byEve)).toBe('FORBIDDEN');
     expect(codeOf(await eve.client.request(ATTACHMENT_FIELDS, { id: message.id }))).toBe('NOT_FOUND');
@@ -188,7 +188,7 @@ describe('refusals', () => {
     expect(completed.errors?.[0]?.extensions?.['reason']).toBe('EXECUTABLE');
     const again = await completeUpload(ann, ticket.file.id);
     expect(again.errors?.[0]?.extensions?.['reason']).toBe('EXECUTABLE');
-    const pending = await ok<{ file: FileFields }>(ann, FILE, { id: ticket.file.id });
+    const pending = await ok(ann, FILE, { id: ticket.file.id });
     expect(pending.file).toMatchObject({ status: 'PENDING', url: null });
     // Its URL cannot bring other bytes in: a new upload is the way.
     expect((await putBytes(ticket, program)).status).toBe(409);
@@ -198,8 +198,7 @@ describe('refusals', () => {
     const bytes = randomBytes(256);
     const ticket = await createUpload(ann, bytes, { contentType: 'application/octet-stream' });
     expect((await putBytes(ticket, bytes)).status).toBe(200);
-    const file = (await ok<{ completeUpload: FileFields }>(ann, COMPLETE_UPLOAD, { id: ticket.file.id }))
-      .completeUpload;
+    const file = (await ok(ann, COMPLETE_UPLOAD, { id: ticket.file.id })).completeUpload;
     const swapped = await putBytes(ticket, windowsProgram().subarray(0, 256));
     expect(swapped.status).toBe(409);
     expect(sha256((await download(file.url!)).bytes)).toBe(sha256(bytes));
@@ -210,9 +209,7 @@ describe('refusals', () => {
     const ticket = await createUpload(ann, bytes, { contentType: 'image/png' });
     expect((await putBytes(ticket, bytes)).status).toBe(200);
     const answers = await Promise.all(
-      Array.from({ length: 5 }, () =>
-        ann.client.request<{ completeUpload: FileFields }>(COMPLETE_UPLOAD, { id: ticket.file.id }),
-      ),
+      Array.from({ length: 5 }, () => ann.client.request(COMPLETE_UPLOAD, { id: ticket.file.id })),
     );
     expect(answers.map((answer) => answer.errors)).toEqual(answers.map(() => undefined));
     expect(new Set(answers.map((answer) => answer.data?.completeUpload.status))).toEqual(new Set(['READY']));
@@ -240,8 +237,7 @@ describe('refusals', () => {
     expect((await putBytes(ticket, bytes, otherKey.toString())).status).toBe(403);
 
     expect((await putBytes(ticket, bytes)).status).toBe(200);
-    const file = (await ok<{ completeUpload: FileFields }>(ann, COMPLETE_UPLOAD, { id: ticket.file.id }))
-      .completeUpload;
+    const file = (await ok(ann, COMPLETE_UPLOAD, { id: ticket.file.id })).completeUpload;
     const tampered = new URL(file.url!);
     tampered.searchParams.set(
       'sig',
@@ -287,10 +283,7 @@ describe('refusals', () => {
     );
     expect(codeOf(third)).toBe('QUOTA_EXCEEDED');
     expect(third.errors?.[0]?.extensions).toMatchObject({ quotaBytes: 4 * MiB, usedBytes: 4 * MiB });
-    const { uploadLimits } = await ok<{ uploadLimits: { usedBytes: number; quotaBytes: number } }>(
-      cy!,
-      UPLOAD_LIMITS,
-    );
+    const { uploadLimits } = await ok(cy!, UPLOAD_LIMITS);
     expect(uploadLimits).toMatchObject({ usedBytes: 4 * MiB, quotaBytes: 4 * MiB });
   });
 });
@@ -365,7 +358,7 @@ describe('deleted messages', () => {
     await expect
       .poll(async () => codeOf(await bob.client.request(FILE, { id: file.id })), { timeout: 10_000 })
       .toBe('FORBIDDEN');
-    const tombstone = await ok<{ message: { attachments: unknown[] } }>(bob, MESSAGE, { id: message.id });
+    const tombstone = await ok(bob, MESSAGE, { id: message.id });
     expect(tombstone.message.attachments).toEqual([]);
     expect(codeOf(await ann.client.request(FILE, { id: file.id }))).toBeUndefined();
   });

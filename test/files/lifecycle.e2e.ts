@@ -6,16 +6,7 @@ import { codeOf, createTestClock, startParley, type Parley, type SignedInUser } 
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, ok } from '../conversations/operations.js';
 import { DELETE, send } from '../messages/operations.js';
-import {
-  COMPLETE_UPLOAD,
-  createUpload,
-  download,
-  FILE,
-  png,
-  putBytes,
-  uploadFile,
-  type FileFields,
-} from './operations.js';
+import { COMPLETE_UPLOAD, createUpload, download, FILE, png, putBytes, uploadFile } from './operations.js';
 import { createPrismaClient, type PrismaClient } from '../../subgraphs/files/src/data/database.js';
 import { releaseMarginSeconds } from '../../subgraphs/files/src/files-service.js';
 
@@ -114,7 +105,7 @@ describe('expiry', () => {
     expect(file.urlExpiresAt).toBe(inSeconds(DOWNLOAD_TTL_SECONDS));
     advancePast(file.urlExpiresAt!);
     expect((await download(file.url!)).status).toBe(403);
-    const again = await ok<{ file: FileFields }>(ann, FILE, { id: file.id });
+    const again = await ok(ann, FILE, { id: file.id });
     expect((await download(again.file.url!)).bytes.equals(bytes)).toBe(true);
   });
 });

@@ -2,38 +2,83 @@ import { createHash } from 'node:crypto';
 import type { SignedInUser } from '@parley/testkit';
 import sharp from 'sharp';
 import { ok } from '../conversations/operations.js';
+import { graphql } from '../generated/index.js';
+import type { CreateUploadMutation, FileFieldsFragment } from '../generated/graphql.js';
 
-export const FILE_FIELDS = `id name size contentType sha256 status width height metadata createdAt
-  owner { id } url thumbnailUrl urlExpiresAt`;
+/**
+ * The file fields the tests read, through the router. Codegen reads this fragment from here; each document
+ * that spreads it carries its text, so nothing needs its value.
+ */
+graphql(`
+  fragment FileFields on File {
+    id
+    name
+    size
+    contentType
+    sha256
+    status
+    width
+    height
+    metadata
+    createdAt
+    owner {
+      id
+    }
+    url
+    thumbnailUrl
+    urlExpiresAt
+  }
+`);
 
-export const CREATE_UPLOAD = `mutation ($input: CreateUploadInput!) {
-  createUpload(input: $input) { file { ${FILE_FIELDS} } upload { url method headers { name value } expiresAt } }
-}`;
-export const COMPLETE_UPLOAD = `mutation ($id: ID!) { completeUpload(fileId: $id) { ${FILE_FIELDS} } }`;
-export const FILE = `query ($id: ID!) { file(id: $id) { ${FILE_FIELDS} } }`;
-export const UPLOAD_LIMITS = `query { uploadLimits { maxFileBytes maxImageBytes allowedTypes quotaBytes usedBytes } }`;
+export const CREATE_UPLOAD = graphql(`
+  mutation CreateUpload($input: CreateUploadInput!) {
+    createUpload(input: $input) {
+      file {
+        ...FileFields
+      }
+      upload {
+        url
+        method
+        headers {
+          name
+          value
+        }
+        expiresAt
+      }
+    }
+  }
+`);
+export const COMPLETE_UPLOAD = graphql(`
+  mutation CompleteUpload($id: ID!) {
+    completeUpload(fileId: $id) {
+      ...FileFields
+    }
+  }
+`);
+export const FILE = graphql(`
+  query File($id: ID!) {
+    file(id: $id) {
+      ...FileFields
+    }
+  }
+`);
+export const UPLOAD_LIMITS = graphql(`
+  query UploadLimits {
+    uploadLimits {
+      maxFileBytes
+      maxImageBytes
+      allowedTypes
+      quotaBytes
+      usedBytes
+    }
+  }
+`);
 
-export interface FileFields {
-  id: string;
-  name: string;
-  size: number;
-  contentType: string;
-  sha256: string;
-  status: 'PENDING' | 'READY';
-  width: number | null;
-  height: number | null;
-  metadata: string | null;
-  createdAt: string;
-  owner: { id: string };
-  url: string | null;
-  thumbnailUrl: string | null;
-  urlExpiresAt: string | null;
-}
+/** The result of the fragment above (the name the tests know it by). */
+export type FileFields = FileFieldsFragment;
 
-export interface UploadTicket {
-  file: FileFields;
-  upload: { url: string; method: string; headers: { name: string; value: string }[]; expiresAt: string };
-}
+/** What CREATE_UPLOAD answers: the PENDING file, and the request that uploads its bytes. */
+export type UploadTicket = CreateUploadMutation['createUpload'];
 
 export const sha256 = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest('hex');
 
@@ -56,7 +101,7 @@ export async function createUpload(
     sha256: options.sha256 ?? sha256(bytes),
     ...(options.metadata !== undefined && { metadata: options.metadata }),
   };
-  return (await ok<{ createUpload: UploadTicket }>(user, CREATE_UPLOAD, { input })).createUpload;
+  return (await ok(user, CREATE_UPLOAD, { input })).createUpload;
 }
 
 /** Step 2: the PUT of the bytes to the signed URL, with the headers it came with. */
@@ -77,8 +122,7 @@ export async function uploadFile(
   const ticket = await createUpload(user, bytes, options);
   const put = await putBytes(ticket, bytes);
   if (put.status !== 200) throw new Error(`PUT answered ${put.status}: ${await put.text()}`);
-  return (await ok<{ completeUpload: FileFields }>(user, COMPLETE_UPLOAD, { id: ticket.file.id }))
-    .completeUpload;
+  return (await ok(user, COMPLETE_UPLOAD, { id: ticket.file.id })).completeUpload;
 }
 
 export const png = (width = 640, height = 480) =>

@@ -61,9 +61,9 @@ describe('files on S3', () => {
 
     const dm = await createDm(ann, bob);
     await send(ann, dm.id, 'look', { attachmentIds: [file.id] });
-    const seen = await ok<{ file: { url: string; thumbnailUrl: string } }>(bob, FILE, { id: file.id });
-    expect(sha256((await download(seen.file.url)).bytes)).toBe(sha256(bytes));
-    const thumbnail = await download(seen.file.thumbnailUrl);
+    const seen = await ok(bob, FILE, { id: file.id });
+    expect(sha256((await download(seen.file.url!)).bytes)).toBe(sha256(bytes));
+    const thumbnail = await download(seen.file.thumbnailUrl!);
     expect(thumbnail.status).toBe(200);
     expect(thumbnail.headers.get('content-type')).toBe('image/webp');
     expect(codeOf(await eve.client.request(FILE, { id: file.id }))).toBe('FORBIDDEN');
@@ -75,9 +75,7 @@ describe('files on S3', () => {
     expect((await putBytes(ticket, program)).status).toBe(200);
     const completed = await ann.client.request(COMPLETE_UPLOAD, { id: ticket.file.id });
     expect(completed.errors?.[0]?.extensions?.['reason']).toBe('EXECUTABLE');
-    const file = await ok<{ file: { status: string; url: string | null } }>(ann, FILE, {
-      id: ticket.file.id,
-    });
+    const file = await ok(ann, FILE, { id: ticket.file.id });
     expect(file.file).toMatchObject({ status: 'PENDING', url: null });
   });
 });

@@ -1,62 +1,151 @@
 import { randomUUID } from 'node:crypto';
 import type { SignedInUser } from '@parley/testkit';
 import { ok } from '../conversations/operations.js';
+import { graphql } from '../generated/index.js';
+import type { HistoryQuery, MessageFieldsFragment } from '../generated/graphql.js';
 
-/** The message fields the tests read, through the router. */
-export const MESSAGE_FIELDS = `id seq body clientMutationId createdAt editedAt deletedAt replyCount
-  conversation { id } sender { id username } replyTo { id } threadRoot { id }
-  attachments { id } mentions { id } reactions { emoji count viewerReacted }`;
-
-export const SEND = `mutation ($input: SendMessageInput!) { sendMessage(input: $input) { ${MESSAGE_FIELDS} } }`;
-export const MESSAGE = `query ($id: ID!) { message(id: $id) { ${MESSAGE_FIELDS} } }`;
-export const EDIT = `mutation ($input: EditMessageInput!) { editMessage(input: $input) { ${MESSAGE_FIELDS} } }`;
-export const DELETE = `mutation ($id: ID!) { deleteMessage(id: $id) { ${MESSAGE_FIELDS} } }`;
-export const ADD_REACTION = `mutation ($id: ID!, $emoji: String!) {
-  addReaction(messageId: $id, emoji: $emoji) { id reactions { emoji count viewerReacted } }
-}`;
-export const REMOVE_REACTION = `mutation ($id: ID!, $emoji: String!) {
-  removeReaction(messageId: $id, emoji: $emoji) { id reactions { emoji count viewerReacted } }
-}`;
-export const HISTORY = `query ($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
-  conversation(id: $id) { messages(first: $first, after: $after, last: $last, before: $before) {
-    edges { cursor node { id seq body } }
-    pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-  } }
-}`;
-export const SEARCH = `query ($query: String!, $conversationId: ID, $first: Int, $after: String) {
-  searchMessages(query: $query, conversationId: $conversationId, first: $first, after: $after) {
-    edges { cursor rank node { id body conversation { id } } }
-    pageInfo { hasNextPage endCursor }
+/**
+ * The message fields the tests read, through the router. Codegen reads this fragment from here; each
+ * document that spreads it carries its text, so nothing needs its value.
+ */
+graphql(`
+  fragment MessageFields on Message {
+    id
+    seq
+    body
+    clientMutationId
+    createdAt
+    editedAt
+    deletedAt
+    replyCount
+    conversation {
+      id
+    }
+    sender {
+      id
+      username
+    }
+    replyTo {
+      id
+    }
+    threadRoot {
+      id
+    }
+    attachments {
+      id
+    }
+    mentions {
+      id
+    }
+    reactions {
+      emoji
+      count
+      viewerReacted
+    }
   }
-}`;
+`);
 
-export interface MessageFields {
-  id: string;
-  seq: number;
-  body: string | null;
-  clientMutationId: string | null;
-  createdAt: string;
-  editedAt: string | null;
-  deletedAt: string | null;
-  replyCount: number;
-  conversation: { id: string };
-  sender: { id: string; username: string };
-  replyTo: { id: string } | null;
-  threadRoot: { id: string } | null;
-  attachments: { id: string }[];
-  mentions: { id: string }[];
-  reactions: { emoji: string; count: number; viewerReacted: boolean }[];
-}
+export const SEND = graphql(`
+  mutation Send($input: SendMessageInput!) {
+    sendMessage(input: $input) {
+      ...MessageFields
+    }
+  }
+`);
+export const MESSAGE = graphql(`
+  query Message($id: ID!) {
+    message(id: $id) {
+      ...MessageFields
+    }
+  }
+`);
+export const EDIT = graphql(`
+  mutation Edit($input: EditMessageInput!) {
+    editMessage(input: $input) {
+      ...MessageFields
+    }
+  }
+`);
+export const DELETE = graphql(`
+  mutation Delete($id: ID!) {
+    deleteMessage(id: $id) {
+      ...MessageFields
+    }
+  }
+`);
+export const ADD_REACTION = graphql(`
+  mutation AddReaction($id: ID!, $emoji: String!) {
+    addReaction(messageId: $id, emoji: $emoji) {
+      id
+      reactions {
+        emoji
+        count
+        viewerReacted
+      }
+    }
+  }
+`);
+export const REMOVE_REACTION = graphql(`
+  mutation RemoveReaction($id: ID!, $emoji: String!) {
+    removeReaction(messageId: $id, emoji: $emoji) {
+      id
+      reactions {
+        emoji
+        count
+        viewerReacted
+      }
+    }
+  }
+`);
+export const HISTORY = graphql(`
+  query History($id: ID!, $first: Int, $after: String, $last: Int, $before: String) {
+    conversation(id: $id) {
+      messages(first: $first, after: $after, last: $last, before: $before) {
+        edges {
+          cursor
+          node {
+            id
+            seq
+            body
+          }
+        }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+      }
+    }
+  }
+`);
+export const SEARCH = graphql(`
+  query Search($query: String!, $conversationId: ID, $first: Int, $after: String) {
+    searchMessages(query: $query, conversationId: $conversationId, first: $first, after: $after) {
+      edges {
+        cursor
+        rank
+        node {
+          id
+          body
+          conversation {
+            id
+          }
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`);
 
-export interface HistoryPage {
-  edges: { cursor: string; node: { id: string; seq: number; body: string | null } }[];
-  pageInfo: {
-    hasNextPage: boolean;
-    hasPreviousPage: boolean;
-    startCursor: string | null;
-    endCursor: string | null;
-  };
-}
+/** The result of the fragment above (the name the tests know it by). */
+export type MessageFields = MessageFieldsFragment;
+
+/** A page of HISTORY. */
+export type HistoryPage = HistoryQuery['conversation']['messages'];
 
 export interface SendOptions {
   clientMutationId?: string;
@@ -72,7 +161,7 @@ export async function send(
   options: SendOptions = {},
 ): Promise<MessageFields> {
   const input = { conversationId, body, clientMutationId: randomUUID(), ...options };
-  return (await ok<{ sendMessage: MessageFields }>(user, SEND, { input })).sendMessage;
+  return (await ok(user, SEND, { input })).sendMessage;
 }
 
 export async function history(
@@ -80,9 +169,6 @@ export async function history(
   conversationId: string,
   page: { first?: number; after?: string | null; last?: number; before?: string | null },
 ): Promise<HistoryPage> {
-  const data = await ok<{ conversation: { messages: HistoryPage } }>(user, HISTORY, {
-    id: conversationId,
-    ...page,
-  });
+  const data = await ok(user, HISTORY, { id: conversationId, ...page });
   return data.conversation.messages;
 }

@@ -4,13 +4,7 @@ import { createGraphQLClient, testRedisUrl } from '@parley/kit/testing';
 import { codeOf, startParley, type Parley, type SignedInUser } from '@parley/testkit';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  CONVERSATION,
-  createDm,
-  createGroup,
-  ok,
-  type ConversationFields,
-} from '../conversations/operations.js';
+import { CONVERSATION, createDm, createGroup, ok } from '../conversations/operations.js';
 import { send } from './operations.js';
 
 interface Receipts {
@@ -59,11 +53,7 @@ async function receipts(user: SignedInUser, conversationId: string) {
 /** Waits until the conversations subgraph has seen every message up to `seq` (markers are clamped to it). */
 const caughtUp = (user: SignedInUser, conversationId: string, seq: number) =>
   expect
-    .poll(
-      async () =>
-        (await ok<{ conversation: ConversationFields }>(user, CONVERSATION, { id: conversationId }))
-          .conversation.lastSeq,
-    )
+    .poll(async () => (await ok(user, CONVERSATION, { id: conversationId })).conversation.lastSeq)
     .toBe(seq);
 
 describe('delivery and read receipts', () => {

@@ -2,12 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { codeOf, type Parley, sharedParley, type SignedInUser } from '@parley/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createDm, createGroup, ok } from '../conversations/operations.js';
+import type { SearchQueryVariables } from '../generated/graphql.js';
 import { DELETE, SEARCH, send } from './operations.js';
-
-interface SearchPage {
-  edges: { cursor: string; rank: number; node: { id: string; body: string; conversation: { id: string } } }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-}
 
 let parley: Parley;
 let ann: SignedInUser;
@@ -16,8 +12,8 @@ let cy: SignedInUser;
 /** A word no other test uses, so results are exactly this file's messages. */
 const tag = `kiwi${randomUUID().slice(0, 6)}`;
 
-const search = async (user: SignedInUser, variables: Record<string, unknown>) =>
-  (await ok<{ searchMessages: SearchPage }>(user, SEARCH, variables)).searchMessages;
+const search = async (user: SignedInUser, variables: SearchQueryVariables) =>
+  (await ok(user, SEARCH, variables)).searchMessages;
 
 beforeAll(async () => {
   parley = await sharedParley();

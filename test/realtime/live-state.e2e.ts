@@ -229,9 +229,9 @@ describe('presence across quick reconnects', () => {
     await devices(ann.id, 1);
     expect(await presenceOf(bob, ann)).toEqual({ status: 'ONLINE', lastSeenAt: null });
     // Nor did an event say otherwise.
-    const aboutAnn = receivedEvents(bobEvents).filter(
-      (event) => event.__typename === 'PresenceChanged' && event.user?.id === ann.id,
-    );
+    const aboutAnn = receivedEvents(bobEvents)
+      .filter((event) => event.__typename === 'PresenceChanged')
+      .filter((event) => event.user?.id === ann.id);
     expect(aboutAnn.map((event) => event.presence?.status)).toEqual(['ONLINE']);
   });
 });

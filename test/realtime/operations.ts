@@ -7,40 +7,118 @@ import {
 } from '@parley/testkit';
 import { afterEach, expect } from 'vitest';
 import { ok } from '../conversations/operations.js';
+import { graphql } from '../generated/index.js';
+import type { EventFieldsFragment } from '../generated/graphql.js';
 
-/** What the tests read of every event; `message` without per-viewer fields, so subscribers can share it. */
-export const EVENT_FIELDS = `__typename cursor conversationId
-  ... on MessageAdded { message { id seq body sender { id displayName } } }
-  ... on MessageEdited { message { id seq body } }
-  ... on MessageDeleted { message { id seq } }
-  ... on MemberAdded { user { id } }
-  ... on MemberRemoved { user { id } actor { id } }
-  ... on ReadReceipt { user { id } lastReadSeq }
-  ... on StreamResync { reason }`;
+/**
+ * What the tests read of every event; `message` without per-viewer fields, so subscribers can share it.
+ * Codegen reads this fragment from here; each document that spreads it carries its text.
+ */
+graphql(`
+  fragment EventFields on RealtimeEvent {
+    __typename
+    cursor
+    conversationId
+    ... on MessageAdded {
+      message {
+        id
+        seq
+        body
+        sender {
+          id
+          displayName
+        }
+      }
+    }
+    ... on MessageEdited {
+      message {
+        id
+        seq
+        body
+      }
+    }
+    ... on MessageDeleted {
+      message {
+        id
+        seq
+      }
+    }
+    ... on MemberAdded {
+      user {
+        id
+      }
+    }
+    ... on MemberRemoved {
+      user {
+        id
+      }
+      actor {
+        id
+      }
+    }
+    ... on ReadReceipt {
+      user {
+        id
+      }
+      lastReadSeq
+    }
+    ... on StreamResync {
+      reason
+    }
+  }
+`);
 
-export const EVENTS = `subscription ($after: String) { events(after: $after) { ${EVENT_FIELDS} } }`;
-export const CONVERSATION_EVENTS = `subscription ($conversationId: ID!, $after: String) {
-  conversationEvents(conversationId: $conversationId, after: $after) { ${EVENT_FIELDS} }
-}`;
+export const EVENTS = graphql(`
+  subscription Events($after: String) {
+    events(after: $after) {
+      ...EventFields
+    }
+  }
+`);
+export const CONVERSATION_EVENTS = graphql(`
+  subscription ConversationEvents($conversationId: ID!, $after: String) {
+    conversationEvents(conversationId: $conversationId, after: $after) {
+      ...EventFields
+    }
+  }
+`);
 
-export const REMOVE_MEMBER = `mutation ($conversationId: ID!, $userId: ID!) {
-  removeMember(conversationId: $conversationId, userId: $userId)
-}`;
-export const LOGOUT = `mutation { logout }`;
+export const REMOVE_MEMBER = graphql(`
+  mutation RemoveMember($conversationId: ID!, $userId: ID!) {
+    removeMember(conversationId: $conversationId, userId: $userId)
+  }
+`);
+export const LOGOUT = graphql(`
+  mutation Logout {
+    logout
+  }
+`);
 
-export interface EventFields {
+/**
+ * An event of EVENTS or CONVERSATION_EVENTS: one type per event type, told apart by `__typename` (which
+ * narrows it to the fields selected on that type).
+ */
+export type EventFields = EventFieldsFragment;
+
+/** What every event selection here reads: its type. */
+interface NamedEvent {
   __typename: string;
-  cursor: string;
-  conversationId: string | null;
-  message?: { id: string; seq: number; body: string | null; sender?: { id: string; displayName: string } };
-  user?: { id: string } | null;
-  actor?: { id: string } | null;
-  lastReadSeq?: number;
-  reason?: 'CURSOR_EXPIRED' | 'LOG_RESET' | 'LAGGING' | 'HYDRATION_FAILED';
 }
 
-/** Both subscriptions answer one root field: `events` or `conversationEvents`. */
-export type EventSubscription = RealtimeSubscription<Record<string, EventFields>>;
+/**
+ * A subscription to `events` or `conversationEvents`: each result answers its one root field. Its events
+ * are EventFields unless another selection says what they are.
+ */
+export type EventSubscription<TEvent extends NamedEvent = EventFields> = RealtimeSubscription<
+  Record<string, TEvent>
+>;
+
+/** The events of TEvent of this type (those that may be of it, when TEvent names its type as any string). */
+export type EventOfType<TEvent extends NamedEvent, TName extends string> = TEvent extends unknown
+  ? TName extends TEvent['__typename']
+    ? TEvent & { __typename: TName }
+    : never
+  : never;
 
 export const subscribeEvents = (socket: RealtimeConnection, after?: string): EventSubscription =>
   socket.subscribe(EVENTS, { after });
@@ -52,21 +130,27 @@ export const subscribeConversation = (
 ): EventSubscription => socket.subscribe(CONVERSATION_EVENTS, { conversationId, after });
 
 /** The event of one result (of any selection: the fields asked for), which must have no errors. */
-export function eventOf(result: { data?: Record<string, unknown> | null; errors?: unknown }): EventFields {
+export function eventOf<TEvent>(result: { data?: Record<string, TEvent> | null; errors?: unknown }): TEvent {
   expect(result.errors, JSON.stringify(result.errors)).toBeUndefined();
   const [event] = Object.values(result.data ?? {});
   expect(event, `a result without an event: ${JSON.stringify(result)}`).toBeDefined();
-  return event as EventFields;
+  return event!;
 }
 
-export const nextEvent = async (subscription: EventSubscription, timeoutMs?: number) =>
-  eventOf(await subscription.next(timeoutMs));
+export const nextEvent = async <TEvent extends NamedEvent>(
+  subscription: EventSubscription<TEvent>,
+  timeoutMs?: number,
+) => eventOf(await subscription.next(timeoutMs));
 
 /** The next event of the given type; receipts of the sender's own sends may come first and are skipped. */
-export async function nextOf(subscription: EventSubscription, typename: string, timeoutMs?: number) {
+export async function nextOf<TEvent extends NamedEvent, TName extends TEvent['__typename']>(
+  subscription: EventSubscription<TEvent>,
+  typename: TName,
+  timeoutMs?: number,
+): Promise<EventOfType<TEvent, TName>> {
   for (;;) {
     const event = await nextEvent(subscription, timeoutMs);
-    if (event.__typename === typename) return event;
+    if (event.__typename === typename) return event as EventOfType<TEvent, TName>;
     expect(
       ['ReadReceipt', 'DeliveryReceipt'],
       `${typename} expected, got ${JSON.stringify(event)}`,
@@ -75,12 +159,18 @@ export async function nextOf(subscription: EventSubscription, typename: string, 
 }
 
 /** The next MessageAdded, passing over read and delivery receipts. */
-export const nextMessage = (subscription: EventSubscription, timeoutMs?: number) =>
-  nextOf(subscription, 'MessageAdded', timeoutMs);
+export const nextMessage = <TEvent extends NamedEvent>(
+  subscription: EventSubscription<TEvent>,
+  timeoutMs?: number,
+) => nextOf(subscription, 'MessageAdded', timeoutMs);
 
 /** The next `count` MessageAdded events, as `nextMessage`. */
-export async function takeMessages(subscription: EventSubscription, count: number, timeoutMs?: number) {
-  const messages: EventFields[] = [];
+export async function takeMessages<TEvent extends NamedEvent>(
+  subscription: EventSubscription<TEvent>,
+  count: number,
+  timeoutMs?: number,
+) {
+  const messages: EventOfType<TEvent, 'MessageAdded'>[] = [];
   while (messages.length < count) messages.push(await nextMessage(subscription, timeoutMs));
   return messages;
 }

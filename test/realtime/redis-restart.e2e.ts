@@ -78,7 +78,7 @@ async function sendWhileRedisReturns(user: SignedInUser, conversationId: string,
   await expect
     .poll(
       async () => {
-        const response = await user.client.request<{ sendMessage: MessageFields }>(SEND, { input });
+        const response = await user.client.request(SEND, { input });
         if (response.data?.sendMessage) sent = response.data.sendMessage;
         else failures.push(codeOf(response));
         return sent?.body;

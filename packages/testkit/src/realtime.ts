@@ -1,3 +1,4 @@
+import type { TypedDocumentString, VariablesArgs } from '@parley/kit/testing';
 import { createClient, type Client, type FormattedExecutionResult } from 'graphql-ws';
 import WebSocket from 'ws';
 
@@ -39,6 +40,12 @@ export interface RealtimeSubscription<TData> {
 }
 
 export interface RealtimeConnection {
+  /** A typed document (codegen's) gives the result and variable types itself. */
+  subscribe<TResult, TVariables>(
+    query: TypedDocumentString<TResult, TVariables>,
+    ...variables: VariablesArgs<TVariables>
+  ): RealtimeSubscription<TResult>;
+  /** A plain string takes TData: for documents written inline, or sent to be refused. */
   subscribe<TData = Record<string, unknown>>(
     query: string,
     variables?: Record<string, unknown>,
@@ -141,9 +148,11 @@ export async function connectRealtime(
 
   const subscriptions: RealtimeSubscription<unknown>[] = [];
   function subscribe<TData>(
-    query: string,
+    document: string | TypedDocumentString<TData, never>,
     variables: Record<string, unknown> = {},
   ): RealtimeSubscription<TData> {
+    // A TypedDocumentString is a String object: sent (and described in failures) as its text.
+    const query = String(document);
     const results: FormattedExecutionResult<TData>[] = [];
     let taken = 0;
     let ended: string | undefined;
