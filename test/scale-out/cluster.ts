@@ -16,6 +16,7 @@ import {
 } from '@parley/testkit';
 import { generateSigningKey } from '@parley/users/keyring';
 import { Redis } from 'ioredis';
+import { vi } from 'vitest';
 
 const repoRoot = new URL('../..', import.meta.url).pathname;
 
@@ -98,25 +99,27 @@ function spawnService(name: string, workspace: string, baseUrl: string, env: Rec
 const running = (service: ServiceProcess) =>
   service.child.exitCode === null && service.child.signalCode === null;
 
-/** Resolves once `<baseUrl>/ready` answers 200; fails at once if the process exits first. */
+/** Resolves once `<baseUrl>/ready` answers 200 (asked again until then); fails at once if the process exits first. */
 async function waitReady(service: ServiceProcess): Promise<void> {
-  const deadline = Date.now() + READY_TIMEOUT_MS;
-  let exitCode: number | null | undefined;
-  void service.exited.then((code) => (exitCode = code));
-  for (;;) {
-    if (exitCode !== undefined) {
-      throw new Error(`${service.name} exited with ${exitCode} before it was ready:\n${service.output()}`);
-    }
-    const status = await fetch(`${service.baseUrl}/ready`).then(
-      (response) => response.status,
-      () => 0,
-    );
-    if (status === 200) return;
-    if (Date.now() > deadline) {
+  const exitedFirst = service.exited.then((code) => {
+    throw new Error(`${service.name} exited with ${code} before it was ready:\n${service.output()}`);
+  });
+  exitedFirst.catch(() => {}); // an exit after it was ready is stopService's to report
+  const ready = vi
+    .waitFor(
+      async () => {
+        const status = await fetch(`${service.baseUrl}/ready`).then(
+          (response) => response.status,
+          () => 0,
+        );
+        if (status !== 200) throw new Error(`${service.name} not ready (${status})`);
+      },
+      { timeout: READY_TIMEOUT_MS, interval: 100 },
+    )
+    .catch(() => {
       throw new Error(`${service.name} not ready within ${READY_TIMEOUT_MS} ms:\n${service.output()}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+    });
+  await Promise.race([ready, exitedFirst]);
 }
 
 /** SIGTERM, then the exit code; SIGKILL (and null) if it does not exit in time. */
