@@ -2,7 +2,8 @@
  * `npm run deps:check`: who may import whom. Services own their domains and talk through the graph, the bus
  * and the event streams; what one may take from another is the other's contract: its events (`src/events.ts`,
  * `@parley/<service>/events`) and the client of its internal API (`src/client.ts`, `@parley/<service>/client`),
- * nothing else. The kernel (`packages/kit`) is infrastructure: it imports no service.
+ * nothing else. The kernel (`packages/kit`) is infrastructure: it imports no service. The membership projection
+ * (`packages/membership`), conversations' contract with every reader, depends on the kit alone.
  */
 const SERVICES = '(users|conversations|messages|presence|files)';
 
@@ -33,6 +34,14 @@ module.exports = {
         'packages/kit is infrastructure for every service: it imports none of them, nor the router or the web app.',
       severity: 'error',
       from: { path: '^packages/kit/' },
+      to: { path: '^(subgraphs|router|web|packages/(platform|testkit|membership))/' },
+    },
+    {
+      name: 'membership-imports-service',
+      comment:
+        'packages/membership is the conversations service\'s projection contract, read by every service: it depends on the kit only.',
+      severity: 'error',
+      from: { path: '^packages/membership/' },
       to: { path: '^(subgraphs|router|web|packages/(platform|testkit))/' },
     },
     {

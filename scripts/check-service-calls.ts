@@ -2,7 +2,7 @@
  * `npm run deps:check`, after dependency-cruiser: no services call each other in a cycle. dependency-cruiser
  * sees imports; a call between services is a `createSubgraphCall({ service: '<callee>', ... })` (the kit), made
  * in the caller's code or in a function of another package the caller uses (the callee's client,
- * `@parley/<service>/client`, or the kit's `createMembershipRepair`). This reads the call graph from the code
+ * `@parley/<service>/client`, or `createMembershipRepair` of `@parley/membership`). This reads the call graph from the code
  * with the TypeScript compiler: for every non-test file of `subgraphs/<caller>/src` (and `router/src`), every
  * `createSubgraphCall` call's `service` literal, and every function it refers to, declared elsewhere, whose
  * body makes one (followed through the functions those refer to). It prints the graph, or fails naming the

@@ -8,15 +8,14 @@ import {
   type Clock,
   type GraphQLServer,
   type Logger,
-  type MembershipProjection,
   type PubSub,
   type QueryLimits,
   type RealtimeLog,
   type Registry,
   type SessionRevocations,
   type TokenVerifier,
-  createMembershipRepair,
 } from '@parley/kit';
+import { type MembershipProjection, createMembershipRepair } from '@parley/membership';
 import { useCSRFPrevention } from '@graphql-yoga/plugin-csrf-prevention';
 import type { Redis } from 'ioredis';
 import type { DocumentNode } from 'graphql';

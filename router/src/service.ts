@@ -12,6 +12,7 @@ import {
   type Clock,
   type Logger,
 } from '@parley/kit';
+import { openMembershipProjection } from '@parley/membership';
 import { readSupergraphSdl } from '@parley/schema';
 import { parse } from 'graphql';
 import { subgraphUrlsFromEnv, type RouterEnv } from './env.js';
@@ -59,7 +60,8 @@ export async function startRouterService(
     // Shared with the subgraphs of this process when there is no REDIS_URL (`npm start`), so logouts and
     // events reach the router there too.
     const services = openServiceRedis(resources, env, logger);
-    const { redis, events, log, projection, revocations } = services;
+    const { redis, events, log, revocations } = services;
+    const projection = openMembershipProjection(resources, { redis, prefix: env.REDIS_PREFIX });
 
     const usersUrl = subgraphUrls['users'] ?? 'http://localhost:4001/graphql';
     const keys = verificationKeysFromEnv({

@@ -1,12 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  createLogger,
-  createMemoryMembershipProjection,
-  createMemoryRealtimeLog,
-  type MembershipProjection,
-  type RealtimeLog,
-} from '@parley/kit';
+import { createLogger, createMemoryRealtimeLog, type RealtimeLog } from '@parley/kit';
+import { createMemoryMembershipProjection, type MembershipProjection } from '@parley/membership';
 import { schemaDir } from '@parley/schema';
 import { buildSchema, GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { Registry } from 'prom-client';

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { conversationEvents } from '@parley/conversations/events';
-import { createRedisMembershipProjection, createRedisPubSub, type PubSub } from '@parley/kit';
+import { createRedisPubSub, type PubSub } from '@parley/kit';
+import { createRedisMembershipProjection } from '@parley/membership';
 import {
   codeOf,
   createGraphQLClient,

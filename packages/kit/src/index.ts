@@ -13,7 +13,6 @@ export {
 } from './event-stream.js';
 export * from './http.js';
 export * from './logger.js';
-export * from './membership.js';
 export * from './metrics.js';
 export * from './pubsub.js';
 export * from './realtime-log.js';

@@ -19,7 +19,7 @@ describe('openServiceRedis', () => {
     return service;
   };
 
-  it('without REDIS_URL, shares one bus, stream and projection between the services of a process with one prefix', async () => {
+  it('without REDIS_URL, shares one bus, stream and realtime log between the services of a process with one prefix', async () => {
     const prefix = testRedisPrefix('in-process');
     const users = await open({ REDIS_PREFIX: prefix });
     const conversations = await open({ REDIS_PREFIX: prefix });
@@ -27,11 +27,9 @@ describe('openServiceRedis', () => {
     expect(conversations.redis).toBeNull();
     expect(conversations.events).toBe(users.events);
     expect(conversations.stream).toBe(users.stream);
-    expect(conversations.projection).toBe(users.projection);
     expect(conversations.log).toBe(users.log);
     expect(elsewhere.events).not.toBe(users.events);
     expect(elsewhere.stream).not.toBe(users.stream);
-    expect(elsewhere.projection).not.toBe(users.projection);
     expect(elsewhere.log).not.toBe(users.log);
 
     const received: unknown[] = [];

@@ -2,11 +2,6 @@
 import { Redis, type RedisOptions } from 'ioredis';
 import { createMemoryEventStream, createRedisEventStream, type EventStream } from './event-stream.js';
 import type { Logger } from './logger.js';
-import {
-  createMemoryMembershipProjection,
-  createRedisMembershipProjection,
-  type MembershipProjection,
-} from './membership.js';
 import { createMemoryPubSub, createRedisPubSub, type PubSub } from './pubsub.js';
 import { createMemoryRealtimeLog, createRedisRealtimeLog, type RealtimeLog } from './realtime-log.js';
 import { closeRedis } from './redis-close.js';
@@ -26,8 +21,6 @@ export interface ServiceRedis {
   stream: EventStream;
   /** Committed domain events in order, which realtime subscriptions follow and replay from a cursor. */
   log: RealtimeLog;
-  /** Who belongs to each conversation (written by the conversations service, read by the others). */
-  projection: MembershipProjection;
   /** Sessions revoked before their access tokens expire (written by the users service, checked by all). */
   revocations: SessionRevocations;
 }
@@ -35,13 +28,13 @@ export interface ServiceRedis {
 type InProcessClients = Omit<ServiceRedis, 'redis'>;
 
 /** Things one process's services share, by key, each with its number of users and how to close it. */
-type SharedRegistry<T> = Map<string, { value: T; close: () => Promise<void>; users: number }>;
+export type SharedRegistry<T> = Map<string, { value: T; close: () => Promise<void>; users: number }>;
 
 /**
  * The shared thing under `key`, created by `create` for its first user; each user releases it when its
  * resources close, and the last one closes it.
  */
-function acquireShared<T>(
+export function acquireShared<T>(
   resources: Resources,
   registry: SharedRegistry<T>,
   key: string,
@@ -67,8 +60,8 @@ function acquireShared<T>(
 }
 
 /**
- * Without Redis, the services of one process (`npm start`) must share their bus, streams, realtime log and
- * projection, or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
+ * Without Redis, the services of one process (`npm start`) must share their bus, streams and realtime log,
+ * or nothing one publishes reaches another. One set per REDIS_PREFIX, closed when its last user stops.
  */
 const inProcess: SharedRegistry<InProcessClients> = new Map();
 
@@ -82,7 +75,6 @@ function acquireInProcessClients(
       events: createMemoryPubSub({ prefix, ...(logger && { logger }) }),
       stream: createMemoryEventStream({ prefix, ...(logger && { logger }) }),
       log: createMemoryRealtimeLog({ prefix }),
-      projection: createMemoryMembershipProjection({ prefix }),
       revocations: createMemorySessionRevocations(),
     };
     return { value: clients, close: () => clients.events.close() };
@@ -173,8 +165,7 @@ function acquireRevocations(
 
 /**
  * A service's Redis command connection, event bus (its own publisher and subscriber connections), event
- * streams, realtime log (on the command connection; each follower opens its own), membership projection and
- * session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
+ * streams, realtime log (on the command connection; each follower opens its own) and session revocations. Without REDIS_URL: no connection, and in-process equivalents shared
  * by every service of this process with the same REDIS_PREFIX. Registers them with `resources`.
  */
 export function openServiceRedis(
@@ -199,7 +190,6 @@ export function openServiceRedis(
     events,
     stream: createRedisEventStream({ redis, prefix, ...(logger && { logger }) }),
     log: createRedisRealtimeLog({ redis, prefix }),
-    projection: createRedisMembershipProjection({ redis, prefix }),
     revocations: acquireRevocations(resources, env.REDIS_URL, prefix, logger),
   };
 }

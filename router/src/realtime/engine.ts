@@ -5,11 +5,10 @@ import {
   type Caller,
   type Logger,
   type LoggedEvent,
-  type MembershipProjection,
   type RealtimeLog,
   type Registry,
-  type MembershipRepair,
 } from '@parley/kit';
+import { type MembershipProjection, type MembershipRepair } from '@parley/membership';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
 import { Counter, Gauge } from 'prom-client';
 import {

@@ -3,7 +3,6 @@ import {
   createSubgraphServer,
   createTokenVerifier,
   type Logger,
-  type MembershipProjection,
   type PubSub,
   type RealtimeLog,
   type Registry,
@@ -12,6 +11,7 @@ import {
   type SubgraphHttpConfig,
   type TokenVerification,
 } from '@parley/kit';
+import { type MembershipProjection } from '@parley/membership';
 import type { UserRelationsClient } from '@parley/users/client';
 import { parse } from 'graphql';
 import { createLoaders, type ConversationsContext, type ConversationsServices } from './context.js';

@@ -13,6 +13,7 @@ import {
   type Logger,
   type RunningService,
 } from '@parley/kit';
+import { openMembershipProjection } from '@parley/membership';
 import { createBlockRelationsClient, createUserRelationsClient } from '@parley/users/client';
 import { createPrismaClient } from './data/database.js';
 import type { ConversationsEnv } from './env.js';
@@ -43,7 +44,8 @@ export async function startConversationsService(
     });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env, logger);
+    const { redis, events, stream, log, revocations } = openServiceRedis(resources, env, logger);
+    const projection = openMembershipProjection(resources, { redis, prefix: env.REDIS_PREFIX });
 
     const metrics = createMetricsRegistry('conversations');
     const { yoga, relay, conversations } = createConversationsServer({

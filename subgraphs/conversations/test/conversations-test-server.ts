@@ -3,7 +3,6 @@ import {
   ACCESS_TOKEN_ALGORITHM,
   ACCESS_TOKEN_TYPE,
   createLogger,
-  createMemoryMembershipProjection,
   createMemoryPubSub,
   createMemoryRealtimeLog,
   createMemorySessionRevocations,
@@ -11,6 +10,7 @@ import {
   createServiceAuth,
   jwksFromJson,
 } from '@parley/kit';
+import { createMemoryMembershipProjection } from '@parley/membership';
 import type { UserRelationsClient } from '@parley/users/client';
 import { createGraphQLClient, createTestDatabase, testRedisPrefix } from '@parley/kit/testing';
 import { expect } from 'vitest';

@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import {
-  createLogger,
-  createMemoryMembershipProjection,
-  createMemoryRealtimeLog,
-  type PubSub,
-} from '@parley/kit';
+import { createLogger, createMemoryRealtimeLog, type PubSub } from '@parley/kit';
+import { createMemoryMembershipProjection } from '@parley/membership';
 import { createFlakyPubSub, createTestDatabase, type TestDatabase } from '@parley/kit/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createConversationStore } from '../src/data/conversation-store.js';

@@ -1,4 +1,5 @@
-import { requireViewer, type BaseContext, type MembershipReader } from '@parley/kit';
+import { requireViewer, type BaseContext } from '@parley/kit';
+import { type MembershipReader } from '@parley/membership';
 import DataLoader from 'dataloader';
 import type { FileRecord } from './data/file-store.js';
 import {

@@ -9,9 +9,9 @@ import {
   type Caller,
   type Clock,
   type Logger,
-  type MembershipReader,
   type Viewer,
 } from '@parley/kit';
+import { type MembershipReader } from '@parley/membership';
 import { z } from 'zod';
 import { ALLOWED_TYPES } from './content/content-type.js';
 import { THUMBNAIL_SOURCE_TYPES } from './content/thumbnail.js';

@@ -1,16 +1,14 @@
 import { readFileSync } from 'node:fs';
 import {
-  createMembershipReader,
   createSubgraphServer,
   createTokenVerifier,
   type Logger,
-  type MembershipProjection,
-  type MembershipRepair,
   type Registry,
   type SessionRevocations,
   type SubgraphHttpConfig,
   type TokenVerification,
 } from '@parley/kit';
+import { createMembershipReader, type MembershipProjection, type MembershipRepair } from '@parley/membership';
 import { parse } from 'graphql';
 import { createLoaders, type FilesContext } from './context.js';
 import { createFilesService, type FilesServiceDeps } from './files-service.js';

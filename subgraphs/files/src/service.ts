@@ -2,7 +2,6 @@ import { join } from 'node:path';
 import { S3Client } from '@aws-sdk/client-s3';
 import {
   createLogger,
-  createMembershipRepair,
   createMetricsRegistry,
   createServiceAuth,
   databaseAndRedisReady,
@@ -20,6 +19,7 @@ import {
   type Resources,
   type RunningService,
 } from '@parley/kit';
+import { createMembershipRepair, openMembershipProjection } from '@parley/membership';
 import { BLOB_PATH, createBlobListener } from './blob-endpoint.js';
 import { createPrismaClient } from './data/database.js';
 import { createFileStore } from './data/file-store.js';
@@ -79,7 +79,8 @@ export async function startFilesService(
     const database = await openServiceDatabase(resources, { name: 'files', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, stream, projection, revocations } = openServiceRedis(resources, env, logger);
+    const { redis, stream, revocations } = openServiceRedis(resources, env, logger);
+    const projection = openMembershipProjection(resources, { redis, prefix: env.REDIS_PREFIX });
     const storage = await openStorage(resources, env, logger, clock);
     const files = createFileStore(prisma);
     const serviceAuth = createServiceAuth({ secret: serviceTokenSecret(env), service: 'files' });

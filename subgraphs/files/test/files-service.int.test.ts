@@ -4,16 +4,18 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   createLogger,
-  createMembershipReader,
-  createMembershipRepair,
   createRedisEventStream,
-  createRedisMembershipProjection,
   createServiceAuth,
   systemClock,
   untypedTopic,
   type Clock,
-  type MembershipProjection,
 } from '@parley/kit';
+import {
+  createMembershipReader,
+  createMembershipRepair,
+  createRedisMembershipProjection,
+  type MembershipProjection,
+} from '@parley/membership';
 import {
   createTestClock,
   createTestDatabase,

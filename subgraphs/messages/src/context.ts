@@ -1,12 +1,10 @@
+import { isUuid, requireViewer, type BaseContext } from '@parley/kit';
 import {
   createMembershipReader,
-  isUuid,
-  requireViewer,
-  type BaseContext,
   type Membership,
   type MembershipProjection,
   type MembershipReader,
-} from '@parley/kit';
+} from '@parley/membership';
 import DataLoader from 'dataloader';
 import type { MessageRecord, MessageStore, ReactionGroup } from './data/message-store.js';
 import type { Actor, MessageService } from './message-service.js';

@@ -1,4 +1,5 @@
-import { createSubgraphCall, type Caller, createMembershipRepair, type MembershipRepair } from '@parley/kit';
+import { createSubgraphCall, type Caller } from '@parley/kit';
+import { createMembershipRepair, type MembershipRepair } from '@parley/membership';
 import { z } from 'zod';
 
 export interface ConversationsClient {

@@ -8,11 +8,9 @@ import {
   parseInput,
   type Logger,
   type Caller,
-  type Membership,
-  type MembershipProjection,
-  type MembershipReader,
   type Viewer,
 } from '@parley/kit';
+import { type Membership, type MembershipProjection, type MembershipReader } from '@parley/membership';
 import type { UserRelation, UserRelationsClient } from '@parley/users/client';
 import { z } from 'zod';
 import type { MessageRecord, MessageStore, NewMessage, SendResult } from './data/message-store.js';

@@ -11,6 +11,7 @@ import {
   type Logger,
   type RunningService,
 } from '@parley/kit';
+import { openMembershipProjection } from '@parley/membership';
 import { createUserRelationsClient } from '@parley/users/client';
 import { createPrismaClient } from './data/database.js';
 import { createPostgresMessageStore } from './data/postgres-message-store.js';
@@ -34,7 +35,8 @@ export async function startMessagesService(
     const database = await openServiceDatabase(resources, { name: 'messages', env, migrationsDir, logger });
     const prisma = createPrismaClient(database);
     resources.add(() => prisma.$disconnect());
-    const { redis, events, stream, log, projection, revocations } = openServiceRedis(resources, env, logger);
+    const { redis, events, stream, log, revocations } = openServiceRedis(resources, env, logger);
+    const projection = openMembershipProjection(resources, { redis, prefix: env.REDIS_PREFIX });
 
     const metrics = createMetricsRegistry('messages');
     const { yoga, relay } = createMessagesServer({

@@ -1,16 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import {
-  createMembershipReader,
   forbidden,
   isUuid,
   notFound,
   storedIds,
   type Caller,
-  type MembershipProjection,
   type RealtimeLog,
   type Viewer,
-  type MembershipRepair,
 } from '@parley/kit';
+import { createMembershipReader, type MembershipProjection, type MembershipRepair } from '@parley/membership';
 import type { PresenceRecord, PresenceRecordStore } from './data/presence-record-store.js';
 import { presenceEvents, type TypingPayload } from './events.js';
 import type { RelationsClient } from './relations.js';

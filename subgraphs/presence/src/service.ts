@@ -14,8 +14,8 @@ import {
   type Clock,
   type Logger,
   type RunningService,
-  createMembershipRepair,
 } from '@parley/kit';
+import { createMembershipRepair, openMembershipProjection } from '@parley/membership';
 import { createPrismaClient } from './data/database.js';
 import { createPostgresPresenceRecordStore } from './data/presence-record-store.js';
 import type { PresenceEnv } from './env.js';
@@ -82,7 +82,7 @@ export async function startPresenceService(
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,
         serviceAuth: createServiceAuth({ secret: serviceTokenSecret(env), service: 'presence' }),
       }),
-      projection: services.projection,
+      projection: openMembershipProjection(resources, { redis: services.redis, prefix: env.REDIS_PREFIX }),
       repairMembership: createMembershipRepair({
         url: env.CONVERSATIONS_SUBGRAPH_URL,
         timeoutMs: env.SUBGRAPH_TIMEOUT_MS,

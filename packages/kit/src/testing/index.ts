@@ -4,11 +4,6 @@ export {
   type PubSubContractInstance,
 } from './pubsub-contract.js';
 export {
-  describeMembershipProjectionContract,
-  type MembershipContractFactory,
-  type MembershipContractInstance,
-} from './membership-contract.js';
-export {
   describeEventStreamContract,
   type EventStreamContractFactory,
   type EventStreamContractInstance,

@@ -1,4 +1,4 @@
-import type { MemberRole } from '@parley/kit';
+import type { MemberRole } from '@parley/membership';
 import type { ConversationKind } from '../generated/prisma/enums.js';
 import { conversationEvents } from '../events.js';
 import { Prisma, type PrismaClient, type Transaction } from './database.js';

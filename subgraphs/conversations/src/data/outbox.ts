@@ -3,7 +3,6 @@ import {
   RELAY_TRANSACTION_OPTIONS,
   takeRelayTurn,
   type Logger,
-  type MembershipProjection,
   type PubSub,
   readPayload,
   topicRegistry,
@@ -11,6 +10,7 @@ import {
   type RealtimeLog,
   type Topic,
 } from '@parley/kit';
+import { type MembershipProjection } from '@parley/membership';
 import { conversationEvents } from '../events.js';
 import type { ConversationStore } from './conversation-store.js';
 import type { PrismaClient, Transaction } from './database.js';

@@ -8,7 +8,8 @@ import {
   type MemberRole,
   type RedisMembershipProjectionOptions,
 } from './membership.js';
-import { deleteRedisKeys, describeMembershipProjectionContract, testRedisUrl } from './testing/index.js';
+import { deleteRedisKeys, testRedisUrl } from '@parley/kit/testing';
+import { describeMembershipProjectionContract } from './testing/index.js';
 
 /** A Redis projection on its own connection; cleanup deletes its keys and disconnects. */
 function openRedisProjection(prefix: string, options: Partial<RedisMembershipProjectionOptions> = {}) {

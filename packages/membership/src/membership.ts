@@ -1,5 +1,5 @@
 import type { Redis } from 'ioredis';
-import { KEY_PREFIX } from './env.js';
+import { KEY_PREFIX } from '@parley/kit';
 
 export type MemberRole = 'OWNER' | 'ADMIN' | 'MEMBER';
 
