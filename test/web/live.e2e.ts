@@ -203,6 +203,14 @@ describe('web app: live state', () => {
     await status(ann)
       .filter({ hasText: /^online$/ })
       .waitFor();
+    // Ann's new page follows events before Ben leaves: typing reaches it only through them.
+    const box = ben.getByLabel('Message', { exact: true });
+    await box.fill('x');
+    await status(ann).filter({ hasText: 'Ben is typing…' }).waitFor();
+    await box.fill('');
+    await status(ann)
+      .filter({ hasText: /^online$/ })
+      .waitFor();
     // Offline long enough for Ann to see it...
     await offline(ben, () =>
       status(ann)
