@@ -39,7 +39,7 @@ module.exports = {
     {
       name: 'membership-imports-service',
       comment:
-        'packages/membership is the conversations service\'s projection contract, read by every service: it depends on the kit only.',
+        "packages/membership is the conversations service's projection contract, read by every service: it depends on the kit only.",
       severity: 'error',
       from: { path: '^packages/membership/' },
       to: { path: '^(subgraphs|router|web|packages/(platform|testkit))/' },
