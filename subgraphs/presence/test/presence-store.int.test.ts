@@ -1,26 +1,50 @@
 import { Redis } from 'ioredis';
 import { describe, expect, it, vi } from 'vitest';
-import { createTestClock, deleteRedisKeys, testRedisUrl } from '@parley/kit/testing';
-import { createRedisPresenceStore } from '../src/store/presence-store.js';
+import {
+  createTestClock,
+  openTestRedis,
+  testRedisPrefix,
+  testRedisUrl,
+  type TestClock,
+} from '@parley/kit/testing';
+import {
+  createRedisPresenceStore,
+  type PresenceStore,
+  type PresenceTimings,
+} from '../src/store/presence-store.js';
 import { describePresenceStoreContract } from './presence-contract.js';
 
 describePresenceStoreContract('redis', async ({ prefix, timings, clock }) => {
-  const redis = new Redis(testRedisUrl());
-  return {
-    store: createRedisPresenceStore({ redis, prefix, timings, clock }),
-    cleanup: async () => {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    },
-  };
+  const { built: store, cleanup } = openTestRedis(prefix, (redis) =>
+    createRedisPresenceStore({ redis, prefix, timings, clock }),
+  );
+  return { store, cleanup };
 });
 
+/** A Redis store on a connection and prefix of its own, on a test clock, for `run` (`keys`: its keys' prefix); its keys deleted after. */
+async function withRedisStore(
+  options: { clock?: TestClock; timings?: Partial<PresenceTimings> },
+  run: (opened: { store: PresenceStore; redis: Redis; keys: string; clock: TestClock }) => Promise<void>,
+) {
+  const prefix = testRedisPrefix('presence');
+  const clock = options.clock ?? createTestClock();
+  const {
+    built: store,
+    redis,
+    cleanup,
+  } = openTestRedis(prefix, (redis) =>
+    createRedisPresenceStore({ redis, prefix, clock, ...(options.timings && { timings: options.timings }) }),
+  );
+  try {
+    await run({ store, redis, keys: `${prefix}presence:`, clock });
+  } finally {
+    await cleanup();
+  }
+}
+
 describe('Redis PresenceStore beyond the contract', () => {
-  it('reads 100 users with one command on the socket', async () => {
-    const redis = new Redis(testRedisUrl());
-    const prefix = `parley-test:presence:${crypto.randomUUID()}:`;
-    try {
-      const store = createRedisPresenceStore({ redis, prefix, clock: createTestClock() });
+  it('reads 100 users with one command on the socket', () =>
+    withRedisStore({}, async ({ store, redis }) => {
       const userIds = Array.from({ length: 100 }, (_, index) => `user-${index}`);
       await store.touch(
         userIds
@@ -33,74 +57,49 @@ describe('Redis PresenceStore beyond the contract', () => {
       expect(write).toHaveBeenCalledTimes(1);
       write.mockRestore();
       expect(states.filter((state) => state.status === 'ONLINE')).toHaveLength(34);
-    } finally {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    }
-  });
+    }));
 
-  it("keeps the caller's time, not Redis's", async () => {
-    const redis = new Redis(testRedisUrl());
-    const prefix = `parley-test:presence:${crypto.randomUUID()}:`;
-    try {
-      const clock = createTestClock(new Date('2001-02-03T04:05:06.789Z'));
-      const store = createRedisPresenceStore({ redis, prefix, clock, timings: { deviceTtlMs: 60_000 } });
-      await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
-      const now = clock.now().getTime();
-      expect(await store.read(['ann'])).toEqual([{ status: 'ONLINE', lastSeenAt: now }]);
-      expect(Number(await redis.hget(`${prefix}presence:u:ann`, 'd:tab'))).toBe(now + 60_000);
-      expect(await store.startTyping('c1', 'ann')).toEqual({
-        started: true,
-        expiresAt: now + store.timings.typingTtlMs,
-      });
-    } finally {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    }
-  });
+  it("keeps the caller's time, not Redis's", () =>
+    withRedisStore(
+      { clock: createTestClock(new Date('2001-02-03T04:05:06.789Z')), timings: { deviceTtlMs: 60_000 } },
+      async ({ store, redis, keys, clock }) => {
+        await store.touch([{ userId: 'ann', deviceId: 'tab', active: true }]);
+        const now = clock.now().getTime();
+        expect(await store.read(['ann'])).toEqual([{ status: 'ONLINE', lastSeenAt: now }]);
+        expect(Number(await redis.hget(`${keys}u:ann`, 'd:tab'))).toBe(now + 60_000);
+        expect(await store.startTyping('c1', 'ann')).toEqual({
+          started: true,
+          expiresAt: now + store.timings.typingTtlMs,
+        });
+      },
+    ));
 
-  it('writes nothing back when a lapsed claim finds its record gone (expired or evicted)', async () => {
-    const redis = new Redis(testRedisUrl());
-    const prefix = `parley-test:presence:${crypto.randomUUID()}:`;
-    try {
-      const clock = createTestClock();
-      const store = createRedisPresenceStore({ redis, prefix, clock });
+  it('writes nothing back when a lapsed claim finds its record gone (expired or evicted)', () =>
+    withRedisStore({}, async ({ store, redis, keys, clock }) => {
       await store.touch([{ userId: 'ann', deviceId: 'd', active: true }]);
       clock.advance(store.timings.settleMs);
       expect(await store.claimChanges(10)).toHaveLength(1);
-      await redis.del(`${prefix}presence:u:ann`); // gone while its change was being published
+      await redis.del(`${keys}u:ann`); // gone while its change was being published
       // Once the lease lapses, a sweep lets the claim go...
       clock.advance(store.timings.claimLeaseMs);
       await store.sweep(10);
-      expect(await redis.zcard(`${prefix}presence:claimed`)).toBe(0);
+      expect(await redis.zcard(`${keys}claimed`)).toBe(0);
       // ...and writes nothing back for the record that is gone.
-      expect(await redis.exists(`${prefix}presence:u:ann`)).toBe(0);
-      expect(await redis.zcard(`${prefix}presence:dirty`)).toBe(0);
-    } finally {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    }
-  });
+      expect(await redis.exists(`${keys}u:ann`)).toBe(0);
+      expect(await redis.zcard(`${keys}dirty`)).toBe(0);
+    }));
 
-  it('stops an indicator that ended unclaimed even once Redis collected its set', async () => {
-    const redis = new Redis(testRedisUrl());
-    const prefix = `parley-test:presence:${crypto.randomUUID()}:`;
-    try {
-      const clock = createTestClock();
-      const store = createRedisPresenceStore({ redis, prefix, clock });
+  it('stops an indicator that ended unclaimed even once Redis collected its set', () =>
+    withRedisStore({}, async ({ store, redis, keys, clock }) => {
       await store.startTyping('c1', 'bob');
       clock.advance(store.timings.typingTtlMs * 3);
       // As Redis does twice the TTL after their last write (in its own time, which the test's clock does not move).
-      await redis.del(`${prefix}presence:t:c1`, `${prefix}presence:ut:bob`);
+      await redis.del(`${keys}t:c1`, `${keys}ut:bob`);
       expect(await store.typingIn(['c1'])).toEqual([[]]);
       // Nobody was told it ended: stopping it counts, and it is not claimed afterwards.
       expect(await store.stopTyping('c1', 'bob')).toBe(true);
       expect(await store.claimExpiredTyping(100)).toEqual([]);
-    } finally {
-      await deleteRedisKeys(redis, prefix);
-      redis.disconnect();
-    }
-  });
+    }));
 
   it('refuses a prefix without a trailing colon and non-positive timings', () => {
     const redis = new Redis(testRedisUrl(), { lazyConnect: true });
