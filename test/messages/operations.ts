@@ -73,27 +73,28 @@ export const DELETE = graphql(`
     }
   }
 `);
+/** What a reaction's answer carries: the message's reactions after it. */
+graphql(`
+  fragment MessageReactions on Message {
+    id
+    reactions {
+      emoji
+      count
+      viewerReacted
+    }
+  }
+`);
 export const ADD_REACTION = graphql(`
   mutation AddReaction($id: ID!, $emoji: String!) {
     addReaction(messageId: $id, emoji: $emoji) {
-      id
-      reactions {
-        emoji
-        count
-        viewerReacted
-      }
+      ...MessageReactions
     }
   }
 `);
 export const REMOVE_REACTION = graphql(`
   mutation RemoveReaction($id: ID!, $emoji: String!) {
     removeReaction(messageId: $id, emoji: $emoji) {
-      id
-      reactions {
-        emoji
-        count
-        viewerReacted
-      }
+      ...MessageReactions
     }
   }
 `);
