@@ -97,27 +97,29 @@ export function createRedisSessionRevocations(options: {
     failing = false;
   };
 
+  /** The read under way, or a new one: what the timer and a first check need. */
+  const read = () => {
+    syncing ??= readSet().finally(() => (syncing = null));
+    return syncing;
+  };
   let next: Promise<void> | null = null;
   /**
-   * A read that starts now: one already under way may have read the set before a change the caller made, so
-   * the call waits for it and reads again (callers arriving meanwhile share that second read).
+   * A read that starts now, for callers who changed the set: one already under way may have read it before
+   * their change, so the call waits for it and reads again (callers arriving meanwhile share that read).
    */
   const sync = (): Promise<void> => {
-    if (!syncing) {
-      syncing = readSet().finally(() => (syncing = null));
-      return syncing;
-    }
+    if (!syncing) return read();
     next ??= syncing
       .catch(() => {})
       .then(() => {
         next = null;
-        return sync();
+        return read();
       });
     return next;
   };
 
   const syncInBackground = () =>
-    sync().catch((error: unknown) => {
+    read().catch((error: unknown) => {
       if (!failing)
         logger?.warn({ err: error }, 'session revocations unreadable; checking against the last view');
       failing = true;
@@ -177,7 +179,7 @@ export function createRedisSessionRevocations(options: {
       if (syncedAt === null) {
         let timer: NodeJS.Timeout | undefined;
         await Promise.race([
-          sync().catch(() => {}),
+          read().catch(() => {}),
           new Promise((resolve) => (timer = setTimeout(resolve, FIRST_SYNC_WAIT_MS))),
         ]).finally(() => clearTimeout(timer));
         if (syncedAt === null) throw serviceUnavailable('Session revocations cannot be read yet');

@@ -65,6 +65,10 @@ export async function withServerClient<T>(
   }
 }
 
+/** How the names of `label`'s test databases begin (createTestDatabase, dropTestData). */
+const testDatabasePrefix = (label: string) =>
+  `parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_`;
+
 /**
  * A new database on a real server (the system one unless `server` says otherwise), so each test file owns its data: empty, or with
  * a service's migrations applied (in its `public` schema) when `migrationsDir` is given.
@@ -74,7 +78,7 @@ export async function createTestDatabase(
   options: { migrationsDir?: string; server?: TestDatabaseServer } = {},
 ): Promise<TestDatabase> {
   const { server = 'system' } = options;
-  const name = `parley_test_${label.replace(/[^a-z0-9]/gi, '_').toLowerCase()}_${randomBytes(4).toString('hex')}`;
+  const name = `${testDatabasePrefix(label)}${randomBytes(4).toString('hex')}`;
   await withServerClient((admin) => admin.query(`CREATE DATABASE "${name}"`), {}, server);
   const database = {
     name,
@@ -150,7 +154,7 @@ export const sharedDataLabel = (): string => inject('sharedDataLabel');
  * Redis keys (testRedisPrefix) and its temporary directories (`<tmp>/<label>-*`).
  */
 export async function dropTestData(label: string): Promise<void> {
-  const databasePrefix = `parley_test_${label.toLowerCase()}_`;
+  const databasePrefix = testDatabasePrefix(label);
   await withServerClient(async (admin) => {
     const { rows } = await admin.query<{ datname: string }>('SELECT datname FROM pg_database');
     for (const { datname } of rows) {
