@@ -22,9 +22,10 @@ const e2e = [
   'test/**/*.e2e.ts',
 ];
 /**
- * E2e files that run alone, one at a time, after every other file: they time outages and keepalives, start
- * many processes, drive browsers (Next.js and Chromium, whose timing the other files' load would skew), or
- * compare two viewers' results while presence changes under them.
+ * E2e files that run after every other file, two at a time, each in a fresh module graph: they time outages
+ * and keepalives, start many processes, drive browsers (Next.js and Chromium), or compare two viewers'
+ * results while presence changes under them; alongside the many-file load of the other tiers their timing
+ * would be skewed.
  */
 const e2eAlone = [
   'test/faults/**/*.e2e.ts',
@@ -82,14 +83,13 @@ export default defineConfig({
       {
         extends: true,
         test: {
-          name: 'e2e-alone',
+          name: 'e2e-after',
           include: e2eAlone,
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
-          // After every other file, one at a time, each in a fresh module graph.
+          // After every other file, each in a fresh module graph (two at a time, as everywhere).
           sequence: { groupOrder: 1 },
-          fileParallelism: false,
           isolate: true,
         },
       },
