@@ -22,13 +22,12 @@ const e2e = [
   'test/**/*.e2e.ts',
 ];
 /**
- * E2e files that run after every other file, two at a time, each in a fresh module graph: they time outages
- * and keepalives, start many processes, drive browsers (Next.js and Chromium), or compare two viewers'
- * results while presence changes under them; alongside the many-file load of the other tiers their timing
- * would be skewed.
+ * E2e files that run after every other file, two at a time, each in a fresh module graph: they time
+ * keepalives, start many processes, drive browsers (Next.js and Chromium), or compare two viewers' results
+ * while presence changes under them; alongside the many-file load of the other tiers their timing would be
+ * skewed.
  */
-const e2eAlone = [
-  'test/faults/**/*.e2e.ts',
+const e2eAfter = [
   'test/start.e2e.ts',
   'test/embedded-lifecycle.e2e.ts',
   'test/scale-out/**/*.e2e.ts',
@@ -36,6 +35,8 @@ const e2eAlone = [
   'test/realtime/viewer-equality.e2e.ts',
   'test/web/**/*.e2e.ts',
 ];
+/** Last, alone: outages whose recovery is timed against its target (how soon sends succeed again). */
+const e2eAlone = ['test/faults/**/*.e2e.ts'];
 
 export default defineConfig({
   resolve: { alias: [{ find: /^graphql$/, replacement: graphqlCommonJs }] },
@@ -74,7 +75,7 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: e2e,
-          exclude: e2eAlone,
+          exclude: [...e2eAfter, ...e2eAlone],
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
@@ -84,12 +85,25 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'e2e-after',
-          include: e2eAlone,
+          include: e2eAfter,
           globalSetup: ['packages/kit/src/testing/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 120_000,
           // After every other file, each in a fresh module graph (two at a time, as everywhere).
           sequence: { groupOrder: 1 },
+          isolate: true,
+        },
+      },
+      {
+        extends: true,
+        test: {
+          name: 'e2e-alone',
+          include: e2eAlone,
+          globalSetup: ['packages/kit/src/testing/global-setup.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 120_000,
+          sequence: { groupOrder: 2 },
+          fileParallelism: false,
           isolate: true,
         },
       },
