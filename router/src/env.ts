@@ -66,8 +66,16 @@ export const routerEnvSchema = z.object({
    * longest a socket goes without reading the clock again for its token's expiry.
    */
   WS_SESSION_CHECK_SECONDS: positiveIntSchema.default(60),
-  /** Events waiting for one slow subscriber before they are dropped for a StreamResync (LAGGING). */
+  /**
+   * Events kept for one subscriber while it replays after its cursor, or waiting behind a result worked out
+   * for it alone, before they are dropped for a StreamResync (LAGGING).
+   */
   WS_MAX_QUEUED_EVENTS: positiveIntSchema.default(1_000),
+  /**
+   * Bytes waiting to go out on one slow socket before its subscriptions drop results for a StreamResync
+   * (LAGGING), sent once at most half of that waits.
+   */
+  WS_MAX_BUFFERED_BYTES: positiveIntSchema.default(1024 * 1024),
   /** Schema introspection; off in production unless set. */
   INTROSPECTION: booleanFromString.optional(),
 });

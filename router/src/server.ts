@@ -1,6 +1,7 @@
 import type { Server } from 'node:http';
 import { Supergraph } from '@apollo/federation-internals';
 import {
+  createErrorMask,
   createGraphQLServer,
   errorCodeOf,
   isOriginalGraphQLError,
@@ -30,6 +31,7 @@ import {
 } from './persisted/use-persisted-operations.js';
 import { createQueryPlanStore, type QueryPlanStore } from './query-plans.js';
 import { createRealtimeEngine } from './realtime/engine.js';
+import { createResultEncoder } from './realtime/outlet.js';
 import { createLiveState } from './realtime/live-state.js';
 import { createHydrationSchema } from './realtime/hydration.js';
 import { viewerIndependentFields } from './realtime/per-viewer.js';
@@ -129,6 +131,10 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     (context: RouterContext) => (request: { document: DocumentNode; variables: Record<string, unknown> }) =>
       executeThroughGateway(gateway, { schema, context, ...request });
 
+  // Subgraph errors keep their registered codes; anything else (a gateway failure) is masked.
+  const isSafeError = (error: unknown) => isOriginalGraphQLError(error) || errorCodeOf(error) !== undefined;
+  const mask = createErrorMask(isSafeError);
+
   const conversationsUrl = subgraphUrls['conversations'];
   if (!conversationsUrl) throw new Error('The supergraph has no conversations subgraph');
   const presenceUrl = subgraphUrls['presence'];
@@ -143,6 +149,12 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
     metrics: deps.metrics,
     logger: deps.logger,
     maxQueuedEvents: deps.realtime.maxQueuedEvents,
+    // Results written straight to the sockets are masked as yoga masks those it serves (see isSafeError).
+    encode: createResultEncoder((error) => {
+      const masked = mask(error);
+      if (masked !== error) deps.logger.error({ err: error }, 'unexpected error in a subscription result');
+      return masked;
+    }),
   });
   await engine.start();
 
@@ -183,8 +195,7 @@ export async function createRouter(deps: RouterDeps): Promise<Router> {
             exposedHeaders: ['x-request-id', 'retry-after'],
             maxAge: 600,
           },
-    // Subgraph errors keep their registered codes; anything else (a gateway failure) is masked.
-    isSafeError: (error) => isOriginalGraphQLError(error) || errorCodeOf(error) !== undefined,
+    isSafeError,
     extraParamNames: ['documentId'],
     extendContext: createRouterContext,
     plugins: [

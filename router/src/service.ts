@@ -124,6 +124,7 @@ export async function startRouterService(
           revocationCheckMs: env.WS_SESSION_CHECK_SECONDS * 1000,
           maxConnectionsPerUser: env.WS_MAX_CONNECTIONS_PER_USER,
           maxConnectionsPerIp: env.WS_MAX_CONNECTIONS_PER_IP,
+          maxBufferedBytes: env.WS_MAX_BUFFERED_BYTES,
         },
       },
       clock,

@@ -6,8 +6,14 @@ import { schemaDir } from '@parley/schema';
 import { buildSchema, GraphQLError, parse, type ExecutionResult } from 'graphql';
 import { Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createRealtimeEngine, type RealtimeEngine, type Selection } from '../src/realtime/engine.js';
+import {
+  createRealtimeEngine,
+  type RealtimeEngine,
+  type Selection,
+  type SubscribeRequest,
+} from '../src/realtime/engine.js';
 import { createHydrationSchema } from '../src/realtime/hydration.js';
+import { recordingChannel } from './recording-socket.js';
 
 const CONVERSATION = '0195f2a4-5c2b-7000-8000-000000000001';
 const [ANN, BOB] = ['0195f2a4-5c2b-7000-8000-0000000000a1', '0195f2a4-5c2b-7000-8000-0000000000b1'];
@@ -101,19 +107,43 @@ const presenceChanged = (status: string) => ({
   payload: { userId: ANN, status, lastSeenAt: null, audience: [ANN, BOB] },
 });
 
-const subscribe = async (engine: RealtimeEngine, userId: string, after: string | null, presence = false) => {
-  const stream = await engine.subscribe({
-    userId,
-    conversationId: null,
-    after,
-    presence,
-    selection: presence ? presenceSelection : selection,
-    gateway: async () => ({ errors: [] }),
-    caller: { authorization: 'Bearer test', requestId: 'test' },
-  });
+let ids = 0;
+/**
+ * Opens a subscription on a socket of its own (holding at most `maxBufferedBytes` unsent); its results are
+ * read from the frames written to that socket, as a client reads them.
+ */
+async function open(
+  engine: RealtimeEngine,
+  request: Omit<SubscribeRequest, 'channel' | 'id'>,
+  maxBufferedBytes?: number,
+) {
+  const { socket, channel } = recordingChannel(maxBufferedBytes);
+  const id = String((ids += 1));
+  const stream = await engine.subscribe({ ...request, channel, id });
   if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
-  return stream;
-};
+  return { next: () => socket.next(id), socket };
+}
+
+const subscribe = (
+  engine: RealtimeEngine,
+  userId: string,
+  after: string | null,
+  presence = false,
+  maxBufferedBytes?: number,
+) =>
+  open(
+    engine,
+    {
+      userId,
+      conversationId: null,
+      after,
+      presence,
+      selection: presence ? presenceSelection : selection,
+      gateway: async () => ({ errors: [] }),
+      caller: { authorization: 'Bearer test', requestId: 'test' },
+    },
+    maxBufferedBytes,
+  );
 
 const cursorOf = (result: ExecutionResult) => (result.data as { events: { cursor: string } }).events.cursor;
 
@@ -136,7 +166,7 @@ describe('realtime engine', () => {
     // The messages service fails the first `failures` hydrations, then answers.
     let failures = 0;
     let asked = 0;
-    const stream = await engine.subscribe({
+    const stream = await open(engine, {
       userId: ANN,
       conversationId: null,
       after: null,
@@ -165,7 +195,6 @@ describe('realtime engine', () => {
       },
       caller: { authorization: 'Bearer test', requestId: 'test' },
     });
-    if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
 
     // Two failures, then an answer within the three attempts: delivered whole, once.
     failures = 2;
@@ -198,7 +227,7 @@ describe('realtime engine', () => {
     const engine = await start(log, await groupOfAnnAndBob());
     const before = await log.head();
     await log.append([added(1)]);
-    const stream = await engine.subscribe({
+    const stream = await open(engine, {
       userId: ANN,
       conversationId: null,
       after: before,
@@ -220,34 +249,42 @@ describe('realtime engine', () => {
       }),
       caller: { authorization: 'Bearer test', requestId: 'test' },
     });
-    if (!(Symbol.asyncIterator in stream)) throw new Error(JSON.stringify(stream));
     expect((await stream.next()).value).toEqual({
       data: { events: { __typename: 'StreamResync', reason: 'HYDRATION_FAILED' } },
     });
   });
 
-  it('tells a subscriber that stopped reading it lagged, at the last event dropped, then goes on', async () => {
+  it('tells a subscriber whose socket stopped taking frames it lagged, at the last event dropped, then goes on', async () => {
     const log = createMemoryRealtimeLog({ prefix: 'engine-test:' });
-    const engine = await start(log, await groupOfAnnAndBob(), 3);
+    const engine = await start(log, await groupOfAnnAndBob());
     const reading = await subscribe(engine, ANN, null);
-    const stalled = await subscribe(engine, BOB, null);
+    // Bob's socket takes one frame and holds it unsent: past one byte waiting, frames are refused.
+    const stalled = await subscribe(engine, BOB, null, false, 1);
+    stalled.socket.stall();
     const head = await log.head();
 
-    // Ann reads each; Bob reads none of the first four (the queue holds three).
+    // Ann reads each; Bob's socket sends none of the first four.
     for (let n = 1; n <= 4; n += 1) {
       await log.append([added(n)]);
       await reading.next();
     }
-    await log.append([added(5)]);
-    await reading.next();
+    expect(stalled.socket.bufferedAmount).toBeGreaterThan(0);
     const read = await log.readAfter(head, 10);
     if (read.expired) throw new Error('fresh log expired');
     const cursors = read.events.map((event) => event.cursor);
 
+    // Once his socket sends what it holds: the first event, then a resync at the fourth (2 to 4 were
+    // dropped), then the fifth.
+    stalled.socket.flush();
+    await log.append([added(5)]);
+    await reading.next();
+    const again = await log.readAfter(head, 10);
+    if (again.expired) throw new Error('fresh log expired');
+    expect(cursorOf((await stalled.next()).value)).toBe(cursors[0]);
     expect((await stalled.next()).value.data).toEqual({
       events: { __typename: 'StreamResync', cursor: cursors[3], reason: 'LAGGING' },
     });
-    expect(cursorOf((await stalled.next()).value)).toBe(cursors[4]);
+    expect(cursorOf((await stalled.next()).value)).toBe(again.events[4]!.cursor);
   });
 
   it('gives a resuming subscriber each event once, in order, when the follower trails its replay', async () => {

@@ -106,6 +106,26 @@ export function isOriginalGraphQLError(error: unknown): error is GraphQLError {
 export type GraphQLServer = YogaServerInstance<NodeServerContext, BaseContext>;
 
 /**
+ * How errors reach clients: safe ones as they are, a dependency that is down as SERVICE_UNAVAILABLE (not a
+ * defect: the client is told to retry), anything else as INTERNAL_SERVER_ERROR ("Unexpected error.").
+ */
+export function createErrorMask(isSafeError: (error: unknown) => boolean) {
+  return (error: unknown, message = 'Unexpected error.'): GraphQLError => {
+    if (isSafeError(error)) return error as GraphQLError;
+    if (isInfrastructureFailure(error)) {
+      const unavailable = serviceUnavailable();
+      return new GraphQLError(unavailable.message, {
+        ...(error instanceof GraphQLError
+          ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path }
+          : {}),
+        extensions: unavailable.extensions,
+      });
+    }
+    return yogaMaskError(error, message, false) as GraphQLError;
+  };
+}
+
+/**
  * The graphql-yoga server every Parley service runs: errors masked (safe errors pass, anything else
  * becomes INTERNAL_SERVER_ERROR and is logged with the request id), bearer-token auth, request ids,
  * body and query limits, `/health`, `/ready`, and metrics recorded in `options.metrics`.
@@ -206,22 +226,7 @@ export function createGraphQLServer<TContext extends BaseContext>(
         if (!loggedWithRequest.has(original)) logger.error({ err: original }, 'unexpected error');
       },
     },
-    maskedErrors: {
-      maskError(error, message) {
-        if (isSafeError(error)) return error as GraphQLError;
-        // A dependency that is down is not a defect: the client is told to retry.
-        if (isInfrastructureFailure(error)) {
-          const unavailable = serviceUnavailable();
-          return new GraphQLError(unavailable.message, {
-            ...(error instanceof GraphQLError
-              ? { nodes: error.nodes, source: error.source, positions: error.positions, path: error.path }
-              : {}),
-            extensions: unavailable.extensions,
-          });
-        }
-        return yogaMaskError(error, message, false);
-      },
-    },
+    maskedErrors: { maskError: createErrorMask(isSafeError) },
     plugins: [
       requestLog,
       ...(options.plugins ?? []),

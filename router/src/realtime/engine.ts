@@ -21,7 +21,7 @@ import {
 } from './event-types.js';
 import { executeEvent, type GatewayExecute } from './hydration.js';
 import type { LiveState } from './live-state.js';
-import { SubscriberQueue } from './subscriber-queue.js';
+import { createResultEncoder, Outlet, type ResultEncoder, type SocketChannel } from './outlet.js';
 
 /** What one subscription asked for; subscribers with equal `key`s share one execution per event. */
 export interface Selection {
@@ -50,13 +50,17 @@ export interface SubscribeRequest {
   /** Runs hydration queries with this subscriber's rights. */
   gateway: GatewayExecute;
   caller: Caller;
+  /** The socket the results are written to, and the subscription's id on it (graphql-ws). */
+  channel: SocketChannel;
+  id: string;
 }
 
 interface Subscriber {
   request: SubscribeRequest;
-  queue: SubscriberQueue;
+  outlet: Outlet;
+  stream: SubscriptionStream;
   /** Live events kept while the backlog after `after` is replayed, delivered after it (those not replayed). */
-  buffered: Array<{ cursor: string; result: ExecutionResult; ends: boolean }> | null;
+  buffered: Array<{ cursor: string; payload: Buffer; ends: boolean }> | null;
   /** More arrived live during the replay than `maxQueuedEvents`: they were dropped, the replay reads them from the log. */
   bufferOverflowed: boolean;
   /** The cursor of the last event this subscriber was given (or dropped for it, when lagging). */
@@ -74,8 +78,13 @@ export interface RealtimeEngineOptions {
   schema: GraphQLSchema;
   metrics: Registry;
   logger: Logger;
-  /** Results waiting for one subscriber before they are dropped for a LAGGING resync. */
+  /**
+   * Live events kept for one subscriber while it replays (more are read from the log again), and results
+   * waiting behind one worked out for it alone, before they are dropped for a LAGGING resync.
+   */
   maxQueuedEvents: number;
+  /** Results as graphql-ws payload bytes, errors masked (see outlet.ts); unmasked by default. */
+  encode?: ResultEncoder;
   /** Events read per page when replaying after a cursor. */
   replayPageSize?: number;
   /** The presence and typing of now, told to a resuming `presence: true` subscriber after its replay. */
@@ -85,12 +94,24 @@ export interface RealtimeEngineOptions {
 /** Events executed at the same time while following the log; delivered in log order regardless. */
 const CONCURRENT_EVENTS = 16;
 
+interface Position {
+  epoch: string;
+  ms: number;
+  seq: number;
+}
+/** Cursors read recently: every delivery compares the event's cursor with its subscriber's last one. */
+const positions = new Map<string, Position>();
 /** A cursor's log and position (`<epoch>:<ms>-<seq>`). */
-function cursorPosition(cursor: string): { epoch: string; ms: bigint; seq: bigint } {
+function cursorPosition(cursor: string): Position {
+  let position = positions.get(cursor);
+  if (position) return position;
   const match = /^(.*):(\d+)-(\d+)$/.exec(cursor);
-  return match
-    ? { epoch: match[1]!, ms: BigInt(match[2]!), seq: BigInt(match[3]!) }
-    : { epoch: '', ms: 0n, seq: 0n };
+  position = match
+    ? { epoch: match[1]!, ms: Number(match[2]!), seq: Number(match[3]!) }
+    : { epoch: '', ms: 0, seq: 0 };
+  if (positions.size >= 4096) positions.clear();
+  positions.set(cursor, position);
+  return position;
 }
 /**
  * Whether `cursor` comes after `other`. Of two logs (one replaced a lost one), the one followed now,
@@ -98,6 +119,7 @@ function cursorPosition(cursor: string): { epoch: string; ms: bigint; seq: bigin
  */
 function isAfter(cursor: string, other: string | null, currentEpoch: string): boolean {
   if (other === null) return true;
+  if (cursor === other) return false;
   const a = cursorPosition(cursor);
   const b = cursorPosition(other);
   if (a.epoch !== b.epoch) return a.epoch === currentEpoch;
@@ -130,6 +152,40 @@ const endsFor = (subscriber: Subscriber, decoded: DecodedEvent) =>
   subscriber.request.conversationId !== null && decoded.endsConversationFor(subscriber.request.userId);
 
 /**
+ * What graphql-ws holds for a subscription whose `next` frames the engine writes to the socket itself: it
+ * yields nothing and finishes when the subscription ends (graphql-ws then sends `complete`, after every
+ * frame written before); `return()` (the client's `complete`, the socket closing) ends the subscription.
+ */
+class SubscriptionStream implements AsyncIterableIterator<ExecutionResult> {
+  private finished = false;
+  private waiting: ((result: IteratorResult<ExecutionResult>) => void) | null = null;
+
+  constructor(private readonly onReturn: () => void) {}
+
+  /** Ends the stream from the engine's side. */
+  end() {
+    this.finished = true;
+    this.waiting?.({ done: true, value: undefined });
+    this.waiting = null;
+  }
+
+  next(): Promise<IteratorResult<ExecutionResult>> {
+    if (this.finished) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve) => (this.waiting = resolve));
+  }
+
+  return(): Promise<IteratorResult<ExecutionResult>> {
+    if (!this.finished) this.onReturn();
+    this.end();
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  [Symbol.asyncIterator]() {
+    return this;
+  }
+}
+
+/**
  * Realtime subscriptions: follows the realtime log (every router instance reads all of it), decides who may
  * see each event now (membership projection), executes it once per shared selection and hands the result to
  * every subscriber of that selection; replays the events after a client's cursor before it goes live.
@@ -137,6 +193,7 @@ const endsFor = (subscriber: Subscriber, decoded: DecodedEvent) =>
 export function createRealtimeEngine(options: RealtimeEngineOptions) {
   const { log, projection, logger } = options;
   const replayPageSize = options.replayPageSize ?? 500;
+  const encode = options.encode ?? createResultEncoder((error) => error);
   const byUser = new Map<string, Set<Subscriber>>();
   let followed: { stop(): Promise<void> } | null = null;
   /** The epoch of the log the follower reads now. */
@@ -221,24 +278,28 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     });
   }
 
-  function deliver(subscriber: Subscriber, cursor: string, result: ExecutionResult, ends: boolean) {
+  /** Delivers an encoded result (shared by everyone it goes to); false when the subscriber had it already. */
+  function deliver(subscriber: Subscriber, cursor: string, payload: Buffer, ends: boolean): boolean {
     // Replay already gave it, or the subscriber started after it: the follower can trail the replay.
-    if (!comesAfter(cursor, subscriber.lastCursor)) return;
+    if (!comesAfter(cursor, subscriber.lastCursor)) return false;
     if (subscriber.buffered) {
       if (subscriber.buffered.length >= options.maxQueuedEvents) {
         subscriber.buffered.length = 0;
         subscriber.bufferOverflowed = true;
       }
-      subscriber.buffered.push({ cursor, result, ends });
-      return;
+      subscriber.buffered.push({ cursor, payload, ends });
+      return false;
     }
     subscriber.lastCursor = cursor;
-    subscriber.queue.push(result);
-    deliveries.inc();
-    if (ends) {
-      subscriber.queue.end();
-      remove(subscriber);
-    }
+    subscriber.outlet.send(payload);
+    if (ends) finish(subscriber);
+    return true;
+  }
+
+  /** The subscription is over: graphql-ws completes it once the frames written before have been sent. */
+  function finish(subscriber: Subscriber) {
+    remove(subscriber);
+    void subscriber.outlet.end().then(() => subscriber.stream.end());
   }
 
   /** The subscribers this event goes to, grouped by what they share, each group executed once. */
@@ -252,17 +313,17 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       return [];
     }
     const { audience, value } = decoded;
-    let recipients: string[];
+    const recipients = new Set<string>();
     if (audience.kind === 'users') {
-      recipients = audience.userIds.filter((userId) => byUser.has(userId));
+      for (const userId of audience.userIds) if (byUser.has(userId)) recipients.add(userId);
     } else {
       const members = await membersOf(value.conversationId!, anyCaller());
-      const except = new Set(audience.kind === 'members' ? audience.except : []);
-      recipients = [...byUser.keys()].filter(
-        (userId) =>
-          (members.has(userId) && !except.has(userId)) ||
-          (audience.kind === 'members-and' && audience.userId === userId),
-      );
+      const except = audience.kind === 'members' ? audience.except : undefined;
+      // The members with a subscription here, not everyone subscribed here: the smaller of the two, usually.
+      for (const userId of members) {
+        if (byUser.has(userId) && !except?.includes(userId)) recipients.add(userId);
+      }
+      if (audience.kind === 'members-and' && byUser.has(audience.userId)) recipients.add(audience.userId);
     }
     const groups = new Map<string, Subscriber[]>();
     for (const userId of recipients) {
@@ -295,12 +356,16 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       prepared.forEach((groups, index) => {
         const { cursor } = chunk[index]!;
         if ('failed' in groups) return void tellMissed(chunk[index]!, groups.failed);
+        let delivered = 0;
         for (const { group, result, decoded } of groups) {
+          // Encoded once for the whole group: each subscriber's frame is these bytes with its id around them.
+          const payload = encode(result);
           for (const subscriber of group) {
-            if (subscriber.queue.done) continue;
-            deliver(subscriber, cursor, result, endsFor(subscriber, decoded));
+            if (subscriber.outlet.done) continue;
+            if (deliver(subscriber, cursor, payload, endsFor(subscriber, decoded))) delivered += 1;
           }
         }
+        deliveries.inc(delivered);
       });
     }
   }
@@ -340,7 +405,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
           continue;
         }
         const resync = resyncEvent(event.cursor, reason);
-        subscriber.queue.push(() => execute(subscriber, resync));
+        subscriber.outlet.sendLater(() => execute(subscriber, resync));
         subscriber.lastCursor = event.cursor;
       }
     }
@@ -365,7 +430,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     logger.warn({ cursor }, 'realtime log was reset; subscribers are told to resync');
     for (const subscribers of byUser.values()) {
       for (const subscriber of subscribers) {
-        deliver(subscriber, cursor, await execute(subscriber, resyncEvent(cursor, 'LOG_RESET')), false);
+        const resync = encode(await execute(subscriber, resyncEvent(cursor, 'LOG_RESET')));
+        deliver(subscriber, cursor, resync, false);
       }
     }
   }
@@ -401,9 +467,9 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       return;
     }
     for (const value of values) {
-      if (subscriber.queue.done) return;
-      await subscriber.queue.waitForRoom();
-      subscriber.queue.push(await execute(subscriber, value));
+      if (subscriber.outlet.done) return;
+      await subscriber.outlet.whenRoom();
+      subscriber.outlet.sendResult(await execute(subscriber, value));
       deliveries.inc();
     }
   }
@@ -435,7 +501,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       const page = await log.readAfter(cursor, replayPageSize);
       if (page.expired) {
         const head = await log.head();
-        subscriber.queue.push(await execute(subscriber, resyncEvent(head, 'CURSOR_EXPIRED')));
+        subscriber.outlet.sendResult(await execute(subscriber, resyncEvent(head, 'CURSOR_EXPIRED')));
         subscriber.lastCursor = head;
         // Everything after the resync point is live (the log may have started again since subscribing).
         if (subscriber.liveFrom !== null) subscriber.liveFrom = head;
@@ -449,7 +515,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       }
       const members = cachedMembersOf(request.caller);
       for (const event of page.events) {
-        if (subscriber.queue.done) return;
+        if (subscriber.outlet.done) return;
         cursor = event.cursor;
         let decoded: DecodedEvent;
         try {
@@ -471,15 +537,11 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
             decoded.audience.kind === 'members-and' &&
             (await members(decoded.value.conversationId!)).has(request.userId)
           );
-        await subscriber.queue.waitForRoom();
-        subscriber.queue.push(await executeForReplay(subscriber, decoded.value, event.cursor));
+        await subscriber.outlet.whenRoom();
+        subscriber.outlet.sendResult(await executeForReplay(subscriber, decoded.value, event.cursor));
         subscriber.lastCursor = event.cursor;
         deliveries.inc();
-        if (ends) {
-          subscriber.queue.end();
-          remove(subscriber);
-          return;
-        }
+        if (ends) return finish(subscriber);
       }
     }
     // Everything up to `cursor` was considered: the follower may still bring some of it, which is not given again.
@@ -489,8 +551,8 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     subscriber.buffered = null;
     // deliver() passes over what the replay covered: lastCursor is at least `cursor` now.
     for (const entry of buffered) {
-      deliver(subscriber, entry.cursor, entry.result, entry.ends);
-      if (subscriber.queue.done) return;
+      if (deliver(subscriber, entry.cursor, entry.payload, entry.ends)) deliveries.inc();
+      if (subscriber.outlet.done) return;
     }
   }
 
@@ -510,10 +572,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       await followed?.stop();
       followed = null;
       for (const subscribers of [...byUser.values()]) {
-        for (const subscriber of [...subscribers]) {
-          subscriber.queue.end();
-          remove(subscriber);
-        }
+        for (const subscriber of [...subscribers]) finish(subscriber);
       }
     },
 
@@ -524,6 +583,7 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
     async subscribe(
       request: SubscribeRequest,
     ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
+      // (The stream yields nothing: results are written to `request.channel` as graphql-ws `next` frames.)
       const { conversationId, userId, caller } = request;
       if (conversationId !== null) {
         const members = isUuid(conversationId) ? await membersOf(conversationId, caller) : new Set<string>();
@@ -545,33 +605,38 @@ export function createRealtimeEngine(options: RealtimeEngineOptions) {
       }
       const subscriber: Subscriber = {
         request,
+        outlet: new Outlet(
+          request.channel,
+          request.id,
+          encode,
+          () => {
+            const cursor = subscriber.lastCursor ?? '';
+            return () => execute(subscriber, resyncEvent(cursor, 'LAGGING'));
+          },
+          options.maxQueuedEvents,
+        ),
+        stream: new SubscriptionStream(() => {
+          subscriber.outlet.abort();
+          remove(subscriber);
+        }),
         buffered: request.after === null ? null : [],
         bufferOverflowed: false,
         lastCursor: request.after,
         // Read before the subscriber is added: an event after it is live, whether the follower or the replay
         // brings it (deliver() gives it once).
         liveFrom: request.after !== null && request.presence ? await log.head() : null,
-        queue: new SubscriberQueue(
-          options.maxQueuedEvents,
-          () => {
-            const cursor = subscriber.lastCursor ?? '';
-            return () => execute(subscriber, resyncEvent(cursor, 'LAGGING'));
-          },
-          () => remove(subscriber),
-        ),
       };
       add(subscriber);
       if (request.after !== null) {
         replay(subscriber, request.after).catch((error: unknown) => {
           logger.error({ err: error }, 'replay failed; the subscription ends');
-          subscriber.queue.push({
+          subscriber.outlet.sendResult({
             errors: [codedError('SERVICE_UNAVAILABLE', 'Missed events could not be read; resubscribe')],
           });
-          subscriber.queue.end();
-          remove(subscriber);
+          finish(subscriber);
         });
       }
-      return subscriber.queue;
+      return subscriber.stream;
     },
   };
 }

@@ -20,13 +20,17 @@ import type { Plugin } from 'graphql-yoga';
 import type { RouterContext } from '../context.js';
 import type { RealtimeEngine, Selection } from './engine.js';
 import { usedBy, type GatewayExecute } from './hydration.js';
+import type { SocketChannel } from './outlet.js';
 import { isShareableSelection } from './per-viewer.js';
 
-/** Set on the context of operations that arrive over graphql-ws (see ws-server.ts). */
+/**
+ * Set on the context of operations that arrive over graphql-ws (see ws-server.ts): the socket's channel and
+ * the operation's id, which a subscription's results are written to.
+ */
 export const WEBSOCKET = Symbol('websocket');
 
 export interface RealtimeContext extends RouterContext {
-  [WEBSOCKET]?: true;
+  [WEBSOCKET]?: { channel: SocketChannel; id: string };
 }
 
 /** The subscription's one root field (fragments and @skip/@include resolved), as graphql-js would pick it. */
@@ -79,6 +83,7 @@ export function useRealtime(options: {
   async function open(
     args: ExecutionArgs,
     context: RealtimeContext,
+    socket: { channel: SocketChannel; id: string },
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const viewer = requireViewer(context);
     const operation = getOperationAST(args.document, args.operationName);
@@ -141,6 +146,8 @@ export function useRealtime(options: {
       selection,
       gateway: options.gateway(context),
       caller,
+      channel: socket.channel,
+      id: socket.id,
     });
   }
 
@@ -149,7 +156,8 @@ export function useRealtime(options: {
     args: ExecutionArgs,
   ): Promise<AsyncIterableIterator<ExecutionResult> | ExecutionResult> {
     const context = args.contextValue as RealtimeContext;
-    if (!context[WEBSOCKET]) {
+    const socket = context[WEBSOCKET];
+    if (!socket) {
       return {
         errors: [
           codedError('BAD_REQUEST', 'Subscriptions are served over graphql-ws (WebSocket) at /graphql'),
@@ -157,7 +165,7 @@ export function useRealtime(options: {
       };
     }
     try {
-      const stream = await open(args, context);
+      const stream = await open(args, context, socket);
       return Symbol.asyncIterator in stream ? stream : refusal(stream);
     } catch (error) {
       if (error instanceof GraphQLError) return refusal({ errors: [error] });

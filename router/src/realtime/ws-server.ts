@@ -29,6 +29,7 @@ import { Gauge } from 'prom-client';
 import { RateLimiterMemory } from 'rate-limiter-flexible';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { GraphQLServer } from '@parley/kit';
+import { SocketChannel } from './outlet.js';
 import { watchTokenExpiry } from './token-expiry.js';
 import { WEBSOCKET } from './use-realtime.js';
 
@@ -61,10 +62,17 @@ export interface WebSocketLimits {
   maxConnectionsPerUser: number;
   /** Sockets one client address may hold open on this router (signed in or not yet). */
   maxConnectionsPerIp: number;
+  /**
+   * Bytes waiting to go out on one socket past which its subscriptions drop results, and are told `LAGGING`
+   * once at most half of that waits.
+   */
+  maxBufferedBytes: number;
 }
 
 interface Connection {
   viewer: Viewer;
+  /** The socket's outgoing frames (subscriptions write theirs to it, bounded in bytes). */
+  channel: SocketChannel;
   /** The device this socket is in presence (reported on the bus): its user is online while it is open. */
   deviceId: string;
   authorization: string;
@@ -190,6 +198,7 @@ export async function attachWebSocketServer(options: {
       openSockets.dec();
       const connection = connections.get(socket);
       connection?.stopTimers();
+      connection?.channel.close();
       count(perIp, address, -1);
       if (connection) {
         count(perUser, connection.viewer.userId, -1);
@@ -266,6 +275,7 @@ export async function attachWebSocketServer(options: {
   async function prepareOperation(
     extra: { connection?: Connection; request: IncomingMessage },
     subscriptions: Readonly<Record<string, unknown>>,
+    id: string,
     payload: SubscribePayload,
   ): Promise<ExecutionArgs | readonly GraphQLError[]> {
     const { connection, request } = extra;
@@ -288,7 +298,7 @@ export async function attachWebSocketServer(options: {
     const errors = enveloped.validate(enveloped.schema, document);
     if (errors.length > 0) return errors;
     const contextValue = await enveloped.contextFactory();
-    Object.assign(contextValue, { [WEBSOCKET]: true });
+    Object.assign(contextValue, { [WEBSOCKET]: { channel: connection.channel, id } });
     return {
       schema: enveloped.schema,
       document,
@@ -344,7 +354,8 @@ export async function attachWebSocketServer(options: {
             ? params['clientName']
             : ((request.headers['graphql-client-name'] as string | undefined) ?? null);
         const deviceId = `ws:${randomUUID()}`;
-        const connection = { viewer, deviceId, authorization, clientName, stopTimers };
+        const channel = new SocketChannel(socket, limits.maxBufferedBytes);
+        const connection = { viewer, channel, deviceId, authorization, clientName, stopTimers };
         connections.set(socket, connection);
         count(perUser, viewer.userId, 1);
         context.extra.connection = connection;
@@ -364,7 +375,7 @@ export async function attachWebSocketServer(options: {
       },
       async onSubscribe(context, id, payload) {
         try {
-          return await prepareOperation(context.extra, context.subscriptions, payload);
+          return await prepareOperation(context.extra, context.subscriptions, id, payload);
         } catch (error) {
           if (error instanceof GraphQLError) return [error];
           logger.error({ err: error, operationId: id }, 'operation could not start');
