@@ -45,6 +45,7 @@ async function measure(
   const steps = await withProfiles({ [`fanout-${name.split(' ')[0]!.toLowerCase()}`]: server }, () =>
     runFanout(world, target, {
       ...options,
+      serverCpuMs: () => server.cpuMs(),
       onConnected: async (count) => {
         clients = count;
         const after = await settledMemory(server);
@@ -102,6 +103,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
         step.p99Ms,
         step.maxMs,
         step.sendP99Ms,
+        step.serverCpuUsPerDelivery === null ? '' : fixed(step.serverCpuUsPerDelivery),
       ];
     }),
   );
@@ -114,6 +116,11 @@ export async function subscriptionFanout(options: FanoutOptions) {
         .map((step) => step.deliveriesPerSecond),
     );
   const at20k = ours.steps.find((step) => step.offeredDeliveriesPerSecond >= 20_000);
+  const baselineAt20k = baseline.steps.find((step) => step.offeredDeliveriesPerSecond >= 20_000);
+  const cpuRatio =
+    at20k?.serverCpuUsPerDelivery != null && baselineAt20k?.serverCpuUsPerDelivery
+      ? at20k.serverCpuUsPerDelivery / baselineAt20k.serverCpuUsPerDelivery
+      : null;
   const perClientKb = ours.bytesPerClient / 1024;
   return {
     markdown: [
@@ -136,6 +143,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
           'p99 ms',
           'max ms',
           'send p99 ms',
+          'server CPU µs/delivery',
         ],
         rows,
       ),
@@ -160,6 +168,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
       '',
       `Targets: deliveries/s ≥ Socket.IO's (highest rate kept up with): ${fixed(sustained(ours), 0)} vs ${fixed(sustained(baseline), 0)}, ${verdict(sustained(ours) >= sustained(baseline) * 0.98)};`,
       `p99 send→delivery ≤ 50 ms at 20,000 deliveries/s: ${at20k ? `${at20k.p99Ms} ms, ${verdict(at20k.p99Ms <= 50 && at20k.delivered === at20k.expected)}` : 'no step offered 20,000/s'};`,
+      `server CPU per delivery ≤ 1.5× Socket.IO's at 20,000 deliveries/s: ${cpuRatio === null ? 'not measured' : `${fixed(at20k!.serverCpuUsPerDelivery!)} µs vs ${fixed(baselineAt20k!.serverCpuUsPerDelivery!)} µs (${fixed(cpuRatio)}×), ${verdict(cpuRatio <= 1.5)}`};`,
       `≤ 30 KB RSS per connected client: ${fixed(perClientKb)} KB (live heap and buffers ${fixed(ours.liveBytesPerClient / 1024)} KB), ${verdict(perClientKb <= 30 && ours.liveBytesPerClient / 1024 <= 30)}.`,
       `RSS grows in steps as the allocator maps memory, so its per-client share varies from run to run; the`,
       `live heap and buffers are the steadier figure, and the target is met only when both are under 30 KB.`,

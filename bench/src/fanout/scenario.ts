@@ -27,6 +27,8 @@ export interface FanoutStep {
   p99Ms: number;
   maxMs: number;
   sendP99Ms: number;
+  /** CPU time of the server's process per delivery over the step (from its first send to its last delivery). */
+  serverCpuUsPerDelivery: number | null;
 }
 
 const now = () => performance.now();
@@ -45,6 +47,8 @@ export async function runFanout(
     seconds: number;
     /** Called once every client is connected and has received a first message in each of its groups. */
     onConnected?: (clients: number) => Promise<void>;
+    /** CPU time the server's process has used so far, in milliseconds. */
+    serverCpuMs?: () => Promise<number>;
   },
 ) {
   const sentAt = new Map<number, number>();
@@ -134,6 +138,7 @@ export async function runFanout(
       firstIdOfStep = nextId;
       let expected = 0;
       const total = rate * options.seconds;
+      const cpuBefore = await options.serverCpuMs?.();
       const started = now();
       const sends: Promise<void>[] = [];
       for (let index = 0; index < total; index += 1) {
@@ -161,6 +166,7 @@ export async function runFanout(
         }
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
+      const cpuAfter = await options.serverCpuMs?.();
       // From the first send to the last delivery: a server that falls behind spreads its deliveries out.
       const elapsed = Math.max(options.seconds, (lastDeliveryAt - started) / 1000);
       steps.push({
@@ -174,6 +180,10 @@ export async function runFanout(
         p99Ms: histogram.getValueAtPercentile(99),
         maxMs: histogram.maxValue,
         sendP99Ms: sendLatency.getValueAtPercentile(99),
+        serverCpuUsPerDelivery:
+          cpuBefore === undefined || cpuAfter === undefined || delivered === 0
+            ? null
+            : ((cpuAfter - cpuBefore) * 1000) / delivered,
       });
       console.log(`fan-out: ${rate} msg/s → ${JSON.stringify(steps.at(-1))}`);
     }

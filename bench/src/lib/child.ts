@@ -1,4 +1,4 @@
-import { fork, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Session } from 'node:inspector/promises';
@@ -12,6 +12,8 @@ export interface Child<Ready> {
   rss(): Promise<number>;
   /** The most resident memory the process ever had, in bytes (VmHWM). */
   peakRss(): Promise<number>;
+  /** CPU time the process has used so far (user and system), in milliseconds. */
+  cpuMs(): Promise<number>;
   /** Asks the child something over IPC and waits for its answer. */
   ask<Answer>(request: Record<string, unknown>): Promise<Answer>;
   stop(): Promise<void>;
@@ -22,6 +24,18 @@ async function statusBytes(pid: number, field: 'VmRSS' | 'VmHWM'): Promise<numbe
   const match = status.match(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm'));
   if (!match) throw new Error(`no ${field} for process ${pid}`);
   return Number(match[1]) * 1024;
+}
+
+/** Clock ticks per second, the unit of /proc/<pid>/stat's CPU times. */
+let ticksPerSecond: number | undefined;
+
+/** CPU time of `pid` so far, user and system, in milliseconds (from /proc, not disturbing the process). */
+async function cpuMsOf(pid: number): Promise<number> {
+  ticksPerSecond ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
+  // After "pid (comm) ": state is field 3, utime 14 and stime 15 (comm may hold spaces, not ")").
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / ticksPerSecond;
 }
 
 /**
@@ -64,6 +78,7 @@ export function startChild<Ready>(
         ready: message.ready,
         rss: () => statusBytes(pid, 'VmRSS'),
         peakRss: () => statusBytes(pid, 'VmHWM'),
+        cpuMs: () => cpuMsOf(pid),
         ask<Answer>(request: Record<string, unknown>) {
           const id = nextQuestion++;
           return new Promise<Answer>((answered) => {

@@ -60,6 +60,12 @@ export interface RealtimeConnection {
   terminate(): Promise<CloseInfo>;
   /** Sends a raw protocol message (JSON-encoded unless a string), past the client: to test the server's limits. */
   send(message: object | string): void;
+  /**
+   * Stops reading from the socket, as a client too slow to keep up (what the server sends waits in the
+   * network buffers, then in the server), until `resume()`.
+   */
+  pause(): void;
+  resume(): void;
   readonly client: Client;
 }
 
@@ -251,5 +257,15 @@ export async function connectRealtime(
     socket?.terminate();
     return closed;
   };
-  return { subscribe, subscriptions, closed, close, terminate, send, client };
+  return {
+    subscribe,
+    subscriptions,
+    closed,
+    close,
+    terminate,
+    send,
+    pause: () => socket!.pause(),
+    resume: () => socket!.resume(),
+    client,
+  };
 }
