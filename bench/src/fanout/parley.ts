@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
 import { BENCH_CLIENT } from '../router/gateways.js';
@@ -9,10 +10,19 @@ export const EVENTS = `subscription BenchEvents {
 }`;
 export const SEND = `mutation BenchSend($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`;
 
-/** Clients of the Parley router: graphql-ws sockets subscribed to `events`; sends are `sendMessage` over HTTP. */
-export function parleyTarget(router: { url: string; wsUrl: string }): FanoutTarget {
+/**
+ * Clients of Parley routers: graphql-ws sockets subscribed to `events`, each on the next router in turn;
+ * sends are `sendMessage` over HTTP, each to the next router in turn.
+ */
+export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutTarget {
+  let sockets = 0;
+  let sends = 0;
+  // Bodies repeat from one run of the scenario to the next: the idempotency key must not (a repeated one is a
+  // retry, answered with the first message and no new event).
+  const run = randomUUID();
   return {
     async connect(user, onMessage) {
+      const router = routers[sockets++ % routers.length]!;
       const client = createClient({
         url: router.wsUrl,
         webSocketImpl: WebSocket,
@@ -41,6 +51,7 @@ export function parleyTarget(router: { url: string; wsUrl: string }): FanoutTarg
       return { close: () => void client.dispose() };
     },
     async send(user, conversationId, body) {
+      const router = routers[sends++ % routers.length]!;
       const response = await fetch(router.url, {
         method: 'POST',
         headers: {
@@ -50,7 +61,7 @@ export function parleyTarget(router: { url: string; wsUrl: string }): FanoutTarg
         },
         body: JSON.stringify({
           query: SEND,
-          variables: { input: { conversationId, body, clientMutationId: body } },
+          variables: { input: { conversationId, body, clientMutationId: `${run}:${body}` } },
         }),
       });
       const answer = (await response.json()) as { errors?: unknown };

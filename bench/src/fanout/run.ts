@@ -25,30 +25,41 @@ interface SideResult {
   steps: FanoutStep[];
 }
 
-/** Memory of `server` after a full collection: resident, and live (heap in use and buffers). */
-async function settledMemory(server: Child<unknown>) {
-  const live = await server.ask<number>({ memory: true });
-  return { rss: await server.rss(), live };
+/** Memory of `servers` after a full collection: resident, and live (heap in use and buffers), summed. */
+async function settledMemory(servers: Child<unknown>[]) {
+  const each = await Promise.all(
+    servers.map(async (server) => ({
+      live: await server.ask<number>({ memory: true }),
+      rss: await server.rss(),
+    })),
+  );
+  return {
+    rss: each.reduce((sum, { rss }) => sum + rss, 0),
+    live: each.reduce((sum, { live }) => sum + live, 0),
+  };
 }
 
+/** One side of the comparison: `servers` are its processes (their CPU and memory summed). */
 async function measure(
   name: string,
-  server: Child<unknown>,
+  servers: Record<string, Child<unknown>>,
   world: FanoutWorld,
   target: Parameters<typeof runFanout>[1],
   options: FanoutOptions,
 ): Promise<SideResult> {
-  const before = await settledMemory(server);
+  const processes = Object.values(servers);
+  const before = await settledMemory(processes);
   let clients = 0;
   let bytesPerClient = 0;
   let liveBytesPerClient = 0;
-  const steps = await withProfiles({ [`fanout-${name.split(' ')[0]!.toLowerCase()}`]: server }, () =>
+  const steps = await withProfiles(servers, () =>
     runFanout(world, target, {
       ...options,
-      serverCpuMs: () => server.cpuMs(),
+      serverCpuMs: async () =>
+        (await Promise.all(processes.map((server) => server.cpuMs()))).reduce((sum, ms) => sum + ms, 0),
       onConnected: async (count) => {
         clients = count;
-        const after = await settledMemory(server);
+        const after = await settledMemory(processes);
         bytesPerClient = (after.rss - before.rss) / count;
         liveBytesPerClient = (after.live - before.live) / count;
         console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
@@ -67,10 +78,24 @@ export async function subscriptionFanout(options: FanoutOptions) {
   try {
     const router = await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']);
     try {
-      const target = parleyTarget({ url: router.ready.url, wsUrl: router.ready.wsUrl! });
-      sides.push(await measure('Parley router (graphql-ws)', router, world, target, options));
+      const target = parleyTarget([{ url: router.ready.url, wsUrl: router.ready.wsUrl! }]);
+      sides.push(
+        await measure('Parley router (graphql-ws)', { 'fanout-parley': router }, world, target, options),
+      );
     } finally {
       await router.stop();
+    }
+    // Scale-out: two router processes on the same Redis, each holding half the sockets and taking half the sends.
+    const routers = [
+      await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']),
+      await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']),
+    ];
+    try {
+      const target = parleyTarget(routers.map(({ ready }) => ({ url: ready.url, wsUrl: ready.wsUrl! })));
+      const servers = { 'fanout-parley-2a': routers[0]!, 'fanout-parley-2b': routers[1]! };
+      sides.push(await measure('Parley, 2 routers (graphql-ws)', servers, world, target, options));
+    } finally {
+      await Promise.all(routers.map((router) => router.stop()));
     }
     const socketIo = await startChild<{ url: string }>(
       new URL('./socketio-server.ts', import.meta.url),
@@ -79,7 +104,15 @@ export async function subscriptionFanout(options: FanoutOptions) {
     );
     try {
       const target = socketIoTarget(socketIo.ready.url, world);
-      sides.push(await measure('Socket.IO + @socket.io/redis-adapter', socketIo, world, target, options));
+      sides.push(
+        await measure(
+          'Socket.IO + @socket.io/redis-adapter',
+          { 'fanout-socket.io': socketIo },
+          world,
+          target,
+          options,
+        ),
+      );
     } finally {
       await socketIo.stop();
     }
@@ -87,7 +120,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
     await platform.stop();
   }
 
-  const [ours, baseline] = sides as [SideResult, SideResult];
+  const [ours, , baseline] = sides as [SideResult, SideResult, SideResult];
   const members = world.groups[0]!.memberIds.length;
   const rows = options.rates.flatMap((rate, index) =>
     sides.map((side) => {
@@ -128,8 +161,11 @@ export async function subscriptionFanout(options: FanoutOptions) {
       `groups of ${members}: every message is owed to ${members * options.socketsPerUser} clients. Each rate runs for`,
       `${options.seconds} s (random group, random member sending) then drains; latency is from the send's start to`,
       `the client's receipt (same process clock). Parley: \`sendMessage\` over HTTP through the router, \`events\``,
-      `subscriptions over graphql-ws (the server in its own process, the subgraphs in another); Socket.IO: an emit`,
-      `with ack, broadcast to the room through the Redis adapter (one server process).`,
+      `subscriptions over graphql-ws (the server in its own process, the subgraphs in another); with 2 routers, two`,
+      `such processes on the same Redis, the sockets and the sends dealt to them in turn (their CPU and memory`,
+      `summed). Socket.IO: an emit with ack, broadcast to the room through the Redis adapter (one server process).`,
+      `Server CPU per delivery: the server processes' user and system time over the step, over its deliveries`,
+      `(Parley's includes the \`sendMessage\` requests and the hydration queries it runs for every message).`,
       '',
       table(
         [

@@ -120,9 +120,13 @@ export function serveParent<Ready>(
     // `{ memory: true }`: the V8 heap in use plus memory outside it (buffers), after a full collection (the
     // child runs with --expose-gc), so memory reads settle.
     if (request['memory'] === true) {
+      // Twice, a turn of the event loop apart: buffers freed by the first one's weak callbacks go in the second.
       collect?.();
-      const usage = process.memoryUsage();
-      process.send!({ answer: request.question, value: usage.heapUsed + usage.external });
+      setImmediate(() => {
+        collect?.();
+        const usage = process.memoryUsage();
+        process.send!({ answer: request.question, value: usage.heapUsed + usage.external });
+      });
       return;
     }
     // `{ profile: 'start' }` … `{ profile: 'stop', path }`: a CPU profile of just that span, for BENCH_PROFILE.
