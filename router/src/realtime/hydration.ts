@@ -115,6 +115,32 @@ function freeName(operation: OperationDefinitionNode, base: string): string {
   return name;
 }
 
+/** A hydration query's document, and the names of the variables each call fills in. */
+interface HydrationQuery {
+  document: DocumentNode;
+  /** `$_id<n>` for the n-th reference. */
+  idVariables: string[];
+  /** The subscriber's own variables the selections use. */
+  clientVariables: string[];
+}
+
+/** Ids for AST nodes, to key documents by the selections they were built from. */
+const nodeIds = new WeakMap<object, number>();
+let nextNodeId = 0;
+const nodeId = (node: object) => {
+  let id = nodeIds.get(node);
+  if (id === undefined) nodeIds.set(node, (id = nextNodeId++));
+  return id;
+};
+
+/**
+ * The queries built per subscriber operation, by the references and selections they ask for: every event of
+ * one kind for one selection asks the same query (only the ids differ), so the gateway gets the same
+ * document object each time and its printed text and plan are looked up, not worked out again.
+ */
+const built = new WeakMap<OperationDefinitionNode, Map<string, HydrationQuery>>();
+const MAX_QUERIES_PER_OPERATION = 64;
+
 /**
  * One query for every reference of one event the selection reaches: `_e0: message(id: $_id0) { ... }`,
  * with the subscriber's own fragments and the variables they use.
@@ -123,15 +149,36 @@ function hydrationDocument(batch: readonly Pending[]): {
   document: DocumentNode;
   variables: Record<string, unknown>;
 } {
-  const { operation, fragments, variableValues } = batch[0]!.info;
-  const fields: FieldNode[] = [];
+  const { operation, variableValues } = batch[0]!.info;
+  const key = batch
+    .map(({ ref, info }) => `${ref.entity}:${info.fieldNodes.map(nodeId).join(',')}`)
+    .join(';');
+  let queries = built.get(operation);
+  if (!queries) built.set(operation, (queries = new Map()));
+  let query = queries.get(key);
+  if (!query) {
+    query = buildHydrationQuery(batch);
+    if (queries.size >= MAX_QUERIES_PER_OPERATION) queries.clear();
+    queries.set(key, query);
+  }
   const variables: Record<string, unknown> = {};
+  query.idVariables.forEach((name, index) => (variables[name] = batch[index]!.ref.id));
+  for (const name of query.clientVariables) {
+    if (name in variableValues) variables[name] = variableValues[name];
+  }
+  return { document: query.document, variables };
+}
+
+function buildHydrationQuery(batch: readonly Pending[]): HydrationQuery {
+  const { operation, fragments } = batch[0]!.info;
+  const fields: FieldNode[] = [];
+  const idVariables: string[] = [];
   const ownDefinitions: VariableDefinitionNode[] = [];
   const fragmentNames = new Set<string>();
   const variableNames = new Set<string>();
   batch.forEach(({ ref, info }, index) => {
     const idVariable = freeName(operation, `_id${index}`);
-    variables[idVariable] = ref.id;
+    idVariables.push(idVariable);
     ownDefinitions.push({
       kind: Kind.VARIABLE_DEFINITION,
       variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: idVariable } },
@@ -161,10 +208,6 @@ function hydrationDocument(batch: readonly Pending[]): {
   const clientDefinitions = (operation.variableDefinitions ?? []).filter((definition) =>
     variableNames.has(definition.variable.name.value),
   );
-  for (const definition of clientDefinitions) {
-    const name = definition.variable.name.value;
-    if (name in variableValues) variables[name] = variableValues[name];
-  }
   const document: DocumentNode = {
     kind: Kind.DOCUMENT,
     definitions: [
@@ -178,7 +221,11 @@ function hydrationDocument(batch: readonly Pending[]): {
       ...[...fragmentNames].map((name) => fragments[name]!),
     ],
   };
-  return { document, variables };
+  return {
+    document,
+    idVariables,
+    clientVariables: clientDefinitions.map((definition) => definition.variable.name.value),
+  };
 }
 
 /**
