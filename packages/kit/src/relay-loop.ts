@@ -25,8 +25,11 @@ export async function takeRelayTurn(
   tx: { $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number> },
   outbox: string,
 ): Promise<void> {
-  await tx.$executeRawUnsafe(`SET LOCAL lock_timeout = '5s'`);
-  await tx.$executeRawUnsafe('SELECT pg_advisory_xact_lock(hashtext($1))', outbox);
+  // One round trip: the timeout is set (for this transaction) before the lock is asked for.
+  await tx.$executeRawUnsafe(
+    `SELECT set_config('lock_timeout', '5s', true), pg_advisory_xact_lock(hashtext($1))`,
+    outbox,
+  );
 }
 
 /**

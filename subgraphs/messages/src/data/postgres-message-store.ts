@@ -358,15 +358,18 @@ export function createPostgresMessageStore(prisma: PrismaClient): MessageStore {
     async deliverEvents(limit, deliver) {
       return prisma.$transaction(
         async (tx) => {
-          // The turn, not row locks, keeps other relays off these rows until they are deleted.
+          // The turn keeps other relays off the outbox until this transaction ends.
           await takeRelayTurn(tx, 'messages:outbox');
+          // Taken out and read in one statement; a delivery that fails rolls the deletion back.
           const rows = await tx.$queryRaw<{ id: bigint; topic: string; payload: unknown }[]>`
-            SELECT id, topic, payload FROM outbox_events ORDER BY id LIMIT ${limit}`;
+            DELETE FROM outbox_events
+            WHERE id IN (SELECT id FROM outbox_events ORDER BY id LIMIT ${limit})
+            RETURNING id, topic, payload`;
           if (rows.length === 0) return 0;
+          rows.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
           await deliver(
             rows.map(({ id, topic, payload }) => ({ id: String(id), topic, payload }) as RecordedEvent),
           );
-          await tx.outboxEvent.deleteMany({ where: { id: { in: rows.map((row) => row.id) } } });
           return rows.length;
         },
         // A slow broker must fail the batch, not hang it.
