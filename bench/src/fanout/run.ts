@@ -48,7 +48,10 @@ async function measure(
   options: FanoutOptions,
 ): Promise<SideResult> {
   const processes = Object.values(servers);
-  const before = await settledMemory(processes);
+  // Per client: the slope from half the clients to all of them, both points well after start-up (whose
+  // transient memory, given back to the system at its own pace, would otherwise blur a before/after pair).
+  let before = await settledMemory(processes);
+  let clientsBefore = 0;
   let clients = 0;
   let bytesPerClient = 0;
   let liveBytesPerClient = 0;
@@ -57,11 +60,15 @@ async function measure(
       ...options,
       serverCpuMs: async () =>
         (await Promise.all(processes.map((server) => server.cpuMs()))).reduce((sum, ms) => sum + ms, 0),
+      onHalfConnected: async (count) => {
+        clientsBefore = count;
+        before = await settledMemory(processes);
+      },
       onConnected: async (count) => {
         clients = count;
         const after = await settledMemory(processes);
-        bytesPerClient = (after.rss - before.rss) / count;
-        liveBytesPerClient = (after.live - before.live) / count;
+        bytesPerClient = (after.rss - before.rss) / (count - clientsBefore);
+        liveBytesPerClient = (after.live - before.live) / (count - clientsBefore);
         console.log(`fan-out: ${name} holds ${count} clients at ${fixed(bytesPerClient / 1024)} KB each`);
       },
     }),
@@ -188,7 +195,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
         [
           'server',
           'clients',
-          'RSS per client (after GC, subscribed)',
+          'RSS per client (after GC, from half the clients to all)',
           'heap + buffers per client (after GC)',
         ],
         sides.map((side) => [

@@ -47,6 +47,8 @@ export async function runFanout(
     seconds: number;
     /** Called once every client is connected and has received a first message in each of its groups. */
     onConnected?: (clients: number) => Promise<void>;
+    /** Called once half the clients are connected (the first point of the memory-per-client slope). */
+    onHalfConnected?: (clients: number) => Promise<void>;
     /** CPU time the server's process has used so far, in milliseconds. */
     serverCpuMs?: () => Promise<number>;
   },
@@ -99,7 +101,9 @@ export async function runFanout(
   const owners: string[] = [];
   for (const user of world.users)
     for (let copy = 0; copy < options.socketsPerUser; copy += 1) owners.push(user.id);
+  const half = Math.floor(owners.length / 100) * 50;
   for (let start = 0; start < owners.length; start += 50) {
+    if (start === half) await options.onHalfConnected?.(clients.length);
     const batch = owners.slice(start, start + 50);
     clients.push(
       ...(await Promise.all(
