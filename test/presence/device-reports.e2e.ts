@@ -78,6 +78,25 @@ describe('the router reports its sockets to presence', () => {
     await expectStatus(bob, ann, 'OFFLINE');
   });
 
+  it('reports sockets that close together in one message, not one per socket', async () => {
+    const heard = await reportsOn(parley.redisPrefix);
+    const users = await parley.registerUsers('cat', 'dan');
+    const sockets = await Promise.all(
+      users.flatMap((user) =>
+        Array.from({ length: 15 }, () => connectRealtime(parley.wsUrl, { token: user.accessToken })),
+      ),
+    );
+    await expect.poll(() => users.flatMap((user) => heard.touchedOf(user.id))).toHaveLength(30);
+
+    // Dropped at once, as by a network failure.
+    await Promise.all(sockets.map((socket) => socket.terminate()));
+    await expect.poll(() => users.flatMap((user) => heard.disconnectedOf(user.id))).toHaveLength(30);
+    const carrying = heard.reports.filter((report) =>
+      report.disconnected.some((device) => users.some((user) => user.id === device.userId)),
+    );
+    expect(carrying.length).toBeLessThanOrEqual(3);
+  });
+
   describe('with no presence service following its bus', () => {
     let lone: RunningRouter;
     /** A router of its own Redis prefix, on the platform's subgraphs: no presence service hears its bus. */

@@ -202,7 +202,7 @@ export async function attachWebSocketServer(options: {
       count(perIp, address, -1);
       if (connection) {
         count(perUser, connection.viewer.userId, -1);
-        reportPresence('disconnect', {
+        reportPresence({
           touched: [],
           disconnected: [{ userId: connection.viewer.userId, deviceId: connection.deviceId }],
         });
@@ -224,30 +224,53 @@ export async function attachWebSocketServer(options: {
    * nothing of presence itself. A report that fails (Redis down) is logged, never closes anything; one lost
    * (or unheard: presence down) is a missed refresh (see `presenceReports` in @parley/presence/events).
    */
-  const reportPresence = (what: string, report: DeviceReport) => {
-    options.events
-      .publish(presenceReports.devices, report)
-      .catch((error: unknown) => logger.warn({ err: error, what }, 'presence report failed'));
+  let queued: DeviceReport | null = null;
+  /**
+   * Reports made in one turn of the event loop go out together, in messages of up to MAX_DEVICES_PER_REPORT
+   * devices: a thousand sockets closing at once (a network failure, a shutdown) make two messages, not a
+   * thousand. Every device touched goes before every device disconnected (a socket's touch always came
+   * before its disconnect), as presence applies them within one report.
+   */
+  const reportPresence = (report: DeviceReport) => {
+    if (!queued) {
+      queued = { touched: [], disconnected: [] };
+      setImmediate(publishPresence);
+    }
+    queued.touched.push(...report.touched);
+    queued.disconnected.push(...report.disconnected);
+  };
+  const publishPresence = () => {
+    const { touched, disconnected } = queued!;
+    queued = null;
+    const reports: DeviceReport[] = [];
+    for (let start = 0; start < touched.length; start += MAX_DEVICES_PER_REPORT)
+      reports.push({ touched: touched.slice(start, start + MAX_DEVICES_PER_REPORT), disconnected: [] });
+    for (let start = 0; start < disconnected.length; start += MAX_DEVICES_PER_REPORT) {
+      const devices = disconnected.slice(start, start + MAX_DEVICES_PER_REPORT);
+      const last = reports.at(-1);
+      // The first disconnections ride with the last touches (presence applies a report's touches first).
+      if (start === 0 && last) last.disconnected = devices;
+      else reports.push({ touched: [], disconnected: devices });
+    }
+    for (const report of reports) {
+      options.events
+        .publish(presenceReports.devices, report)
+        .catch((error: unknown) => logger.warn({ err: error }, 'presence report failed'));
+    }
   };
   /**
    * Open sockets keep their devices alive, a third of the socket TTL apart (a missed refresh or two does
-   * not take anyone offline), in reports of up to MAX_DEVICES_PER_REPORT; a router that dies stops
-   * refreshing, and its sockets' devices expire.
+   * not take anyone offline); a router that dies stops refreshing, and its sockets' devices expire.
    */
   const refreshPresence = setInterval(
     () => {
-      const devices = [...sockets].flatMap((socket) => {
+      const touched = [...sockets].flatMap((socket) => {
         const connection = connections.get(socket);
         return connection
           ? [{ userId: connection.viewer.userId, deviceId: connection.deviceId, active: false }]
           : [];
       });
-      for (let start = 0; start < devices.length; start += MAX_DEVICES_PER_REPORT) {
-        reportPresence('refresh', {
-          touched: devices.slice(start, start + MAX_DEVICES_PER_REPORT),
-          disconnected: [],
-        });
-      }
+      reportPresence({ touched, disconnected: [] });
     },
     Math.max(1_000, Math.floor(SOCKET_DEVICE_TTL_MS / 3)),
   );
@@ -367,7 +390,7 @@ export async function attachWebSocketServer(options: {
         // Only a socket that stays open is a device (a deleted account's revoked session never is one). One
         // that closed during the check has sent its disconnect already: touching now would leave a ghost.
         if (socket.readyState !== socket.OPEN) return false;
-        reportPresence('connect', {
+        reportPresence({
           touched: [{ userId: viewer.userId, deviceId, active: true }],
           disconnected: [],
         });
