@@ -7,6 +7,7 @@ import { fixed, table, verdict } from '../lib/format.js';
 import type { PlatformReady } from '../lib/platform-process.js';
 import { startGateway } from '../router/gateways.js';
 import { EVENTS, parleyTarget, SEND } from './parley.js';
+import { countRoundTrips, type RoundTrips } from './round-trips.js';
 import { runFanout, type FanoutStep, type FanoutWorld } from './scenario.js';
 import { socketIoTarget } from './socketio.js';
 
@@ -82,10 +83,16 @@ export async function subscriptionFanout(options: FanoutOptions) {
   });
   const world = platform.ready.seeded as FanoutWorld;
   const sides: SideResult[] = [];
+  let roundTrips: RoundTrips | undefined;
   try {
     const router = await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']);
     try {
       const target = parleyTarget([{ url: router.ready.url, wsUrl: router.ready.wsUrl! }]);
+      // First, while nothing else is connected (the sockets of a run leaving would be counted too).
+      roundTrips = await countRoundTrips(world, target, {
+        redisUrl: platform.ready.redisUrl,
+        databaseUrl: process.env['DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
+      });
       sides.push(
         await measure('Parley router (graphql-ws)', { 'fanout-parley': router }, world, target, options),
       );
@@ -206,6 +213,18 @@ export async function subscriptionFanout(options: FanoutOptions) {
         ]),
       ),
       '',
+      ...(roundTrips
+        ? [
+            `What one message costs the stores (\`sendMessage\` through the router to its delivery to another`,
+            `member, ${roundTrips.messages} messages one at a time, nothing else sent): ${fixed(roundTrips.redisTotal)} Redis commands (INFO commandstats,`,
+            `the calls inside Lua scripts included: ${Object.entries(roundTrips.redisCommands)
+              .sort((a, b) => b[1] - a[1])
+              .map(([command, calls]) => `${command} ${fixed(calls)}`)
+              .join(', ')}) and ${fixed(roundTrips.postgresCommits)} PostgreSQL transactions`,
+            `(pg_stat_database; a statement outside a transaction is one).`,
+            '',
+          ]
+        : []),
       `Deliveries/s counts from the first send to the last delivery; a server "keeps up" with a rate when every`,
       `delivery arrives once with p99 under a second.`,
       '',
