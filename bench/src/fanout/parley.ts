@@ -8,6 +8,10 @@ import type { FanoutTarget } from './scenario.js';
 export const EVENTS = `subscription BenchEvents {
   events { __typename ... on MessageAdded { message { id seq body sender { id displayName } } } }
 }`;
+/** The slow client's subscriptions: its messages, and the resync it is owed once it reads again. */
+export const SLOW_EVENTS = `subscription BenchSlowEvents {
+  events { __typename ... on MessageAdded { message { id body } } ... on StreamResync { reason } }
+}`;
 export const SEND = `mutation BenchSend($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`;
 
 /**
@@ -18,7 +22,7 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
   let sockets = 0;
   let sends = 0;
   // Bodies repeat from one run of the scenario to the next: the idempotency key must not (a repeated one is a
-  // retry, answered with the first message and no new event).
+  // retry, answered with the first message and no new event). The run and the send's number make it.
   const run = randomUUID();
   return {
     async connect(user, onMessage) {
@@ -50,6 +54,49 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
       );
       return { close: () => void client.dispose() };
     },
+    async connectSlow(user, subscriptions) {
+      let socket: WebSocket | undefined;
+      const router = routers[0]!;
+      const client = createClient({
+        url: router.wsUrl,
+        webSocketImpl: WebSocket,
+        lazy: false,
+        retryAttempts: 0,
+        connectionParams: { authorization: `Bearer ${user.accessToken}`, clientName: BENCH_CLIENT },
+        on: { connected: (connected) => (socket = connected as WebSocket) },
+      });
+      await new Promise<void>((resolve) => {
+        const off = client.on('connected', () => {
+          off();
+          resolve();
+        });
+      });
+      const lagged: number[] = [];
+      for (let index = 0; index < subscriptions; index += 1) {
+        let messages = 0;
+        let told = false;
+        client.subscribe<{ events: { __typename: string; reason?: string } }>(
+          { query: SLOW_EVENTS },
+          {
+            next: ({ data }) => {
+              if (data?.events.__typename === 'MessageAdded') messages += 1;
+              if (data?.events.reason === 'LAGGING' && !told) {
+                told = true;
+                lagged.push(messages);
+              }
+            },
+            error: (error) => console.error('slow subscription error', error),
+            complete: () => undefined,
+          },
+        );
+      }
+      return {
+        pause: () => socket!.pause(),
+        resume: () => socket!.resume(),
+        lagged: () => lagged,
+        close: () => void client.dispose(),
+      };
+    },
     async send(user, conversationId, body) {
       const router = routers[sends++ % routers.length]!;
       const response = await fetch(router.url, {
@@ -61,7 +108,7 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
         },
         body: JSON.stringify({
           query: SEND,
-          variables: { input: { conversationId, body, clientMutationId: `${run}:${body}` } },
+          variables: { input: { conversationId, body, clientMutationId: `${run}:${sends}` } },
         }),
       });
       const answer = (await response.json()) as { errors?: unknown };

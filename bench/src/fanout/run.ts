@@ -6,9 +6,15 @@ import { startChild, withProfiles, type Child } from '../lib/child.js';
 import { fixed, table, verdict } from '../lib/format.js';
 import type { PlatformReady } from '../lib/platform-process.js';
 import { startGateway } from '../router/gateways.js';
-import { EVENTS, parleyTarget, SEND } from './parley.js';
+import { EVENTS, parleyTarget, SEND, SLOW_EVENTS } from './parley.js';
 import { countRoundTrips, type RoundTrips } from './round-trips.js';
-import { runFanout, type FanoutStep, type FanoutWorld } from './scenario.js';
+import {
+  runFanout,
+  type FanoutStep,
+  type FanoutWorld,
+  type SlowClientOptions,
+  type SlowClientSteps,
+} from './scenario.js';
 import { socketIoTarget } from './socketio.js';
 
 export interface FanoutOptions {
@@ -24,6 +30,7 @@ interface SideResult {
   /** Live memory (V8 heap in use and external buffers, after a GC) per client: what RSS hides or inflates. */
   liveBytesPerClient: number;
   steps: FanoutStep[];
+  slow?: SlowClientSteps;
 }
 
 /** Memory of `servers` after a full collection: resident, and live (heap in use and buffers), summed. */
@@ -47,6 +54,7 @@ async function measure(
   world: FanoutWorld,
   target: Parameters<typeof runFanout>[1],
   options: FanoutOptions,
+  slowClient?: SlowClientOptions,
 ): Promise<SideResult> {
   const processes = Object.values(servers);
   // Per client: the slope from half the clients to all of them, both points well after start-up (whose
@@ -56,9 +64,10 @@ async function measure(
   let clients = 0;
   let bytesPerClient = 0;
   let liveBytesPerClient = 0;
-  const steps = await withProfiles(servers, () =>
+  const { steps, slow } = await withProfiles(servers, () =>
     runFanout(world, target, {
       ...options,
+      slowClient,
       serverCpuMs: async () =>
         (await Promise.all(processes.map((server) => server.cpuMs()))).reduce((sum, ms) => sum + ms, 0),
       onHalfConnected: async (count) => {
@@ -74,7 +83,7 @@ async function measure(
       },
     }),
   );
-  return { name, clients, bytesPerClient, liveBytesPerClient, steps };
+  return { name, clients, bytesPerClient, liveBytesPerClient, steps, slow };
 }
 
 export async function subscriptionFanout(options: FanoutOptions) {
@@ -85,7 +94,12 @@ export async function subscriptionFanout(options: FanoutOptions) {
   const sides: SideResult[] = [];
   let roundTrips: RoundTrips | undefined;
   try {
-    const router = await startGateway('parley-router', platform.ready, [EVENTS, SEND], ['--expose-gc']);
+    const router = await startGateway(
+      'parley-router',
+      platform.ready,
+      [EVENTS, SLOW_EVENTS, SEND],
+      ['--expose-gc'],
+    );
     try {
       const target = parleyTarget([{ url: router.ready.url, wsUrl: router.ready.wsUrl! }]);
       // First, while nothing else is connected (the sockets of a run leaving would be counted too).
@@ -94,7 +108,13 @@ export async function subscriptionFanout(options: FanoutOptions) {
         databaseUrl: process.env['DATABASE_URL'] ?? 'postgresql://postgres@127.0.0.1:5432/postgres',
       });
       sides.push(
-        await measure('Parley router (graphql-ws)', { 'fanout-parley': router }, world, target, options),
+        await measure('Parley router (graphql-ws)', { 'fanout-parley': router }, world, target, options, {
+          rate: 20,
+          subscriptions: 25,
+          bulkRate: 10,
+          bodyChars: 3_900,
+          stallSeconds: 8,
+        }),
       );
     } finally {
       await router.stop();
@@ -225,6 +245,7 @@ export async function subscriptionFanout(options: FanoutOptions) {
             '',
           ]
         : []),
+      ...(ours.slow ? slowClientMarkdown(ours.slow) : []),
       `Deliveries/s counts from the first send to the last delivery; a server "keeps up" with a rate when every`,
       `delivery arrives once with p99 under a second.`,
       '',
@@ -236,4 +257,39 @@ export async function subscriptionFanout(options: FanoutOptions) {
       `live heap and buffers are the steadier figure, and the target is met only when both are under 30 KB.`,
     ].join('\n'),
   };
+}
+
+/** The slow-client steps: the other clients' figures with the bulk conversation read, then stalled. */
+function slowClientMarkdown(slow: SlowClientSteps) {
+  const row = (what: string, step: FanoutStep) => [
+    what,
+    step.messagesPerSecond,
+    `${step.delivered}/${step.expected}`,
+    step.p50Ms,
+    step.p99Ms,
+    step.sendP99Ms,
+  ];
+  const ratio = slow.stalled.p99Ms / Math.max(1, slow.reading.p99Ms);
+  return [
+    `A slow client (Parley, one router): at ${slow.rate} msg/s to the groups, one more user receives ${slow.bulkMessages}`,
+    `messages of 3,900 characters at 10/s in a conversation of their own on one socket holding ${slow.subscriptions}`,
+    `subscriptions (about 1 MB/s owed to it), first read at full speed, then not read at all for the step's first 8 s:`,
+    '',
+    table(
+      [
+        "the slow client's socket",
+        'msg/s',
+        "others' deliveries",
+        "others' p50 ms",
+        "others' p99 ms",
+        'send p99 ms',
+      ],
+      [row('read', slow.reading), row('stalled', slow.stalled)],
+    ),
+    '',
+    `Stalled, ${slow.lagged} of its ${slow.subscriptions} subscriptions were told \`LAGGING\` once it read again (after at most`,
+    `${slow.receivedBeforeLagging} messages each); the others' p99 with it stalled is ${fixed(ratio, 2)}× the p99 with it read`,
+    `(target ≤ 2×: ${verdict(ratio <= 2 && slow.lagged === slow.subscriptions && slow.stalled.delivered === slow.stalled.expected)}).`,
+    '',
+  ];
 }

@@ -54,6 +54,10 @@ export function startChild<Ready>(
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  // A benchmark that fails leaves no server running behind it.
+  const orphaned = () => child.kill('SIGKILL');
+  process.once('exit', orphaned);
+  void exited.then(() => process.off('exit', orphaned));
   let nextQuestion = 0;
   const answers = new Map<number, (answer: unknown) => void>();
   child.on('message', (message: { answer?: number; value?: unknown }) => {

@@ -79,7 +79,22 @@ async function fanout(parley: Parley) {
     });
     return { id: createGroup.id, memberIds: members.map((member) => member.id) };
   });
-  return { users: users.map(credentials), groups };
+  // Two more, in a conversation of their own: the slow client's (see fanout/slow-client.ts).
+  const [bulkSender, slowReader] = await parley.registerUsers('fan_bulk', 'fan_slow');
+  const { createGroup: slowConversation } = await call<{ createGroup: { id: string } }>(
+    bulkSender!,
+    CREATE_GROUP,
+    { input: { title: 'Slow reader', memberIds: [slowReader!.id] } },
+  );
+  return {
+    users: users.map(credentials),
+    groups,
+    slow: {
+      sender: credentials(bulkSender!),
+      reader: credentials(slowReader!),
+      conversationId: slowConversation.id,
+    },
+  };
 }
 
 const HISTORY_SMALL = 1_000;
