@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,19 +56,35 @@ export interface RouterInstance {
   metricsUrl: string;
 }
 
-/** Free ports, all taken at once so none is handed out twice, then released for the children to listen on. */
+/** Where the kernel picks ports for `listen(0)` and outgoing connections (Linux; its default elsewhere). */
+async function ephemeralRange(): Promise<[number, number]> {
+  const text = await readFile('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').catch(() => '32768 60999');
+  const [low = 32768, high = 60999] = text.trim().split(/\s+/).map(Number);
+  return [low, high];
+}
+
+/** Listens on `port` if it is free; null when something else holds it. */
+const tryListen = (port: number) =>
+  new Promise<Server | null>((resolve) => {
+    const server = createServer();
+    server.once('error', () => resolve(null));
+    server.listen(port, '127.0.0.1', () => resolve(server));
+  });
+
+/**
+ * Free ports, all taken at once so none is handed out twice, then released for the children to listen on.
+ * Chosen below the kernel's ephemeral range: between their release and the children's listen, no other
+ * process's `listen(0)` or outgoing connection (tests run beside this one) can be handed one of them.
+ */
 async function freePorts(count: number): Promise<number[]> {
-  const servers = await Promise.all(
-    Array.from(
-      { length: count },
-      () =>
-        new Promise<Server>((resolve, reject) => {
-          const server = createServer();
-          server.once('error', reject);
-          server.listen(0, '127.0.0.1', () => resolve(server));
-        }),
-    ),
-  );
+  const [ephemeralLow] = await ephemeralRange();
+  const low = Math.max(1024, ephemeralLow - 12_000);
+  const servers: Server[] = [];
+  for (let attempt = 0; servers.length < count; attempt += 1) {
+    if (attempt > count * 50) throw new Error(`no ${count} free ports below ${ephemeralLow}`);
+    const server = await tryListen(low + Math.floor(Math.random() * (ephemeralLow - low)));
+    if (server) servers.push(server);
+  }
   const ports = servers.map((server) => (server.address() as AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
   return ports;
