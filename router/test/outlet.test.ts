@@ -1,46 +1,17 @@
 import { GraphQLError, type ExecutionResult } from 'graphql';
 import { MessageType, stringifyMessage } from 'graphql-ws';
 import { describe, expect, it } from 'vitest';
-import { createResultEncoder, Outlet, SocketChannel, type FrameSocket } from '../src/realtime/outlet.js';
+import { createResultEncoder, Outlet, SocketChannel } from '../src/realtime/outlet.js';
+import { RecordingSocket } from './recording-socket.js';
 
 const encode = createResultEncoder((error) => error);
-
-/** A socket that keeps what is written to it, sending at once or (stalled) holding it as unsent bytes. */
-function socket() {
-  const frames: string[] = [];
-  const held: Array<() => void> = [];
-  const target = {
-    OPEN: 1,
-    readyState: 1,
-    bufferedAmount: 0,
-    stalled: false,
-    send(data: Buffer, options: { binary: boolean }, callback: () => void) {
-      expect(options.binary).toBe(false);
-      if (!target.stalled) {
-        frames.push(data.toString());
-        queueMicrotask(callback);
-        return;
-      }
-      target.bufferedAmount += data.length;
-      held.push(() => {
-        target.bufferedAmount -= data.length;
-        frames.push(data.toString());
-        callback();
-      });
-    },
-    flush() {
-      target.stalled = false;
-      for (const send of held.splice(0)) send();
-    },
-  } satisfies FrameSocket & Record<string, unknown>;
-  return { target, frames };
-}
 
 const result = (n: number): ExecutionResult => ({ data: { n } });
 
 describe('outlet frames', () => {
   it('are the bytes graphql-ws would write for the same result, with and without errors', () => {
-    const { target, frames } = socket();
+    const target = new RecordingSocket();
+    const { frames } = target;
     const outlet = new Outlet(new SocketChannel(target, 1024), 'sub "1"', encode, () => async () => ({}), 10);
     const withErrors: ExecutionResult = {
       data: { events: null },
@@ -61,7 +32,8 @@ describe('outlet frames', () => {
   });
 
   it('keep their order when a result worked out later comes first', async () => {
-    const { target, frames } = socket();
+    const target = new RecordingSocket();
+    const { frames } = target;
     const outlet = new Outlet(new SocketChannel(target, 1024), '1', encode, () => async () => ({}), 10);
     let release = () => {};
     const later = new Promise<void>((resolve) => (release = resolve));
@@ -79,7 +51,8 @@ describe('outlet frames', () => {
   });
 
   it('are dropped past the byte limit, replaced by one resync once half of it waits', async () => {
-    const { target, frames } = socket();
+    const target = new RecordingSocket();
+    const { frames } = target;
     const channel = new SocketChannel(target, 100);
     let lagged = 0;
     const outlet = new Outlet(
@@ -92,7 +65,7 @@ describe('outlet frames', () => {
       },
       10,
     );
-    target.stalled = true;
+    target.stall();
     for (let n = 1; n <= 20; n += 1) outlet.send(encode(result(n)));
     // Frames went to the socket until more than 100 bytes waited (the last one past it is ~50 bytes); the
     // rest were dropped, and memory stayed bounded.

@@ -13,6 +13,8 @@ export class RecordingSocket implements FrameSocket {
   private stalled = false;
   private readonly held: Array<() => void> = [];
   private readonly received = new Map<string, ExecutionResult[]>();
+  /** Every frame sent, as text, in order. */
+  readonly frames: string[] = [];
   private readonly waiting = new Map<string, () => void>();
 
   send(data: Buffer, options: { binary: boolean }, callback: (error?: Error) => void) {
@@ -20,6 +22,7 @@ export class RecordingSocket implements FrameSocket {
     const message = JSON.parse(data.toString()) as { id: string; type: string; payload: ExecutionResult };
     if (message.type !== 'next') throw new Error(`unexpected ${message.type} frame`);
     const deliver = () => {
+      this.frames.push(data.toString());
       const results = this.received.get(message.id) ?? [];
       results.push(message.payload);
       this.received.set(message.id, results);

@@ -52,7 +52,7 @@ describe('a socket too slow to keep up', () => {
 
     // Bob's slow socket stops reading while Ann sends ~6 MB of frames to it: more than the network
     // buffers take (about 4 MB on loopback) plus what the router keeps for it.
-    slowSocket.pause();
+    slowSocket.stopReading();
     const body = 'x'.repeat(3_990);
     const sent: number[] = [];
     for (let n = 0; n < MESSAGES; n += 1) sent.push((await send(ann, group.id, `${n} ${body}`)).seq);
@@ -64,7 +64,7 @@ describe('a socket too slow to keep up', () => {
 
     // Reading again, each slow subscription gets the messages the router had sent before it fell behind, in
     // order, then one LAGGING resync at the last message it dropped, and nothing twice.
-    slowSocket.resume();
+    slowSocket.readAgain();
     const lastCursor = steadyReceived.at(-1)!.cursor;
     for (const subscription of slow) {
       await expect

@@ -14,6 +14,27 @@ export const SLOW_EVENTS = `subscription BenchSlowEvents {
 }`;
 export const SEND = `mutation BenchSend($input: SendMessageInput!) { sendMessage(input: $input) { id seq } }`;
 
+/** A graphql-ws client of the bench's, connected (acknowledged), and its socket. */
+async function openClient(wsUrl: string, accessToken: string) {
+  let socket: WebSocket | undefined;
+  const client = createClient({
+    url: wsUrl,
+    webSocketImpl: WebSocket,
+    lazy: false,
+    retryAttempts: 0,
+    connectionParams: { authorization: `Bearer ${accessToken}`, clientName: BENCH_CLIENT },
+    on: { connected: (connected) => (socket = connected as WebSocket) },
+  });
+  await new Promise<void>((resolve, reject) => {
+    const off = client.on('connected', () => {
+      off();
+      resolve();
+    });
+    client.on('closed', (event) => reject(new Error(`socket closed: ${JSON.stringify(event)}`)));
+  });
+  return { client, socket: socket! };
+}
+
 /**
  * Clients of Parley routers: graphql-ws sockets subscribed to `events`, each on the next router in turn;
  * sends are `sendMessage` over HTTP, each to the next router in turn.
@@ -26,21 +47,7 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
   const run = randomUUID();
   return {
     async connect(user, onMessage) {
-      const router = routers[sockets++ % routers.length]!;
-      const client = createClient({
-        url: router.wsUrl,
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${user.accessToken}`, clientName: BENCH_CLIENT },
-      });
-      await new Promise<void>((resolve, reject) => {
-        const off = client.on('connected', () => {
-          off();
-          resolve();
-        });
-        client.on('closed', (event) => reject(new Error(`socket closed: ${JSON.stringify(event)}`)));
-      });
+      const { client } = await openClient(routers[sockets++ % routers.length]!.wsUrl, user.accessToken);
       client.subscribe<{ events: { message?: { body: string | null } } }>(
         { query: EVENTS },
         {
@@ -55,22 +62,7 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
       return { close: () => void client.dispose() };
     },
     async connectSlow(user, subscriptions) {
-      let socket: WebSocket | undefined;
-      const router = routers[0]!;
-      const client = createClient({
-        url: router.wsUrl,
-        webSocketImpl: WebSocket,
-        lazy: false,
-        retryAttempts: 0,
-        connectionParams: { authorization: `Bearer ${user.accessToken}`, clientName: BENCH_CLIENT },
-        on: { connected: (connected) => (socket = connected as WebSocket) },
-      });
-      await new Promise<void>((resolve) => {
-        const off = client.on('connected', () => {
-          off();
-          resolve();
-        });
-      });
+      const { client, socket } = await openClient(routers[0]!.wsUrl, user.accessToken);
       const lagged: number[] = [];
       for (let index = 0; index < subscriptions; index += 1) {
         let messages = 0;
@@ -91,8 +83,8 @@ export function parleyTarget(routers: { url: string; wsUrl: string }[]): FanoutT
         );
       }
       return {
-        pause: () => socket!.pause(),
-        resume: () => socket!.resume(),
+        pause: () => socket.pause(),
+        resume: () => socket.resume(),
         lagged: () => lagged,
         close: () => void client.dispose(),
       };

@@ -232,8 +232,8 @@ export async function runFanout(
   let slow: SlowClientSteps | undefined;
   try {
     for (const rate of options.rates) steps.push(await step(rate));
-    if (options.slowClient && target.connectSlow) {
-      slow = await slowClientSteps(world, target, target.connectSlow, options.slowClient, step);
+    if (options.slowClient) {
+      slow = await slowClientSteps(world, target, options.slowClient, step);
     }
   } finally {
     for (const client of clients) client.close();
@@ -264,10 +264,11 @@ export interface SlowClientSteps {
 async function slowClientSteps(
   world: FanoutWorld,
   target: FanoutTarget,
-  connectSlow: NonNullable<FanoutTarget['connectSlow']>,
   options: SlowClientOptions,
   step: (rate: number, alongside?: () => { stop(): Promise<void> }) => Promise<FanoutStep>,
-): Promise<SlowClientSteps> {
+): Promise<SlowClientSteps | undefined> {
+  const { connectSlow } = target;
+  if (!connectSlow) return undefined;
   const body = 'b'.repeat(options.bodyChars);
   let bulkMessages = 0;
   const { sender, conversationId } = world.slow;

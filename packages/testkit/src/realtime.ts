@@ -62,10 +62,10 @@ export interface RealtimeConnection {
   send(message: object | string): void;
   /**
    * Stops reading from the socket, as a client too slow to keep up (what the server sends waits in the
-   * network buffers, then in the server), until `resume()`.
+   * network buffers, then in the server), until `readAgain()`.
    */
-  pause(): void;
-  resume(): void;
+  stopReading(): void;
+  readAgain(): void;
   readonly client: Client;
 }
 
@@ -264,8 +264,8 @@ export async function connectRealtime(
     close,
     terminate,
     send,
-    pause: () => socket!.pause(),
-    resume: () => socket!.resume(),
+    stopReading: () => socket!.pause(),
+    readAgain: () => socket!.resume(),
     client,
   };
 }
